@@ -1,0 +1,58 @@
+//! The connection engine: one tokio task owns the WebSocket and streams typed events to a
+//! frontend, which answers with typed commands. Nothing here draws or prints.
+
+pub mod backoff;
+pub mod close_code;
+pub mod dial;
+pub mod event;
+pub mod heartbeat;
+pub mod http;
+pub mod redact;
+pub mod settings;
+pub mod stats;
+pub mod target;
+pub mod tls;
+
+mod task;
+
+use std::sync::Arc;
+
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+pub use event::{
+    Cause, CloseInfo, ClosedBy, Command, Dir, DropReason, Event, Failure, HttpFailure, Kind,
+    Message, OpenInfo, Phase, Phases, Stamped,
+};
+pub use settings::{ConnSettings, Proxy};
+pub use stats::{ConnState, ConnStats};
+
+/// Batches of events in flight between the engine and its frontend; the bound gives
+/// backpressure (the socket waits) instead of unbounded memory when a frontend falls behind.
+const EVENT_BATCHES: usize = 64;
+/// Commands in flight from the frontend.
+const COMMANDS: usize = 4096;
+
+/// A running engine: its command sender, its event receiver, and its task.
+pub struct Engine {
+    /// Where frontends send commands.
+    pub commands: mpsc::Sender<Command>,
+    /// Where events arrive, in batches.
+    pub events: mpsc::Receiver<Vec<Stamped>>,
+    /// The socket task; it ends after `Command::Shutdown` or when `events` is dropped.
+    pub task: JoinHandle<()>,
+}
+
+impl Engine {
+    /// Starts the socket task on the current tokio runtime.
+    pub fn spawn(settings: ConnSettings) -> Engine {
+        let (cmd_tx, cmd_rx) = mpsc::channel(COMMANDS);
+        let (ev_tx, ev_rx) = mpsc::channel(EVENT_BATCHES);
+        let task = tokio::spawn(task::Task::new(Arc::new(settings), cmd_rx, ev_tx).run());
+        Engine {
+            commands: cmd_tx,
+            events: ev_rx,
+            task,
+        }
+    }
+}

@@ -1,0 +1,104 @@
+//! Reconnect delays: exponential growth with full jitter above a floor.
+
+use std::time::Duration;
+
+use rand::RngExt;
+
+/// Exponential backoff with full jitter: the n-th delay of an outage is drawn uniformly from
+/// `[min, min(max, min * 2^n)]`, so clients spread out instead of retrying in lockstep.
+#[derive(Clone, Debug)]
+pub struct Backoff {
+    min: Duration,
+    max: Duration,
+    step: u32,
+}
+
+impl Backoff {
+    /// A backoff between `min` and `max` (`max` is raised to `min` if smaller).
+    pub fn new(min: Duration, max: Duration) -> Self {
+        Backoff {
+            min,
+            max: max.max(min),
+            step: 0,
+        }
+    }
+
+    /// The upper bound of the next delay.
+    pub fn ceiling(&self) -> Duration {
+        let factor = 1u32.checked_shl(self.step.min(31)).unwrap_or(u32::MAX);
+        self.min.saturating_mul(factor).min(self.max)
+    }
+
+    /// The next delay; each call raises the ceiling until `max`.
+    pub fn next_delay(&mut self) -> Duration {
+        let ceiling = self.ceiling();
+        self.step = self.step.saturating_add(1);
+        if ceiling <= self.min {
+            return self.min;
+        }
+        let lo = self.min.as_nanos() as u64;
+        let hi = ceiling.as_nanos() as u64;
+        Duration::from_nanos(rand::rng().random_range(lo..=hi))
+    }
+
+    /// Back to the shortest delay, after a connection has proven stable.
+    pub fn reset(&mut self) {
+        self.step = 0;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ceilings_double_up_to_max_and_delays_stay_within() {
+        let mut b = Backoff::new(Duration::from_millis(500), Duration::from_secs(30));
+        let mut ceilings = Vec::new();
+        for _ in 0..10 {
+            let c = b.ceiling();
+            let d = b.next_delay();
+            assert!(
+                d >= Duration::from_millis(500) && d <= c,
+                "{d:?} not in [500ms, {c:?}]"
+            );
+            ceilings.push(c.as_millis());
+        }
+        assert_eq!(
+            ceilings,
+            [
+                500, 1000, 2000, 4000, 8000, 16000, 30000, 30000, 30000, 30000
+            ]
+        );
+    }
+
+    #[test]
+    fn reset_returns_to_the_floor() {
+        let mut b = Backoff::new(Duration::from_millis(100), Duration::from_secs(1));
+        for _ in 0..5 {
+            b.next_delay();
+        }
+        b.reset();
+        assert_eq!(b.next_delay(), Duration::from_millis(100));
+    }
+
+    #[test]
+    fn jitter_spreads_delays() {
+        let mut seen = std::collections::HashSet::new();
+        for _ in 0..20 {
+            let mut b = Backoff::new(Duration::from_millis(100), Duration::from_secs(10));
+            b.next_delay();
+            b.next_delay();
+            seen.insert(b.next_delay());
+        }
+        assert!(seen.len() > 10, "delays should differ: {seen:?}");
+    }
+
+    #[test]
+    fn huge_step_counts_do_not_overflow() {
+        let mut b = Backoff::new(Duration::from_secs(1), Duration::from_secs(60));
+        for _ in 0..100 {
+            assert!(b.next_delay() <= Duration::from_secs(60));
+        }
+    }
+}

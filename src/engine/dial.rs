@@ -1,0 +1,584 @@
+//! One dial, in timed phases: DNS, TCP, proxy CONNECT, TLS, HTTP upgrade.
+
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::net::TcpStream;
+use tokio::time::{Instant, timeout_at};
+use tokio_rustls::TlsConnector;
+use tokio_rustls::client::TlsStream;
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::handshake::client::generate_key;
+use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
+use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
+
+use super::event::{Cause, Failure, HttpFailure, OpenInfo, Phase, Phases};
+use super::http::{self, HeadError};
+use super::redact::Redactor;
+use super::settings::ConnSettings;
+use super::tls;
+
+/// The byte stream under the WebSocket: plain TCP or TLS over TCP.
+#[derive(Debug)]
+pub enum Transport {
+    /// `ws://`.
+    Plain(TcpStream),
+    /// `wss://`.
+    Tls(Box<TlsStream<TcpStream>>),
+}
+
+impl AsyncRead for Transport {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Transport::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            Transport::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for Transport {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Transport::Plain(s) => Pin::new(s).poll_write(cx, buf),
+            Transport::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Transport::Plain(s) => Pin::new(s).poll_flush(cx),
+            Transport::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Transport::Plain(s) => Pin::new(s).poll_shutdown(cx),
+            Transport::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+        }
+    }
+}
+
+/// An open WebSocket.
+pub type Ws = WebSocketStream<Transport>;
+
+/// A successful dial.
+pub struct Dialed {
+    /// The socket.
+    pub ws: Ws,
+    /// What was learned on the way (attempt is filled in by the caller).
+    pub info: OpenInfo,
+}
+
+/// The WebSocket settings for a connection with these limits.
+pub fn ws_config(max_message_size: usize) -> WebSocketConfig {
+    WebSocketConfig::default()
+        .max_message_size(Some(max_message_size))
+        .max_frame_size(Some(max_message_size))
+}
+
+/// Dials once; `phase` tracks progress so the caller can name where a timeout struck.
+pub async fn dial(
+    s: &ConnSettings,
+    deadline: Instant,
+    phase: &mut Phase,
+) -> Result<Dialed, Failure> {
+    let mut phases = Phases::default();
+
+    *phase = Phase::Dns;
+    let (dial_host, dial_port) = match &s.proxy {
+        Some(p) => (p.host.as_str(), p.port),
+        None => (s.target.host(), s.target.port()),
+    };
+    let t = Instant::now();
+    let addrs = resolve(dial_host, dial_port).await?;
+    phases.dns = t.elapsed();
+
+    *phase = Phase::Tcp;
+    let t = Instant::now();
+    let tcp = connect_any(&addrs, deadline).await?;
+    phases.tcp = t.elapsed();
+    let remote = tcp.peer_addr().unwrap_or(addrs[0]);
+    let _ = tcp.set_nodelay(true);
+    let mut tcp = tcp;
+
+    if let Some(proxy) = &s.proxy {
+        *phase = Phase::Proxy;
+        let t = Instant::now();
+        proxy_connect(
+            &mut tcp,
+            &s.target.authority(),
+            proxy.auth.as_deref(),
+            &proxy.shown,
+            &s.redactor,
+        )
+        .await?;
+        phases.proxy = Some(t.elapsed());
+    }
+
+    let (mut stream, tls_version) = if s.target.is_secure() {
+        *phase = Phase::Tls;
+        let t = Instant::now();
+        let name =
+            rustls::pki_types::ServerName::try_from(s.target.host().to_string()).map_err(|e| {
+                Failure::new(
+                    Cause::Tls,
+                    Phase::Tls,
+                    format!(
+                        "`{}` cannot be used as a TLS server name: {e}",
+                        s.target.host()
+                    ),
+                )
+            })?;
+        let tls_stream = TlsConnector::from(s.tls.clone())
+            .connect(name, tcp)
+            .await
+            .map_err(|e| {
+                Failure::new(
+                    Cause::Tls,
+                    Phase::Tls,
+                    tls::describe_handshake_error(&e, s.target.host()),
+                )
+            })?;
+        phases.tls = Some(t.elapsed());
+        let version = tls_stream
+            .get_ref()
+            .1
+            .protocol_version()
+            .map(tls::version_name);
+        (Transport::Tls(Box::new(tls_stream)), version)
+    } else {
+        (Transport::Plain(tcp), None)
+    };
+
+    *phase = Phase::Upgrade;
+    let t = Instant::now();
+    let (leftover, subprotocol) = upgrade(&mut stream, s, deadline).await?;
+    phases.handshake = t.elapsed();
+
+    let ws = WebSocketStream::from_partially_read(
+        stream,
+        leftover,
+        Role::Client,
+        Some(ws_config(s.max_message_size)),
+    )
+    .await;
+    Ok(Dialed {
+        ws,
+        info: OpenInfo {
+            attempt: 0,
+            phases,
+            remote,
+            proxy: s.proxy.as_ref().map(|p| p.shown.clone()),
+            subprotocol,
+            tls_version,
+        },
+    })
+}
+
+async fn resolve(host: &str, port: u16) -> Result<Vec<SocketAddr>, Failure> {
+    if let Ok(ip) = host.parse::<IpAddr>() {
+        return Ok(vec![SocketAddr::new(ip, port)]);
+    }
+    let found = tokio::net::lookup_host((host, port)).await.map_err(|e| {
+        Failure::new(
+            Cause::Dns,
+            Phase::Dns,
+            format!("cannot resolve `{host}`: {}", dns_reason(&e)),
+        )
+    })?;
+    let addrs: Vec<SocketAddr> = found.collect();
+    if addrs.is_empty() {
+        return Err(Failure::new(
+            Cause::Dns,
+            Phase::Dns,
+            format!("`{host}` resolved to no addresses"),
+        ));
+    }
+    Ok(addrs)
+}
+
+fn dns_reason(e: &io::Error) -> String {
+    let text = e.to_string();
+    // getaddrinfo's wording varies; say it plainly.
+    if text.contains("not known")
+        || text.contains("No address")
+        || text.contains("nodename")
+        || text.contains("Name or service")
+    {
+        "no such host (check the spelling, or the DNS/VPN)".to_string()
+    } else if text.contains("Temporary failure") || text.contains("try again") {
+        "the DNS server did not answer (temporary failure; check the network)".to_string()
+    } else {
+        text
+    }
+}
+
+async fn connect_any(addrs: &[SocketAddr], deadline: Instant) -> Result<TcpStream, Failure> {
+    let mut last: Option<(SocketAddr, io::Error)> = None;
+    for (i, addr) in addrs.iter().enumerate() {
+        // Leave the later addresses a share of the time, so one black hole does not eat it all.
+        let left = (addrs.len() - i) as u32;
+        let now = Instant::now();
+        let share = deadline.saturating_duration_since(now) / left;
+        let until = if left > 1 {
+            now + share
+                .max(std::time::Duration::from_secs(1))
+                .min(deadline - now)
+        } else {
+            deadline
+        };
+        match timeout_at(until, TcpStream::connect(addr)).await {
+            Ok(Ok(tcp)) => return Ok(tcp),
+            Ok(Err(e)) => last = Some((*addr, e)),
+            Err(_) => last = Some((*addr, io::Error::new(io::ErrorKind::TimedOut, "no answer"))),
+        }
+    }
+    let (addr, e) = last.expect("resolve returns at least one address");
+    let tried = if addrs.len() > 1 {
+        format!(" (tried {} addresses)", addrs.len())
+    } else {
+        String::new()
+    };
+    Err(match e.kind() {
+        io::ErrorKind::ConnectionRefused => Failure::new(
+            Cause::Refused,
+            Phase::Tcp,
+            format!("connection refused by {addr}{tried}: nothing is listening on that port"),
+        ),
+        io::ErrorKind::TimedOut => Failure::new(
+            Cause::Timeout,
+            Phase::Tcp,
+            format!("no answer from {addr}{tried}: a firewall may be dropping packets"),
+        ),
+        _ => Failure::new(
+            Cause::Io,
+            Phase::Tcp,
+            format!("cannot connect to {addr}{tried}: {e}"),
+        ),
+    })
+}
+
+async fn proxy_connect(
+    tcp: &mut TcpStream,
+    authority: &str,
+    auth: Option<&str>,
+    shown: &str,
+    redactor: &Redactor,
+) -> Result<(), Failure> {
+    let mut req = format!("CONNECT {authority} HTTP/1.1\r\nHost: {authority}\r\n");
+    if let Some(auth) = auth {
+        req.push_str(&format!("Proxy-Authorization: {auth}\r\n"));
+    }
+    req.push_str("\r\n");
+    tcp.write_all(req.as_bytes())
+        .await
+        .map_err(|e| Failure::new(Cause::Io, Phase::Proxy, format!("proxy {shown}: {e}")))?;
+    let (head, _rest) = http::read_head(tcp)
+        .await
+        .map_err(|e| head_failure(e, Phase::Proxy, &format!("proxy {shown}")))?;
+    if head.status / 100 == 2 {
+        return Ok(());
+    }
+    let mut failure = Failure::new(
+        Cause::Http,
+        Phase::Proxy,
+        format!(
+            "proxy {shown} refused CONNECT {authority}: {} {}",
+            head.status, head.reason
+        ),
+    );
+    failure.http = Some(HttpFailure {
+        status: head.status,
+        reason: head.reason.clone(),
+        headers: redact_headers(&head.headers, redactor),
+        body: Default::default(),
+        body_truncated: false,
+    });
+    Err(failure)
+}
+
+fn head_failure(e: HeadError, phase: Phase, who: &str) -> Failure {
+    match e {
+        HeadError::Io(e) => Failure::new(Cause::Io, phase, format!("{who}: {e}")),
+        HeadError::Eof(0) => Failure::new(
+            Cause::Protocol,
+            phase,
+            format!("{who} closed the connection without answering"),
+        ),
+        HeadError::Eof(n) => Failure::new(
+            Cause::Protocol,
+            phase,
+            format!("{who} closed the connection after {n} bytes of an unfinished HTTP answer"),
+        ),
+        HeadError::TooLarge => Failure::new(
+            Cause::Protocol,
+            phase,
+            format!("{who} sent HTTP headers larger than 16 KiB"),
+        ),
+        HeadError::NotHttp(p) => Failure::new(
+            Cause::Protocol,
+            phase,
+            format!("{who} did not answer with HTTP: {p}"),
+        ),
+    }
+}
+
+fn redact_headers(headers: &[(String, String)], r: &Redactor) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .map(|(n, v)| (n.clone(), r.header_value(n, v).into_owned()))
+        .collect()
+}
+
+/// Sends the upgrade request and checks the answer; returns bytes read past the head and the
+/// chosen subprotocol.
+async fn upgrade(
+    stream: &mut Transport,
+    s: &ConnSettings,
+    deadline: Instant,
+) -> Result<(Vec<u8>, Option<String>), Failure> {
+    let key = generate_key();
+    let request = upgrade_request(s, &key);
+    stream.write_all(request.as_bytes()).await.map_err(|e| {
+        Failure::new(
+            Cause::Io,
+            Phase::Upgrade,
+            format!("sending the upgrade request: {e}"),
+        )
+    })?;
+    let (head, rest) = http::read_head(stream)
+        .await
+        .map_err(|e| head_failure(e, Phase::Upgrade, "the server"))?;
+    if head.status != 101 {
+        let patience = deadline
+            .saturating_duration_since(Instant::now())
+            .min(std::time::Duration::from_secs(1));
+        let (body, body_truncated) = http::read_body(stream, &head, rest, patience).await;
+        return Err(http_failure(head, body, body_truncated, &s.redactor));
+    }
+    if !head
+        .header("upgrade")
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("websocket"))
+    {
+        return Err(Failure::new(
+            Cause::Protocol,
+            Phase::Upgrade,
+            "the server answered 101 without `Upgrade: websocket`",
+        ));
+    }
+    if !head.header_has_token("connection", "upgrade") {
+        return Err(Failure::new(
+            Cause::Protocol,
+            Phase::Upgrade,
+            "the server answered 101 without `Connection: upgrade`",
+        ));
+    }
+    let expected = derive_accept_key(key.as_bytes());
+    match head.header("sec-websocket-accept") {
+        Some(v) if v.trim() == expected => {}
+        Some(v) => {
+            return Err(Failure::new(
+                Cause::Protocol,
+                Phase::Upgrade,
+                format!(
+                    "wrong Sec-WebSocket-Accept `{v}` (expected `{expected}`): a proxy may be rewriting the handshake"
+                ),
+            ));
+        }
+        None => {
+            return Err(Failure::new(
+                Cause::Protocol,
+                Phase::Upgrade,
+                "the server answered 101 without Sec-WebSocket-Accept",
+            ));
+        }
+    }
+    if let Some(ext) = head.header("sec-websocket-extensions") {
+        return Err(Failure::new(
+            Cause::Protocol,
+            Phase::Upgrade,
+            format!("the server enabled extension `{ext}`, which wsmon did not offer"),
+        ));
+    }
+    let subprotocol = head
+        .header("sec-websocket-protocol")
+        .map(|p| p.trim().to_string());
+    if let Some(p) = &subprotocol
+        && !s.subprotocols.iter().any(|offered| offered == p)
+    {
+        let offered = if s.subprotocols.is_empty() {
+            "none".to_string()
+        } else {
+            s.subprotocols.join(", ")
+        };
+        return Err(Failure::new(
+            Cause::Protocol,
+            Phase::Upgrade,
+            format!(
+                "the server chose subprotocol `{p}`, which was not offered (offered: {offered})"
+            ),
+        ));
+    }
+    Ok((rest, subprotocol))
+}
+
+fn upgrade_request(s: &ConnSettings, key: &str) -> String {
+    let mut req = format!(
+        "GET {} HTTP/1.1\r\nHost: {}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n",
+        s.target.request_path(),
+        s.target.host_header()
+    );
+    if !s.subprotocols.is_empty() {
+        req.push_str(&format!(
+            "Sec-WebSocket-Protocol: {}\r\n",
+            s.subprotocols.join(", ")
+        ));
+    }
+    if let Some(origin) = &s.origin {
+        req.push_str(&format!("Origin: {origin}\r\n"));
+    }
+    let has = |name: &str| s.headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(name));
+    if !has("authorization")
+        && let Some(auth) = s.target.basic_auth()
+    {
+        req.push_str(&format!("Authorization: {auth}\r\n"));
+    }
+    if !has("user-agent") {
+        req.push_str(concat!(
+            "User-Agent: wsmon/",
+            env!("CARGO_PKG_VERSION"),
+            "\r\n"
+        ));
+    }
+    for (name, value) in &s.headers {
+        req.push_str(&format!("{name}: {value}\r\n"));
+    }
+    req.push_str("\r\n");
+    req
+}
+
+fn http_failure(
+    head: http::Head,
+    body: bytes::Bytes,
+    body_truncated: bool,
+    r: &Redactor,
+) -> Failure {
+    let mut message = format!(
+        "the server answered the upgrade with {} {}",
+        head.status, head.reason
+    );
+    let retry_after = head.header("retry-after").and_then(http::retry_after);
+    if head.status / 100 == 3 {
+        match head.header("location") {
+            Some(loc) => {
+                message.push_str(&format!(" -> {}: connect to that URL instead", r.text(loc)))
+            }
+            None => message.push_str(" (a redirect without Location)"),
+        }
+    }
+    let snippet = body_snippet(&body);
+    if !snippet.is_empty() {
+        message.push_str(&format!(": {snippet}"));
+    }
+    if let Some(wait) = retry_after {
+        message.push_str(&format!(" (Retry-After {}s)", wait.as_secs()));
+    }
+    Failure {
+        cause: Cause::Http,
+        phase: Phase::Upgrade,
+        message,
+        http: Some(HttpFailure {
+            status: head.status,
+            reason: head.reason,
+            headers: redact_headers(&head.headers, r),
+            body,
+            body_truncated,
+        }),
+        retry_after,
+    }
+}
+
+/// The first line of a body, if it is short readable text.
+fn body_snippet(body: &[u8]) -> String {
+    let Ok(text) = std::str::from_utf8(body) else {
+        return String::new();
+    };
+    let line = text
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or("");
+    let mut out: String = line.chars().filter(|c| !c.is_control()).take(120).collect();
+    if line.chars().count() > 120 {
+        out.push('…');
+    }
+    out
+}
+
+/// A failure for a dial that ran out of `connect_timeout` in `phase`.
+pub fn timeout_failure(phase: Phase, limit: std::time::Duration) -> Failure {
+    let secs = humantime::format_duration(limit);
+    let message = match phase {
+        Phase::Upgrade => format!(
+            "the server accepted the connection but did not answer the WebSocket upgrade within {secs} (connect_timeout)"
+        ),
+        Phase::Tls => format!("the TLS handshake did not finish within {secs} (connect_timeout)"),
+        other => format!(
+            "{} did not finish within {secs} (connect_timeout)",
+            other.as_str()
+        ),
+    };
+    Failure::new(Cause::Timeout, phase, message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::target::Target;
+
+    #[test]
+    fn request_carries_headers_subprotocols_and_url_credentials() {
+        let mut s = ConnSettings::new(Target::parse("ws://u:p@example.com:8080/feed?x=1").unwrap());
+        s.subprotocols = vec!["v1.chat".into(), "v2.chat".into()];
+        s.origin = Some("https://app.example.com".into());
+        s.headers = vec![("X-Team".into(), "blue".into())];
+        let req = upgrade_request(&s, "KEY");
+        assert!(
+            req.starts_with("GET /feed?x=1 HTTP/1.1\r\nHost: example.com:8080\r\n"),
+            "{req}"
+        );
+        assert!(req.contains("Sec-WebSocket-Protocol: v1.chat, v2.chat\r\n"));
+        assert!(req.contains("Origin: https://app.example.com\r\n"));
+        assert!(req.contains("Authorization: Basic dTpw\r\n"));
+        assert!(req.contains("X-Team: blue\r\n"));
+        assert!(req.ends_with("\r\n\r\n"));
+    }
+
+    #[test]
+    fn explicit_authorization_wins_over_url_credentials() {
+        let mut s = ConnSettings::new(Target::parse("ws://u:p@h/").unwrap());
+        s.headers = vec![("Authorization".into(), "Bearer t".into())];
+        let req = upgrade_request(&s, "KEY");
+        assert!(!req.contains("Basic"));
+        assert!(req.contains("Authorization: Bearer t\r\n"));
+    }
+
+    #[test]
+    fn body_snippet_is_one_clean_line() {
+        assert_eq!(body_snippet(b"\n  token expired\nmore"), "token expired");
+        assert_eq!(body_snippet(b"\xff\xfe"), "");
+        assert_eq!(body_snippet(b"a\x1b[31mb"), "a[31mb");
+    }
+}

@@ -1,0 +1,418 @@
+//! The typed boundary between the socket task and any frontend.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use bytes::Bytes;
+
+/// Which way a data message travelled.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dir {
+    /// Received from the peer.
+    In,
+    /// Sent by us.
+    Out,
+}
+
+/// The kind of a WebSocket data message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// A text frame; the payload is valid UTF-8.
+    Text,
+    /// A binary frame.
+    Binary,
+}
+
+impl Kind {
+    /// The name used in JSON output and the log.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Text => "text",
+            Kind::Binary => "binary",
+        }
+    }
+}
+
+/// A data message that crossed the socket.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Message {
+    /// In or out.
+    pub dir: Dir,
+    /// Text or binary.
+    pub kind: Kind,
+    /// The payload; for `Kind::Text` it is valid UTF-8.
+    pub data: Bytes,
+    /// For outgoing messages, the id given when the frontend asked to send it; 0 for incoming.
+    pub id: u64,
+}
+
+impl Message {
+    /// The payload as text, when it is a text message.
+    pub fn text(&self) -> Option<&str> {
+        match self.kind {
+            Kind::Text => std::str::from_utf8(&self.data).ok(),
+            Kind::Binary => None,
+        }
+    }
+}
+
+/// A step of the dial, used to say where a failure happened.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Phase {
+    /// Resolving the host name.
+    Dns,
+    /// Opening the TCP connection.
+    Tcp,
+    /// Asking the HTTP proxy for a tunnel.
+    Proxy,
+    /// The TLS handshake.
+    Tls,
+    /// The HTTP upgrade to WebSocket.
+    Upgrade,
+    /// After the connection was open.
+    Open,
+}
+
+impl Phase {
+    /// A short name for messages.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::Dns => "DNS lookup",
+            Phase::Tcp => "TCP connect",
+            Phase::Proxy => "proxy CONNECT",
+            Phase::Tls => "TLS handshake",
+            Phase::Upgrade => "HTTP upgrade",
+            Phase::Open => "open connection",
+        }
+    }
+}
+
+/// Time spent in each phase of one successful dial.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Phases {
+    /// Name resolution (zero for an IP literal).
+    pub dns: Duration,
+    /// TCP connect, including addresses that refused before the one that answered.
+    pub tcp: Duration,
+    /// The proxy CONNECT exchange, when a proxy was used.
+    pub proxy: Option<Duration>,
+    /// The TLS handshake, for `wss://`.
+    pub tls: Option<Duration>,
+    /// The HTTP upgrade request and its 101 answer.
+    pub handshake: Duration,
+}
+
+/// What is known about a connection that just opened.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OpenInfo {
+    /// Attempt number within the outage that this connect ended (1 = first try).
+    pub attempt: u32,
+    /// Phase timings.
+    pub phases: Phases,
+    /// The address actually connected to (the proxy's when tunnelling).
+    pub remote: SocketAddr,
+    /// The proxy used, redacted, if any.
+    pub proxy: Option<String>,
+    /// The subprotocol the server chose.
+    pub subprotocol: Option<String>,
+    /// The negotiated TLS version, for `wss://`.
+    pub tls_version: Option<&'static str>,
+}
+
+/// Who ended a connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClosedBy {
+    /// The server sent a close frame.
+    Server,
+    /// We closed it (user command or shutdown).
+    Client,
+    /// The heartbeat declared the peer dead.
+    Heartbeat,
+    /// The connection failed: reset, protocol error, closed without a close frame.
+    Error,
+}
+
+impl ClosedBy {
+    /// The name used in JSON output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClosedBy::Server => "server",
+            ClosedBy::Client => "client",
+            ClosedBy::Heartbeat => "heartbeat",
+            ClosedBy::Error => "error",
+        }
+    }
+}
+
+/// How a connection ended.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CloseInfo {
+    /// The close code, if a close frame carried one (1006 when none was received).
+    pub code: Option<u16>,
+    /// The close reason text.
+    pub reason: String,
+    /// Who closed it.
+    pub by: ClosedBy,
+    /// How long the connection had been open.
+    pub uptime: Duration,
+}
+
+/// A failure class a person can act on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Cause {
+    /// The host name did not resolve.
+    Dns,
+    /// Nothing listens on the port (TCP RST).
+    Refused,
+    /// A phase or the heartbeat ran out of time.
+    Timeout,
+    /// The TLS handshake failed (certificate named where known).
+    Tls,
+    /// The upgrade was answered with a status other than 101.
+    Http,
+    /// The peer broke the WebSocket or HTTP protocol.
+    Protocol,
+    /// Any other I/O failure (reset, unreachable network).
+    Io,
+}
+
+impl Cause {
+    /// Every cause, in a stable order.
+    pub const ALL: [Cause; 7] = [
+        Cause::Dns,
+        Cause::Refused,
+        Cause::Timeout,
+        Cause::Tls,
+        Cause::Http,
+        Cause::Protocol,
+        Cause::Io,
+    ];
+
+    /// The name used in JSON output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Cause::Dns => "dns",
+            Cause::Refused => "refused",
+            Cause::Timeout => "timeout",
+            Cause::Tls => "tls",
+            Cause::Http => "http",
+            Cause::Protocol => "protocol",
+            Cause::Io => "io",
+        }
+    }
+
+    /// Parses the JSON name back.
+    pub fn from_name(name: &str) -> Option<Cause> {
+        Cause::ALL.into_iter().find(|c| c.as_str() == name)
+    }
+}
+
+impl fmt::Display for Cause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The answer to an upgrade that was not 101 Switching Protocols.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HttpFailure {
+    /// HTTP status code.
+    pub status: u16,
+    /// The reason phrase the server sent.
+    pub reason: String,
+    /// Response headers in order, secrets masked.
+    pub headers: Vec<(String, String)>,
+    /// The first 4 KiB of the body.
+    pub body: Bytes,
+    /// True when the body was longer than what was kept.
+    pub body_truncated: bool,
+}
+
+impl HttpFailure {
+    /// The first header with this name (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// A failed dial or a connection that broke, classified.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Failure {
+    /// The class of failure.
+    pub cause: Cause,
+    /// Where it happened.
+    pub phase: Phase,
+    /// A one-line explanation naming the problem.
+    pub message: String,
+    /// The HTTP answer, for `Cause::Http`.
+    pub http: Option<HttpFailure>,
+    /// How long the server asked us to wait (`Retry-After`).
+    pub retry_after: Option<Duration>,
+}
+
+impl Failure {
+    /// A failure without HTTP details.
+    pub fn new(cause: Cause, phase: Phase, message: impl Into<String>) -> Self {
+        Failure {
+            cause,
+            phase,
+            message: message.into(),
+            http: None,
+            retry_after: None,
+        }
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.cause, self.message)
+    }
+}
+
+/// Why an outgoing message was not sent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DropReason {
+    /// The send queue was full while disconnected.
+    QueueFull,
+    /// Larger than `max_message_size`.
+    TooLarge,
+    /// wsmon shut down before the connection came back.
+    Shutdown,
+    /// The connection was closed by the user and the queue discarded.
+    Discarded,
+}
+
+impl DropReason {
+    /// The name used in JSON output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DropReason::QueueFull => "queue_full",
+            DropReason::TooLarge => "too_large",
+            DropReason::Shutdown => "shutdown",
+            DropReason::Discarded => "discarded",
+        }
+    }
+
+    /// Parses the JSON name back.
+    pub fn from_name(name: &str) -> Option<DropReason> {
+        [
+            DropReason::QueueFull,
+            DropReason::TooLarge,
+            DropReason::Shutdown,
+            DropReason::Discarded,
+        ]
+        .into_iter()
+        .find(|r| r.as_str() == name)
+    }
+}
+
+/// What the engine reports to frontends.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Event {
+    /// A dial started.
+    Connecting {
+        /// Attempt number in the current outage (1 = first try).
+        attempt: u32,
+        /// The URL being dialled, secrets masked.
+        url: Arc<str>,
+    },
+    /// The connection is open.
+    Open(Box<OpenInfo>),
+    /// A data message was received or sent.
+    Message(Message),
+    /// We sent a heartbeat or manual ping.
+    Ping {
+        /// Sequence number carried in the ping payload.
+        seq: u64,
+    },
+    /// The peer pinged us (we answered automatically).
+    PeerPing,
+    /// A pong answered our ping.
+    Rtt(Duration),
+    /// We started a close handshake.
+    Closing {
+        /// Close code we sent.
+        code: u16,
+        /// Close reason we sent.
+        reason: String,
+    },
+    /// The connection ended.
+    Closed(Box<CloseInfo>),
+    /// A dial failed or an open connection broke.
+    Error(Box<Failure>),
+    /// The next attempt is scheduled.
+    Retry {
+        /// The attempt number it will be.
+        attempt: u32,
+        /// How long until it starts.
+        delay: Duration,
+    },
+    /// `max_attempts` was exhausted; the engine waits for a reconnect command.
+    GaveUp {
+        /// Attempts made in the outage.
+        attempts: u32,
+    },
+    /// A message was accepted while not open and waits in the queue.
+    Queued {
+        /// Id of the outgoing message.
+        id: u64,
+        /// Text or binary.
+        kind: Kind,
+        /// Payload, kept so that frontends can show what waits.
+        data: Bytes,
+        /// Messages now waiting.
+        queued: usize,
+    },
+    /// A message was refused or discarded.
+    Dropped {
+        /// Id of the outgoing message.
+        id: u64,
+        /// Text or binary.
+        kind: Kind,
+        /// Payload, so a recording keeps what was not sent.
+        data: Bytes,
+        /// Why.
+        reason: DropReason,
+    },
+    /// Something the user should know that is not a failure (e.g. `--insecure`).
+    Warning(String),
+}
+
+/// An event with the wall-clock time it happened.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Stamped {
+    /// When the engine saw it.
+    pub at: SystemTime,
+    /// What happened.
+    pub event: Event,
+}
+
+/// What a frontend asks the engine to do.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Command {
+    /// Send a data message (queued while not open).
+    Send {
+        /// Text or binary.
+        kind: Kind,
+        /// Payload; must be UTF-8 for text.
+        data: Bytes,
+    },
+    /// Send a ping now (an RTT sample).
+    Ping,
+    /// Drop the current connection or wait and dial now.
+    Reconnect,
+    /// Close with this code and reason and stay closed until `Reconnect`.
+    Close {
+        /// Close code (1000, or 3000-4999).
+        code: u16,
+        /// Close reason (at most 123 bytes).
+        reason: String,
+    },
+    /// Close politely and end the engine.
+    Shutdown,
+}

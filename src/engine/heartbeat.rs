@@ -1,0 +1,159 @@
+//! Keep-alive pings and the dead-peer verdict for half-open connections.
+
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+/// What the heartbeat wants done when its deadline comes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Beat {
+    /// Send a ping with this sequence number.
+    Ping(u64),
+    /// No frame arrived within the pong timeout: the peer is gone.
+    Dead,
+}
+
+/// Schedules pings and watches for an answer: any frame after a ping proves the peer alive,
+/// and the matching pong yields a round-trip sample.
+#[derive(Debug)]
+pub struct Heartbeat {
+    interval: Option<Duration>,
+    timeout: Duration,
+    next_ping: Option<Instant>,
+    // Sequence and send time of pings whose pong has not come back yet.
+    in_flight: Vec<(u64, Instant)>,
+    // Set while waiting for any sign of life after a ping.
+    deadline: Option<Instant>,
+    seq: u64,
+}
+
+impl Heartbeat {
+    /// A heartbeat starting now; `interval` `None` disables pings (RTT only from manual pings).
+    pub fn new(interval: Option<Duration>, timeout: Duration, now: Instant) -> Self {
+        Heartbeat {
+            interval,
+            timeout,
+            next_ping: interval.map(|i| now + i),
+            in_flight: Vec::new(),
+            deadline: None,
+            seq: 0,
+        }
+    }
+
+    /// The next instant at which `poll` has something to do.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        match (self.next_ping, self.deadline) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Called at or after `next_deadline`: what to do now.
+    pub fn poll(&mut self, now: Instant) -> Option<Beat> {
+        if self.deadline.is_some_and(|d| now >= d) {
+            self.deadline = None;
+            self.next_ping = None;
+            return Some(Beat::Dead);
+        }
+        if self.next_ping.is_some_and(|p| now >= p) {
+            return Some(Beat::Ping(self.ping_sent(now)));
+        }
+        None
+    }
+
+    /// Records a ping going out now (scheduled or manual); returns its sequence number.
+    pub fn ping_sent(&mut self, now: Instant) -> u64 {
+        self.seq += 1;
+        if self.in_flight.len() >= 16 {
+            self.in_flight.remove(0);
+        }
+        self.in_flight.push((self.seq, now));
+        if self.deadline.is_none() {
+            self.deadline = Some(now + self.timeout);
+        }
+        self.next_ping = self.interval.map(|i| now + i);
+        self.seq
+    }
+
+    /// Any frame from the peer: it is alive.
+    pub fn frame_received(&mut self) {
+        self.deadline = None;
+    }
+
+    /// A pong arrived; returns the round trip if it answers one of our pings.
+    pub fn pong_received(&mut self, payload: &[u8], now: Instant) -> Option<Duration> {
+        self.deadline = None;
+        let seq = u64::from_be_bytes(payload.try_into().ok()?);
+        let idx = self.in_flight.iter().position(|(s, _)| *s == seq)?;
+        let (_, sent) = self.in_flight[idx];
+        // Older pings are answered implicitly: pongs come back in order.
+        self.in_flight.drain(..=idx);
+        Some(now.saturating_duration_since(sent))
+    }
+
+    /// The payload that carries a sequence number in a ping.
+    pub fn payload(seq: u64) -> [u8; 8] {
+        seq.to_be_bytes()
+    }
+
+    /// How long without any answer makes the peer dead.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const S: Duration = Duration::from_secs(1);
+
+    #[test]
+    fn pings_on_schedule_from_the_first_connect() {
+        let t0 = Instant::now();
+        let mut hb = Heartbeat::new(Some(15 * S), 10 * S, t0);
+        assert_eq!(hb.next_deadline(), Some(t0 + 15 * S));
+        assert_eq!(hb.poll(t0 + 14 * S), None);
+        assert_eq!(hb.poll(t0 + 15 * S), Some(Beat::Ping(1)));
+        // Now waiting for a pong: the deadline is the pong timeout, before the next ping.
+        assert_eq!(hb.next_deadline(), Some(t0 + 25 * S));
+    }
+
+    #[test]
+    fn silence_after_a_ping_is_death() {
+        let t0 = Instant::now();
+        let mut hb = Heartbeat::new(Some(15 * S), 10 * S, t0);
+        hb.poll(t0 + 15 * S);
+        assert_eq!(hb.poll(t0 + 25 * S), Some(Beat::Dead));
+        assert_eq!(hb.next_deadline(), None);
+    }
+
+    #[test]
+    fn any_frame_proves_life_and_the_pong_gives_rtt() {
+        let t0 = Instant::now();
+        let mut hb = Heartbeat::new(Some(15 * S), 10 * S, t0);
+        let Some(Beat::Ping(seq)) = hb.poll(t0 + 15 * S) else {
+            panic!("expected a ping")
+        };
+        hb.frame_received();
+        assert_eq!(hb.next_deadline(), Some(t0 + 30 * S));
+        let rtt = hb.pong_received(
+            &Heartbeat::payload(seq),
+            t0 + 15 * S + Duration::from_millis(7),
+        );
+        assert_eq!(rtt, Some(Duration::from_millis(7)));
+        // A pong we never asked for gives no sample.
+        assert_eq!(hb.pong_received(b"unsolicited", t0 + 16 * S), None);
+    }
+
+    #[test]
+    fn disabled_heartbeat_still_times_manual_pings() {
+        let t0 = Instant::now();
+        let mut hb = Heartbeat::new(None, 10 * S, t0);
+        assert_eq!(hb.next_deadline(), None);
+        let seq = hb.ping_sent(t0);
+        assert_eq!(hb.next_deadline(), Some(t0 + 10 * S));
+        assert_eq!(hb.pong_received(&Heartbeat::payload(seq), t0 + S), Some(S));
+        assert_eq!(hb.next_deadline(), None);
+    }
+}

@@ -1,0 +1,268 @@
+//! Just enough HTTP/1.1 to read an upgrade or CONNECT answer, and the body of a refusal.
+
+use std::io;
+use std::time::Duration;
+
+use bytes::Bytes;
+use tokio::io::{AsyncRead, AsyncReadExt};
+
+/// Largest response head accepted.
+const MAX_HEAD: usize = 16 * 1024;
+/// Body bytes kept from a refused upgrade.
+pub const BODY_KEEP: usize = 4096;
+
+/// A parsed status line and headers.
+#[derive(Debug)]
+pub struct Head {
+    /// Status code.
+    pub status: u16,
+    /// Reason phrase.
+    pub reason: String,
+    /// Headers in order.
+    pub headers: Vec<(String, String)>,
+}
+
+impl Head {
+    /// First header with this name.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Whether a comma-separated header contains `token` (case-insensitive).
+    pub fn header_has_token(&self, name: &str, token: &str) -> bool {
+        self.headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+            .flat_map(|(_, v)| v.split(','))
+            .any(|t| t.trim().eq_ignore_ascii_case(token))
+    }
+}
+
+/// Why a response head could not be read.
+#[derive(Debug)]
+pub enum HeadError {
+    /// The socket failed.
+    Io(io::Error),
+    /// The peer closed before a full head arrived; holds how many bytes came.
+    Eof(usize),
+    /// The head is larger than 16 KiB.
+    TooLarge,
+    /// Not HTTP; holds a printable preview of what came.
+    NotHttp(String),
+}
+
+/// Reads one response head; returns it and any bytes read past it.
+pub async fn read_head<S: AsyncRead + Unpin>(stream: &mut S) -> Result<(Head, Vec<u8>), HeadError> {
+    let mut buf = Vec::with_capacity(1024);
+    let mut chunk = [0u8; 2048];
+    loop {
+        let n = stream.read(&mut chunk).await.map_err(HeadError::Io)?;
+        if n == 0 {
+            if buf.is_empty() {
+                return Err(HeadError::Eof(0));
+            }
+            // Show what came: an unfinished head of non-HTTP bytes is garbage, not a short read.
+            return match parse(&buf) {
+                Err(preview) => Err(HeadError::NotHttp(preview)),
+                Ok(_) => Err(HeadError::Eof(buf.len())),
+            };
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        match parse(&buf) {
+            Ok(Some((head, len))) => {
+                let rest = buf.split_off(len);
+                return Ok((head, rest));
+            }
+            Ok(None) if buf.len() > MAX_HEAD => return Err(HeadError::TooLarge),
+            Ok(None) => {}
+            Err(preview) => return Err(HeadError::NotHttp(preview)),
+        }
+    }
+}
+
+fn parse(buf: &[u8]) -> Result<Option<(Head, usize)>, String> {
+    let mut headers = [httparse::EMPTY_HEADER; 96];
+    let mut resp = httparse::Response::new(&mut headers);
+    match resp.parse(buf) {
+        Ok(httparse::Status::Complete(len)) => {
+            let head = Head {
+                status: resp.code.unwrap_or(0),
+                reason: resp.reason.unwrap_or("").to_string(),
+                headers: resp
+                    .headers
+                    .iter()
+                    .map(|h| {
+                        (
+                            h.name.to_string(),
+                            String::from_utf8_lossy(h.value).into_owned(),
+                        )
+                    })
+                    .collect(),
+            };
+            Ok(Some((head, len)))
+        }
+        Ok(httparse::Status::Partial) => Ok(None),
+        Err(httparse::Error::TooManyHeaders) => Err("more than 96 headers".to_string()),
+        Err(_) => Err(preview(buf)),
+    }
+}
+
+/// A short, printable rendering of raw bytes for messages.
+pub fn preview(buf: &[u8]) -> String {
+    if buf.len() >= 2 && buf[0] == 0x15 && buf[1] == 0x03
+        || buf.len() >= 2 && buf[0] == 0x16 && buf[1] == 0x03
+    {
+        return "TLS records (the port speaks TLS: use wss://)".to_string();
+    }
+    let mut s = String::new();
+    for &b in buf.iter().take(40) {
+        match b {
+            b'\r' => s.push_str("\\r"),
+            b'\n' => s.push_str("\\n"),
+            0x20..=0x7e => s.push(b as char),
+            _ => s.push_str(&format!("\\x{b:02x}")),
+        }
+    }
+    if buf.len() > 40 {
+        s.push('…');
+    }
+    format!("\"{s}\"")
+}
+
+/// Reads up to 4 KiB of a refusal's body, never waiting longer than `patience`.
+pub async fn read_body<S: AsyncRead + Unpin>(
+    stream: &mut S,
+    head: &Head,
+    mut got: Vec<u8>,
+    patience: Duration,
+) -> (Bytes, bool) {
+    let chunked = head.header_has_token("transfer-encoding", "chunked");
+    let length = head
+        .header("content-length")
+        .and_then(|v| v.trim().parse::<usize>().ok());
+    if head.status == 204 || head.status == 304 || length == Some(0) {
+        return (Bytes::new(), false);
+    }
+    // For chunked bodies read a little more raw data, since chunk framing takes room.
+    let want = match (chunked, length) {
+        (true, _) => BODY_KEEP * 2,
+        (false, Some(len)) => len.min(BODY_KEEP + 1),
+        (false, None) => BODY_KEEP + 1,
+    };
+    let _ = tokio::time::timeout(patience, async {
+        let mut chunk = [0u8; 2048];
+        while got.len() < want && !(chunked && got.windows(5).any(|w| w == b"0\r\n\r\n")) {
+            match stream.read(&mut chunk).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => got.extend_from_slice(&chunk[..n]),
+            }
+        }
+    })
+    .await;
+    let body = if chunked { dechunk(&got) } else { got };
+    let truncated = body.len() > BODY_KEEP || length.is_some_and(|l| l > BODY_KEEP);
+    let keep = body.len().min(BODY_KEEP);
+    (Bytes::copy_from_slice(&body[..keep]), truncated)
+}
+
+fn dechunk(mut raw: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    while let Some(eol) = raw.windows(2).position(|w| w == b"\r\n") {
+        let size_text = String::from_utf8_lossy(&raw[..eol]);
+        let size_hex = size_text.split(';').next().unwrap_or("").trim();
+        let Ok(size) = usize::from_str_radix(size_hex, 16) else {
+            break;
+        };
+        if size == 0 {
+            break;
+        }
+        raw = &raw[eol + 2..];
+        let take = size.min(raw.len());
+        out.extend_from_slice(&raw[..take]);
+        if take < size || raw.len() < size + 2 {
+            break;
+        }
+        raw = &raw[size + 2..];
+    }
+    out
+}
+
+/// Parses `Retry-After` (seconds or an HTTP date).
+pub fn retry_after(value: &str) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let when = httpdate::parse_http_date(value).ok()?;
+    Some(
+        when.duration_since(std::time::SystemTime::now())
+            .unwrap_or_default(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn reads_a_head_and_keeps_what_follows() {
+        let mut data: &[u8] = b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: keep-alive, Upgrade\r\n\r\n\x81\x02hi";
+        let (head, rest) = read_head(&mut data).await.unwrap();
+        assert_eq!(head.status, 101);
+        assert!(head.header_has_token("connection", "upgrade"));
+        assert_eq!(rest, b"\x81\x02hi");
+    }
+
+    #[tokio::test]
+    async fn garbage_is_named() {
+        let mut data: &[u8] = b"SSH-2.0-OpenSSH_9.2\r\n";
+        match read_head(&mut data).await {
+            Err(HeadError::NotHttp(p)) => assert!(p.contains("SSH-2.0"), "{p}"),
+            other => panic!("{other:?}"),
+        }
+        let mut tls: &[u8] = b"\x15\x03\x03\x00\x02\x02\x46";
+        match read_head(&mut tls).await {
+            Err(HeadError::NotHttp(p)) => assert!(p.contains("use wss://"), "{p}"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn body_is_cut_at_4_kib() {
+        let body = vec![b'x'; 10_000];
+        let head_text = format!(
+            "HTTP/1.1 401 Unauthorized\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        );
+        let mut all = head_text.into_bytes();
+        all.extend_from_slice(&body);
+        let mut data: &[u8] = &all;
+        let (head, rest) = read_head(&mut data).await.unwrap();
+        let (kept, truncated) = read_body(&mut data, &head, rest, Duration::from_secs(1)).await;
+        assert_eq!(kept.len(), 4096);
+        assert!(truncated);
+    }
+
+    #[tokio::test]
+    async fn chunked_body_is_decoded() {
+        let mut data: &[u8] =
+            b"HTTP/1.1 403 Forbidden\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n";
+        let (head, rest) = read_head(&mut data).await.unwrap();
+        let (kept, truncated) = read_body(&mut data, &head, rest, Duration::from_secs(1)).await;
+        assert_eq!(&kept[..], b"hello world");
+        assert!(!truncated);
+    }
+
+    #[test]
+    fn retry_after_forms() {
+        assert_eq!(retry_after(" 7 "), Some(Duration::from_secs(7)));
+        assert_eq!(
+            retry_after("Wed, 21 Oct 2015 07:28:00 GMT"),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(retry_after("soon"), None);
+    }
+}

@@ -1,0 +1,91 @@
+//! The fully validated settings one engine needs; built by the config layer.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rustls::ClientConfig;
+
+use super::redact::Redactor;
+use super::target::Target;
+
+/// An HTTP proxy to tunnel through with CONNECT.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Proxy {
+    /// Proxy host name or IP.
+    pub host: String,
+    /// Proxy port.
+    pub port: u16,
+    /// `Proxy-Authorization` value from credentials in the proxy URL.
+    pub auth: Option<String>,
+    /// The proxy URL with its password masked, for display.
+    pub shown: String,
+}
+
+/// Everything one engine needs to dial and keep a connection alive.
+#[derive(Clone, Debug)]
+pub struct ConnSettings {
+    /// Where to connect.
+    pub target: Target,
+    /// Extra request headers, in order.
+    pub headers: Vec<(String, String)>,
+    /// Subprotocols to offer, in preference order.
+    pub subprotocols: Vec<String>,
+    /// `Origin` header.
+    pub origin: Option<String>,
+    /// HTTP CONNECT proxy, after `NO_PROXY` was applied.
+    pub proxy: Option<Proxy>,
+    /// TLS client configuration for `wss://`.
+    pub tls: Arc<ClientConfig>,
+    /// Certificate verification is off (`--insecure`).
+    pub insecure: bool,
+    /// Bound on the whole dial: DNS, TCP, proxy, TLS and upgrade.
+    pub connect_timeout: Duration,
+    /// Shortest reconnect delay.
+    pub reconnect_min: Duration,
+    /// Longest reconnect delay.
+    pub reconnect_max: Duration,
+    /// Give up after this many failed attempts in one outage; 0 = never.
+    pub max_attempts: u32,
+    /// A connection open this long resets the backoff.
+    pub stable_after: Duration,
+    /// Heartbeat ping period; `None` disables the heartbeat.
+    pub ping_interval: Option<Duration>,
+    /// No frame this long after a ping means the peer is dead.
+    pub pong_timeout: Duration,
+    /// Messages that may wait while the connection is down.
+    pub send_queue: usize,
+    /// Largest incoming (and outgoing) message, in bytes.
+    pub max_message_size: usize,
+    /// Masks secrets in everything the engine reports.
+    pub redactor: Redactor,
+}
+
+impl ConnSettings {
+    /// Settings for `target` with the documented defaults (used by tests and the demo).
+    pub fn new(target: Target) -> Self {
+        ConnSettings {
+            target,
+            headers: Vec::new(),
+            subprotocols: Vec::new(),
+            origin: None,
+            proxy: None,
+            tls: super::tls::client_config(None, false).expect("built-in roots are valid"),
+            insecure: false,
+            connect_timeout: Duration::from_secs(10),
+            reconnect_min: Duration::from_millis(500),
+            reconnect_max: Duration::from_secs(30),
+            max_attempts: 0,
+            stable_after: Duration::from_secs(10),
+            ping_interval: Some(Duration::from_secs(15)),
+            pong_timeout: Duration::from_secs(10),
+            send_queue: 1000,
+            max_message_size: 64 << 20,
+            redactor: Redactor::default(),
+        }
+    }
+
+    /// The URL as it may be shown.
+    pub fn shown_url(&self) -> String {
+        self.target.redacted(&self.redactor)
+    }
+}

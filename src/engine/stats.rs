@@ -1,0 +1,601 @@
+//! Connection statistics as a pure fold over stamped events, so that every frontend (and a
+//! replayed recording) derives the same numbers from the same events.
+
+use std::collections::VecDeque;
+use std::time::{Duration, SystemTime};
+
+use super::close_code::close_code_name;
+use super::event::{Cause, CloseInfo, ClosedBy, Dir, Event, Failure, OpenInfo, Stamped};
+
+/// How many RTT samples feed the percentiles.
+const RTT_WINDOW: usize = 1024;
+/// How many RTT samples the sparkline shows at most.
+pub const SPARK_LEN: usize = 120;
+/// How many connects and drops the timeline keeps.
+const TIMELINE_LEN: usize = 64;
+
+/// Where the connection is, as a person would say it.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ConnState {
+    /// Nothing happened yet.
+    Starting,
+    /// A dial is in flight.
+    Connecting {
+        /// Attempt in this outage.
+        attempt: u32,
+    },
+    /// Open.
+    Open,
+    /// We sent a close frame and wait for the answer.
+    Closing,
+    /// Closed by the user; nothing scheduled.
+    Closed,
+    /// Waiting to retry.
+    Waiting {
+        /// When the next attempt starts.
+        until: SystemTime,
+        /// Its attempt number.
+        attempt: u32,
+    },
+    /// `max_attempts` exhausted.
+    GaveUp,
+}
+
+impl ConnState {
+    /// Short upper-case label.
+    pub fn label(&self) -> &'static str {
+        match self {
+            ConnState::Starting => "STARTING",
+            ConnState::Connecting { .. } => "CONNECTING",
+            ConnState::Open => "OPEN",
+            ConnState::Closing => "CLOSING",
+            ConnState::Closed => "CLOSED",
+            ConnState::Waiting { .. } => "WAITING",
+            ConnState::GaveUp => "GAVE UP",
+        }
+    }
+
+    /// The numeric state for metrics: 0 starting, 1 connecting, 2 open, 3 closing, 4 closed,
+    /// 5 waiting, 6 gave up.
+    pub fn code(&self) -> u8 {
+        match self {
+            ConnState::Starting => 0,
+            ConnState::Connecting { .. } => 1,
+            ConnState::Open => 2,
+            ConnState::Closing => 3,
+            ConnState::Closed => 4,
+            ConnState::Waiting { .. } => 5,
+            ConnState::GaveUp => 6,
+        }
+    }
+}
+
+/// Round-trip samples: running totals plus a window for percentiles.
+#[derive(Clone, Debug, Default)]
+pub struct RttStats {
+    window: VecDeque<Duration>,
+    /// Newest sample.
+    pub last: Option<Duration>,
+    /// Smallest sample ever.
+    pub min: Option<Duration>,
+    /// Largest sample ever.
+    pub max: Option<Duration>,
+    sum: Duration,
+    /// Samples seen.
+    pub count: u64,
+}
+
+impl RttStats {
+    /// Adds a sample.
+    pub fn add(&mut self, rtt: Duration) {
+        if self.window.len() == RTT_WINDOW {
+            self.window.pop_front();
+        }
+        self.window.push_back(rtt);
+        self.last = Some(rtt);
+        self.min = Some(self.min.map_or(rtt, |m| m.min(rtt)));
+        self.max = Some(self.max.map_or(rtt, |m| m.max(rtt)));
+        self.sum += rtt;
+        self.count += 1;
+    }
+
+    /// Mean of all samples.
+    pub fn avg(&self) -> Option<Duration> {
+        (self.count > 0).then(|| self.sum / self.count as u32)
+    }
+
+    /// Nearest-rank percentiles over the recent window, for each `p` in 0..=100.
+    pub fn percentiles<const N: usize>(&self, ps: [f64; N]) -> [Option<Duration>; N] {
+        if self.window.is_empty() {
+            return [None; N];
+        }
+        let mut sorted: Vec<Duration> = self.window.iter().copied().collect();
+        sorted.sort_unstable();
+        ps.map(|p| {
+            let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+            Some(sorted[rank.clamp(1, sorted.len()) - 1])
+        })
+    }
+
+    /// The newest samples, oldest first, at most `n`.
+    pub fn recent(&self, n: usize) -> impl Iterator<Item = Duration> + '_ {
+        self.window
+            .iter()
+            .skip(self.window.len().saturating_sub(n))
+            .copied()
+    }
+}
+
+/// One line of the connect/drop timeline.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TimelineEntry {
+    /// When.
+    pub at: SystemTime,
+    /// True for a connect, false for a drop or failure.
+    pub up: bool,
+    /// What happened, in words.
+    pub text: String,
+}
+
+/// Everything frontends show about one connection, derived from its events.
+#[derive(Clone, Debug)]
+pub struct ConnStats {
+    /// Current state.
+    pub state: ConnState,
+    /// Time of the first event.
+    pub started: Option<SystemTime>,
+    /// When the current connection opened.
+    pub open_since: Option<SystemTime>,
+    up_closed: Duration,
+    /// Attempts in the current outage.
+    pub outage_attempts: u32,
+    /// Dials started since start.
+    pub total_attempts: u64,
+    /// Successful opens since start.
+    pub connects: u64,
+    /// Opens after the first one.
+    pub reconnects: u64,
+    /// Connections that ended other than by the user.
+    pub drops: u64,
+    /// Messages received.
+    pub msgs_in: u64,
+    /// Messages sent.
+    pub msgs_out: u64,
+    /// Payload bytes received.
+    pub bytes_in: u64,
+    /// Payload bytes sent.
+    pub bytes_out: u64,
+    /// Round-trip times.
+    pub rtt: RttStats,
+    /// Last frame of any kind from the peer.
+    pub last_frame: Option<SystemTime>,
+    /// What the last successful dial reported.
+    pub last_open: Option<OpenInfo>,
+    /// The last failure or drop, in plain words, and when.
+    pub last_failure: Option<(SystemTime, String)>,
+    /// The last failure as reported (for HTTP details).
+    pub last_error: Option<Failure>,
+    /// How the last connection ended.
+    pub last_close: Option<CloseInfo>,
+    /// Recent connects and drops, oldest first.
+    pub timeline: VecDeque<TimelineEntry>,
+    /// Messages waiting to be sent.
+    pub queued: usize,
+    /// Sends that were refused or discarded.
+    pub dropped_sends: u64,
+    /// Failures counted by cause, in `Cause::ALL` order.
+    pub failures_by_cause: [u64; 7],
+    /// Drops by heartbeat.
+    pub heartbeat_drops: u64,
+    /// Pings we sent.
+    pub pings_sent: u64,
+    /// Pings the peer sent us.
+    pub peer_pings: u64,
+    /// Seconds we were told to wait by the last `Retry` event.
+    pub next_delay: Option<Duration>,
+}
+
+impl Default for ConnStats {
+    fn default() -> Self {
+        ConnStats {
+            state: ConnState::Starting,
+            started: None,
+            open_since: None,
+            up_closed: Duration::ZERO,
+            outage_attempts: 0,
+            total_attempts: 0,
+            connects: 0,
+            reconnects: 0,
+            drops: 0,
+            msgs_in: 0,
+            msgs_out: 0,
+            bytes_in: 0,
+            bytes_out: 0,
+            rtt: RttStats::default(),
+            last_frame: None,
+            last_open: None,
+            last_failure: None,
+            last_error: None,
+            last_close: None,
+            timeline: VecDeque::new(),
+            queued: 0,
+            dropped_sends: 0,
+            failures_by_cause: [0; 7],
+            heartbeat_drops: 0,
+            pings_sent: 0,
+            peer_pings: 0,
+            next_delay: None,
+        }
+    }
+}
+
+impl ConnStats {
+    /// Folds one event in.
+    pub fn apply(&mut self, s: &Stamped) {
+        let at = s.at;
+        self.started.get_or_insert(at);
+        match &s.event {
+            Event::Connecting { attempt, .. } => {
+                self.state = ConnState::Connecting { attempt: *attempt };
+                self.outage_attempts = *attempt;
+                self.total_attempts += 1;
+            }
+            Event::Open(info) => {
+                self.state = ConnState::Open;
+                self.open_since = Some(at);
+                self.last_frame = Some(at);
+                self.connects += 1;
+                if self.connects > 1 {
+                    self.reconnects += 1;
+                }
+                self.outage_attempts = 0;
+                let tries = if info.attempt > 1 {
+                    format!(" after {} attempts", info.attempt)
+                } else {
+                    String::new()
+                };
+                self.push_timeline(
+                    at,
+                    true,
+                    format!("connected{tries} in {} ms", total_ms(info)),
+                );
+                self.last_open = Some((**info).clone());
+            }
+            Event::Message(m) => {
+                let len = m.data.len() as u64;
+                match m.dir {
+                    Dir::In => {
+                        self.msgs_in += 1;
+                        self.bytes_in += len;
+                        self.last_frame = Some(at);
+                    }
+                    Dir::Out => {
+                        self.msgs_out += 1;
+                        self.bytes_out += len;
+                        if m.id != 0 && self.queued > 0 {
+                            // A queued message went out (ids are in queue order).
+                            self.queued = self.queued.saturating_sub(1);
+                        }
+                    }
+                }
+            }
+            Event::Ping { .. } => self.pings_sent += 1,
+            Event::PeerPing => {
+                self.peer_pings += 1;
+                self.last_frame = Some(at);
+            }
+            Event::Rtt(rtt) => {
+                self.rtt.add(*rtt);
+                self.last_frame = Some(at);
+            }
+            Event::Closing { .. } => self.state = ConnState::Closing,
+            Event::Closed(info) => {
+                if let Some(since) = self.open_since.take() {
+                    self.up_closed += at.duration_since(since).unwrap_or_default();
+                }
+                self.state = ConnState::Closed;
+                if info.by != ClosedBy::Client {
+                    self.drops += 1;
+                    let text = describe_close(info);
+                    if info.by != ClosedBy::Error {
+                        // An error close was already described by its Error event.
+                        self.last_failure = Some((at, text.clone()));
+                    }
+                    if info.by == ClosedBy::Heartbeat {
+                        self.heartbeat_drops += 1;
+                    }
+                    self.push_timeline(at, false, text);
+                }
+                self.last_close = Some((**info).clone());
+            }
+            Event::Error(f) => {
+                let text = describe_failure(f);
+                self.failures_by_cause
+                    [Cause::ALL.iter().position(|c| *c == f.cause).unwrap_or(0)] += 1;
+                self.last_failure = Some((at, text.clone()));
+                self.last_error = Some((**f).clone());
+                // Failures of an open connection are put on the timeline by their Closed event.
+                if f.phase != super::event::Phase::Open {
+                    self.push_timeline(at, false, text);
+                }
+            }
+            Event::Retry { attempt, delay } => {
+                self.state = ConnState::Waiting {
+                    until: at + *delay,
+                    attempt: *attempt,
+                };
+                self.next_delay = Some(*delay);
+            }
+            Event::GaveUp { attempts } => {
+                self.state = ConnState::GaveUp;
+                self.push_timeline(at, false, format!("gave up after {attempts} attempts"));
+            }
+            Event::Queued { queued, .. } => self.queued = *queued,
+            Event::Dropped { .. } => self.dropped_sends += 1,
+            Event::Warning(_) => {}
+        }
+    }
+
+    fn push_timeline(&mut self, at: SystemTime, up: bool, text: String) {
+        if self.timeline.len() == TIMELINE_LEN {
+            self.timeline.pop_front();
+        }
+        self.timeline.push_back(TimelineEntry { at, up, text });
+    }
+
+    /// How long the current connection has been open.
+    pub fn uptime(&self, now: SystemTime) -> Option<Duration> {
+        self.open_since
+            .map(|s| now.duration_since(s).unwrap_or_default())
+    }
+
+    /// Total time connected since start.
+    pub fn up_total(&self, now: SystemTime) -> Duration {
+        self.up_closed + self.uptime(now).unwrap_or_default()
+    }
+
+    /// Total time not connected since start.
+    pub fn down_total(&self, now: SystemTime) -> Duration {
+        let elapsed = self
+            .started
+            .map(|s| now.duration_since(s).unwrap_or_default())
+            .unwrap_or_default();
+        elapsed.saturating_sub(self.up_total(now))
+    }
+
+    /// Share of time connected, in percent.
+    pub fn availability(&self, now: SystemTime) -> Option<f64> {
+        let up = self.up_total(now).as_secs_f64();
+        let total = up + self.down_total(now).as_secs_f64();
+        (total > 0.0).then(|| 100.0 * up / total)
+    }
+
+    /// Time since the last frame from the peer.
+    pub fn since_last_frame(&self, now: SystemTime) -> Option<Duration> {
+        self.last_frame
+            .map(|t| now.duration_since(t).unwrap_or_default())
+    }
+}
+
+fn total_ms(info: &OpenInfo) -> u128 {
+    let p = &info.phases;
+    (p.dns + p.tcp + p.proxy.unwrap_or_default() + p.tls.unwrap_or_default() + p.handshake)
+        .as_millis()
+}
+
+/// A close in plain words: "closed by server: 1012 service restart (deploy)".
+pub fn describe_close(info: &CloseInfo) -> String {
+    let code = match info.code {
+        Some(c) => format!("{c} {}", close_code_name(c)),
+        None => "no close code".to_string(),
+    };
+    let reason = if info.reason.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", info.reason)
+    };
+    match info.by {
+        ClosedBy::Server => format!("closed by server: {code}{reason}"),
+        ClosedBy::Client => format!("closed by you: {code}{reason}"),
+        ClosedBy::Heartbeat => {
+            if info.reason.is_empty() {
+                "heartbeat: no pong".to_string()
+            } else {
+                info.reason.clone()
+            }
+        }
+        ClosedBy::Error => format!("connection lost: {code}{reason}"),
+    }
+}
+
+/// A failure in plain words: "TLS: certificate expired", "HTTP 401 Unauthorized: token expired".
+pub fn describe_failure(f: &Failure) -> String {
+    match (&f.http, f.cause) {
+        (Some(h), _) => {
+            let detail = f
+                .message
+                .split_once(&format!("{} {}", h.status, h.reason))
+                .map(|(_, rest)| rest.trim_start_matches(':').trim())
+                .unwrap_or("");
+            if detail.is_empty() {
+                format!("HTTP {} {}", h.status, h.reason)
+            } else {
+                format!("HTTP {} {}: {detail}", h.status, h.reason)
+            }
+        }
+        (None, Cause::Tls) => format!("TLS: {}", f.message),
+        (None, Cause::Dns) => format!("DNS: {}", f.message),
+        (None, Cause::Refused) => format!("refused: {}", f.message),
+        (None, Cause::Timeout) => format!("timeout: {}", f.message),
+        (None, Cause::Protocol) => format!("protocol: {}", f.message),
+        (None, Cause::Io) | (None, Cause::Http) => f.message.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::event::{HttpFailure, Kind, Message, Phase, Phases};
+    use std::net::SocketAddr;
+
+    fn at(secs: u64) -> SystemTime {
+        SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000 + secs)
+    }
+
+    fn ev(secs: u64, event: Event) -> Stamped {
+        Stamped {
+            at: at(secs),
+            event,
+        }
+    }
+
+    fn open(attempt: u32) -> Event {
+        Event::Open(Box::new(OpenInfo {
+            attempt,
+            phases: Phases::default(),
+            remote: SocketAddr::from(([127, 0, 0, 1], 1)),
+            proxy: None,
+            subprotocol: None,
+            tls_version: None,
+        }))
+    }
+
+    fn closed(by: ClosedBy, code: Option<u16>) -> Event {
+        Event::Closed(Box::new(CloseInfo {
+            code,
+            reason: String::new(),
+            by,
+            uptime: Duration::ZERO,
+        }))
+    }
+
+    #[test]
+    fn uptime_downtime_and_availability() {
+        let mut s = ConnStats::default();
+        s.apply(&ev(
+            0,
+            Event::Connecting {
+                attempt: 1,
+                url: "ws://x".into(),
+            },
+        ));
+        s.apply(&ev(1, open(1)));
+        s.apply(&ev(31, closed(ClosedBy::Server, Some(1012))));
+        s.apply(&ev(
+            31,
+            Event::Retry {
+                attempt: 1,
+                delay: Duration::from_secs(9),
+            },
+        ));
+        s.apply(&ev(
+            40,
+            Event::Connecting {
+                attempt: 1,
+                url: "ws://x".into(),
+            },
+        ));
+        s.apply(&ev(41, open(1)));
+        assert_eq!(s.up_total(at(61)), Duration::from_secs(50));
+        assert_eq!(s.down_total(at(61)), Duration::from_secs(11));
+        assert_eq!(s.uptime(at(61)), Some(Duration::from_secs(20)));
+        let a = s.availability(at(61)).unwrap();
+        assert!((a - 81.967).abs() < 0.01, "{a}");
+        assert_eq!(
+            (s.connects, s.reconnects, s.drops, s.total_attempts),
+            (2, 1, 1, 2)
+        );
+        assert_eq!(
+            s.last_failure.as_ref().unwrap().1,
+            "closed by server: 1012 service restart"
+        );
+    }
+
+    #[test]
+    fn waiting_state_has_the_retry_time() {
+        let mut s = ConnStats::default();
+        s.apply(&ev(
+            5,
+            Event::Retry {
+                attempt: 3,
+                delay: Duration::from_secs(4),
+            },
+        ));
+        assert_eq!(
+            s.state,
+            ConnState::Waiting {
+                until: at(9),
+                attempt: 3
+            }
+        );
+    }
+
+    #[test]
+    fn http_failure_in_plain_words() {
+        let f = Failure {
+            cause: Cause::Http,
+            phase: Phase::Upgrade,
+            message: "the server answered the upgrade with 401 Unauthorized: token expired".into(),
+            http: Some(HttpFailure {
+                status: 401,
+                reason: "Unauthorized".into(),
+                headers: vec![],
+                body: "token expired".into(),
+                body_truncated: false,
+            }),
+            retry_after: None,
+        };
+        assert_eq!(describe_failure(&f), "HTTP 401 Unauthorized: token expired");
+        let mut s = ConnStats::default();
+        s.apply(&ev(0, Event::Error(Box::new(f))));
+        assert_eq!(s.failures_by_cause[4], 1);
+        assert_eq!(
+            s.timeline.back().unwrap().text,
+            "HTTP 401 Unauthorized: token expired"
+        );
+    }
+
+    #[test]
+    fn counts_traffic_and_rtt() {
+        let mut s = ConnStats::default();
+        for i in 0..100u64 {
+            s.apply(&ev(i, Event::Rtt(Duration::from_millis(i + 1))));
+        }
+        let [p50, p99] = s.rtt.percentiles([50.0, 99.0]);
+        assert_eq!(p50, Some(Duration::from_millis(50)));
+        assert_eq!(p99, Some(Duration::from_millis(99)));
+        assert_eq!(s.rtt.min, Some(Duration::from_millis(1)));
+        s.apply(&ev(
+            0,
+            Event::Message(Message {
+                dir: Dir::In,
+                kind: Kind::Text,
+                data: "hello".into(),
+                id: 0,
+            }),
+        ));
+        s.apply(&ev(
+            0,
+            Event::Message(Message {
+                dir: Dir::Out,
+                kind: Kind::Binary,
+                data: vec![0; 3].into(),
+                id: 1,
+            }),
+        ));
+        assert_eq!(
+            (s.msgs_in, s.bytes_in, s.msgs_out, s.bytes_out),
+            (1, 5, 1, 3)
+        );
+    }
+
+    #[test]
+    fn closing_by_the_user_is_not_a_drop() {
+        let mut s = ConnStats::default();
+        s.apply(&ev(0, open(1)));
+        s.apply(&ev(1, closed(ClosedBy::Client, Some(1000))));
+        assert_eq!(s.drops, 0);
+        assert!(s.last_failure.is_none());
+        assert_eq!(s.state, ConnState::Closed);
+    }
+}

@@ -1,0 +1,3 @@
+//! wsmon: watch a WebSocket connection live, from a terminal dashboard or as JSON lines.
+
+pub mod engine;
