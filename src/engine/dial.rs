@@ -102,8 +102,15 @@ pub async fn dial(
         None => (s.target.host(), s.target.port()),
     };
     let t = Instant::now();
-    let addrs = resolve(dial_host, dial_port).await?;
-    phases.dns = t.elapsed();
+    let addrs = match dial_host.parse::<IpAddr>() {
+        // An IP literal needs no lookup, and reports no DNS time.
+        Ok(ip) => vec![SocketAddr::new(ip, dial_port)],
+        Err(_) => {
+            let addrs = resolve(dial_host, dial_port).await?;
+            phases.dns = t.elapsed();
+            addrs
+        }
+    };
 
     *phase = Phase::Tcp;
     let t = Instant::now();
@@ -188,9 +195,6 @@ pub async fn dial(
 }
 
 async fn resolve(host: &str, port: u16) -> Result<Vec<SocketAddr>, Failure> {
-    if let Ok(ip) = host.parse::<IpAddr>() {
-        return Ok(vec![SocketAddr::new(ip, port)]);
-    }
     let found = tokio::net::lookup_host((host, port)).await.map_err(|e| {
         Failure::new(
             Cause::Dns,

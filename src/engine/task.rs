@@ -315,6 +315,9 @@ impl Task {
         self.attempt = 0;
         let opened = Instant::now();
         self.sink.push(Event::Open(Box::new(info)));
+        if !self.sink.flush().await {
+            return Next::Exit;
+        }
 
         let end = match self.flush_queue(&mut ws).await {
             Err(end) => end,

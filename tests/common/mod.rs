@@ -1,0 +1,101 @@
+//! Shared helpers: an engine probe that records every event, and fast settings for tests.
+#![allow(dead_code)]
+
+pub mod pki;
+
+use std::time::Duration;
+
+use wsmon::engine::target::Target;
+use wsmon::engine::{Command, ConnSettings, Engine, Event, Stamped};
+
+/// Wait this long at most for something that should happen; only reached when a test fails.
+pub const PATIENCE: Duration = Duration::from_secs(15);
+
+/// Settings that retry quickly so tests run fast.
+pub fn fast(url: &str) -> ConnSettings {
+    let mut s = ConnSettings::new(Target::parse(url).expect("test URL"));
+    s.reconnect_min = Duration::from_millis(50);
+    s.reconnect_max = Duration::from_millis(400);
+    s.connect_timeout = Duration::from_secs(5);
+    s.ping_interval = None;
+    s
+}
+
+/// Drives an engine and keeps every event it reported.
+pub struct Probe {
+    pub engine: Engine,
+    pub log: Vec<Stamped>,
+    seen: usize,
+}
+
+impl Probe {
+    pub fn start(settings: ConnSettings) -> Probe {
+        Probe {
+            engine: Engine::spawn(settings),
+            log: Vec::new(),
+            seen: 0,
+        }
+    }
+
+    /// Waits for the next event (after those already returned) that matches.
+    pub async fn until(&mut self, what: &str, pred: impl Fn(&Event) -> bool) -> Event {
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        loop {
+            while self.seen < self.log.len() {
+                let e = &self.log[self.seen].event;
+                self.seen += 1;
+                if pred(e) {
+                    return e.clone();
+                }
+            }
+            match tokio::time::timeout_at(deadline, self.engine.events.recv()).await {
+                Ok(Some(batch)) => self.log.extend(batch),
+                Ok(None) => panic!(
+                    "engine ended while waiting for {what}; events:\n{}",
+                    self.dump()
+                ),
+                Err(_) => panic!("timed out waiting for {what}; events:\n{}", self.dump()),
+            }
+        }
+    }
+
+    pub async fn send(&self, cmd: Command) {
+        self.engine.commands.send(cmd).await.expect("engine alive");
+    }
+
+    pub async fn send_text(&self, text: &str) {
+        self.send(Command::Send {
+            kind: wsmon::engine::Kind::Text,
+            data: text.to_string().into(),
+        })
+        .await;
+    }
+
+    /// Shuts the engine down and collects its last events.
+    pub async fn shutdown(mut self) -> Vec<Stamped> {
+        let _ = self.engine.commands.send(Command::Shutdown).await;
+        while let Ok(Some(batch)) = tokio::time::timeout(PATIENCE, self.engine.events.recv()).await
+        {
+            self.log.extend(batch);
+        }
+        self.log
+    }
+
+    pub fn dump(&self) -> String {
+        self.log
+            .iter()
+            .map(|s| format!("  {:?}", s.event))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    pub fn events(&self) -> impl Iterator<Item = &Event> {
+        self.log.iter().map(|s| &s.event)
+    }
+}
+
+/// A port on loopback that nothing listens on.
+pub async fn free_port() -> u16 {
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    l.local_addr().unwrap().port()
+}
