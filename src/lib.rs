@@ -1,5 +1,12 @@
 //! wsmon: watch a WebSocket connection live, from a terminal dashboard or as JSON lines.
 
+pub mod app;
+pub mod cli;
+pub mod config;
 pub mod engine;
+pub mod headless;
+pub mod jsonl;
+pub mod logging;
+pub mod paths;
 pub mod server;
 pub mod signals;

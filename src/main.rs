@@ -1,1 +1,5 @@
-fn main() {}
+//! The wsmon binary; everything lives in the library so tests drive the same code.
+
+fn main() -> std::process::ExitCode {
+    wsmon::app::main_entry()
+}

@@ -439,21 +439,24 @@ async fn upgrade(
 }
 
 fn upgrade_request(s: &ConnSettings, key: &str) -> String {
-    let mut req = format!(
-        "GET {} HTTP/1.1\r\nHost: {}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n",
-        s.target.request_path(),
-        s.target.host_header()
-    );
+    let has = |name: &str| s.headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(name));
+    let mut req = format!("GET {} HTTP/1.1\r\n", s.target.request_path());
+    // A Host or Origin given as a header replaces the one wsmon would send.
+    if !has("host") {
+        req.push_str(&format!("Host: {}\r\n", s.target.host_header()));
+    }
+    req.push_str(&format!(
+        "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
+    ));
     if !s.subprotocols.is_empty() {
         req.push_str(&format!(
             "Sec-WebSocket-Protocol: {}\r\n",
             s.subprotocols.join(", ")
         ));
     }
-    if let Some(origin) = &s.origin {
+    if let Some(origin) = s.origin.as_ref().filter(|_| !has("origin")) {
         req.push_str(&format!("Origin: {origin}\r\n"));
     }
-    let has = |name: &str| s.headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(name));
     if !has("authorization")
         && let Some(auth) = s.target.basic_auth()
     {

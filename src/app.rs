@@ -1,0 +1,149 @@
+//! The binary's edge: parse arguments, pick a mode, map errors to one line and an exit code.
+
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::{CommandFactory, Parser};
+
+use crate::cli::{Cli, Cmd, WatchArgs};
+use crate::config::{self, ConfigError};
+use crate::engine::target::Target;
+use crate::server::{ServeOptions, Server};
+
+/// Bad arguments or config: exit code 2.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+/// How wsmon presents an endpoint.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// The full-screen dashboard.
+    Tui,
+    /// JSON lines on stdout.
+    Headless,
+}
+
+/// Parses the process arguments and runs; the whole program.
+pub fn main_entry() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return clap_exit(e),
+    };
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("wsmon: {}", one_line(&e));
+            if e.downcast_ref::<ConfigError>().is_some() || e.downcast_ref::<UsageError>().is_some()
+            {
+                ExitCode::from(2)
+            } else {
+                ExitCode::from(1)
+            }
+        }
+    }
+}
+
+fn one_line(e: &anyhow::Error) -> String {
+    format!("{e:#}").replace('\n', " ")
+}
+
+/// Prints clap's help/version as is, and its errors as one line with exit code 2.
+fn clap_exit(e: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(
+        e.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        let _ = e.print();
+        return ExitCode::SUCCESS;
+    }
+    let text = e.to_string();
+    let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
+    let first = lines
+        .next()
+        .unwrap_or("invalid arguments")
+        .trim_start_matches("error: ")
+        .to_string();
+    let tips: Vec<&str> = lines.filter(|l| l.starts_with("tip:")).collect();
+    let mut msg = first;
+    for tip in tips {
+        msg.push_str("; ");
+        msg.push_str(tip);
+    }
+    eprintln!("wsmon: {msg} (see wsmon --help)");
+    ExitCode::from(2)
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+/// Runs parsed arguments.
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Some(Cmd::Serve(args)) => {
+            let _log = crate::logging::init();
+            runtime()?.block_on(crate::server::serve(args.options()))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Cmd::Completions { shell }) => {
+            clap_complete::generate(shell, &mut Cli::command(), "wsmon", &mut std::io::stdout());
+            Ok(ExitCode::SUCCESS)
+        }
+        None => watch(cli.watch),
+    }
+}
+
+fn watch(args: WatchArgs) -> anyhow::Result<ExitCode> {
+    let file = config::find_file(args.config.as_deref())?;
+    let cfg = config::resolve(&args.conn, args.url.as_deref(), file.as_ref(), &|k| {
+        std::env::var(k).ok()
+    })?;
+    if args.print_config {
+        print!("{}", cfg.print_table());
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mode = if args.headless {
+        Mode::Headless
+    } else {
+        Mode::Tui
+    };
+    if !args.demo {
+        // Check the URL before anything else happens.
+        cfg.settings()?;
+    }
+    let _log = crate::logging::init();
+    let rt = runtime()?;
+    let result = rt.block_on(async move {
+        let (settings, _demo) = if args.demo {
+            let server = Server::start(ServeOptions {
+                port: 0,
+                demo: true,
+                ..ServeOptions::default()
+            })
+            .await
+            .context("cannot start the demo server on loopback")?;
+            let target = Target::parse(&server.url()).expect("the demo server's URL is valid");
+            (cfg.settings_for(target)?, Some(server))
+        } else {
+            (cfg.settings()?, None)
+        };
+        tracing::info!(url = %settings.shown_url(), ?mode, "watching");
+        match mode {
+            Mode::Headless => crate::headless::run(settings).await,
+            Mode::Tui => {
+                Err(UsageError("the dashboard needs a terminal; use --headless".into()).into())
+            }
+        }
+    });
+    // A blocking read of stdin cannot be interrupted; do not wait for it on the way out.
+    rt.shutdown_background();
+    result
+}

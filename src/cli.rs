@@ -1,0 +1,219 @@
+//! Command-line arguments. Every connection setting is a flag named like its config key.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::values::{parse_duration, parse_size};
+
+const EXAMPLES: &str = "\
+Examples:
+  wsmon --demo                                   a dashboard on a built-in demo server
+  wsmon ws://localhost:40100/                    watch an endpoint
+  wsmon wss://api.example.com/feed -H 'Authorization: Bearer $TOKEN' --subprotocol v2.feed
+  wsmon wss://dev.local/ws --ca dev-ca.pem       trust a private CA
+  wsmon --headless ws://host/ws | jq .           JSON lines; stdin lines are sent
+  wsmon serve --tick 1s                          a test server on 127.0.0.1:40100
+
+Config: --config FILE, else ./wsmon.toml, else $XDG_CONFIG_HOME/wsmon/config.toml;
+flags override the file, the file overrides the defaults. Exit codes: 0 ok,
+1 gave up (max_attempts) or failed, 2 bad arguments or config.";
+
+/// wsmon: watch a WebSocket connection live.
+#[derive(Debug, Parser)]
+#[command(
+    name = "wsmon",
+    version,
+    about = "Watch a WebSocket connection live: state, reconnects, uptime, RTT and every message",
+    after_help = EXAMPLES,
+    args_conflicts_with_subcommands = true,
+    max_term_width = 100
+)]
+pub struct Cli {
+    /// A tool other than the dashboard.
+    #[command(subcommand)]
+    pub command: Option<Cmd>,
+    /// Watching an endpoint.
+    #[command(flatten)]
+    pub watch: WatchArgs,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Cmd {
+    /// Run the built-in WebSocket test server (echo, ticks, floods, drops, rejections).
+    Serve(ServeArgs),
+    /// Print shell completions to stdout.
+    Completions {
+        /// bash, zsh, fish, elvish or powershell.
+        shell: clap_complete::Shell,
+    },
+}
+
+/// Arguments of the watch mode (the default command).
+#[derive(Debug, Args, Default)]
+pub struct WatchArgs {
+    /// ws:// or wss:// URL; a bare host[:port] means ws:// (port 40100 when omitted).
+    #[arg(value_name = "URL")]
+    pub url: Option<String>,
+    /// Write JSON lines to stdout instead of drawing; send each stdin line as a text message.
+    #[arg(long)]
+    pub headless: bool,
+    /// Start the built-in demo server on a free loopback port and watch it.
+    #[arg(long, conflicts_with = "url")]
+    pub demo: bool,
+    /// Config file (default: ./wsmon.toml, then $XDG_CONFIG_HOME/wsmon/config.toml).
+    #[arg(short, long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Print the effective config, where each value came from, and exit.
+    #[arg(long)]
+    pub print_config: bool,
+    /// Connection settings.
+    #[command(flatten)]
+    pub conn: ConnArgs,
+}
+
+/// Connection settings; each overrides the config key of the same name.
+#[derive(Debug, Args, Default, Clone)]
+pub struct ConnArgs {
+    /// Request header, repeatable: -H 'Authorization: Bearer TOKEN'.
+    #[arg(short = 'H', long = "header", value_name = "'NAME: VALUE'")]
+    pub headers: Vec<String>,
+    /// Subprotocol to offer, repeatable, in preference order.
+    #[arg(long = "subprotocol", value_name = "NAME")]
+    pub subprotocols: Vec<String>,
+    /// Origin header.
+    #[arg(long, value_name = "ORIGIN")]
+    pub origin: Option<String>,
+    /// HTTP CONNECT proxy (http://[user:pass@]host:port), or "none" to ignore HTTPS_PROXY/HTTP_PROXY.
+    #[arg(long, value_name = "URL")]
+    pub proxy: Option<String>,
+    /// PEM file of CA certificates to trust in addition to the Web PKI roots.
+    #[arg(long, value_name = "FILE")]
+    pub ca: Option<PathBuf>,
+    /// Do not verify the server certificate (a warning stays on screen).
+    #[arg(long)]
+    pub insecure: bool,
+    /// Bound on one dial: DNS, TCP, proxy, TLS and upgrade [default: 10s].
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub connect_timeout: Option<Duration>,
+    /// Shortest reconnect delay [default: 500ms].
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub reconnect_min: Option<Duration>,
+    /// Longest reconnect delay [default: 30s].
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub reconnect_max: Option<Duration>,
+    /// Give up after this many failed attempts in one outage; 0 = never [default: 0].
+    #[arg(long, value_name = "N")]
+    pub max_attempts: Option<u32>,
+    /// A connection open this long resets the backoff [default: 10s].
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub stable_after: Option<Duration>,
+    /// Heartbeat ping period; 0 disables [default: 15s].
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub ping_interval: Option<Duration>,
+    /// No frame this long after a ping means the peer is dead [default: 10s].
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub pong_timeout: Option<Duration>,
+    /// Messages that may wait while disconnected [default: 1000].
+    #[arg(long, value_name = "N")]
+    pub send_queue: Option<usize>,
+    /// Largest message, e.g. 64MiB [default: 64MiB].
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub max_message_size: Option<u64>,
+    /// Query parameter whose value is masked, repeatable [default: token, access_token, key, apikey, password, secret].
+    #[arg(long = "redact-query", value_name = "NAME")]
+    pub redact_query: Vec<String>,
+    /// Messages the dashboard's log keeps [default: 100000].
+    #[arg(long, value_name = "N")]
+    pub log_capacity: Option<usize>,
+    /// Dashboard frame-rate cap [default: 30].
+    #[arg(long, value_name = "N")]
+    pub fps: Option<u32>,
+}
+
+/// Arguments of `wsmon serve`.
+#[derive(Debug, Args, Clone)]
+pub struct ServeArgs {
+    /// Port to listen on (0 = any free port).
+    #[arg(long, default_value_t = crate::engine::target::DEFAULT_PORT)]
+    pub port: u16,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub bind: std::net::IpAddr,
+    /// Send a tick message this often, e.g. 1s.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub tick: Option<Duration>,
+    /// On each connection, first send N messages as fast as possible.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub flood: u64,
+    /// Size of each flood message, e.g. 100 or 64KiB.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size, default_value = "100")]
+    pub size: u64,
+    /// Flood with binary frames instead of text.
+    #[arg(long)]
+    pub binary: bool,
+    /// Close every connection after this long.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub drop_after: Option<Duration>,
+    /// Close code for --drop-after.
+    #[arg(long, value_name = "CODE", default_value_t = 1012)]
+    pub drop_code: u16,
+    /// With --drop-after, cut the TCP connection without a close frame.
+    #[arg(long)]
+    pub drop_abrupt: bool,
+    /// Answer every upgrade with this HTTP status, e.g. 401.
+    #[arg(long, value_name = "STATUS", value_parser = clap::value_parser!(u16).range(300..600))]
+    pub reject: Option<u16>,
+    /// Body of the rejection.
+    #[arg(long, value_name = "TEXT", requires = "reject")]
+    pub reject_body: Option<String>,
+    /// Retry-After seconds sent with the rejection.
+    #[arg(long, value_name = "SECS", requires = "reject")]
+    pub retry_after: Option<u64>,
+    /// Answer pings only after this delay.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub pong_delay: Option<Duration>,
+    /// Never answer pings (a half-dead peer).
+    #[arg(long, conflicts_with = "pong_delay")]
+    pub no_pong: bool,
+    /// Do not echo received messages.
+    #[arg(long)]
+    pub no_echo: bool,
+    /// Serve wss with this PEM certificate chain (needs --tls-key).
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key for --tls-cert.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Play the --demo scenario (ticks, JSON, binary, drops) on each connection.
+    #[arg(long)]
+    pub demo: bool,
+}
+
+impl ServeArgs {
+    /// The server options these flags describe.
+    pub fn options(&self) -> crate::server::ServeOptions {
+        crate::server::ServeOptions {
+            bind: self.bind,
+            port: self.port,
+            tick: self.tick.filter(|t| !t.is_zero()),
+            flood: self.flood,
+            flood_size: self.size as usize,
+            flood_binary: self.binary,
+            drop_after: self.drop_after,
+            drop_code: (!self.drop_abrupt).then_some(self.drop_code),
+            reject: self.reject,
+            reject_body: self.reject_body.clone(),
+            retry_after: self.retry_after,
+            pong_delay: self.pong_delay,
+            no_pong: self.no_pong,
+            no_echo: self.no_echo,
+            tls: self.tls_cert.clone().zip(self.tls_key.clone()),
+            demo: self.demo,
+            print: true,
+            ..crate::server::ServeOptions::default()
+        }
+    }
+}

@@ -1,0 +1,532 @@
+//! The JSON-lines form of engine events: the headless output and the recording format.
+//! Hand-written so a flood costs a few copies per message, not a serializer round trip.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use base64::Engine as _;
+
+use crate::engine::close_code::close_code_name;
+use crate::engine::{Event, Stamped};
+
+/// Encodes events as JSON lines, reusing the timestamp text across a burst.
+#[derive(Default)]
+pub struct Encoder {
+    ts_ms: Option<u64>,
+    ts: [u8; 24],
+}
+
+impl Encoder {
+    /// A fresh encoder.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Appends one line (with its newline) for `s` to `out`.
+    pub fn encode(&mut self, s: &Stamped, out: &mut Vec<u8>) {
+        out.extend_from_slice(b"{\"ts\":\"");
+        let ms =
+            s.at.duration_since(UNIX_EPOCH)
+                .map(|d| d.as_millis() as u64)
+                .unwrap_or(0);
+        if self.ts_ms != Some(ms) {
+            self.ts = rfc3339_millis(ms);
+            self.ts_ms = Some(ms);
+        }
+        out.extend_from_slice(&self.ts);
+        out.extend_from_slice(b"\",\"event\":\"");
+        match &s.event {
+            Event::Connecting { attempt, url } => {
+                out.extend_from_slice(b"connecting\",\"attempt\":");
+                push_int(out, *attempt as u64);
+                out.extend_from_slice(b",\"url\":");
+                push_str(out, url);
+            }
+            Event::Open(info) => {
+                out.extend_from_slice(b"open\",\"attempt\":");
+                push_int(out, info.attempt as u64);
+                let p = &info.phases;
+                out.extend_from_slice(b",\"dns_ms\":");
+                push_ms(out, p.dns);
+                out.extend_from_slice(b",\"tcp_ms\":");
+                push_ms(out, p.tcp);
+                out.extend_from_slice(b",\"proxy_ms\":");
+                push_opt_ms(out, p.proxy);
+                out.extend_from_slice(b",\"tls_ms\":");
+                push_opt_ms(out, p.tls);
+                out.extend_from_slice(b",\"handshake_ms\":");
+                push_ms(out, p.handshake);
+                out.extend_from_slice(b",\"remote\":");
+                push_str(out, &info.remote.to_string());
+                out.extend_from_slice(b",\"proxy\":");
+                push_opt_str(out, info.proxy.as_deref());
+                out.extend_from_slice(b",\"subprotocol\":");
+                push_opt_str(out, info.subprotocol.as_deref());
+                out.extend_from_slice(b",\"tls_version\":");
+                push_opt_str(out, info.tls_version);
+            }
+            Event::Message(m) => {
+                out.extend_from_slice(match m.dir {
+                    crate::engine::Dir::In => b"recv\",\"kind\":\"",
+                    crate::engine::Dir::Out => b"sent\",\"kind\":\"",
+                });
+                out.extend_from_slice(m.kind.as_str().as_bytes());
+                out.extend_from_slice(b"\",\"len\":");
+                push_int(out, m.data.len() as u64);
+                if m.id != 0 {
+                    out.extend_from_slice(b",\"id\":");
+                    push_int(out, m.id);
+                }
+                push_payload(out, m.kind, &m.data);
+            }
+            Event::Ping { seq } => {
+                out.extend_from_slice(b"ping\",\"seq\":");
+                push_int(out, *seq);
+            }
+            Event::PeerPing => out.extend_from_slice(b"peer_ping\""),
+            Event::Rtt(rtt) => {
+                out.extend_from_slice(b"rtt\",\"ms\":");
+                push_ms(out, *rtt);
+            }
+            Event::Closing { code, reason } => {
+                out.extend_from_slice(b"closing\",\"code\":");
+                push_int(out, *code as u64);
+                out.extend_from_slice(b",\"reason\":");
+                push_str(out, reason);
+            }
+            Event::Closed(c) => {
+                out.extend_from_slice(b"closed\",\"code\":");
+                match c.code {
+                    Some(code) => {
+                        push_int(out, code as u64);
+                        out.extend_from_slice(b",\"code_name\":");
+                        push_str(out, close_code_name(code));
+                    }
+                    None => out.extend_from_slice(b"null,\"code_name\":null"),
+                }
+                out.extend_from_slice(b",\"reason\":");
+                push_str(out, &c.reason);
+                out.extend_from_slice(b",\"by\":\"");
+                out.extend_from_slice(c.by.as_str().as_bytes());
+                out.extend_from_slice(b"\",\"uptime_ms\":");
+                push_int(out, c.uptime.as_millis() as u64);
+            }
+            Event::Error(f) => {
+                out.extend_from_slice(b"error\",\"cause\":\"");
+                out.extend_from_slice(f.cause.as_str().as_bytes());
+                out.extend_from_slice(b"\",\"phase\":\"");
+                out.extend_from_slice(phase_name(f.phase).as_bytes());
+                out.extend_from_slice(b"\",\"message\":");
+                push_str(out, &f.message);
+                if let Some(wait) = f.retry_after {
+                    out.extend_from_slice(b",\"retry_after_ms\":");
+                    push_int(out, wait.as_millis() as u64);
+                }
+                if let Some(h) = &f.http {
+                    out.extend_from_slice(b",\"status\":");
+                    push_int(out, h.status as u64);
+                    out.extend_from_slice(b",\"reason\":");
+                    push_str(out, &h.reason);
+                    out.extend_from_slice(b",\"headers\":{");
+                    let mut names: Vec<String> = Vec::new();
+                    for (name, _) in &h.headers {
+                        let lower = name.to_ascii_lowercase();
+                        if !names.contains(&lower) {
+                            names.push(lower);
+                        }
+                    }
+                    for (i, name) in names.iter().enumerate() {
+                        if i > 0 {
+                            out.push(b',');
+                        }
+                        push_str(out, name);
+                        out.push(b':');
+                        let joined = h
+                            .headers
+                            .iter()
+                            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+                            .map(|(_, v)| v.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ");
+                        push_str(out, &joined);
+                    }
+                    out.extend_from_slice(b"},\"body\":");
+                    push_str(out, &String::from_utf8_lossy(&h.body));
+                    out.extend_from_slice(b",\"body_truncated\":");
+                    out.extend_from_slice(if h.body_truncated { b"true" } else { b"false" });
+                }
+            }
+            Event::Retry { attempt, delay } => {
+                out.extend_from_slice(b"retry\",\"attempt\":");
+                push_int(out, *attempt as u64);
+                out.extend_from_slice(b",\"delay_ms\":");
+                push_int(out, delay.as_millis() as u64);
+            }
+            Event::GaveUp { attempts } => {
+                out.extend_from_slice(b"gave_up\",\"attempts\":");
+                push_int(out, *attempts as u64);
+            }
+            Event::Queued {
+                id,
+                kind,
+                data,
+                queued,
+            } => {
+                out.extend_from_slice(b"queued\",\"id\":");
+                push_int(out, *id);
+                out.extend_from_slice(b",\"kind\":\"");
+                out.extend_from_slice(kind.as_str().as_bytes());
+                out.extend_from_slice(b"\",\"len\":");
+                push_int(out, data.len() as u64);
+                out.extend_from_slice(b",\"queued\":");
+                push_int(out, *queued as u64);
+                push_payload(out, *kind, data);
+            }
+            Event::Dropped {
+                id,
+                kind,
+                data,
+                reason,
+            } => {
+                out.extend_from_slice(b"dropped\",\"id\":");
+                push_int(out, *id);
+                out.extend_from_slice(b",\"kind\":\"");
+                out.extend_from_slice(kind.as_str().as_bytes());
+                out.extend_from_slice(b"\",\"len\":");
+                push_int(out, data.len() as u64);
+                out.extend_from_slice(b",\"reason\":\"");
+                out.extend_from_slice(reason.as_str().as_bytes());
+                out.push(b'"');
+                push_payload(out, *kind, data);
+            }
+            Event::Warning(text) => {
+                out.extend_from_slice(b"warning\",\"message\":");
+                push_str(out, text);
+            }
+        }
+        out.extend_from_slice(b"}\n");
+    }
+}
+
+/// The JSON name of a phase.
+pub fn phase_name(p: crate::engine::Phase) -> &'static str {
+    use crate::engine::Phase;
+    match p {
+        Phase::Dns => "dns",
+        Phase::Tcp => "tcp",
+        Phase::Proxy => "proxy",
+        Phase::Tls => "tls",
+        Phase::Upgrade => "upgrade",
+        Phase::Open => "open",
+    }
+}
+
+fn push_payload(out: &mut Vec<u8>, kind: crate::engine::Kind, data: &[u8]) {
+    match (kind, std::str::from_utf8(data)) {
+        (crate::engine::Kind::Text, Ok(text)) => {
+            out.extend_from_slice(b",\"data\":");
+            push_str(out, text);
+        }
+        _ => {
+            out.extend_from_slice(b",\"base64\":\"");
+            let start = out.len();
+            let len = base64::encoded_len(data.len(), true).expect("payload fits in memory");
+            out.resize(start + len, 0);
+            base64::engine::general_purpose::STANDARD
+                .encode_slice(data, &mut out[start..])
+                .expect("buffer sized by encoded_len");
+            out.push(b'"');
+        }
+    }
+}
+
+fn push_int(out: &mut Vec<u8>, n: u64) {
+    out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
+}
+
+/// Milliseconds with microsecond precision: `12.345`.
+fn push_ms(out: &mut Vec<u8>, d: Duration) {
+    let micros = d.as_micros() as u64;
+    push_int(out, micros / 1000);
+    let frac = micros % 1000;
+    out.extend_from_slice(&[
+        b'.',
+        b'0' + (frac / 100) as u8,
+        b'0' + (frac / 10 % 10) as u8,
+        b'0' + (frac % 10) as u8,
+    ]);
+}
+
+fn push_opt_ms(out: &mut Vec<u8>, d: Option<Duration>) {
+    match d {
+        Some(d) => push_ms(out, d),
+        None => out.extend_from_slice(b"null"),
+    }
+}
+
+fn push_opt_str(out: &mut Vec<u8>, s: Option<&str>) {
+    match s {
+        Some(s) => push_str(out, s),
+        None => out.extend_from_slice(b"null"),
+    }
+}
+
+/// A JSON string literal; control characters are escaped, so no raw escape sequence from a
+/// message can reach a terminal that shows the output.
+pub fn push_str(out: &mut Vec<u8>, s: &str) {
+    out.push(b'"');
+    let bytes = s.as_bytes();
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let esc: &[u8] = match b {
+            b'"' => b"\\\"",
+            b'\\' => b"\\\\",
+            b'\n' => b"\\n",
+            b'\r' => b"\\r",
+            b'\t' => b"\\t",
+            0..=0x1f | 0x7f => b"",
+            _ => continue,
+        };
+        out.extend_from_slice(&bytes[start..i]);
+        if esc.is_empty() {
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            out.extend_from_slice(&[
+                b'\\',
+                b'u',
+                b'0',
+                b'0',
+                HEX[(b >> 4) as usize],
+                HEX[(b & 0xf) as usize],
+            ]);
+        } else {
+            out.extend_from_slice(esc);
+        }
+        start = i + 1;
+    }
+    out.extend_from_slice(&bytes[start..]);
+    out.push(b'"');
+}
+
+/// `2026-11-25T17:33:57.123Z` for milliseconds since the epoch.
+pub fn rfc3339_millis(ms: u64) -> [u8; 24] {
+    let secs = ms / 1000;
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    let (y, m, d) = civil_from_days(days);
+    let mut b = *b"0000-00-00T00:00:00.000Z";
+    let put = |b: &mut [u8; 24], at: usize, v: u64, n: usize| {
+        let mut v = v;
+        for i in (0..n).rev() {
+            b[at + i] = b'0' + (v % 10) as u8;
+            v /= 10;
+        }
+    };
+    put(&mut b, 0, y as u64, 4);
+    put(&mut b, 5, m as u64, 2);
+    put(&mut b, 8, d as u64, 2);
+    put(&mut b, 11, rem / 3600, 2);
+    put(&mut b, 14, rem / 60 % 60, 2);
+    put(&mut b, 17, rem % 60, 2);
+    put(&mut b, 20, ms % 1000, 3);
+    b
+}
+
+/// Days since 1970-01-01 to (year, month, day), after Howard Hinnant's algorithm.
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+/// The timestamp text of a `SystemTime`.
+pub fn timestamp(at: SystemTime) -> String {
+    let ms = at
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0);
+    String::from_utf8(rfc3339_millis(ms).to_vec()).expect("ASCII")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::*;
+    use serde_json::Value;
+    use std::net::SocketAddr;
+
+    fn line(event: Event) -> Value {
+        let mut out = Vec::new();
+        let at = UNIX_EPOCH + Duration::from_millis(1_764_091_437_123);
+        Encoder::new().encode(&Stamped { at, event }, &mut out);
+        assert_eq!(out.last(), Some(&b'\n'));
+        assert_eq!(
+            out.iter().filter(|&&b| b == b'\n').count(),
+            1,
+            "exactly one line"
+        );
+        serde_json::from_slice(&out).expect("valid JSON")
+    }
+
+    #[test]
+    fn timestamps_match_humantime() {
+        for ms in [0u64, 951_782_400_000, 1_764_091_437_123, 4_102_444_799_999] {
+            let t = UNIX_EPOCH + Duration::from_millis(ms);
+            assert_eq!(
+                timestamp(t),
+                humantime::format_rfc3339_millis(t).to_string()
+            );
+        }
+    }
+
+    #[test]
+    fn open_line_has_phase_timings() {
+        let v = line(Event::Open(Box::new(OpenInfo {
+            attempt: 2,
+            phases: Phases {
+                dns: Duration::from_micros(1234),
+                tcp: Duration::from_micros(50),
+                proxy: None,
+                tls: Some(Duration::from_millis(12)),
+                handshake: Duration::from_micros(999),
+            },
+            remote: SocketAddr::from(([10, 0, 0, 1], 443)),
+            proxy: None,
+            subprotocol: Some("v2".into()),
+            tls_version: Some("TLS 1.3"),
+        })));
+        assert_eq!(v["ts"], "2025-11-25T17:23:57.123Z");
+        assert_eq!(v["event"], "open");
+        assert_eq!(v["attempt"], 2);
+        assert_eq!(v["dns_ms"], 1.234);
+        assert_eq!(v["tcp_ms"], 0.05);
+        assert_eq!(v["tls_ms"], 12.0);
+        assert_eq!(v["handshake_ms"], 0.999);
+        assert_eq!(v["proxy_ms"], Value::Null);
+        assert_eq!(v["remote"], "10.0.0.1:443");
+        assert_eq!(v["subprotocol"], "v2");
+        assert_eq!(v["tls_version"], "TLS 1.3");
+    }
+
+    #[test]
+    fn messages_text_escaped_and_binary_base64() {
+        let v = line(Event::Message(Message {
+            dir: Dir::In,
+            kind: Kind::Text,
+            data: "a\"b\\\n\u{1b}[31m\u{7f}é".into(),
+            id: 0,
+        }));
+        assert_eq!(v["event"], "recv");
+        assert_eq!(v["kind"], "text");
+        assert_eq!(v["data"], "a\"b\\\n\u{1b}[31m\u{7f}é");
+        assert_eq!(v["len"], 13);
+        let v = line(Event::Message(Message {
+            dir: Dir::Out,
+            kind: Kind::Binary,
+            data: vec![0, 1, 254, 255].into(),
+            id: 7,
+        }));
+        assert_eq!(
+            (v["event"].as_str(), v["id"].as_u64()),
+            (Some("sent"), Some(7))
+        );
+        assert_eq!(v["base64"], "AAH+/w==");
+    }
+
+    #[test]
+    fn raw_escape_bytes_never_reach_the_output() {
+        let mut out = Vec::new();
+        let event = Event::Message(Message {
+            dir: Dir::In,
+            kind: Kind::Text,
+            data: "\u{1b}]0;pwned\u{7}".into(),
+            id: 0,
+        });
+        Encoder::new().encode(
+            &Stamped {
+                at: UNIX_EPOCH,
+                event,
+            },
+            &mut out,
+        );
+        assert!(
+            !out.iter().any(|&b| b == 0x1b || b == 0x07),
+            "{}",
+            String::from_utf8_lossy(&out)
+        );
+    }
+
+    #[test]
+    fn closed_error_and_retry_lines() {
+        let v = line(Event::Closed(Box::new(CloseInfo {
+            code: Some(1012),
+            reason: "deploy".into(),
+            by: ClosedBy::Server,
+            uptime: Duration::from_millis(1500),
+        })));
+        assert_eq!(
+            (
+                v["code"].as_u64(),
+                v["code_name"].as_str(),
+                v["by"].as_str(),
+                v["uptime_ms"].as_u64()
+            ),
+            (
+                Some(1012),
+                Some("service restart"),
+                Some("server"),
+                Some(1500)
+            )
+        );
+        let v = line(Event::Closed(Box::new(CloseInfo {
+            code: None,
+            reason: "no pong for 10s".into(),
+            by: ClosedBy::Heartbeat,
+            uptime: Duration::ZERO,
+        })));
+        assert_eq!(
+            (v["code"].clone(), v["by"].as_str()),
+            (Value::Null, Some("heartbeat"))
+        );
+        let mut f = Failure::new(
+            Cause::Http,
+            Phase::Upgrade,
+            "the server answered the upgrade with 401 Unauthorized",
+        );
+        f.http = Some(HttpFailure {
+            status: 401,
+            reason: "Unauthorized".into(),
+            headers: vec![
+                ("WWW-Authenticate".into(), "Bearer".into()),
+                ("Set-Cookie".into(), "***".into()),
+                ("set-cookie".into(), "***".into()),
+            ],
+            body: "token expired".into(),
+            body_truncated: false,
+        });
+        let v = line(Event::Error(Box::new(f)));
+        assert_eq!(
+            (
+                v["cause"].as_str(),
+                v["status"].as_u64(),
+                v["body"].as_str()
+            ),
+            (Some("http"), Some(401), Some("token expired"))
+        );
+        assert_eq!(v["headers"]["www-authenticate"], "Bearer");
+        assert_eq!(v["headers"]["set-cookie"], "***, ***");
+        let v = line(Event::Retry {
+            attempt: 3,
+            delay: Duration::from_millis(1750),
+        });
+        assert_eq!(
+            (v["attempt"].as_u64(), v["delay_ms"].as_u64()),
+            (Some(3), Some(1750))
+        );
+    }
+}

@@ -1,0 +1,33 @@
+//! Diagnostics go to `wsmon.log` in the data directory, never to the terminal being drawn on.
+
+use std::path::PathBuf;
+
+use tracing_appender::non_blocking::WorkerGuard;
+use tracing_subscriber::EnvFilter;
+
+/// A log file larger than this is moved to `wsmon.log.1` at start.
+const ROTATE_AT: u64 = 10 << 20;
+
+/// Starts file logging (level from `WSMON_LOG`, default `info`); returns the guard that flushes
+/// on drop and the file path, or `None` when there is nowhere to write.
+pub fn init() -> Option<(WorkerGuard, PathBuf)> {
+    let dir = crate::paths::ensure_data_dir().ok()?;
+    let path = dir.join("wsmon.log");
+    if std::fs::metadata(&path).is_ok_and(|m| m.len() > ROTATE_AT) {
+        let _ = std::fs::rename(&path, dir.join("wsmon.log.1"));
+    }
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .ok()?;
+    let (writer, guard) = tracing_appender::non_blocking(file);
+    let filter = EnvFilter::try_from_env("WSMON_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_writer(writer)
+        .with_ansi(false)
+        .with_env_filter(filter)
+        .try_init()
+        .ok()?;
+    Some((guard, path))
+}
