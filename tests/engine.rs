@@ -657,3 +657,110 @@ mod tls {
         probe.shutdown().await;
     }
 }
+
+mod proxy {
+    use super::*;
+    use std::sync::{Arc, Mutex};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use wsmon::engine::Proxy;
+
+    /// A minimal HTTP CONNECT proxy; answers 407 unless the expected credentials come.
+    async fn connect_proxy(
+        expect_auth: Option<&'static str>,
+    ) -> (std::net::SocketAddr, Arc<Mutex<Vec<String>>>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let log = seen.clone();
+        tokio::spawn(async move {
+            loop {
+                let (mut client, _) = listener.accept().await.unwrap();
+                let log = log.clone();
+                tokio::spawn(async move {
+                    let mut head = Vec::new();
+                    let mut b = [0u8; 1];
+                    while !head.ends_with(b"\r\n\r\n") {
+                        if client.read(&mut b).await.unwrap() == 0 {
+                            return;
+                        }
+                        head.push(b[0]);
+                    }
+                    let head = String::from_utf8(head).unwrap();
+                    log.lock().unwrap().push(head.clone());
+                    let target = head.split_whitespace().nth(1).unwrap().to_string();
+                    let authorized = expect_auth
+                        .is_none_or(|a| head.contains(&format!("Proxy-Authorization: {a}\r\n")));
+                    if !authorized {
+                        client.write_all(b"HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic\r\nContent-Length: 0\r\n\r\n").await.unwrap();
+                        return;
+                    }
+                    let mut upstream = tokio::net::TcpStream::connect(target).await.unwrap();
+                    client
+                        .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                        .await
+                        .unwrap();
+                    let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
+                });
+            }
+        });
+        (addr, seen)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn tunnels_through_a_connect_proxy_with_credentials() {
+        let srv = server(opts()).await;
+        let (paddr, seen) = connect_proxy(Some("Basic dTpw")).await;
+        let mut s = fast(&srv.url());
+        s.proxy = Some(Proxy {
+            host: "127.0.0.1".into(),
+            port: paddr.port(),
+            auth: Some("Basic dTpw".into()),
+            shown: format!("http://u:***@{paddr}/"),
+        });
+        let mut p = Probe::start(s);
+        let Event::Open(info) = p.until("open", |e| matches!(e, Event::Open(_))).await else {
+            unreachable!()
+        };
+        assert_eq!(info.remote, paddr, "the TCP peer is the proxy");
+        assert!(info.phases.proxy.is_some());
+        assert_eq!(
+            info.proxy.as_deref(),
+            Some(format!("http://u:***@{paddr}/").as_str())
+        );
+        p.send_text("through the tunnel").await;
+        p.until(
+            "echo",
+            |e| matches!(e, Event::Message(m) if m.dir == Dir::In),
+        )
+        .await;
+        assert!(
+            seen.lock().unwrap()[0].starts_with(&format!("CONNECT {} HTTP/1.1\r\n", srv.addr()))
+        );
+        p.shutdown().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn proxy_refusal_is_an_http_failure_in_the_proxy_phase() {
+        let srv = server(opts()).await;
+        let (paddr, _) = connect_proxy(Some("Basic right")).await;
+        let mut s = fast(&srv.url());
+        s.proxy = Some(Proxy {
+            host: "127.0.0.1".into(),
+            port: paddr.port(),
+            auth: Some("Basic wrong".into()),
+            shown: format!("http://{paddr}/"),
+        });
+        let mut p = Probe::start(s);
+        let Event::Error(f) = p.until("error", |e| matches!(e, Event::Error(_))).await else {
+            unreachable!()
+        };
+        assert_eq!((f.cause, f.phase), (Cause::Http, Phase::Proxy));
+        assert_eq!(f.http.as_ref().unwrap().status, 407);
+        assert!(
+            f.message.contains("refused CONNECT") && f.message.contains("407"),
+            "{}",
+            f.message
+        );
+        p.shutdown().await;
+    }
+}
