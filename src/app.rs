@@ -139,7 +139,17 @@ fn watch(args: WatchArgs) -> anyhow::Result<ExitCode> {
         match mode {
             Mode::Headless => crate::headless::run(settings).await,
             Mode::Tui => {
-                Err(UsageError("the dashboard needs a terminal; use --headless".into()).into())
+                let opts = crate::tui::app::UiOptions {
+                    url: settings.shown_url(),
+                    log_capacity: cfg.log_capacity,
+                    fps: cfg.fps,
+                    ping_interval: settings.ping_interval,
+                    pong_timeout: settings.pong_timeout,
+                    demo: args.demo,
+                    theme: crate::tui::theme::Theme::from_env(),
+                    history: crate::paths::data_dir().map(|d| d.join("history")),
+                };
+                crate::tui::run(settings, opts).await
             }
         }
     });

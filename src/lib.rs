@@ -10,3 +10,4 @@ pub mod logging;
 pub mod paths;
 pub mod server;
 pub mod signals;
+pub mod tui;

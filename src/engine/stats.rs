@@ -389,7 +389,11 @@ pub fn describe_close(info: &CloseInfo) -> String {
         Some(c) => format!("{c} {}", close_code_name(c)),
         None => "no close code".to_string(),
     };
-    let reason = if info.reason.is_empty() {
+    // A reason that only repeats the code's name adds nothing.
+    let redundant = info
+        .code
+        .is_some_and(|c| close_code_name(c).eq_ignore_ascii_case(info.reason.trim()));
+    let reason = if info.reason.is_empty() || redundant {
         String::new()
     } else {
         format!(" ({})", info.reason)
@@ -586,6 +590,22 @@ mod tests {
         assert_eq!(
             (s.msgs_in, s.bytes_in, s.msgs_out, s.bytes_out),
             (1, 5, 1, 3)
+        );
+    }
+
+    #[test]
+    fn close_reasons_are_not_repeated() {
+        let mut c = CloseInfo {
+            code: Some(1012),
+            reason: "service restart".into(),
+            by: ClosedBy::Server,
+            uptime: Duration::ZERO,
+        };
+        assert_eq!(describe_close(&c), "closed by server: 1012 service restart");
+        c.reason = "deploy 42".into();
+        assert_eq!(
+            describe_close(&c),
+            "closed by server: 1012 service restart (deploy 42)"
         );
     }
 

@@ -1,0 +1,867 @@
+//! Dashboard state and its transitions: engine events and keys in, engine commands out.
+//! Nothing here touches the terminal or the socket, so it is tested as plain state.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime};
+
+use ratatui::crossterm::event::{
+    Event as TermEvent, KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseEventKind,
+};
+use tui_input::Input;
+use tui_input::backend::crossterm::EventHandler;
+
+use super::input::{Action, History, append_history, parse_line};
+use super::log::{Entry, Filter, Level, MessageLog, Origin, Status, contains_ignore_case};
+use super::text;
+use super::theme::Theme;
+use crate::engine::close_code::close_code_name;
+use crate::engine::stats::{describe_close, describe_failure};
+use crate::engine::{ClosedBy, Command, ConnStats, Dir, DropReason, Event, Failure, Stamped};
+
+/// How long a status message stays in the footer.
+const STATUS_FOR: Duration = Duration::from_secs(6);
+/// Detail views show at most this much of a payload.
+pub const DETAIL_MAX: usize = 512 << 10;
+/// Rows the mouse wheel scrolls.
+const WHEEL_ROWS: usize = 3;
+
+/// What the dashboard was started with.
+#[derive(Clone, Debug)]
+pub struct UiOptions {
+    /// The URL, secrets masked.
+    pub url: String,
+    /// Log ring size.
+    pub log_capacity: usize,
+    /// Frame-rate cap.
+    pub fps: u32,
+    /// Heartbeat period, for display.
+    pub ping_interval: Option<Duration>,
+    /// Dead-peer timeout, for display.
+    pub pong_timeout: Duration,
+    /// Watching the built-in demo server.
+    pub demo: bool,
+    /// Colours or monochrome.
+    pub theme: Theme,
+    /// Where input history lives.
+    pub history: Option<PathBuf>,
+}
+
+/// Where keys go.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Focus {
+    /// Scrolling the log.
+    Log,
+    /// Typing a message or command.
+    Input,
+    /// Typing a search.
+    Search,
+}
+
+/// A view over the panes.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Overlay {
+    /// Every key binding.
+    Help,
+    /// One entry in full.
+    Detail(Detail),
+}
+
+/// A log entry shown in full.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Detail {
+    /// Which entry.
+    pub seq: u64,
+    /// The header line.
+    pub title: String,
+    /// How the body is shown: "JSON", "hex", "text", "event".
+    pub format: &'static str,
+    /// The body, already made safe for the terminal.
+    pub body: String,
+    /// First line shown.
+    pub scroll: usize,
+}
+
+/// Messages and bytes per second, sampled each second.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Rates {
+    /// Messages in per second.
+    pub msgs_in: f64,
+    /// Bytes in per second.
+    pub bytes_in: f64,
+    /// Messages out per second.
+    pub msgs_out: f64,
+    /// Bytes out per second.
+    pub bytes_out: f64,
+    last: Option<(SystemTime, [u64; 4])>,
+}
+
+impl Rates {
+    /// Takes a sample of the counters at `now`.
+    pub fn sample(&mut self, s: &ConnStats, now: SystemTime) {
+        let counts = [s.msgs_in, s.bytes_in, s.msgs_out, s.bytes_out];
+        if let Some((then, prev)) = self.last {
+            let secs = now.duration_since(then).unwrap_or_default().as_secs_f64();
+            if secs < 0.5 {
+                return;
+            }
+            let rate = |i: usize| counts[i].saturating_sub(prev[i]) as f64 / secs;
+            self.msgs_in = rate(0);
+            self.bytes_in = rate(1);
+            self.msgs_out = rate(2);
+            self.bytes_out = rate(3);
+        }
+        self.last = Some((now, counts));
+    }
+}
+
+/// The whole dashboard state.
+pub struct App {
+    /// Start options.
+    pub opts: UiOptions,
+    /// Connection numbers, folded from events.
+    pub stats: ConnStats,
+    /// The message log.
+    pub log: MessageLog,
+    /// Which entries are shown.
+    pub filter: Filter,
+    /// The selected entry; `None` follows the newest.
+    pub selected: Option<u64>,
+    /// First entry in the viewport while paused.
+    pub view_top: u64,
+    /// Entries added since following was paused.
+    pub paused_new: u64,
+    /// The active search.
+    pub search: Option<String>,
+    /// Where keys go.
+    pub focus: Focus,
+    /// The message line.
+    pub input: Input,
+    /// The search line.
+    pub search_input: Input,
+    /// Submitted lines.
+    pub history: History,
+    /// A view over the panes.
+    pub overlay: Option<Overlay>,
+    /// A transient footer message and its level.
+    pub status: Option<(String, Level, SystemTime)>,
+    /// The clock the panes show.
+    pub now: SystemTime,
+    /// Traffic rates.
+    pub rates: Rates,
+    /// Persistent warnings (e.g. `--insecure`).
+    pub warnings: Vec<String>,
+    /// Queued outgoing messages: id to log sequence.
+    pending: HashMap<u64, u64>,
+    /// Rows in the log viewport at the last draw.
+    pub log_rows: usize,
+    /// Set when the user asked to quit.
+    pub quit: bool,
+}
+
+impl App {
+    /// A fresh dashboard.
+    pub fn new(opts: UiOptions) -> App {
+        let history = History::load(opts.history.clone());
+        App {
+            log: MessageLog::new(opts.log_capacity),
+            opts,
+            stats: ConnStats::default(),
+            filter: Filter::All,
+            selected: None,
+            view_top: 0,
+            paused_new: 0,
+            search: None,
+            focus: Focus::Log,
+            input: Input::default(),
+            search_input: Input::default(),
+            history,
+            overlay: None,
+            status: None,
+            now: SystemTime::now(),
+            rates: Rates::default(),
+            warnings: Vec::new(),
+            pending: HashMap::new(),
+            log_rows: 10,
+            quit: false,
+        }
+    }
+
+    /// Shows a transient message in the footer.
+    pub fn say(&mut self, level: Level, text: impl Into<String>) {
+        self.status = Some((text.into(), level, self.now + STATUS_FOR));
+    }
+
+    /// The footer message, if still current.
+    pub fn current_status(&self) -> Option<(&str, Level)> {
+        self.status
+            .as_ref()
+            .filter(|(_, _, until)| *until > self.now)
+            .map(|(t, l, _)| (t.as_str(), *l))
+    }
+
+    fn push(&mut self, e: Entry) -> u64 {
+        if self.selected.is_some() {
+            self.paused_new += 1;
+        }
+        self.log.push(e)
+    }
+
+    /// Folds a batch of engine events into the state.
+    pub fn apply(&mut self, batch: &[Stamped]) {
+        for s in batch {
+            self.stats.apply(s);
+            self.log_event(s);
+        }
+        // Evicted entries cannot stay selected.
+        let first = self.log.first_seq();
+        if let Some(sel) = self.selected
+            && sel < first
+        {
+            self.selected = Some(first);
+        }
+        self.view_top = self.view_top.max(first);
+    }
+
+    fn log_event(&mut self, s: &Stamped) {
+        let at = s.at;
+        match &s.event {
+            Event::Message(m) => {
+                if m.dir == Dir::Out
+                    && let Some(seq) = self.pending.remove(&m.id)
+                    && let Some(e) = self.log.get_mut(seq)
+                {
+                    e.status = Status::Plain;
+                    return;
+                }
+                let origin = if m.dir == Dir::In {
+                    Origin::In
+                } else {
+                    Origin::Out
+                };
+                self.push(Entry {
+                    at,
+                    origin,
+                    kind: m.kind,
+                    level: Level::Info,
+                    status: Status::Plain,
+                    id: m.id,
+                    data: m.data.clone(),
+                });
+            }
+            Event::Queued { id, kind, data, .. } => {
+                let seq = self.push(Entry {
+                    at,
+                    origin: Origin::Out,
+                    kind: *kind,
+                    level: Level::Info,
+                    status: Status::Queued,
+                    id: *id,
+                    data: data.clone(),
+                });
+                self.pending.insert(*id, seq);
+            }
+            Event::Dropped {
+                id,
+                kind,
+                data,
+                reason,
+            } => {
+                match self
+                    .pending
+                    .remove(id)
+                    .and_then(|seq| self.log.get_mut(seq))
+                {
+                    Some(e) => e.status = Status::NotSent(*reason),
+                    None => {
+                        self.push(Entry {
+                            at,
+                            origin: Origin::Out,
+                            kind: *kind,
+                            level: Level::Bad,
+                            status: Status::NotSent(*reason),
+                            id: *id,
+                            data: data.clone(),
+                        });
+                    }
+                }
+                if *reason == DropReason::QueueFull {
+                    self.say(
+                        Level::Bad,
+                        "send queue full: message not sent (raise send_queue)",
+                    );
+                } else if *reason == DropReason::TooLarge {
+                    self.say(Level::Bad, "message larger than max_message_size: not sent");
+                }
+            }
+            Event::Connecting { attempt, url } => {
+                self.push(Entry::event(
+                    at,
+                    Level::Info,
+                    format!("connecting to {url} (attempt {attempt})"),
+                ));
+            }
+            Event::Open(info) => {
+                let p = &info.phases;
+                let total = p.dns
+                    + p.tcp
+                    + p.proxy.unwrap_or_default()
+                    + p.tls.unwrap_or_default()
+                    + p.handshake;
+                let mut text = format!("open: {} in {} ms", info.remote, text::millis(total));
+                if let Some(proto) = &info.subprotocol {
+                    text.push_str(&format!(", subprotocol {proto}"));
+                }
+                if let Some(v) = info.tls_version {
+                    text.push_str(&format!(", {v}"));
+                }
+                if info.attempt > 1 {
+                    text.push_str(&format!(" after {} attempts", info.attempt));
+                }
+                let mut detail = format!(
+                    "{text}\n\nDNS      {} ms\nTCP      {} ms\n",
+                    text::millis(p.dns),
+                    text::millis(p.tcp)
+                );
+                if let Some(px) = p.proxy {
+                    detail.push_str(&format!(
+                        "proxy    {} ms ({})\n",
+                        text::millis(px),
+                        info.proxy.as_deref().unwrap_or("")
+                    ));
+                }
+                if let Some(tls) = p.tls {
+                    detail.push_str(&format!("TLS      {} ms\n", text::millis(tls)));
+                }
+                detail.push_str(&format!(
+                    "upgrade  {} ms\ntotal    {} ms\n",
+                    text::millis(p.handshake),
+                    text::millis(total)
+                ));
+                self.push(Entry::event(at, Level::Good, detail));
+            }
+            Event::Closing { code, reason } => {
+                let r = if reason.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({reason})")
+                };
+                self.push(Entry::event(
+                    at,
+                    Level::Info,
+                    format!("closing: {code} {}{r}", close_code_name(*code)),
+                ));
+            }
+            Event::Closed(c) => {
+                let level = if c.by == ClosedBy::Client {
+                    Level::Info
+                } else {
+                    Level::Bad
+                };
+                let text = format!("{} after {}", describe_close(c), text::duration(c.uptime));
+                self.push(Entry::event(at, level, text));
+            }
+            Event::Error(f) => {
+                let text = failure_detail(f);
+                self.push(Entry::event(at, Level::Bad, text));
+            }
+            Event::Retry { attempt, delay } => {
+                self.push(Entry::event(
+                    at,
+                    Level::Warn,
+                    format!("retry in {} (attempt {attempt})", text::duration(*delay)),
+                ));
+            }
+            Event::GaveUp { attempts } => {
+                self.push(Entry::event(
+                    at,
+                    Level::Bad,
+                    format!("gave up after {attempts} attempts (max_attempts); type /reconnect to try again"),
+                ));
+            }
+            Event::Warning(w) => {
+                if w.starts_with("--insecure") {
+                    self.warnings.push("TLS NOT VERIFIED (--insecure)".into());
+                }
+                self.push(Entry::event(at, Level::Warn, w.clone()));
+            }
+            Event::Ping { .. } | Event::PeerPing | Event::Rtt(_) => {}
+        }
+    }
+
+    /// Called about once a second: rates.
+    pub fn tick(&mut self, now: SystemTime) {
+        self.now = now;
+        self.rates.sample(&self.stats, now);
+    }
+
+    // ---- the log viewport -------------------------------------------------------------------
+
+    fn shown(&self) -> impl Fn(&Entry) -> bool + use<> {
+        let filter = self.filter;
+        move |e: &Entry| filter.matches(e)
+    }
+
+    /// The newest shown entry.
+    pub fn last_shown(&self) -> Option<u64> {
+        self.log.prev_where(self.log.end_seq(), self.shown())
+    }
+
+    /// The entry the cursor is on: the selected one, or the newest when following.
+    pub fn cursor(&self) -> Option<u64> {
+        self.selected.or_else(|| self.last_shown())
+    }
+
+    /// Whether the log follows new entries.
+    pub fn following(&self) -> bool {
+        self.selected.is_none()
+    }
+
+    fn follow(&mut self) {
+        self.selected = None;
+        self.paused_new = 0;
+    }
+
+    fn select(&mut self, seq: Option<u64>) {
+        if let Some(seq) = seq {
+            if self.selected.is_none() {
+                self.paused_new = 0;
+            }
+            self.selected = Some(seq);
+        }
+    }
+
+    /// Moves the cursor `n` shown entries up (older).
+    pub fn scroll_up(&mut self, n: usize) {
+        let Some(mut seq) = self.cursor() else { return };
+        for _ in 0..n {
+            match self.log.prev_where(seq, self.shown()) {
+                Some(s) => seq = s,
+                None => break,
+            }
+        }
+        self.select(Some(seq));
+    }
+
+    /// Moves the cursor `n` shown entries down; past the newest, follows again.
+    pub fn scroll_down(&mut self, n: usize) {
+        let Some(mut seq) = self.selected else { return };
+        for _ in 0..n {
+            match self.log.next_where(seq, self.shown()) {
+                Some(s) => seq = s,
+                None => {
+                    self.follow();
+                    return;
+                }
+            }
+        }
+        self.selected = Some(seq);
+    }
+
+    /// Jumps to the oldest shown entry.
+    pub fn scroll_home(&mut self) {
+        let first = self.log.first_where(self.shown());
+        self.select(first);
+    }
+
+    /// Keeps the cursor inside a viewport of `rows` rows; call before drawing.
+    pub fn sync_view(&mut self, rows: usize) {
+        self.log_rows = rows.max(1);
+        let Some(sel) = self.selected else { return };
+        if sel < self.view_top {
+            self.view_top = sel;
+            return;
+        }
+        // Count shown rows from view_top to sel; if sel falls below the viewport, scroll.
+        let mut s = self.view_top;
+        let mut row = 0;
+        let shown = self.shown();
+        while s < sel {
+            if self.log.get(s).is_some_and(&shown) {
+                row += 1;
+                if row >= self.log_rows {
+                    break;
+                }
+            }
+            s += 1;
+        }
+        if row >= self.log_rows {
+            let mut top = sel;
+            for _ in 1..self.log_rows {
+                match self.log.prev_where(top, &shown) {
+                    Some(t) => top = t,
+                    None => break,
+                }
+            }
+            self.view_top = top;
+        }
+    }
+
+    /// The sequence numbers to draw, top to bottom, for a viewport of `rows` rows.
+    pub fn visible(&self, rows: usize) -> Vec<u64> {
+        let shown = self.shown();
+        let mut out = Vec::with_capacity(rows);
+        match self.selected {
+            None => {
+                let mut s = self.log.end_seq();
+                while out.len() < rows {
+                    match self.log.prev_where(s, &shown) {
+                        Some(p) => {
+                            out.push(p);
+                            s = p;
+                        }
+                        None => break,
+                    }
+                }
+                out.reverse();
+            }
+            Some(_) => {
+                let mut s = self.view_top.max(self.log.first_seq());
+                while out.len() < rows && s < self.log.end_seq() {
+                    if self.log.get(s).is_some_and(&shown) {
+                        out.push(s);
+                    }
+                    s += 1;
+                }
+            }
+        }
+        out
+    }
+
+    // ---- search -----------------------------------------------------------------------------
+
+    fn is_hit(&self, e: &Entry, q: &str) -> bool {
+        self.filter.matches(e) && contains_ignore_case(&e.data, q.as_bytes())
+    }
+
+    /// Jumps to the next older hit (`older`) or newer hit.
+    pub fn search_step(&mut self, older: bool) {
+        let Some(q) = self.search.clone() else {
+            self.say(Level::Warn, "no search: press / to search");
+            return;
+        };
+        let from = self.cursor().unwrap_or(self.log.end_seq());
+        let hit = if older {
+            self.log.prev_where(from, |e| self.is_hit(e, &q))
+        } else {
+            self.log.next_where(from, |e| self.is_hit(e, &q))
+        };
+        match hit {
+            Some(seq) => self.select(Some(seq)),
+            None => self.say(
+                Level::Warn,
+                format!(
+                    "no {} match for `{q}`",
+                    if older { "older" } else { "newer" }
+                ),
+            ),
+        }
+    }
+
+    fn start_search(&mut self, query: String) {
+        if query.is_empty() {
+            self.search = None;
+            return;
+        }
+        self.search = Some(query.clone());
+        // The newest hit at or above the cursor.
+        let from = self.cursor().map_or(self.log.end_seq(), |c| c + 1);
+        match self.log.prev_where(from, |e| self.is_hit(e, &query)) {
+            Some(seq) => self.select(Some(seq)),
+            None => self.say(Level::Warn, format!("no match for `{query}`")),
+        }
+    }
+
+    // ---- detail -----------------------------------------------------------------------------
+
+    fn open_detail(&mut self) {
+        let Some(seq) = self.cursor() else {
+            self.say(Level::Info, "the log is empty");
+            return;
+        };
+        let Some(e) = self.log.get(seq) else { return };
+        self.overlay = Some(Overlay::Detail(detail_of(seq, e)));
+    }
+
+    // ---- keys -------------------------------------------------------------------------------
+
+    /// Handles a terminal event; returns commands for the engine.
+    pub fn on_terminal(&mut self, ev: &TermEvent) -> Vec<Command> {
+        match ev {
+            TermEvent::Key(k) if k.kind != KeyEventKind::Release => self.on_key(*k, ev),
+            TermEvent::Mouse(m) => {
+                if self.overlay.is_none() {
+                    match m.kind {
+                        MouseEventKind::ScrollUp => self.scroll_up(WHEEL_ROWS),
+                        MouseEventKind::ScrollDown => self.scroll_down(WHEEL_ROWS),
+                        _ => {}
+                    }
+                } else if let Some(Overlay::Detail(d)) = &mut self.overlay {
+                    match m.kind {
+                        MouseEventKind::ScrollUp => d.scroll = d.scroll.saturating_sub(WHEEL_ROWS),
+                        MouseEventKind::ScrollDown => d.scroll += WHEEL_ROWS,
+                        _ => {}
+                    }
+                }
+                Vec::new()
+            }
+            TermEvent::Paste(text) => {
+                match self.focus {
+                    Focus::Input => {
+                        let line = text.replace(['\r', '\n'], " ");
+                        let value = format!("{}{}", self.input.value(), line);
+                        self.input = Input::new(value);
+                    }
+                    Focus::Search => {
+                        let value = format!(
+                            "{}{}",
+                            self.search_input.value(),
+                            text.replace(['\r', '\n'], " ")
+                        );
+                        self.search_input = Input::new(value);
+                    }
+                    Focus::Log => {}
+                }
+                Vec::new()
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    fn on_key(&mut self, key: KeyEvent, ev: &TermEvent) -> Vec<Command> {
+        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+        if ctrl && matches!(key.code, KeyCode::Char('c')) {
+            self.quit = true;
+            return Vec::new();
+        }
+        if let Some(overlay) = &mut self.overlay {
+            match overlay {
+                Overlay::Help => {
+                    if matches!(
+                        key.code,
+                        KeyCode::Esc | KeyCode::Char('q' | '?') | KeyCode::Enter
+                    ) {
+                        self.overlay = None;
+                    }
+                }
+                Overlay::Detail(d) => {
+                    let page = self.log_rows.max(2) - 1;
+                    match key.code {
+                        KeyCode::Esc | KeyCode::Char('q') | KeyCode::Enter => self.overlay = None,
+                        KeyCode::Up | KeyCode::Char('k') => d.scroll = d.scroll.saturating_sub(1),
+                        KeyCode::Down | KeyCode::Char('j') => d.scroll += 1,
+                        KeyCode::PageUp => d.scroll = d.scroll.saturating_sub(page),
+                        KeyCode::PageDown | KeyCode::Char(' ') => d.scroll += page,
+                        KeyCode::Home | KeyCode::Char('g') => d.scroll = 0,
+                        KeyCode::End | KeyCode::Char('G') => d.scroll = usize::MAX / 2,
+                        _ => {}
+                    }
+                }
+            }
+            return Vec::new();
+        }
+        match self.focus {
+            Focus::Input => self.on_input_key(key, ev),
+            Focus::Search => {
+                match key.code {
+                    KeyCode::Enter => {
+                        let q = self.search_input.value().to_string();
+                        self.focus = Focus::Log;
+                        self.start_search(q);
+                    }
+                    KeyCode::Esc => self.focus = Focus::Log,
+                    _ => {
+                        self.search_input.handle_event(ev);
+                    }
+                }
+                Vec::new()
+            }
+            Focus::Log => self.on_log_key(key),
+        }
+    }
+
+    fn on_input_key(&mut self, key: KeyEvent, ev: &TermEvent) -> Vec<Command> {
+        match key.code {
+            KeyCode::Esc | KeyCode::Tab => self.focus = Focus::Log,
+            KeyCode::Enter => return self.submit(),
+            KeyCode::Up => {
+                if let Some(line) = self.history.older(self.input.value()) {
+                    self.input = Input::new(line.to_string());
+                }
+            }
+            KeyCode::Down => {
+                if let Some(line) = self.history.newer() {
+                    self.input = Input::new(line.to_string());
+                }
+            }
+            _ => {
+                self.input.handle_event(ev);
+            }
+        }
+        Vec::new()
+    }
+
+    fn submit(&mut self) -> Vec<Command> {
+        let line = self.input.value().to_string();
+        if line.is_empty() {
+            return Vec::new();
+        }
+        if let Some((path, text)) = self.history.push(&line) {
+            append_history(path, text);
+        }
+        self.input.reset();
+        match parse_line(&line) {
+            Action::Engine(cmd) => {
+                if matches!(cmd, Command::Send { .. }) {
+                    // Sending is a moment to watch the answer come in.
+                    self.follow();
+                }
+                vec![cmd]
+            }
+            Action::Clear => {
+                self.log.clear();
+                self.pending.clear();
+                self.follow();
+                self.view_top = self.log.first_seq();
+                self.say(Level::Info, "log cleared; counters keep counting");
+                Vec::new()
+            }
+            Action::Help => {
+                self.overlay = Some(Overlay::Help);
+                Vec::new()
+            }
+            Action::Error(e) => {
+                self.say(Level::Bad, e);
+                // Give the line back so it can be fixed.
+                self.input = Input::new(line);
+                Vec::new()
+            }
+        }
+    }
+
+    fn on_log_key(&mut self, key: KeyEvent) -> Vec<Command> {
+        let page = self.log_rows.max(2) - 1;
+        match key.code {
+            KeyCode::Char('q') => self.quit = true,
+            KeyCode::Char('?') => self.overlay = Some(Overlay::Help),
+            KeyCode::Tab | KeyCode::Char('i') => self.focus = Focus::Input,
+            KeyCode::Char('/') => {
+                self.search_input = Input::new(self.search.clone().unwrap_or_default());
+                self.focus = Focus::Search;
+            }
+            KeyCode::Char('n') => self.search_step(true),
+            KeyCode::Char('N') => self.search_step(false),
+            KeyCode::Char('f') => {
+                self.filter = self.filter.next();
+                if let Some(sel) = self.selected
+                    && !self.log.get(sel).is_some_and(|e| self.filter.matches(e))
+                {
+                    let near = self
+                        .log
+                        .prev_where(sel, self.shown())
+                        .or_else(|| self.log.next_where(sel, self.shown()));
+                    match near {
+                        Some(s) => self.selected = Some(s),
+                        None => self.follow(),
+                    }
+                }
+                self.view_top = self.selected.unwrap_or(self.view_top);
+                let label = self.filter.label();
+                self.say(Level::Info, format!("showing {label}"));
+            }
+            KeyCode::Up | KeyCode::Char('k') => self.scroll_up(1),
+            KeyCode::Down | KeyCode::Char('j') => self.scroll_down(1),
+            KeyCode::PageUp => self.scroll_up(page),
+            KeyCode::PageDown | KeyCode::Char(' ') => self.scroll_down(page),
+            KeyCode::Home | KeyCode::Char('g') => self.scroll_home(),
+            KeyCode::End | KeyCode::Char('G') => self.follow(),
+            KeyCode::Enter => self.open_detail(),
+            KeyCode::Esc if self.search.take().is_none() => self.follow(),
+            KeyCode::Char('p') => return vec![Command::Ping],
+            KeyCode::Char('R') => return vec![Command::Reconnect],
+            _ => {}
+        }
+        Vec::new()
+    }
+}
+
+/// An error event's text: one summary line, then the details the detail view shows.
+fn failure_detail(f: &Failure) -> String {
+    let mut text = format!(
+        "{}\n\ncause    {}\nphase    {}\nmessage  {}\n",
+        describe_failure(f),
+        f.cause,
+        f.phase.as_str(),
+        f.message
+    );
+    if let Some(wait) = f.retry_after {
+        text.push_str(&format!("retry-after {}\n", text::duration(wait)));
+    }
+    if let Some(h) = &f.http {
+        text.push_str(&format!("\nHTTP/1.1 {} {}\n", h.status, h.reason));
+        for (n, v) in &h.headers {
+            text.push_str(&format!("{n}: {v}\n"));
+        }
+        text.push('\n');
+        text.push_str(&String::from_utf8_lossy(&h.body));
+        if h.body_truncated {
+            text.push_str("\n[body cut at 4 KiB]");
+        }
+    }
+    text
+}
+
+/// Builds the detail view of an entry.
+pub fn detail_of(seq: u64, e: &Entry) -> Detail {
+    let dir = match e.origin {
+        Origin::In => "received",
+        Origin::Out => "sent",
+        Origin::Event => "event",
+    };
+    let status = match e.status {
+        Status::Plain => String::new(),
+        Status::Queued => " · queued, not sent yet".into(),
+        Status::NotSent(r) => format!(" · NOT SENT ({})", r.as_str()),
+    };
+    let cut = e.data.len() > DETAIL_MAX;
+    let data = &e.data[..e.data.len().min(DETAIL_MAX)];
+    let (format, mut body) = if e.origin == Origin::Event {
+        (
+            "event",
+            text::sanitize_multiline(&String::from_utf8_lossy(data)),
+        )
+    } else if e.kind == crate::engine::Kind::Binary {
+        ("hex", text::hexdump(data))
+    } else if let Some(json) = text::pretty_json(data) {
+        ("JSON", text::sanitize_multiline(&json))
+    } else {
+        (
+            "text",
+            text::sanitize_multiline(&String::from_utf8_lossy(data)),
+        )
+    };
+    if cut {
+        body.push_str(&format!(
+            "\n[showing the first {} of {}]",
+            text::bytes(DETAIL_MAX as u64),
+            text::bytes(e.data.len() as u64)
+        ));
+    }
+    let title = format!(
+        "{} UTC · {dir} · {} · {}{status}",
+        text::clock_millis(e.at),
+        if e.origin == Origin::Event {
+            "connection"
+        } else {
+            e.kind.as_str()
+        },
+        text::bytes(e.data.len() as u64)
+    );
+    Detail {
+        seq,
+        title,
+        format,
+        body,
+        scroll: 0,
+    }
+}

@@ -1,0 +1,293 @@
+//! The input line: what a submitted line means (a message or a slash command) and the history
+//! of submitted lines, kept across runs.
+
+use std::path::PathBuf;
+
+use bytes::Bytes;
+
+use super::text::parse_hex;
+use crate::engine::close_code::{close_code_name, is_sendable_close_code};
+use crate::engine::{Command, Kind};
+
+/// Lines of history kept.
+const HISTORY_MAX: usize = 1000;
+
+/// What a submitted line asks for.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Action {
+    /// Tell the engine something (send, ping, reconnect, close).
+    Engine(Command),
+    /// Empty the log view.
+    Clear,
+    /// Show the key bindings.
+    Help,
+    /// The line could not be understood; the text says how to fix it.
+    Error(String),
+}
+
+/// The commands the input line understands, for help and errors.
+pub const COMMANDS: [(&str, &str); 6] = [
+    ("/ping", "send a ping now (an RTT sample)"),
+    (
+        "/reconnect",
+        "drop the connection (or the wait) and dial now",
+    ),
+    (
+        "/close [code] [reason]",
+        "close (code 1000 unless given); /reconnect reopens",
+    ),
+    (
+        "/binary <hex>",
+        "send a binary message, e.g. /binary c0 ff ee",
+    ),
+    ("/clear", "empty the message log (counters stay)"),
+    ("//text", "send text that starts with a slash"),
+];
+
+/// Interprets a submitted line.
+pub fn parse_line(line: &str) -> Action {
+    if let Some(literal) = line.strip_prefix("//") {
+        return send_text(&format!("/{literal}"));
+    }
+    let Some(rest) = line.strip_prefix('/') else {
+        return send_text(line);
+    };
+    let (name, args) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
+    let args = args.trim();
+    match name {
+        "ping" => Action::Engine(Command::Ping),
+        "reconnect" => Action::Engine(Command::Reconnect),
+        "clear" => Action::Clear,
+        "help" | "?" => Action::Help,
+        "binary" => match parse_hex(args) {
+            Ok(data) => Action::Engine(Command::Send {
+                kind: Kind::Binary,
+                data: Bytes::from(data),
+            }),
+            Err(e) => Action::Error(format!("/binary: {e}")),
+        },
+        "close" => parse_close(args),
+        other => Action::Error(format!(
+            "unknown command /{other}: try /ping, /reconnect, /close [code] [reason], /binary <hex>, /clear (// sends a literal /)"
+        )),
+    }
+}
+
+fn send_text(text: &str) -> Action {
+    Action::Engine(Command::Send {
+        kind: Kind::Text,
+        data: Bytes::copy_from_slice(text.as_bytes()),
+    })
+}
+
+fn parse_close(args: &str) -> Action {
+    let (code_text, reason) = args.split_once(char::is_whitespace).unwrap_or((args, ""));
+    let code = if code_text.is_empty() {
+        1000
+    } else {
+        match code_text.parse::<u16>() {
+            Ok(c) if is_sendable_close_code(c) => c,
+            Ok(c) => {
+                return Action::Error(format!(
+                    "/close: {c} ({}) cannot be sent; use 1000, 1001, 1008, 1011 or 3000-4999",
+                    close_code_name(c)
+                ));
+            }
+            Err(_) => {
+                return Action::Error(format!(
+                    "/close: `{code_text}` is not a close code; e.g. /close 1000 done"
+                ));
+            }
+        }
+    };
+    let reason = reason.trim();
+    if reason.len() > 123 {
+        return Action::Error(format!(
+            "/close: the reason is {} bytes; at most 123 fit in a close frame",
+            reason.len()
+        ));
+    }
+    Action::Engine(Command::Close {
+        code,
+        reason: reason.to_string(),
+    })
+}
+
+/// Submitted lines, newest last, with Up/Down browsing.
+#[derive(Debug, Default)]
+pub struct History {
+    entries: Vec<String>,
+    browsing: Option<usize>,
+    draft: String,
+    path: Option<PathBuf>,
+}
+
+impl History {
+    /// History read from `path` (missing or unreadable means empty).
+    pub fn load(path: Option<PathBuf>) -> History {
+        let entries = path
+            .as_ref()
+            .and_then(|p| std::fs::read_to_string(p).ok())
+            .map(|t| {
+                t.lines()
+                    .filter(|l| !l.is_empty())
+                    .map(str::to_string)
+                    .collect::<Vec<_>>()
+            })
+            .unwrap_or_default();
+        let skip = entries.len().saturating_sub(HISTORY_MAX);
+        History {
+            entries: entries[skip..].to_vec(),
+            browsing: None,
+            draft: String::new(),
+            path,
+        }
+    }
+
+    /// Entries, oldest first.
+    pub fn entries(&self) -> &[String] {
+        &self.entries
+    }
+
+    /// Records a submitted line; returns what to append to the history file, if anything.
+    pub fn push(&mut self, line: &str) -> Option<(PathBuf, String)> {
+        self.browsing = None;
+        if line.is_empty() || line.contains('\n') || self.entries.last().is_some_and(|l| l == line)
+        {
+            return None;
+        }
+        self.entries.push(line.to_string());
+        if self.entries.len() > HISTORY_MAX {
+            self.entries.remove(0);
+        }
+        self.path.clone().map(|p| (p, format!("{line}\n")))
+    }
+
+    /// Up: an older line; `current` is kept to come back to.
+    pub fn older(&mut self, current: &str) -> Option<&str> {
+        let next = match self.browsing {
+            None => {
+                self.draft = current.to_string();
+                self.entries.len().checked_sub(1)?
+            }
+            Some(0) => 0,
+            Some(i) => i - 1,
+        };
+        self.browsing = Some(next);
+        self.entries.get(next).map(String::as_str)
+    }
+
+    /// Down: a newer line, and finally what was being typed.
+    pub fn newer(&mut self) -> Option<&str> {
+        let i = self.browsing?;
+        if i + 1 < self.entries.len() {
+            self.browsing = Some(i + 1);
+            self.entries.get(i + 1).map(String::as_str)
+        } else {
+            self.browsing = None;
+            Some(&self.draft)
+        }
+    }
+}
+
+/// Appends to the history file, away from the render loop; it is rewritten when it grows
+/// far beyond the kept length.
+pub fn append_history(path: PathBuf, line: String) {
+    tokio::task::spawn_blocking(move || {
+        use std::io::Write;
+        if let Some(dir) = path.parent() {
+            let _ = std::fs::create_dir_all(dir);
+        }
+        if let Ok(mut f) = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+        {
+            let _ = f.write_all(line.as_bytes());
+        }
+        if std::fs::metadata(&path).is_ok_and(|m| m.len() > 1 << 20) {
+            let kept = History::load(Some(path.clone()));
+            let _ = std::fs::write(&path, kept.entries().join("\n") + "\n");
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_lines_are_text_messages() {
+        assert_eq!(parse_line("hello"), send_text("hello"));
+        assert_eq!(parse_line("//etc/passwd"), send_text("/etc/passwd"));
+    }
+
+    #[test]
+    fn commands() {
+        assert_eq!(parse_line("/ping"), Action::Engine(Command::Ping));
+        assert_eq!(parse_line("/reconnect"), Action::Engine(Command::Reconnect));
+        assert_eq!(parse_line("/clear"), Action::Clear);
+        assert_eq!(
+            parse_line("/close"),
+            Action::Engine(Command::Close {
+                code: 1000,
+                reason: String::new()
+            })
+        );
+        assert_eq!(
+            parse_line("/close 4001 bye now"),
+            Action::Engine(Command::Close {
+                code: 4001,
+                reason: "bye now".into()
+            })
+        );
+        assert_eq!(
+            parse_line("/binary c0 ff ee"),
+            Action::Engine(Command::Send {
+                kind: Kind::Binary,
+                data: Bytes::from_static(&[0xc0, 0xff, 0xee])
+            })
+        );
+    }
+
+    #[test]
+    fn bad_commands_say_how_to_fix_them() {
+        let Action::Error(e) = parse_line("/close 1006") else {
+            panic!()
+        };
+        assert!(
+            e.contains("cannot be sent") && e.contains("3000-4999"),
+            "{e}"
+        );
+        let Action::Error(e) = parse_line("/close soon") else {
+            panic!()
+        };
+        assert!(e.contains("not a close code"), "{e}");
+        let Action::Error(e) = parse_line("/binary xyz") else {
+            panic!()
+        };
+        assert!(e.starts_with("/binary:"), "{e}");
+        let Action::Error(e) = parse_line("/frobnicate") else {
+            panic!()
+        };
+        assert!(e.contains("unknown command /frobnicate"), "{e}");
+        let long = format!("/close 1000 {}", "x".repeat(124));
+        assert!(matches!(parse_line(&long), Action::Error(_)));
+    }
+
+    #[test]
+    fn history_browses_and_persists() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("history");
+        std::fs::write(&path, "one\ntwo\n").unwrap();
+        let mut h = History::load(Some(path.clone()));
+        assert_eq!(h.older("draft"), Some("two"));
+        assert_eq!(h.older(""), Some("one"));
+        assert_eq!(h.older(""), Some("one"));
+        assert_eq!(h.newer(), Some("two"));
+        assert_eq!(h.newer(), Some("draft"));
+        assert_eq!(h.newer(), None);
+        assert_eq!(h.push("three"), Some((path.clone(), "three\n".into())));
+        assert_eq!(h.push("three"), None, "repeats are not kept twice");
+    }
+}

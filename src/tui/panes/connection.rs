@@ -1,0 +1,90 @@
+//! Connection: where we are connected, how, how long the last connect took, and the last failure.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::text::Span;
+
+use super::{frame, labeled, lines, span};
+use crate::tui::app::App;
+use crate::tui::text;
+
+/// Draws the pane.
+pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
+    let t = &app.opts.theme;
+    let inner = frame(t, "Connection", area, buf);
+    let s = &app.stats;
+    let mut out = Vec::new();
+    match &s.last_open {
+        Some(info) => {
+            let mut v = vec![span(info.remote.to_string(), t.value())];
+            if info.proxy.is_some() {
+                v.push(span(" via proxy", t.dim()));
+            }
+            v.push(span(" · ", t.dim()));
+            v.push(span(info.tls_version.unwrap_or("plain ws"), t.value()));
+            if let Some(p) = &info.subprotocol {
+                v.push(span(" · ", t.dim()));
+                v.push(span(text::sanitize(p), t.value()));
+            }
+            out.push(labeled(t, "remote", v));
+            let p = &info.phases;
+            let mut v = vec![span("dns ", t.dim()), span(text::millis(p.dns), t.value())];
+            v.extend([span(" tcp ", t.dim()), span(text::millis(p.tcp), t.value())]);
+            if let Some(px) = p.proxy {
+                v.extend([span(" proxy ", t.dim()), span(text::millis(px), t.value())]);
+            }
+            if let Some(tls) = p.tls {
+                v.extend([span(" tls ", t.dim()), span(text::millis(tls), t.value())]);
+            }
+            v.extend([
+                span(" upg ", t.dim()),
+                span(text::millis(p.handshake), t.value()),
+                span(" ms", t.dim()),
+            ]);
+            out.push(labeled(t, "connect", v));
+        }
+        None => {
+            out.push(labeled(
+                t,
+                "remote",
+                vec![span("not connected yet", t.dim())],
+            ));
+            out.push(labeled(t, "connect", vec![span("—", t.dim())]));
+        }
+    }
+    let last = match &s.last_failure {
+        Some((at, what)) => vec![
+            span(text::sanitize(what), t.bad()),
+            span(
+                format!(
+                    " ({} ago)",
+                    text::duration(app.now.duration_since(*at).unwrap_or_default())
+                ),
+                t.dim(),
+            ),
+        ],
+        None => vec![span("no failures", t.good())],
+    };
+    out.push(labeled(t, "last", last));
+    out.push(labeled(
+        t,
+        "url",
+        vec![span(text::sanitize(&app.opts.url), t.value())],
+    ));
+    if let Some(e) = &s.last_error
+        && let Some(h) = &e.http
+    {
+        out.push(labeled(
+            t,
+            "http",
+            vec![Span::styled(
+                format!(
+                    "{} {} · Enter on it in the log for headers and body",
+                    h.status, h.reason
+                ),
+                t.dim(),
+            )],
+        ));
+    }
+    lines(out, inner, buf);
+}

@@ -1,0 +1,203 @@
+//! The message log: one row per message or connection event, newest at the bottom.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Alignment, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph, Widget};
+
+use crate::engine::Kind;
+use crate::tui::app::App;
+use crate::tui::log::{Entry, Filter, Origin, Status, contains_ignore_case};
+use crate::tui::text;
+use crate::tui::theme::Theme;
+
+/// Columns before the message text: `HH:MM:SS.mmm dir kind   size `.
+const PREFIX: usize = 12 + 1 + 3 + 1 + 3 + 1 + 7 + 1;
+
+fn title<'a>(app: &App, t: &Theme) -> Line<'a> {
+    let mut v = vec![Span::styled(" Messages ", t.title())];
+    v.push(Span::styled(
+        format!(
+            "{} · {} kept · UTC ",
+            app.filter.label(),
+            text::count(app.log.len() as u64)
+        ),
+        t.dim(),
+    ));
+    if !app.following() {
+        v.push(Span::styled(
+            format!(
+                " paused, {} new · End follows ",
+                text::count(app.paused_new)
+            ),
+            t.warn(),
+        ));
+    }
+    if app.log.evicted() > 0 {
+        v.push(Span::styled(
+            format!(
+                " {} oldest dropped from view ",
+                text::count(app.log.evicted())
+            ),
+            t.dim(),
+        ));
+    }
+    if let Some(q) = &app.search {
+        v.push(Span::styled(
+            format!(" search \"{}\" · n older · N newer ", text::sanitize(q)),
+            t.hit(),
+        ));
+    }
+    Line::from(v)
+}
+
+/// Draws the log.
+pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
+    let t = &app.opts.theme;
+    let block = Block::new()
+        .borders(Borders::TOP)
+        .border_style(t.border())
+        .title(title(app, t));
+    let inner = block.inner(area);
+    block.render(area, buf);
+    if inner.height == 0 {
+        return;
+    }
+    let rows = app.visible(inner.height as usize);
+    if rows.is_empty() {
+        let msg = if app.filter == Filter::All {
+            "no messages yet".to_string()
+        } else {
+            format!(
+                "nothing matches the filter ({}) · f changes it",
+                app.filter.label()
+            )
+        };
+        let y = inner.y + inner.height / 2;
+        Paragraph::new(Span::styled(msg, t.dim()))
+            .alignment(Alignment::Center)
+            .render(
+                Rect {
+                    y,
+                    height: 1,
+                    ..inner
+                },
+                buf,
+            );
+        return;
+    }
+    for (i, seq) in rows.iter().enumerate() {
+        let Some(e) = app.log.get(*seq) else { continue };
+        let row = Rect {
+            y: inner.y + i as u16,
+            height: 1,
+            ..inner
+        };
+        let selected = app.selected == Some(*seq);
+        if selected {
+            buf.set_style(row, t.selected());
+        }
+        let line = row_line(e, app.search.as_deref(), inner.width as usize, t);
+        Paragraph::new(line).render(row, buf);
+    }
+}
+
+/// One log row; `width` bounds how much of a payload is looked at.
+pub fn row_line<'a>(e: &'a Entry, search: Option<&str>, width: usize, t: &Theme) -> Line<'a> {
+    let mut v = vec![
+        Span::styled(text::clock_millis(e.at), t.dim()),
+        Span::raw(" "),
+    ];
+    let room = width.saturating_sub(PREFIX).max(8);
+    match e.origin {
+        Origin::Event => {
+            v.push(Span::styled("evt", t.level(e.level)));
+            v.push(Span::raw(" "));
+            let body = text::preview_text(&e.data, room * 4);
+            let first = body.split('\n').next().unwrap_or("").to_string();
+            push_text(
+                &mut v,
+                &first,
+                width.saturating_sub(17),
+                search,
+                t.level(e.level),
+                t,
+            );
+        }
+        Origin::In | Origin::Out => {
+            let (dir, style) = if e.origin == Origin::In {
+                ("in ", t.dir_in())
+            } else {
+                ("out", t.dir_out())
+            };
+            v.push(Span::styled(dir, style));
+            v.push(Span::styled(
+                if e.kind == Kind::Binary {
+                    " bin "
+                } else {
+                    " txt "
+                },
+                t.dim(),
+            ));
+            v.push(Span::styled(
+                format!("{:>7} ", text::bytes(e.data.len() as u64)),
+                t.dim(),
+            ));
+            match e.status {
+                Status::Plain => {}
+                Status::Queued => v.push(Span::styled("[queued] ", t.warn())),
+                Status::NotSent(r) => v.push(Span::styled(
+                    format!("[not sent: {}] ", r.as_str().replace('_', " ")),
+                    t.bad(),
+                )),
+            }
+            match e.kind {
+                Kind::Text => {
+                    let body = text::preview_text(&e.data, room * 4);
+                    push_text(&mut v, &body, room, search, Style::new(), t);
+                }
+                Kind::Binary => v.push(Span::styled(text::preview_hex(&e.data, room / 3), t.dim())),
+            }
+        }
+    }
+    Line::from(v)
+}
+
+/// Appends escaped text, with search hits highlighted.
+fn push_text(
+    v: &mut Vec<Span<'_>>,
+    body: &str,
+    room: usize,
+    search: Option<&str>,
+    style: Style,
+    t: &Theme,
+) {
+    for (seg, escaped) in text::segments(body, room) {
+        if escaped {
+            v.push(Span::styled(seg.into_owned(), t.escaped()));
+            continue;
+        }
+        match search.filter(|q| !q.is_empty() && contains_ignore_case(seg.as_bytes(), q.as_bytes()))
+        {
+            None => v.push(Span::styled(seg.into_owned(), style)),
+            Some(q) => {
+                let s = seg.as_ref();
+                let lower = s.to_ascii_lowercase();
+                let ql = q.to_ascii_lowercase();
+                let mut at = 0;
+                while let Some(i) = lower[at..].find(&ql) {
+                    let start = at + i;
+                    let end = start + ql.len();
+                    if !s.is_char_boundary(start) || !s.is_char_boundary(end) {
+                        break;
+                    }
+                    v.push(Span::styled(s[at..start].to_string(), style));
+                    v.push(Span::styled(s[start..end].to_string(), t.hit()));
+                    at = end;
+                }
+                v.push(Span::styled(s[at..].to_string(), style));
+            }
+        }
+    }
+}

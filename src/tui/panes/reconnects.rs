@@ -1,0 +1,69 @@
+//! Reconnects: the current outage, the totals, the countdown, and the timeline of connects
+//! and drops.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+
+use super::{frame, labeled, lines, span};
+use crate::engine::ConnState;
+use crate::tui::app::App;
+use crate::tui::text;
+
+/// Draws the pane.
+pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
+    let t = &app.opts.theme;
+    let inner = frame(t, "Reconnects", area, buf);
+    let s = &app.stats;
+    let mut out = Vec::new();
+    let outage = match &s.state {
+        ConnState::Waiting { until, attempt } => vec![
+            span(format!("next try #{attempt} in "), t.warn()),
+            span(
+                text::duration(until.duration_since(app.now).unwrap_or_default()),
+                t.warn().add_modifier(ratatui::style::Modifier::BOLD),
+            ),
+            span(format!(" · {} failed", s.outage_attempts), t.dim()),
+        ],
+        ConnState::Connecting { attempt } => {
+            vec![span(format!("dialling, attempt {attempt}"), t.warn())]
+        }
+        ConnState::GaveUp => vec![span(
+            format!("gave up after {} attempts · /reconnect", s.outage_attempts),
+            t.bad(),
+        )],
+        ConnState::Closed => vec![span("closed by you · /reconnect to connect", t.dim())],
+        ConnState::Open => {
+            let tries = s.last_open.as_ref().map_or(1, |o| o.attempt);
+            vec![span(format!("connected on attempt {tries}"), t.good())]
+        }
+        ConnState::Closing => vec![span("closing", t.warn())],
+        ConnState::Starting => vec![span("starting", t.dim())],
+    };
+    out.push(labeled(t, "now", outage));
+    out.push(labeled(
+        t,
+        "total",
+        vec![
+            span(text::count(s.reconnects), t.value()),
+            span(" reconnects · ", t.dim()),
+            span(text::count(s.drops), t.value()),
+            span(" drops · ", t.dim()),
+            span(text::count(s.total_attempts), t.value()),
+            span(" dials", t.dim()),
+        ],
+    ));
+    let room = (inner.height as usize).saturating_sub(out.len());
+    for e in s.timeline.iter().rev().take(room) {
+        let (mark, style) = if e.up {
+            ("▲ ", t.good())
+        } else {
+            ("▼ ", t.bad())
+        };
+        out.push(ratatui::text::Line::from(vec![
+            span(format!("{} ", text::clock(e.at)), t.dim()),
+            span(mark, style),
+            span(text::sanitize(&e.text), style),
+        ]));
+    }
+    lines(out, inner, buf);
+}

@@ -1,0 +1,75 @@
+//! The top line: state badge, URL, how long in this state, and standing warnings.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Widget};
+
+use crate::engine::ConnState;
+use crate::tui::app::App;
+use crate::tui::text;
+
+/// The badge text for a state: `OPEN`, `WAITING 4.2s`, `CONNECTING #3`.
+pub fn badge_text(app: &App) -> String {
+    match &app.stats.state {
+        ConnState::Waiting { until, .. } => {
+            let left = until.duration_since(app.now).unwrap_or_default();
+            format!("WAITING {}", text::duration(left))
+        }
+        ConnState::Connecting { attempt } if *attempt > 1 => format!("CONNECTING #{attempt}"),
+        other => other.label().to_string(),
+    }
+}
+
+/// Draws the title line.
+pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
+    let t = &app.opts.theme;
+    let state = &app.stats.state;
+    let mut left = vec![
+        Span::styled(" wsmon ", t.title()),
+        Span::styled(format!(" {} ", badge_text(app)), t.badge(state)),
+    ];
+    let since = match state {
+        ConnState::Open => app
+            .stats
+            .uptime(app.now)
+            .map(|u| format!(" up {}", text::duration(u))),
+        _ => app
+            .stats
+            .last_close
+            .as_ref()
+            .and(app.stats.timeline.back())
+            .filter(|e| !e.up)
+            .map(|e| {
+                format!(
+                    " down {}",
+                    text::duration(app.now.duration_since(e.at).unwrap_or_default())
+                )
+            }),
+    };
+    if let Some(s) = since {
+        left.push(Span::styled(s, t.state(state)));
+    }
+    left.push(Span::styled(
+        format!("  {}", text::sanitize(&app.opts.url)),
+        t.value(),
+    ));
+    if app.opts.demo {
+        left.push(Span::styled("  (demo server)", t.dim()));
+    }
+    let right: Vec<Span> = app
+        .warnings
+        .iter()
+        .map(|w| Span::styled(format!(" ⚠ {w} "), t.bad()))
+        .collect();
+    let right_w: u16 = right.iter().map(|s| s.width() as u16).sum();
+    Paragraph::new(Line::from(left)).render(area, buf);
+    if right_w > 0 && right_w < area.width {
+        let r = Rect {
+            x: area.x + area.width - right_w,
+            width: right_w,
+            ..area
+        };
+        Paragraph::new(Line::from(right)).render(r, buf);
+    }
+}

@@ -1,0 +1,323 @@
+//! Turning payloads and numbers into terminal-safe text: control characters escaped, sizes,
+//! durations, counts, hex dumps and pretty JSON.
+
+use std::borrow::Cow;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// A run of display text, marked when it stands for an escaped character.
+pub type Segment<'a> = (Cow<'a, str>, bool);
+
+/// Whether a character must not reach the terminal raw: C0/C1 controls, DEL, and the bidi
+/// overrides that can make text display differently from what it is.
+fn is_unsafe(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}')
+}
+
+fn escape(c: char) -> String {
+    match c {
+        '\n' => "\\n".into(),
+        '\r' => "\\r".into(),
+        '\t' => "\\t".into(),
+        '\u{1b}' => "\\e".into(),
+        c if (c as u32) < 0x100 => format!("\\x{:02x}", c as u32),
+        c => format!("\\u{{{:x}}}", c as u32),
+    }
+}
+
+/// Splits text into safe runs and escapes, stopping after about `max_chars` characters.
+pub fn segments(text: &str, max_chars: usize) -> Vec<Segment<'_>> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut shown = 0;
+    for (i, c) in text.char_indices() {
+        if shown >= max_chars {
+            if start < i {
+                out.push((Cow::Borrowed(&text[start..i]), false));
+            }
+            return out;
+        }
+        if is_unsafe(c) {
+            if start < i {
+                out.push((Cow::Borrowed(&text[start..i]), false));
+            }
+            let e = escape(c);
+            shown += e.len();
+            out.push((Cow::Owned(e), true));
+            start = i + c.len_utf8();
+        } else {
+            shown += 1;
+        }
+    }
+    if start < text.len() {
+        out.push((Cow::Borrowed(&text[start..]), false));
+    }
+    out
+}
+
+/// Text with every unsafe character escaped (one line).
+pub fn sanitize(text: &str) -> String {
+    segments(text, usize::MAX)
+        .into_iter()
+        .map(|(s, _)| s)
+        .collect()
+}
+
+/// Text for a multi-line view: newlines kept, other unsafe characters escaped, tabs expanded.
+pub fn sanitize_multiline(text: &str) -> String {
+    text.split('\n')
+        .map(|line| sanitize(&line.replace('\t', "    ")))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The start of a payload as text: lossy UTF-8 of at most `max_bytes` bytes.
+pub fn preview_text(data: &[u8], max_bytes: usize) -> Cow<'_, str> {
+    let cut = &data[..data.len().min(max_bytes)];
+    match std::str::from_utf8(cut) {
+        Ok(s) => Cow::Borrowed(s),
+        // A cut in the middle of a character is not an error of the payload.
+        Err(e) if e.error_len().is_none() => {
+            Cow::Borrowed(std::str::from_utf8(&cut[..e.valid_up_to()]).unwrap_or(""))
+        }
+        Err(_) => String::from_utf8_lossy(cut),
+    }
+}
+
+/// The start of a binary payload as hex: `c0 ff ee 01`.
+pub fn preview_hex(data: &[u8], max_bytes: usize) -> String {
+    let mut s: String = data
+        .iter()
+        .take(max_bytes)
+        .map(|b| format!("{b:02x} "))
+        .collect();
+    s.pop();
+    if data.len() > max_bytes {
+        s.push_str(" …");
+    }
+    s
+}
+
+/// `xxd`-style dump: offset, 16 bytes in hex, and their printable ASCII.
+pub fn hexdump(data: &[u8]) -> String {
+    let mut out = String::with_capacity(data.len() * 4 + 16);
+    for (i, chunk) in data.chunks(16).enumerate() {
+        out.push_str(&format!("{:08x}  ", i * 16));
+        for j in 0..16 {
+            match chunk.get(j) {
+                Some(b) => out.push_str(&format!("{b:02x} ")),
+                None => out.push_str("   "),
+            }
+            if j == 7 {
+                out.push(' ');
+            }
+        }
+        out.push_str(" |");
+        out.extend(chunk.iter().map(|&b| {
+            if (0x20..0x7f).contains(&b) {
+                b as char
+            } else {
+                '.'
+            }
+        }));
+        out.push_str("|\n");
+    }
+    out
+}
+
+/// Pretty-printed JSON, if the payload is a JSON object or array.
+pub fn pretty_json(data: &[u8]) -> Option<String> {
+    let first = data.iter().find(|b| !b.is_ascii_whitespace())?;
+    if *first != b'{' && *first != b'[' {
+        return None;
+    }
+    let value: serde_json::Value = serde_json::from_slice(data).ok()?;
+    serde_json::to_string_pretty(&value).ok()
+}
+
+/// `HH:MM:SS.mmm` (UTC).
+pub fn clock_millis(at: SystemTime) -> String {
+    let ms = at
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0);
+    let s = ms / 1000;
+    format!(
+        "{:02}:{:02}:{:02}.{:03}",
+        s / 3600 % 24,
+        s / 60 % 60,
+        s % 60,
+        ms % 1000
+    )
+}
+
+/// `HH:MM:SS` (UTC).
+pub fn clock(at: SystemTime) -> String {
+    clock_millis(at)[..8].to_string()
+}
+
+/// A short duration: `0.42ms`, `12ms`, `1.2s`, `4m13s`, `2h05m`, `3d04h`.
+pub fn duration(d: Duration) -> String {
+    let ms = d.as_secs_f64() * 1000.0;
+    let s = d.as_secs();
+    if ms < 10.0 {
+        format!("{ms:.2}ms")
+    } else if ms < 1000.0 {
+        format!("{ms:.0}ms")
+    } else if s < 60 {
+        format!("{:.1}s", d.as_secs_f64())
+    } else if s < 3600 {
+        format!("{}m{:02}s", s / 60, s % 60)
+    } else if s < 86_400 {
+        format!("{}h{:02}m", s / 3600, s / 60 % 60)
+    } else {
+        format!("{}d{:02}h", s / 86_400, s / 3600 % 24)
+    }
+}
+
+/// Milliseconds with a sensible precision: `0.42`, `3.1`, `12`.
+pub fn millis(d: Duration) -> String {
+    let ms = d.as_secs_f64() * 1000.0;
+    if ms < 1.0 {
+        format!("{ms:.2}")
+    } else if ms < 10.0 {
+        format!("{ms:.1}")
+    } else {
+        format!("{ms:.0}")
+    }
+}
+
+/// A byte count: `512B`, `1.2KiB`, `3.4MiB`.
+pub fn bytes(n: u64) -> String {
+    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
+    if n < 1024 {
+        return format!("{n}B");
+    }
+    let mut v = n as f64 / 1024.0;
+    let mut unit = 0;
+    while v >= 1024.0 && unit < UNITS.len() - 1 {
+        v /= 1024.0;
+        unit += 1;
+    }
+    if v < 10.0 {
+        format!("{v:.1}{}", UNITS[unit])
+    } else {
+        format!("{v:.0}{}", UNITS[unit])
+    }
+}
+
+/// A count with thousands separators: `1,204`.
+pub fn count(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Parses hex like `c0ffee` or `c0 ff ee` for `/binary`.
+pub fn parse_hex(text: &str) -> Result<Vec<u8>, String> {
+    let digits: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+    let digits = digits.strip_prefix("0x").unwrap_or(&digits);
+    if digits.is_empty() {
+        return Err("give the bytes in hex, e.g. /binary c0ffee or /binary c0 ff ee".into());
+    }
+    if !digits.len().is_multiple_of(2) {
+        return Err(format!(
+            "odd number of hex digits ({}): each byte needs two",
+            digits.len()
+        ));
+    }
+    (0..digits.len())
+        .step_by(2)
+        .map(|i| {
+            u8::from_str_radix(&digits[i..i + 2], 16)
+                .map_err(|_| format!("`{}` is not a hex byte", &digits[i..i + 2]))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_characters_are_escaped() {
+        assert_eq!(
+            sanitize("a\u{1b}[31mred\u{7}\u{7f}"),
+            "a\\e[31mred\\x07\\x7f"
+        );
+        assert_eq!(sanitize("tab\there\r\n"), "tab\\there\\r\\n");
+        assert_eq!(sanitize("\u{202e}evil"), "\\u{202e}evil");
+        assert_eq!(sanitize("\u{9b}31m"), "\\x9b31m");
+        assert_eq!(sanitize("héllo ✓"), "héllo ✓");
+        let segs = segments("ab\u{1b}cd", 3);
+        assert_eq!(
+            segs,
+            vec![
+                (Cow::Borrowed("ab"), false),
+                (Cow::Owned("\\e".into()), true)
+            ]
+        );
+    }
+
+    #[test]
+    fn multiline_keeps_newlines() {
+        assert_eq!(sanitize_multiline("a\n\tb\u{1b}"), "a\n    b\\e");
+    }
+
+    #[test]
+    fn previews_never_split_characters() {
+        assert_eq!(preview_text("aé".as_bytes(), 2), "a");
+        assert_eq!(preview_hex(&[0xc0, 0xff, 0xee, 1], 2), "c0 ff …");
+    }
+
+    #[test]
+    fn hexdump_layout() {
+        let d = hexdump(b"Hello, wsmon!\x00\x01\x02\x03");
+        assert_eq!(
+            d,
+            "00000000  48 65 6c 6c 6f 2c 20 77  73 6d 6f 6e 21 00 01 02  |Hello, wsmon!...|\n\
+             00000010  03                                                |.|\n"
+        );
+    }
+
+    #[test]
+    fn json_is_pretty_printed_only_when_it_parses() {
+        assert_eq!(pretty_json(br#"{"a":1}"#).unwrap(), "{\n  \"a\": 1\n}");
+        assert!(pretty_json(b"{broken").is_none());
+        assert!(pretty_json(b"42").is_none());
+    }
+
+    #[test]
+    fn numbers_read_well() {
+        assert_eq!(count(1_204), "1,204");
+        assert_eq!(count(100_000), "100,000");
+        assert_eq!(count(7), "7");
+        assert_eq!(bytes(512), "512B");
+        assert_eq!(bytes(1536), "1.5KiB");
+        assert_eq!(bytes(64 << 20), "64MiB");
+        assert_eq!(duration(Duration::from_micros(420)), "0.42ms");
+        assert_eq!(duration(Duration::from_millis(4200)), "4.2s");
+        assert_eq!(duration(Duration::from_secs(253)), "4m13s");
+        assert_eq!(duration(Duration::from_secs(7500)), "2h05m");
+        assert_eq!(millis(Duration::from_micros(3140)), "3.1");
+        assert_eq!(
+            clock_millis(UNIX_EPOCH + Duration::from_millis(3_723_004)),
+            "01:02:03.004"
+        );
+    }
+
+    #[test]
+    fn hex_for_binary_sends() {
+        assert_eq!(parse_hex("c0 ff ee"), Ok(vec![0xc0, 0xff, 0xee]));
+        assert_eq!(parse_hex("0xC0FFEE"), Ok(vec![0xc0, 0xff, 0xee]));
+        assert!(parse_hex("abc").unwrap_err().contains("odd"));
+        assert!(parse_hex("zz").unwrap_err().contains("`zz`"));
+        assert!(parse_hex("").is_err());
+    }
+}
