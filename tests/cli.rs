@@ -66,6 +66,16 @@ fn bad_urls() {
 }
 
 #[test]
+fn the_dashboard_refuses_a_redirected_stdout_and_suggests_headless() {
+    let sb = Sandbox::new();
+    let e = bad(&sb, &["ws://127.0.0.1:9/"]);
+    assert!(
+        e.contains("needs a terminal") && e.contains("--headless"),
+        "{e}"
+    );
+}
+
+#[test]
 fn bad_flags() {
     let sb = Sandbox::new();
     let e = bad(&sb, &["-H", "NoColon", "ws://h"]);

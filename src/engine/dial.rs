@@ -259,7 +259,7 @@ async fn connect_any(addrs: &[SocketAddr], deadline: Instant) -> Result<TcpStrea
         io::ErrorKind::ConnectionRefused => Failure::new(
             Cause::Refused,
             Phase::Tcp,
-            format!("connection refused by {addr}{tried}: nothing is listening on that port"),
+            format!("refused by {addr}{tried}: nothing is listening on that port"),
         ),
         io::ErrorKind::TimedOut => Failure::new(
             Cause::Timeout,

@@ -429,7 +429,7 @@ pub fn describe_failure(f: &Failure) -> String {
         }
         (None, Cause::Tls) => format!("TLS: {}", f.message),
         (None, Cause::Dns) => format!("DNS: {}", f.message),
-        (None, Cause::Refused) => format!("refused: {}", f.message),
+        (None, Cause::Refused) => f.message.clone(),
         (None, Cause::Timeout) => format!("timeout: {}", f.message),
         (None, Cause::Protocol) => format!("protocol: {}", f.message),
         (None, Cause::Io) | (None, Cause::Http) => f.message.clone(),

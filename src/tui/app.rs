@@ -847,16 +847,16 @@ pub fn detail_of(seq: u64, e: &Entry) -> Detail {
             text::bytes(e.data.len() as u64)
         ));
     }
-    let title = format!(
-        "{} UTC · {dir} · {} · {}{status}",
-        text::clock_millis(e.at),
-        if e.origin == Origin::Event {
-            "connection"
-        } else {
-            e.kind.as_str()
-        },
-        text::bytes(e.data.len() as u64)
-    );
+    let title = if e.origin == Origin::Event {
+        format!("{} UTC · connection event", text::clock_millis(e.at))
+    } else {
+        format!(
+            "{} UTC · {dir} · {} · {}{status}",
+            text::clock_millis(e.at),
+            e.kind.as_str(),
+            text::bytes(e.data.len() as u64)
+        )
+    };
     Detail {
         seq,
         title,

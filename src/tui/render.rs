@@ -42,7 +42,7 @@ pub fn regions(area: Rect) -> Regions {
     ])
     .areas(area);
     let body_h = body.height;
-    let (panes, summary, log) = if area.width >= 150 && body_h >= 16 {
+    let (panes, summary, log) = if area.width >= 200 && body_h >= 16 {
         let lines = if body_h >= 34 { 6 } else { 4 };
         let [top, log] =
             Layout::vertical([Constraint::Length(lines + 1), Constraint::Min(0)]).areas(body);

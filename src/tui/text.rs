@@ -175,6 +175,15 @@ pub fn duration(d: Duration) -> String {
     }
 }
 
+/// A countdown: `4.2s` under a minute, else like `duration`.
+pub fn countdown(d: Duration) -> String {
+    if d < Duration::from_secs(60) {
+        format!("{:.1}s", d.as_secs_f64())
+    } else {
+        duration(d)
+    }
+}
+
 /// Milliseconds with a sensible precision: `0.42`, `3.1`, `12`.
 pub fn millis(d: Duration) -> String {
     let ms = d.as_secs_f64() * 1000.0;

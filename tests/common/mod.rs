@@ -2,6 +2,8 @@
 #![allow(dead_code)]
 
 pub mod pki;
+pub mod tmux;
+pub mod ui;
 
 use std::time::Duration;
 

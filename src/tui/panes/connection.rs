@@ -20,10 +20,10 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             if info.proxy.is_some() {
                 v.push(span(" via proxy", t.dim()));
             }
-            v.push(span(" · ", t.dim()));
-            v.push(span(info.tls_version.unwrap_or("plain ws"), t.value()));
+            v.push(span(" ", t.dim()));
+            v.push(span(info.tls_version.unwrap_or("plain"), t.value()));
             if let Some(p) = &info.subprotocol {
-                v.push(span(" · ", t.dim()));
+                v.push(span(" ", t.dim()));
                 v.push(span(text::sanitize(p), t.value()));
             }
             out.push(labeled(t, "remote", v));

@@ -15,16 +15,14 @@ use crate::tui::theme::Theme;
 /// Columns before the message text: `HH:MM:SS.mmm dir kind   size `.
 const PREFIX: usize = 12 + 1 + 3 + 1 + 3 + 1 + 7 + 1;
 
-fn title<'a>(app: &App, t: &Theme) -> Line<'a> {
-    let mut v = vec![Span::styled(" Messages ", t.title())];
-    v.push(Span::styled(
-        format!(
-            "{} · {} kept · UTC ",
-            app.filter.label(),
-            text::count(app.log.len() as u64)
-        ),
-        t.dim(),
-    ));
+fn title<'a>(app: &App, t: &Theme, width: usize) -> Line<'a> {
+    let mut v = vec![
+        Span::styled(" Messages ", t.title()),
+        Span::styled("UTC ", t.dim()),
+    ];
+    if app.filter != Filter::All {
+        v.push(Span::styled(format!(" {} ", app.filter.label()), t.warn()));
+    }
     if !app.following() {
         v.push(Span::styled(
             format!(
@@ -36,18 +34,20 @@ fn title<'a>(app: &App, t: &Theme) -> Line<'a> {
     }
     if app.log.evicted() > 0 {
         v.push(Span::styled(
-            format!(
-                " {} oldest dropped from view ",
-                text::count(app.log.evicted())
-            ),
+            format!(" {} dropped from view ", text::count(app.log.evicted())),
             t.dim(),
         ));
     }
     if let Some(q) = &app.search {
         v.push(Span::styled(
-            format!(" search \"{}\" · n older · N newer ", text::sanitize(q)),
+            format!(" /{} n N ", text::sanitize(q)),
             t.hit(),
         ));
+    }
+    let kept = format!(" {} kept ", text::count(app.log.len() as u64));
+    let used: usize = v.iter().map(|s| s.width()).sum();
+    if used + kept.len() + 4 <= width {
+        v.push(Span::styled(kept, t.dim()));
     }
     Line::from(v)
 }
@@ -58,7 +58,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let block = Block::new()
         .borders(Borders::TOP)
         .border_style(t.border())
-        .title(title(app, t));
+        .title(title(app, t, area.width as usize));
     let inner = block.inner(area);
     block.render(area, buf);
     if inner.height == 0 {

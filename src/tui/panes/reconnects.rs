@@ -19,7 +19,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         ConnState::Waiting { until, attempt } => vec![
             span(format!("next try #{attempt} in "), t.warn()),
             span(
-                text::duration(until.duration_since(app.now).unwrap_or_default()),
+                text::countdown(until.duration_since(app.now).unwrap_or_default()),
                 t.warn().add_modifier(ratatui::style::Modifier::BOLD),
             ),
             span(format!(" · {} failed", s.outage_attempts), t.dim()),
@@ -47,11 +47,19 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             span(text::count(s.reconnects), t.value()),
             span(" reconnects · ", t.dim()),
             span(text::count(s.drops), t.value()),
-            span(" drops · ", t.dim()),
-            span(text::count(s.total_attempts), t.value()),
-            span(" dials", t.dim()),
+            span(" drops", t.dim()),
         ],
     ));
+    if inner.height >= 5 {
+        out.push(labeled(
+            t,
+            "dials",
+            vec![
+                span(text::count(s.total_attempts), t.value()),
+                span(" since start", t.dim()),
+            ],
+        ));
+    }
     let room = (inner.height as usize).saturating_sub(out.len());
     for e in s.timeline.iter().rev().take(room) {
         let (mark, style) = if e.up {

@@ -14,7 +14,7 @@ pub fn badge_text(app: &App) -> String {
     match &app.stats.state {
         ConnState::Waiting { until, .. } => {
             let left = until.duration_since(app.now).unwrap_or_default();
-            format!("WAITING {}", text::duration(left))
+            format!("WAITING {}", text::countdown(left))
         }
         ConnState::Connecting { attempt } if *attempt > 1 => format!("CONNECTING #{attempt}"),
         other => other.label().to_string(),

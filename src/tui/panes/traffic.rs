@@ -7,6 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Sparkline, Widget};
 
 use super::{frame, labeled, lines, span};
+use crate::config::values::format_duration;
 use crate::engine::ConnState;
 use crate::tui::app::App;
 use crate::tui::text;
@@ -30,8 +31,8 @@ fn rtt_line<'a>(app: &App, t: &Theme) -> Vec<Span<'a>> {
         }
         None => vec![span(
             format!(
-                "first ping in {}",
-                text::duration(app.opts.ping_interval.unwrap_or_default())
+                "no sample yet · ping every {}",
+                format_duration(app.opts.ping_interval.unwrap_or_default())
             ),
             t.dim(),
         )],
@@ -69,7 +70,7 @@ fn rate(v: f64) -> String {
 
 fn last_frame(app: &App) -> String {
     match (&app.stats.state, app.stats.since_last_frame(app.now)) {
-        (ConnState::Open, Some(d)) => format!("last frame {} ago", text::duration(d)),
+        (ConnState::Open, Some(d)) => format!("{} ago", text::duration(d)),
         _ => "no connection".to_string(),
     }
 }
@@ -96,10 +97,10 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             "range",
             vec![span(
                 format!(
-                    "min {} · avg {} · max {} ms · {} samples",
+                    "{}–{} ms · avg {} · {} samples",
                     text::millis(min),
-                    text::millis(avg),
                     text::millis(max),
+                    text::millis(avg),
                     text::count(r.count)
                 ),
                 t.dim(),
@@ -108,11 +109,11 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     }
     let beat = match app.opts.ping_interval {
         Some(i) => format!(
-            "ping every {}, dead after {} silent",
-            text::duration(i),
-            text::duration(app.opts.pong_timeout)
+            "ping every {} · dead after {}",
+            format_duration(i),
+            format_duration(app.opts.pong_timeout)
         ),
-        None => "heartbeat off (ping_interval = 0)".to_string(),
+        None => "off (ping_interval = 0)".to_string(),
     };
     rest.push(labeled(t, "beat", vec![span(beat, t.dim())]));
     lines(std::mem::take(&mut top), Rect { height: 1, ..inner }, buf);

@@ -1,0 +1,262 @@
+//! What the dashboard looks like in its main states, drawn into a TestBackend.
+
+mod common;
+
+use std::time::Duration;
+
+use common::ui::*;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::buffer::Buffer;
+use ratatui::crossterm::event::KeyCode;
+use ratatui::style::Color;
+use wsmon::engine::{Cause, ClosedBy, Event, Failure, HttpFailure, Phase};
+use wsmon::tui::app::App;
+use wsmon::tui::theme::Theme;
+
+fn draw(app: &mut App, w: u16, h: u16) -> Terminal<TestBackend> {
+    let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
+    wsmon::tui::prepare(app, ratatui::layout::Rect::new(0, 0, w, h));
+    terminal.draw(|f| f.render_widget(&*app, f.area())).unwrap();
+    terminal
+}
+
+fn text_of(buf: &Buffer) -> String {
+    buf.content.iter().map(|c| c.symbol()).collect()
+}
+
+#[test]
+fn open_80x24() {
+    let mut a = app();
+    healthy(&mut a);
+    let t = draw(&mut a, 80, 24);
+    insta::assert_snapshot!(t.backend());
+}
+
+#[test]
+fn open_wide_160x40() {
+    let mut a = app();
+    healthy(&mut a);
+    let t = draw(&mut a, 160, 40);
+    insta::assert_snapshot!(t.backend());
+}
+
+#[test]
+fn small_terminal_60x16_uses_a_summary_line() {
+    let mut a = app();
+    healthy(&mut a);
+    let t = draw(&mut a, 60, 16);
+    let text = text_of(t.backend().buffer());
+    assert!(text.contains("rtt") && text.contains("reconnects"));
+    insta::assert_snapshot!(t.backend());
+}
+
+fn waiting(a: &mut App) {
+    healthy(a);
+    a.apply(&[
+        ev(61.0, closed(ClosedBy::Server, Some(1012), "deploy 42", 61)),
+        ev(
+            61.0,
+            Event::Retry {
+                attempt: 1,
+                delay: Duration::from_millis(600),
+            },
+        ),
+        ev(61.6, connecting(1)),
+        ev(
+            61.6,
+            Event::Error(Box::new(Failure::new(
+                Cause::Refused,
+                Phase::Tcp,
+                "refused by 203.0.113.7:443: nothing is listening on that port",
+            ))),
+        ),
+        ev(
+            61.6,
+            Event::Retry {
+                attempt: 2,
+                delay: Duration::from_secs(8),
+            },
+        ),
+    ]);
+    a.now = at(65.4);
+}
+
+#[test]
+fn waiting_to_retry_with_countdown() {
+    let mut a = app();
+    waiting(&mut a);
+    let t = draw(&mut a, 80, 24);
+    let text = text_of(t.backend().buffer());
+    assert!(
+        text.contains("WAITING 4.2s"),
+        "the countdown is in the title"
+    );
+    assert!(text.contains("next try #2 in 4.2s"));
+    insta::assert_snapshot!(t.backend());
+}
+
+#[test]
+fn http_failure() {
+    let mut a = app();
+    let mut f = Failure::new(
+        Cause::Http,
+        Phase::Upgrade,
+        "the server answered the upgrade with 401 Unauthorized: token expired",
+    );
+    f.http = Some(HttpFailure {
+        status: 401,
+        reason: "Unauthorized".into(),
+        headers: vec![
+            ("Content-Type".into(), "text/plain".into()),
+            (
+                "WWW-Authenticate".into(),
+                "Bearer realm=\"api\", error=\"invalid_token\"".into(),
+            ),
+            ("Set-Cookie".into(), "***".into()),
+        ],
+        body: "token expired\nplease sign in again".into(),
+        body_truncated: false,
+    });
+    a.apply(&[
+        ev(0.0, connecting(1)),
+        ev(0.1, Event::Error(Box::new(f))),
+        ev(
+            0.1,
+            Event::Retry {
+                attempt: 2,
+                delay: Duration::from_millis(900),
+            },
+        ),
+    ]);
+    a.now = at(0.5);
+    let t = draw(&mut a, 80, 24);
+    let text = text_of(t.backend().buffer());
+    assert!(text.contains("HTTP 401 Unauthorized: token expired"));
+    insta::assert_snapshot!("http_failure", t.backend());
+    // Enter on the error row shows the status, headers and body.
+    a.on_terminal(&key(KeyCode::Up));
+    a.on_terminal(&key(KeyCode::Enter));
+    let t = draw(&mut a, 80, 24);
+    insta::assert_snapshot!("http_failure_detail", t.backend());
+}
+
+#[test]
+fn flood_with_paused_log() {
+    let mut o = opts(Theme::color());
+    o.log_capacity = 1000;
+    let mut a = App::new(o);
+    a.apply(&[ev(0.0, connecting(1)), ev(0.01, open_event(1))]);
+    let batch: Vec<_> = (0..5000)
+        .map(|i| {
+            ev(
+                1.0 + i as f64 / 5000.0,
+                text_in(&format!("{{\"seq\":{i},\"data\":\"{}\"}}", "x".repeat(40))),
+            )
+        })
+        .collect();
+    a.apply(&batch[..3000]);
+    for _ in 0..5 {
+        a.on_terminal(&key(KeyCode::Up));
+    }
+    a.apply(&batch[3000..]);
+    a.tick(at(1.0));
+    a.tick(at(2.0));
+    a.now = at(2.0);
+    let t = draw(&mut a, 80, 24);
+    let text = text_of(t.backend().buffer());
+    assert!(
+        text.contains("paused, 2,000 new"),
+        "the pause says how many arrived"
+    );
+    assert!(text.contains("4,002 dropped from view"));
+    insta::assert_snapshot!(t.backend());
+}
+
+#[test]
+fn detail_of_a_json_message() {
+    let mut a = app();
+    healthy(&mut a);
+    a.apply(&[ev(61.0, text_in("{\"type\":\"order\",\"id\":\"A-17\",\"lines\":[{\"sku\":\"WSM-1\",\"qty\":2},{\"sku\":\"WSM-9\",\"qty\":1}],\"paid\":true}"))]);
+    a.now = at(62.0);
+    a.on_terminal(&key(KeyCode::Enter));
+    let t = draw(&mut a, 80, 24);
+    insta::assert_snapshot!(t.backend());
+}
+
+#[test]
+fn help() {
+    let mut a = app();
+    healthy(&mut a);
+    a.on_terminal(&ch('?'));
+    let t = draw(&mut a, 80, 24);
+    let text = text_of(t.backend().buffer());
+    for needle in ["/binary <hex>", "//text", "q  Ctrl-C"] {
+        assert!(text.contains(needle), "help at 80x24 shows {needle}");
+    }
+    insta::assert_snapshot!(t.backend());
+}
+
+#[test]
+fn no_color_is_monochrome_and_still_clear() {
+    let mut a = App::new(opts(Theme::mono()));
+    a.now = at(0.0);
+    waiting(&mut a);
+    let t = draw(&mut a, 80, 24);
+    let buf = t.backend().buffer();
+    for cell in &buf.content {
+        assert_eq!(
+            (cell.fg, cell.bg),
+            (Color::Reset, Color::Reset),
+            "NO_COLOR: no colour anywhere"
+        );
+    }
+    assert!(
+        buf.content
+            .iter()
+            .any(|c| c.modifier.contains(ratatui::style::Modifier::REVERSED)),
+        "the badge is reversed instead"
+    );
+    insta::assert_snapshot!(t.backend());
+}
+
+#[test]
+fn control_characters_never_reach_the_terminal() {
+    let mut a = app();
+    a.apply(&[ev(
+        0.0,
+        text_in("\u{1b}]0;owned\u{7}\u{1b}[2J\r\u{202e}gnp.exe\u{9b}"),
+    )]);
+    a.now = at(1.0);
+    let t = draw(&mut a, 80, 24);
+    let buf = t.backend().buffer();
+    for cell in &buf.content {
+        assert!(
+            cell.symbol()
+                .chars()
+                .all(|c| !c.is_control() && c != '\u{202e}'),
+            "raw {:?} in a cell",
+            cell.symbol()
+        );
+    }
+    assert!(text_of(buf).contains("\\e]0;owned\\x07\\e[2J\\r\\u{202e}gnp.exe\\x9b"));
+}
+
+#[test]
+fn every_size_from_tiny_to_huge_draws_without_panicking() {
+    let mut a = app();
+    waiting(&mut a);
+    for (w, h) in [
+        (1, 1),
+        (10, 3),
+        (20, 5),
+        (40, 10),
+        (59, 24),
+        (80, 24),
+        (100, 30),
+        (149, 50),
+        (200, 60),
+    ] {
+        draw(&mut a, w, h);
+    }
+}
