@@ -131,7 +131,12 @@ fn watch(args: WatchArgs) -> anyhow::Result<ExitCode> {
             .await
             .context("cannot start the demo server on loopback")?;
             let target = Target::parse(&server.url()).expect("the demo server's URL is valid");
-            (cfg.settings_for(target)?, Some(server))
+            let mut settings = cfg.settings_for(target)?;
+            // The demo shows RTT within seconds unless a heartbeat was chosen explicitly.
+            if cfg.source_of("ping_interval") == Some(&config::Source::Default) {
+                settings.ping_interval = Some(std::time::Duration::from_secs(2));
+            }
+            (settings, Some(server))
         } else {
             (cfg.settings()?, None)
         };

@@ -213,6 +213,14 @@ impl Config {
         })
     }
 
+    /// Where a key's value came from.
+    pub fn source_of(&self, key: &str) -> Option<&Source> {
+        self.provenance
+            .iter()
+            .find(|p| p.key == key)
+            .map(|p| &p.source)
+    }
+
     fn where_is(&self, key: &str) -> String {
         self.provenance
             .iter()

@@ -146,6 +146,8 @@ pub struct ConnStats {
     pub started: Option<SystemTime>,
     /// When the current connection opened.
     pub open_since: Option<SystemTime>,
+    /// When the current outage began (the drop, or the start if never connected).
+    pub down_since: Option<SystemTime>,
     up_closed: Duration,
     /// Attempts in the current outage.
     pub outage_attempts: u32,
@@ -201,6 +203,7 @@ impl Default for ConnStats {
             state: ConnState::Starting,
             started: None,
             open_since: None,
+            down_since: None,
             up_closed: Duration::ZERO,
             outage_attempts: 0,
             total_attempts: 0,
@@ -236,6 +239,9 @@ impl ConnStats {
         self.started.get_or_insert(at);
         match &s.event {
             Event::Connecting { attempt, .. } => {
+                if self.open_since.is_none() && self.down_since.is_none() {
+                    self.down_since = Some(at);
+                }
                 self.state = ConnState::Connecting { attempt: *attempt };
                 self.outage_attempts = *attempt;
                 self.total_attempts += 1;
@@ -243,6 +249,7 @@ impl ConnStats {
             Event::Open(info) => {
                 self.state = ConnState::Open;
                 self.open_since = Some(at);
+                self.down_since = None;
                 self.last_frame = Some(at);
                 self.connects += 1;
                 if self.connects > 1 {
@@ -292,6 +299,7 @@ impl ConnStats {
             Event::Closed(info) => {
                 if let Some(since) = self.open_since.take() {
                     self.up_closed += at.duration_since(since).unwrap_or_default();
+                    self.down_since = Some(at);
                 }
                 self.state = ConnState::Closed;
                 if info.by != ClosedBy::Client {
@@ -370,6 +378,12 @@ impl ConnStats {
         (total > 0.0).then(|| 100.0 * up / total)
     }
 
+    /// How long the current outage has lasted.
+    pub fn down_for(&self, now: SystemTime) -> Option<Duration> {
+        self.down_since
+            .map(|s| now.duration_since(s).unwrap_or_default())
+    }
+
     /// Time since the last frame from the peer.
     pub fn since_last_frame(&self, now: SystemTime) -> Option<Duration> {
         self.last_frame
@@ -377,10 +391,17 @@ impl ConnStats {
     }
 }
 
-fn total_ms(info: &OpenInfo) -> u128 {
+/// Total dial time in milliseconds, with sub-millisecond precision when short.
+fn total_ms(info: &OpenInfo) -> String {
     let p = &info.phases;
-    (p.dns + p.tcp + p.proxy.unwrap_or_default() + p.tls.unwrap_or_default() + p.handshake)
-        .as_millis()
+    let total =
+        p.dns + p.tcp + p.proxy.unwrap_or_default() + p.tls.unwrap_or_default() + p.handshake;
+    let ms = total.as_secs_f64() * 1000.0;
+    if ms < 10.0 {
+        format!("{ms:.2}")
+    } else {
+        format!("{ms:.0}")
+    }
 }
 
 /// A close in plain words: "closed by server: 1012 service restart (deploy)".
@@ -513,6 +534,39 @@ mod tests {
             s.last_failure.as_ref().unwrap().1,
             "closed by server: 1012 service restart"
         );
+    }
+
+    #[test]
+    fn an_outage_is_timed_from_the_drop_not_from_the_last_attempt() {
+        let mut s = ConnStats::default();
+        s.apply(&ev(0, open(1)));
+        s.apply(&ev(10, closed(ClosedBy::Server, Some(1001))));
+        s.apply(&ev(
+            11,
+            Event::Connecting {
+                attempt: 1,
+                url: "ws://x".into(),
+            },
+        ));
+        s.apply(&ev(
+            12,
+            Event::Connecting {
+                attempt: 2,
+                url: "ws://x".into(),
+            },
+        ));
+        assert_eq!(s.down_for(at(15)), Some(Duration::from_secs(5)));
+        s.apply(&ev(16, open(3)));
+        assert_eq!(s.down_for(at(17)), None);
+        let mut never = ConnStats::default();
+        never.apply(&ev(
+            3,
+            Event::Connecting {
+                attempt: 1,
+                url: "ws://x".into(),
+            },
+        ));
+        assert_eq!(never.down_for(at(4)), Some(Duration::from_secs(1)));
     }
 
     #[test]

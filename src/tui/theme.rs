@@ -85,9 +85,10 @@ impl Theme {
         }
     }
 
-    /// Labels and secondary text.
+    /// Labels and secondary text; the foreground is reset so that dim text on a border
+    /// (pane titles) is not dimmed twice.
     pub fn dim(&self) -> Style {
-        Style::new().add_modifier(Modifier::DIM)
+        Style::new().fg(Color::Reset).add_modifier(Modifier::DIM)
     }
 
     /// Values that matter.

@@ -7,15 +7,14 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph, Widget, Wrap};
 
 use crate::tui::app::{App, Detail};
 
-/// The box the detail view uses on a screen of `area`.
+/// The box the detail view uses on a screen of `area`: everything between the title line
+/// and the footer, so nothing of the panes peeks out beside it.
 pub fn area_for(area: Rect) -> Rect {
-    let mx = if area.width > 100 { 4 } else { 1 };
-    let my = if area.height > 30 { 2 } else { 1 };
     Rect {
-        x: area.x + mx,
-        y: area.y + my,
-        width: area.width.saturating_sub(2 * mx),
-        height: area.height.saturating_sub(2 * my + 1),
+        x: area.x,
+        y: area.y + 1,
+        width: area.width,
+        height: area.height.saturating_sub(2),
     }
 }
 

@@ -36,16 +36,8 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             .map(|u| format!(" up {}", text::duration(u))),
         _ => app
             .stats
-            .last_close
-            .as_ref()
-            .and(app.stats.timeline.back())
-            .filter(|e| !e.up)
-            .map(|e| {
-                format!(
-                    " down {}",
-                    text::duration(app.now.duration_since(e.at).unwrap_or_default())
-                )
-            }),
+            .down_for(app.now)
+            .map(|d| format!(" down {}", text::duration(d))),
     };
     if let Some(s) = since {
         left.push(Span::styled(s, t.state(state)));

@@ -23,7 +23,13 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             ),
             span(" this connection", t.dim()),
         ],
-        _ => vec![span("not connected", t.bad())],
+        _ => match s.down_for(now) {
+            Some(d) => vec![
+                span(format!("down {}", text::duration(d)), t.bad()),
+                span(" this outage", t.dim()),
+            ],
+            None => vec![span("not connected", t.bad())],
+        },
     };
     out.push(labeled(t, "up", current));
     out.push(labeled(

@@ -1,0 +1,275 @@
+#!/usr/bin/env python3
+"""Regenerates screenshots/*.png from the real wsmon binary.
+
+Each scene runs target/release/wsmon in a private tmux server, drives it with keys, captures
+the pane with its colours (`tmux capture-pane -e -p`), parses the ANSI with rich, and draws
+every cell on an exact grid with Pillow in DejaVu Sans Mono (an SVG route through
+cairosvg drifts out of alignment on long box-drawing lines, because rich sizes its text for
+another font).
+
+    pip install -r scripts/requirements-screenshots.txt
+    cargo build --release
+    python3 scripts/screenshots.py            # all scenes
+    python3 scripts/screenshots.py help       # one scene
+"""
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from PIL import Image, ImageDraw, ImageFont
+from rich.color import ColorType
+from rich.console import Console
+from rich.segment import Segment
+from rich.text import Text
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = ROOT / "target" / "release" / "wsmon"
+OUT = ROOT / "screenshots"
+SOCKET = f"wsmon-shots-{os.getpid()}"
+COLS, ROWS = 100, 30
+DATA = tempfile.mkdtemp(prefix="wsmon-shots-")
+
+
+def tmux(*args: str) -> str:
+    return subprocess.run(["tmux", "-L", SOCKET, *args], check=True, capture_output=True, text=True).stdout
+
+
+def start(command: str, name: str = "main") -> None:
+    env = f"WSMON_DATA_DIR={DATA} TERM=xterm-256color COLORTERM=truecolor"
+    tmux("new-session", "-d", "-s", name, "-x", str(COLS), "-y", str(ROWS), f"env {env} {command}")
+    tmux("set-option", "-g", "status", "off")
+
+
+def keys(*k: str, target: str = "main") -> None:
+    for key in k:
+        tmux("send-keys", "-t", target, key)
+        time.sleep(0.15)
+
+
+def text(s: str, target: str = "main") -> None:
+    tmux("send-keys", "-t", target, "-l", s)
+
+
+def screen(target: str = "main") -> str:
+    return tmux("capture-pane", "-p", "-t", target)
+
+
+def wait_for(needle: str, timeout: float = 40, target: str = "main") -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if needle in screen(target):
+            return
+        time.sleep(0.1)
+    raise SystemExit(f"timed out waiting for {needle!r}:\n{screen(target)}")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
+FONT_SIZE = 16
+# A dark terminal palette (One Dark), for the 16 named colours.
+PALETTE = [
+    (40, 44, 52), (224, 108, 117), (152, 195, 121), (229, 192, 123),
+    (97, 175, 239), (198, 120, 221), (86, 182, 194), (171, 178, 191),
+    (92, 99, 112), (240, 128, 140), (172, 215, 141), (240, 205, 140),
+    (117, 190, 255), (214, 140, 235), (106, 202, 214), (230, 232, 236),
+]
+FG, BG = (204, 208, 214), (30, 33, 39)
+
+
+def rgb(color, default):
+    if color is None or color.type == ColorType.DEFAULT:
+        return default
+    if color.type == ColorType.STANDARD or (color.type == ColorType.EIGHT_BIT and color.number < 16):
+        return PALETTE[color.number]
+    t = color.get_truecolor()
+    return (t.red, t.green, t.blue)
+
+
+def cells(ansi: str):
+    """Yields rows of (char, fg, bg, bold, underline) from captured ANSI text."""
+    console = Console(width=COLS, color_system="truecolor", file=open(os.devnull, "w"))
+    # tmux carries styles across line ends, so parse the capture as a whole.
+    whole = Text.from_ansi(ansi.rstrip("\n"))
+    for line in whole.split("\n")[:ROWS]:
+        row = []
+        for seg in line.render(console):
+            style = seg.style
+            fg = rgb(style.color if style else None, FG)
+            bg = rgb(style.bgcolor if style else None, BG)
+            if style and style.reverse:
+                fg, bg = bg, fg
+            if style and style.dim:
+                fg = tuple((a + b) // 2 for a, b in zip(fg, bg))
+            bold = bool(style and style.bold)
+            under = bool(style and style.underline)
+            for ch in seg.text:
+                if ch != "\n":
+                    row.append((ch, fg, bg, bold, under))
+        yield row[:COLS]
+
+
+BOX = {
+    "─": "lr", "│": "tb", "┌": "rb", "┐": "lb", "└": "rt", "┘": "lt",
+    "├": "tbr", "┤": "tbl", "┬": "lrb", "┴": "lrt", "┼": "lrtb",
+}
+
+
+def draw_cell_glyph(draw, c, px, py, cw, ch, fg, bg) -> bool:
+    """Draws box-drawing and block characters as geometry so they meet across cells."""
+    if c in BOX:
+        mx, my = px + cw // 2, py + ch // 2
+        for side in BOX[c]:
+            if side == "l":
+                draw.line([px, my, mx, my], fill=fg)
+            elif side == "r":
+                draw.line([mx, my, px + cw - 1, my], fill=fg)
+            elif side == "t":
+                draw.line([mx, py, mx, my], fill=fg)
+            elif side == "b":
+                draw.line([mx, my, mx, py + ch - 1], fill=fg)
+        return True
+    if "\u2581" <= c <= "\u2588":
+        eighths = ord(c) - 0x2580
+        top = py + ch - round(ch * eighths / 8)
+        draw.rectangle([px, top, px + cw - 1, py + ch - 1], fill=fg)
+        return True
+    if c == "░":
+        shade = tuple((3 * b + f) // 4 for f, b in zip(fg, bg))
+        draw.rectangle([px, py + 2, px + cw - 1, py + ch - 3], fill=shade)
+        return True
+    return False
+
+
+def save(name: str, title: str, target: str = "main") -> None:
+    ansi = tmux("capture-pane", "-e", "-p", "-t", target)
+    regular = ImageFont.truetype(str(FONT_DIR / "DejaVuSansMono.ttf"), FONT_SIZE)
+    bold = ImageFont.truetype(str(FONT_DIR / "DejaVuSansMono-Bold.ttf"), FONT_SIZE)
+    cw = round(regular.getlength("M"))
+    ch = round(FONT_SIZE * 1.35)
+    pad, bar = 14, 34
+    width, height = COLS * cw + 2 * pad, ROWS * ch + 2 * pad + bar
+    img = Image.new("RGB", (width, height), (20, 22, 27))
+    draw = ImageDraw.Draw(img)
+    draw.rounded_rectangle([0, 0, width - 1, height - 1], radius=10, fill=BG)
+    for i, c in enumerate([(255, 95, 86), (255, 189, 46), (39, 201, 63)]):
+        draw.ellipse([pad + i * 22, 11, pad + i * 22 + 12, 23], fill=c)
+    tw = regular.getlength(title)
+    draw.text(((width - tw) / 2, 8), title, font=regular, fill=(150, 156, 166))
+    for y, row in enumerate(cells(ansi)):
+        for x, (c, fg, bg, is_bold, under) in enumerate(row):
+            px, py = pad + x * cw, bar + pad + y * ch
+            if bg != BG:
+                draw.rectangle([px, py, px + cw - 1, py + ch - 1], fill=bg)
+            if c != " " and not draw_cell_glyph(draw, c, px, py, cw, ch, fg, bg):
+                draw.text((px, py + (ch - FONT_SIZE) // 2 - 1), c, font=bold if is_bold else regular, fill=fg)
+            if under:
+                draw.line([px, py + ch - 2, px + cw - 1, py + ch - 2], fill=fg)
+    path = OUT / f"{name}.png"
+    img.save(path, optimize=True)
+    print(f"wrote {path.relative_to(ROOT)}")
+
+
+def stop() -> None:
+    subprocess.run(["tmux", "-L", SOCKET, "kill-server"], capture_output=True)
+    # Let the server exit before the next scene starts another.
+    time.sleep(0.5)
+
+
+def scene_demo() -> None:
+    start(f"{BIN} --demo")
+    wait_for("OPEN")
+    wait_for("binary" if False else " bin ", timeout=15)
+    keys("Tab")
+    text('{"subscribe":"WSM","depth":5}')
+    keys("Enter")
+    time.sleep(1.2)
+    keys("Escape")
+    time.sleep(1.0)
+    save("demo", "wsmon --demo")
+    stop()
+
+
+def scene_reconnect() -> None:
+    port = free_port()
+    start(f"{BIN} serve --port {port} --tick 1s", name="server")
+    time.sleep(0.5)
+    start(f"{BIN} ws://127.0.0.1:{port}/ --reconnect-min 1s --reconnect-max 30s")
+    wait_for("OPEN")
+    time.sleep(4)
+    subprocess.run(["tmux", "-L", SOCKET, "kill-session", "-t", "server"], check=True)
+    wait_for("next try #3")
+    wait_for("WAITING 2")
+    save("reconnect", "the server went away: waiting to retry")
+    stop()
+
+
+def scene_http_401() -> None:
+    port = free_port()
+    start(f"{BIN} serve --port {port} --reject 401 --reject-body 'token expired'", name="server")
+    time.sleep(0.5)
+    start(f"{BIN} ws://127.0.0.1:{port}/orders?token=s3cr3t -H 'Authorization: Bearer eyJhbGciOi' --reconnect-min 5s --reconnect-max 60s")
+    wait_for("HTTP 401")
+    keys("/")
+    text("HTTP 401")
+    keys("Enter", "Enter")
+    wait_for("WWW-Authenticate")
+    save("http-401", "an upgrade answered 401: status, headers and body")
+    stop()
+
+
+def scene_json_detail() -> None:
+    start(f"{BIN} --demo")
+    wait_for("OPEN")
+    wait_for('"quote"', timeout=15)
+    keys("/")
+    text("quote")
+    keys("Enter", "Enter")
+    wait_for("JSON ·")
+    save("json-detail", "Enter on a message: JSON pretty-printed")
+    stop()
+
+
+def scene_help() -> None:
+    start(f"{BIN} --demo")
+    wait_for("OPEN")
+    time.sleep(3)
+    keys("?")
+    wait_for("Commands in the input line")
+    save("help", "? shows every key")
+    stop()
+
+
+SCENES = {
+    "demo": scene_demo,
+    "reconnect": scene_reconnect,
+    "http-401": scene_http_401,
+    "json-detail": scene_json_detail,
+    "help": scene_help,
+}
+
+
+def main() -> None:
+    if not BIN.exists():
+        raise SystemExit("build first: cargo build --release")
+    OUT.mkdir(exist_ok=True)
+    names = sys.argv[1:] or list(SCENES)
+    try:
+        for name in names:
+            SCENES[name]()
+    finally:
+        stop()
+
+
+if __name__ == "__main__":
+    main()
