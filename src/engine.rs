@@ -21,8 +21,8 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 pub use event::{
-    Cause, CloseInfo, ClosedBy, Command, Dir, DropReason, Event, Failure, HttpFailure, Kind,
-    Message, OpenInfo, Phase, Phases, Stamped,
+    Batch, Cause, CloseInfo, ClosedBy, Command, Dir, DropReason, Event, Failure, HttpFailure, Kind,
+    Message, OpenInfo, Phase, Phases, Stamped, Tap,
 };
 pub use settings::{ConnSettings, Proxy};
 pub use stats::{ConnState, ConnStats};
@@ -38,7 +38,7 @@ pub struct Engine {
     /// Where frontends send commands.
     pub commands: mpsc::Sender<Command>,
     /// Where events arrive, in batches.
-    pub events: mpsc::Receiver<Vec<Stamped>>,
+    pub events: mpsc::Receiver<Batch>,
     /// The socket task; it ends after `Command::Shutdown` or when `events` is dropped.
     pub task: JoinHandle<()>,
 }
@@ -46,9 +46,14 @@ pub struct Engine {
 impl Engine {
     /// Starts the socket task on the current tokio runtime.
     pub fn spawn(settings: ConnSettings) -> Engine {
+        Engine::spawn_with(settings, None)
+    }
+
+    /// Starts the socket task with a recorder attached from the first event on.
+    pub fn spawn_with(settings: ConnSettings, tap: Option<Tap>) -> Engine {
         let (cmd_tx, cmd_rx) = mpsc::channel(COMMANDS);
         let (ev_tx, ev_rx) = mpsc::channel(EVENT_BATCHES);
-        let task = tokio::spawn(task::Task::new(Arc::new(settings), cmd_rx, ev_tx).run());
+        let task = tokio::spawn(task::Task::new(Arc::new(settings), cmd_rx, ev_tx, tap).run());
         Engine {
             commands: cmd_tx,
             events: ev_rx,

@@ -353,6 +353,218 @@ pub fn timestamp(at: SystemTime) -> String {
     String::from_utf8(rfc3339_millis(ms).to_vec()).expect("ASCII")
 }
 
+/// One line of a recording.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Line {
+    /// An engine event.
+    Event(Stamped),
+    /// The `recording` header that starts each recorded file.
+    Header(SystemTime, crate::record::RecordHeader),
+}
+
+/// Parses one JSON line back into an event (the inverse of `Encoder::encode`).
+pub fn decode(line: &str) -> Result<Line, String> {
+    use crate::engine::*;
+    use serde_json::Value;
+
+    let v: Value = serde_json::from_str(line).map_err(|e| format!("not valid JSON ({e})"))?;
+    let obj = v.as_object().ok_or("not a JSON object")?;
+    let get = |k: &str| obj.get(k).filter(|v| !v.is_null());
+    let str_of = |k: &str| {
+        get(k)
+            .and_then(Value::as_str)
+            .ok_or_else(|| format!("missing text field `{k}`"))
+    };
+    let opt_str = |k: &str| get(k).and_then(Value::as_str).map(str::to_string);
+    let u64_of = |k: &str| {
+        get(k)
+            .and_then(Value::as_u64)
+            .ok_or_else(|| format!("missing number field `{k}`"))
+    };
+    let ms_of = |k: &str| -> Result<Duration, String> {
+        let ms = get(k)
+            .and_then(Value::as_f64)
+            .ok_or_else(|| format!("missing number field `{k}`"))?;
+        if !(0.0..1e12).contains(&ms) {
+            return Err(format!("`{k}` is out of range"));
+        }
+        Ok(Duration::from_secs_f64(ms / 1000.0))
+    };
+    let opt_ms = |k: &str| {
+        get(k)
+            .and_then(Value::as_f64)
+            .filter(|ms| (0.0..1e12).contains(ms))
+            .map(|ms| Duration::from_secs_f64(ms / 1000.0))
+    };
+    let kind_of = || match str_of("kind")? {
+        "text" => Ok(Kind::Text),
+        "binary" => Ok(Kind::Binary),
+        other => Err(format!("unknown kind `{other}`")),
+    };
+    let payload = || -> Result<bytes::Bytes, String> {
+        if let Some(text) = get("data").and_then(Value::as_str) {
+            return Ok(bytes::Bytes::copy_from_slice(text.as_bytes()));
+        }
+        let b64 = str_of("base64")?;
+        base64::engine::general_purpose::STANDARD
+            .decode(b64)
+            .map(bytes::Bytes::from)
+            .map_err(|e| format!("bad base64 ({e})"))
+    };
+    let small = |k: &str| -> Result<u32, String> {
+        u32::try_from(u64_of(k)?).map_err(|_| format!("`{k}` is out of range"))
+    };
+
+    let ts = str_of("ts")?;
+    let at = humantime::parse_rfc3339(ts).map_err(|e| format!("bad timestamp `{ts}` ({e})"))?;
+    let name = str_of("event")?;
+    let event = match name {
+        "recording" => {
+            let headers = get("headers")
+                .and_then(Value::as_object)
+                .map(|m| {
+                    m.iter()
+                        .map(|(k, v)| (k.clone(), v.as_str().unwrap_or("").to_string()))
+                        .collect()
+                })
+                .unwrap_or_default();
+            let subprotocols = get("subprotocols")
+                .and_then(Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|v| v.as_str().map(str::to_string))
+                        .collect()
+                })
+                .unwrap_or_default();
+            return Ok(Line::Header(
+                at,
+                crate::record::RecordHeader {
+                    url: opt_str("url").unwrap_or_default(),
+                    headers,
+                    subprotocols,
+                    ping_interval_ms: get("ping_interval_ms").and_then(Value::as_u64).unwrap_or(0),
+                    pong_timeout_ms: get("pong_timeout_ms").and_then(Value::as_u64).unwrap_or(0),
+                },
+            ));
+        }
+        "connecting" => Event::Connecting {
+            attempt: small("attempt")?,
+            url: str_of("url")?.into(),
+        },
+        "open" => Event::Open(Box::new(OpenInfo {
+            attempt: small("attempt")?,
+            phases: Phases {
+                dns: ms_of("dns_ms")?,
+                tcp: ms_of("tcp_ms")?,
+                proxy: opt_ms("proxy_ms"),
+                tls: opt_ms("tls_ms"),
+                handshake: ms_of("handshake_ms")?,
+            },
+            remote: str_of("remote")?
+                .parse()
+                .map_err(|_| "bad `remote` address".to_string())?,
+            proxy: opt_str("proxy"),
+            subprotocol: opt_str("subprotocol"),
+            tls_version: opt_str("tls_version").map(|v| match v.as_str() {
+                "TLS 1.3" => "TLS 1.3",
+                "TLS 1.2" => "TLS 1.2",
+                _ => "TLS (old)",
+            }),
+        })),
+        "recv" | "sent" => Event::Message(Message {
+            dir: if name == "recv" { Dir::In } else { Dir::Out },
+            kind: kind_of()?,
+            data: payload()?,
+            id: get("id").and_then(Value::as_u64).unwrap_or(0),
+        }),
+        "ping" => Event::Ping {
+            seq: u64_of("seq")?,
+        },
+        "peer_ping" => Event::PeerPing,
+        "rtt" => Event::Rtt(ms_of("ms")?),
+        "closing" => Event::Closing {
+            code: u16::try_from(u64_of("code")?).map_err(|_| "bad close code")?,
+            reason: opt_str("reason").unwrap_or_default(),
+        },
+        "closed" => Event::Closed(Box::new(CloseInfo {
+            code: get("code")
+                .and_then(Value::as_u64)
+                .and_then(|c| u16::try_from(c).ok()),
+            reason: opt_str("reason").unwrap_or_default(),
+            by: match str_of("by")? {
+                "server" => ClosedBy::Server,
+                "client" => ClosedBy::Client,
+                "heartbeat" => ClosedBy::Heartbeat,
+                "error" => ClosedBy::Error,
+                other => return Err(format!("unknown `by` value `{other}`")),
+            },
+            uptime: Duration::from_millis(u64_of("uptime_ms")?),
+        })),
+        "error" => {
+            let cause = Cause::from_name(str_of("cause")?).ok_or("unknown cause")?;
+            let phase = match str_of("phase")? {
+                "dns" => Phase::Dns,
+                "tcp" => Phase::Tcp,
+                "proxy" => Phase::Proxy,
+                "tls" => Phase::Tls,
+                "upgrade" => Phase::Upgrade,
+                "open" => Phase::Open,
+                other => return Err(format!("unknown phase `{other}`")),
+            };
+            let http = match get("status").and_then(Value::as_u64) {
+                Some(status) => Some(HttpFailure {
+                    status: u16::try_from(status).map_err(|_| "bad status")?,
+                    reason: opt_str("reason").unwrap_or_default(),
+                    headers: get("headers")
+                        .and_then(Value::as_object)
+                        .map(|m| {
+                            m.iter()
+                                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or("").to_string()))
+                                .collect()
+                        })
+                        .unwrap_or_default(),
+                    body: bytes::Bytes::from(opt_str("body").unwrap_or_default()),
+                    body_truncated: get("body_truncated")
+                        .and_then(Value::as_bool)
+                        .unwrap_or(false),
+                }),
+                None => None,
+            };
+            Event::Error(Box::new(Failure {
+                cause,
+                phase,
+                message: str_of("message")?.to_string(),
+                http,
+                retry_after: get("retry_after_ms")
+                    .and_then(Value::as_u64)
+                    .map(Duration::from_millis),
+            }))
+        }
+        "retry" => Event::Retry {
+            attempt: small("attempt")?,
+            delay: Duration::from_millis(u64_of("delay_ms")?),
+        },
+        "gave_up" => Event::GaveUp {
+            attempts: small("attempts")?,
+        },
+        "queued" => Event::Queued {
+            id: u64_of("id")?,
+            kind: kind_of()?,
+            data: payload()?,
+            queued: u64_of("queued")? as usize,
+        },
+        "dropped" => Event::Dropped {
+            id: u64_of("id")?,
+            kind: kind_of()?,
+            data: payload()?,
+            reason: DropReason::from_name(str_of("reason")?).ok_or("unknown drop reason")?,
+        },
+        "warning" => Event::Warning(str_of("message")?.to_string()),
+        other => return Err(format!("unknown event `{other}`")),
+    };
+    Ok(Line::Event(Stamped { at, event }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -371,6 +583,143 @@ mod tests {
             "exactly one line"
         );
         serde_json::from_slice(&out).expect("valid JSON")
+    }
+
+    fn all_kinds() -> Vec<Event> {
+        let mut f = Failure::new(
+            Cause::Http,
+            Phase::Upgrade,
+            "the server answered the upgrade with 503",
+        );
+        f.retry_after = Some(Duration::from_secs(5));
+        f.http = Some(HttpFailure {
+            status: 503,
+            reason: "Service Unavailable".into(),
+            headers: vec![
+                ("retry-after".into(), "5".into()),
+                ("x-a".into(), "1, 2".into()),
+            ],
+            body: "maintenance".into(),
+            body_truncated: true,
+        });
+        vec![
+            Event::Connecting {
+                attempt: 3,
+                url: "wss://h/x?token=***".into(),
+            },
+            Event::Open(Box::new(OpenInfo {
+                attempt: 3,
+                phases: Phases {
+                    dns: Duration::from_micros(1234),
+                    tcp: Duration::from_micros(56),
+                    proxy: Some(Duration::from_micros(789)),
+                    tls: Some(Duration::from_micros(12_000)),
+                    handshake: Duration::from_micros(999),
+                },
+                remote: SocketAddr::from(([10, 0, 0, 1], 443)),
+                proxy: Some("http://p:3128/".into()),
+                subprotocol: Some("v2".into()),
+                tls_version: Some("TLS 1.3"),
+            })),
+            Event::Message(Message {
+                dir: Dir::In,
+                kind: Kind::Text,
+                data: "a\"b\n\u{1b}é".into(),
+                id: 0,
+            }),
+            Event::Message(Message {
+                dir: Dir::Out,
+                kind: Kind::Binary,
+                data: vec![0, 255, 7].into(),
+                id: 9,
+            }),
+            Event::Ping { seq: 4 },
+            Event::PeerPing,
+            Event::Rtt(Duration::from_micros(12_345)),
+            Event::Closing {
+                code: 4000,
+                reason: "bye".into(),
+            },
+            Event::Closed(Box::new(CloseInfo {
+                code: Some(1012),
+                reason: "restart".into(),
+                by: ClosedBy::Server,
+                uptime: Duration::from_millis(61_000),
+            })),
+            Event::Closed(Box::new(CloseInfo {
+                code: None,
+                reason: "no pong for 10s".into(),
+                by: ClosedBy::Heartbeat,
+                uptime: Duration::ZERO,
+            })),
+            Event::Error(Box::new(f)),
+            Event::Error(Box::new(Failure::new(
+                Cause::Tls,
+                Phase::Tls,
+                "certificate expired",
+            ))),
+            Event::Retry {
+                attempt: 2,
+                delay: Duration::from_millis(1750),
+            },
+            Event::GaveUp { attempts: 5 },
+            Event::Queued {
+                id: 1,
+                kind: Kind::Text,
+                data: "later".into(),
+                queued: 1,
+            },
+            Event::Dropped {
+                id: 2,
+                kind: Kind::Binary,
+                data: vec![1, 2].into(),
+                reason: DropReason::QueueFull,
+            },
+            Event::Warning("--insecure: not verified".into()),
+        ]
+    }
+
+    #[test]
+    fn every_event_round_trips() {
+        let at = UNIX_EPOCH + Duration::from_millis(1_764_091_437_123);
+        let mut enc = Encoder::new();
+        for event in all_kinds() {
+            let s = Stamped { at, event };
+            let mut out = Vec::new();
+            enc.encode(&s, &mut out);
+            let text = std::str::from_utf8(&out).unwrap();
+            assert_eq!(
+                decode(text.trim_end()),
+                Ok(Line::Event(s.clone())),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn bad_lines_say_what_is_wrong() {
+        assert!(
+            decode("{not json")
+                .unwrap_err()
+                .starts_with("not valid JSON")
+        );
+        assert_eq!(decode("[1]").unwrap_err(), "not a JSON object");
+        assert_eq!(
+            decode(r#"{"ts":"2026-11-25T17:00:00.000Z"}"#).unwrap_err(),
+            "missing text field `event`"
+        );
+        assert_eq!(
+            decode(r#"{"ts":"x","event":"rtt","ms":1}"#).unwrap_err(),
+            "bad timestamp `x` (timestamp format is invalid)"
+        );
+        assert_eq!(
+            decode(r#"{"ts":"2026-11-25T17:00:00.000Z","event":"teleport"}"#).unwrap_err(),
+            "unknown event `teleport`"
+        );
+        assert_eq!(
+            decode(r#"{"ts":"2026-11-25T17:00:00.000Z","event":"rtt","ms":-5}"#).unwrap_err(),
+            "`ms` is out of range"
+        );
     }
 
     #[test]

@@ -506,7 +506,7 @@ async fn user_close_stays_closed_until_reconnect() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     // Drain and check nothing was dialled meanwhile.
     while let Ok(b) = p.engine.events.try_recv() {
-        p.log.extend(b);
+        p.log.extend(b.iter().cloned());
     }
     assert!(
         !p.log

@@ -392,6 +392,26 @@ pub struct Stamped {
     pub event: Event,
 }
 
+/// Events handed over together; shared, so a recorder sees the same batch as the frontend.
+pub type Batch = Arc<Vec<Stamped>>;
+
+/// A second consumer of every batch (a recorder). The engine waits for it like for the
+/// frontend, so under a flood the socket slows down rather than a line going missing.
+#[derive(Clone)]
+pub struct Tap(pub tokio::sync::mpsc::Sender<Batch>);
+
+impl PartialEq for Tap {
+    fn eq(&self, other: &Tap) -> bool {
+        self.0.same_channel(&other.0)
+    }
+}
+
+impl fmt::Debug for Tap {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Tap")
+    }
+}
+
 /// What a frontend asks the engine to do.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Command {
@@ -415,4 +435,6 @@ pub enum Command {
     },
     /// Close politely and end the engine.
     Shutdown,
+    /// Start (or with `None`, stop) feeding every batch to a recorder as well.
+    Tap(Option<Tap>),
 }

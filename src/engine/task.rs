@@ -18,8 +18,8 @@ use tokio_tungstenite::tungstenite::{self, Utf8Bytes};
 use super::backoff::Backoff;
 use super::dial::{self, Ws};
 use super::event::{
-    Cause, CloseInfo, ClosedBy, Command, Dir, DropReason, Event, Failure, Kind, Message, Phase,
-    Stamped,
+    Batch, Cause, CloseInfo, ClosedBy, Command, Dir, DropReason, Event, Failure, Kind, Message,
+    Phase, Stamped, Tap,
 };
 use super::heartbeat::{Beat, Heartbeat};
 use super::settings::ConnSettings;
@@ -29,10 +29,13 @@ const MAX_BURST: usize = 1024;
 /// How long a close handshake may take before the socket is dropped anyway.
 const CLOSE_GRACE: Duration = Duration::from_secs(2);
 
-/// Collects events and hands them over in batches.
+/// Collects events and hands them over in batches, to the frontend and to a recorder.
 struct Sink {
-    tx: mpsc::Sender<Vec<Stamped>>,
+    tx: mpsc::Sender<Batch>,
+    tap: Option<Tap>,
     batch: Vec<Stamped>,
+    // The open event of the current connection, so a recorder attached later starts from it.
+    current_open: Option<Stamped>,
 }
 
 impl Sink {
@@ -41,7 +44,29 @@ impl Sink {
     }
 
     fn push_at(&mut self, at: SystemTime, event: Event) {
+        log_event(&event);
+        match &event {
+            Event::Open(_) => {
+                self.current_open = Some(Stamped {
+                    at,
+                    event: event.clone(),
+                })
+            }
+            Event::Closed(_) => self.current_open = None,
+            _ => {}
+        }
         self.batch.push(Stamped { at, event });
+    }
+
+    /// Attaches (or detaches) a recorder; one attached mid-connection first gets the open event.
+    async fn set_tap(&mut self, tap: Option<Tap>) {
+        if let (Some(t), Some(open)) = (&tap, &self.current_open)
+            && t.0.send(Arc::new(vec![open.clone()])).await.is_err()
+        {
+            self.tap = None;
+            return;
+        }
+        self.tap = tap;
     }
 
     /// Sends what was collected; false once no frontend listens any more.
@@ -49,8 +74,36 @@ impl Sink {
         if self.batch.is_empty() {
             return !self.tx.is_closed();
         }
-        let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(64));
+        let batch = Arc::new(std::mem::replace(&mut self.batch, Vec::with_capacity(64)));
+        if let Some(tap) = &self.tap
+            && tap.0.send(batch.clone()).await.is_err()
+        {
+            // The recorder stopped; monitoring goes on.
+            self.tap = None;
+        }
         self.tx.send(batch).await.is_ok()
+    }
+}
+
+/// Connection events go to the log file too (messages do not: they can be many).
+fn log_event(event: &Event) {
+    match event {
+        Event::Connecting { attempt, url } => tracing::info!(attempt, %url, "connecting"),
+        Event::Open(info) => tracing::info!(remote = %info.remote, attempt = info.attempt, "open"),
+        Event::Closed(c) => {
+            tracing::info!(code = ?c.code, by = c.by.as_str(), reason = %c.reason, "closed")
+        }
+        Event::Error(f) => {
+            tracing::warn!(cause = %f.cause, phase = f.phase.as_str(), "{}", f.message)
+        }
+        Event::Retry { attempt, delay } => tracing::info!(
+            attempt,
+            delay_ms = delay.as_millis() as u64,
+            "retry scheduled"
+        ),
+        Event::GaveUp { attempts } => tracing::warn!(attempts, "gave up"),
+        Event::Warning(w) => tracing::warn!("{w}"),
+        _ => {}
     }
 }
 
@@ -101,7 +154,8 @@ impl Task {
     pub(super) fn new(
         s: Arc<ConnSettings>,
         cmds: mpsc::Receiver<Command>,
-        tx: mpsc::Sender<Vec<Stamped>>,
+        tx: mpsc::Sender<Batch>,
+        tap: Option<Tap>,
     ) -> Self {
         Task {
             backoff: Backoff::new(s.reconnect_min, s.reconnect_max),
@@ -110,7 +164,9 @@ impl Task {
             cmds,
             sink: Sink {
                 tx,
+                tap,
                 batch: Vec::with_capacity(64),
+                current_open: None,
             },
             queue: VecDeque::new(),
             next_id: 0,
@@ -181,8 +237,12 @@ impl Task {
     }
 
     /// Commands while not open; `Some` when the command changes what happens next.
-    fn offline_command(&mut self, cmd: Option<Command>) -> Option<Next> {
+    async fn offline_command(&mut self, cmd: Option<Command>) -> Option<Next> {
         match cmd {
+            Some(Command::Tap(tap)) => {
+                self.sink.set_tap(tap).await;
+                None
+            }
             None | Some(Command::Shutdown) => Some(Next::Exit),
             Some(Command::Send { kind, data }) => {
                 self.enqueue(kind, data);
@@ -231,7 +291,7 @@ impl Task {
                     r = &mut dial => break Some(r),
                     _ = sleep_until(deadline) => break None,
                     cmd = self.cmds.recv() => {
-                        if let Some(next) = self.offline_command(cmd) {
+                        if let Some(next) = self.offline_command(cmd).await {
                             if matches!(next, Next::Idle) {
                                 self.push_cancelled();
                             }
@@ -280,7 +340,7 @@ impl Task {
             tokio::select! {
                 _ = sleep_until(until) => return Next::Dial,
                 cmd = self.cmds.recv() => {
-                    if let Some(next) = self.offline_command(cmd) {
+                    if let Some(next) = self.offline_command(cmd).await {
                         if matches!(next, Next::Idle) {
                             self.push_cancelled();
                         }
@@ -297,7 +357,7 @@ impl Task {
     async fn idle(&mut self) -> Next {
         loop {
             let cmd = self.cmds.recv().await;
-            if let Some(next) = self.offline_command(cmd)
+            if let Some(next) = self.offline_command(cmd).await
                 && !matches!(next, Next::Idle)
             {
                 return next;
@@ -474,6 +534,10 @@ impl Task {
     ) -> Option<End> {
         match cmd {
             None | Some(Command::Shutdown) => Some(End::User(UserClose::Shutdown)),
+            Some(Command::Tap(tap)) => {
+                self.sink.set_tap(tap).await;
+                None
+            }
             Some(Command::Reconnect) => Some(End::User(UserClose::Reconnect)),
             Some(Command::Close { code, reason }) => {
                 Some(End::User(UserClose::Close(code, reason)))

@@ -1,6 +1,7 @@
 //! Shared helpers: an engine probe that records every event, and fast settings for tests.
 #![allow(dead_code)]
 
+pub mod bin;
 pub mod pki;
 pub mod tmux;
 pub mod ui;
@@ -51,7 +52,7 @@ impl Probe {
                 }
             }
             match tokio::time::timeout_at(deadline, self.engine.events.recv()).await {
-                Ok(Some(batch)) => self.log.extend(batch),
+                Ok(Some(batch)) => self.log.extend(batch.iter().cloned()),
                 Ok(None) => panic!(
                     "engine ended while waiting for {what}; events:\n{}",
                     self.dump()
@@ -78,7 +79,7 @@ impl Probe {
         let _ = self.engine.commands.send(Command::Shutdown).await;
         while let Ok(Some(batch)) = tokio::time::timeout(PATIENCE, self.engine.events.recv()).await
         {
-            self.log.extend(batch);
+            self.log.extend(batch.iter().cloned());
         }
         self.log
     }
