@@ -93,6 +93,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             runtime()?.block_on(crate::server::serve(args.options()))?;
             Ok(ExitCode::SUCCESS)
         }
+        Some(Cmd::Replay(args)) => replay(args),
+        Some(Cmd::Report(args)) => report(args),
         Some(Cmd::Completions { shell }) => {
             clap_complete::generate(shell, &mut Cli::command(), "wsmon", &mut std::io::stdout());
             Ok(ExitCode::SUCCESS)
@@ -141,24 +143,160 @@ fn watch(args: WatchArgs) -> anyhow::Result<ExitCode> {
             (cfg.settings()?, None)
         };
         tracing::info!(url = %settings.shown_url(), ?mode, "watching");
+        let record_now = cfg.record.is_some();
+        let record = cfg.record_options(cfg.record.clone().unwrap_or_default(), &settings);
         match mode {
-            Mode::Headless => crate::headless::run(settings).await,
+            Mode::Headless => crate::headless::run(settings, record_now.then_some(record)).await,
             Mode::Tui => {
-                let opts = crate::tui::app::UiOptions {
-                    url: settings.shown_url(),
-                    log_capacity: cfg.log_capacity,
-                    fps: cfg.fps,
-                    ping_interval: settings.ping_interval,
-                    pong_timeout: settings.pong_timeout,
-                    demo: args.demo,
-                    theme: crate::tui::theme::Theme::from_env(),
-                    history: crate::paths::data_dir().map(|d| d.join("history")),
-                };
-                crate::tui::run(settings, opts).await
+                let opts = ui_options(&cfg, &settings, args.demo, false);
+                crate::tui::run(settings, opts, record, record_now).await
             }
         }
     });
     // A blocking read of stdin cannot be interrupted; do not wait for it on the way out.
     rt.shutdown_background();
     result
+}
+
+/// Dashboard options for a config and an endpoint.
+fn ui_options(
+    cfg: &config::Config,
+    settings: &crate::engine::ConnSettings,
+    demo: bool,
+    replay: bool,
+) -> crate::tui::app::UiOptions {
+    crate::tui::app::UiOptions {
+        url: settings.shown_url(),
+        log_capacity: cfg.log_capacity,
+        fps: cfg.fps,
+        ping_interval: settings.ping_interval,
+        pong_timeout: settings.pong_timeout,
+        demo,
+        theme: crate::tui::theme::Theme::from_env(),
+        history: crate::paths::data_dir().map(|d| d.join("history")),
+        header: config::record_header(settings),
+        replay,
+    }
+}
+
+fn replay(args: Box<crate::cli::ReplayArgs>) -> anyhow::Result<ExitCode> {
+    if !args.file.is_file() {
+        return Err(UsageError(format!(
+            "no recording at `{}`: give a file made with --record or the r key",
+            args.file.display()
+        ))
+        .into());
+    }
+    if !(args.speed >= 0.0 && args.speed <= 10_000.0) {
+        return Err(UsageError(format!(
+            "--speed must be between 0 (as fast as possible) and 10000, got {}",
+            args.speed
+        ))
+        .into());
+    }
+    let file = config::find_file(args.config.as_deref())?;
+    let cfg = config::resolve(&args.conn, args.send.as_deref(), file.as_ref(), &|k| {
+        std::env::var(k).ok()
+    })?;
+    let settings = if args.send.is_some() {
+        Some(cfg.settings()?)
+    } else {
+        None
+    };
+    let _log = crate::logging::init();
+    let rt = runtime()?;
+    let result = rt.block_on(async {
+        if let Some(settings) = settings {
+            return crate::replay::send(&args.file, settings, args.speed, args.linger).await;
+        }
+        if args.headless {
+            return crate::replay::headless(&args.file, args.speed).await;
+        }
+        let header = crate::replay::read_header(&args.file)
+            .ok()
+            .flatten()
+            .unwrap_or_default();
+        let opts = crate::tui::app::UiOptions {
+            url: if header.url.is_empty() {
+                args.file.display().to_string()
+            } else {
+                header.url.clone()
+            },
+            log_capacity: cfg.log_capacity,
+            fps: cfg.fps,
+            ping_interval: (header.ping_interval_ms > 0)
+                .then(|| std::time::Duration::from_millis(header.ping_interval_ms)),
+            pong_timeout: std::time::Duration::from_millis(header.pong_timeout_ms),
+            demo: false,
+            theme: crate::tui::theme::Theme::from_env(),
+            history: None,
+            header,
+            replay: true,
+        };
+        crate::tui::run_replay(&args.file, opts, args.speed, args.step).await
+    });
+    rt.shutdown_background();
+    result
+}
+
+fn report(args: crate::cli::ReportArgs) -> anyhow::Result<ExitCode> {
+    use std::io::BufRead;
+    let f = std::fs::File::open(&args.file).map_err(|e| {
+        UsageError(format!(
+            "cannot open recording `{}`: {e}",
+            args.file.display()
+        ))
+    })?;
+    let mut builder = crate::report::ReportBuilder::default();
+    let mut last = None;
+    let mut skipped = 0;
+    for (i, line) in std::io::BufReader::new(f).lines().enumerate() {
+        let Ok(line) = line else {
+            eprintln!(
+                "wsmon: {} line {}: cannot be read; the rest is skipped",
+                args.file.display(),
+                i + 1
+            );
+            break;
+        };
+        if line.trim().is_empty() {
+            continue;
+        }
+        match crate::jsonl::decode(&line) {
+            Ok(crate::jsonl::Line::Header(_, h)) => builder.header = h,
+            Ok(crate::jsonl::Line::Event(s)) => {
+                last = Some(s.at);
+                builder.apply(&s);
+            }
+            Err(e) => {
+                skipped += 1;
+                eprintln!(
+                    "wsmon: {} line {}: {e}; skipped",
+                    args.file.display(),
+                    i + 1
+                );
+            }
+        }
+    }
+    let Some(end) = last else {
+        return Err(UsageError(format!("`{}` holds no events", args.file.display())).into());
+    };
+    let mut source = format!("the recording `{}`", args.file.display());
+    if skipped > 0 {
+        source.push_str(&format!(" ({skipped} corrupt lines skipped)"));
+    }
+    let markdown = builder.markdown(end, &source);
+    let out = args.output.unwrap_or_else(|| {
+        let mut p = args.file.clone().into_os_string();
+        p.push(".report.md");
+        p.into()
+    });
+    if out.as_os_str() == "-" {
+        print!("{markdown}");
+    } else {
+        std::fs::write(&out, markdown)
+            .with_context(|| format!("cannot write {}", out.display()))?;
+        println!("{}", out.display());
+    }
+    Ok(ExitCode::SUCCESS)
 }

@@ -44,6 +44,10 @@ pub struct Cli {
 pub enum Cmd {
     /// Run the built-in WebSocket test server (echo, ticks, floods, drops, rejections).
     Serve(ServeArgs),
+    /// Replay a recording in the dashboard (or as JSON lines, or re-sent to a server).
+    Replay(Box<ReplayArgs>),
+    /// Write the Markdown diagnostic report of a recording.
+    Report(ReportArgs),
     /// Print shell completions to stdout.
     Completions {
         /// bash, zsh, fish, elvish or powershell.
@@ -131,6 +135,55 @@ pub struct ConnArgs {
     /// Dashboard frame-rate cap [default: 30].
     #[arg(long, value_name = "N")]
     pub fps: Option<u32>,
+    /// Append every event to FILE as JSON lines (the headless schema).
+    #[arg(long, value_name = "FILE")]
+    pub record: Option<PathBuf>,
+    /// Start a new recording file past this size, e.g. 100MiB; 0 = never [default: 0].
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub record_max_bytes: Option<u64>,
+    /// Rotated recording files kept (FILE.1 is the newest) [default: 5].
+    #[arg(long, value_name = "N")]
+    pub record_keep: Option<usize>,
+}
+
+/// Arguments of `wsmon replay`.
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// A recording made with --record (or the r key).
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// Speed: 1 is real time, 10 ten times faster, 0 as fast as possible [default: 1].
+    #[arg(long, value_name = "X", default_value_t = 1.0)]
+    pub speed: f64,
+    /// Start paused; each press of `.` replays one event.
+    #[arg(long)]
+    pub step: bool,
+    /// Print the events as JSON lines instead of drawing.
+    #[arg(long, conflicts_with_all = ["step", "send"])]
+    pub headless: bool,
+    /// Re-send the recorded outgoing messages to this server, with their original spacing.
+    #[arg(long, value_name = "URL")]
+    pub send: Option<String>,
+    /// With --send: how long to keep listening for answers after the last message.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "2s", requires = "send")]
+    pub linger: Duration,
+    /// Config file for --send (default: ./wsmon.toml, then $XDG_CONFIG_HOME/wsmon/config.toml).
+    #[arg(short, long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Connection settings for --send.
+    #[command(flatten)]
+    pub conn: ConnArgs,
+}
+
+/// Arguments of `wsmon report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// A recording made with --record (or the r key).
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// Where to write the report (- for stdout) [default: FILE.report.md].
+    #[arg(short, long, value_name = "OUT")]
+    pub output: Option<PathBuf>,
 }
 
 /// Arguments of `wsmon serve`.

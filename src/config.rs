@@ -47,6 +47,10 @@ pub mod defaults {
     pub const LOG_CAPACITY: usize = 100_000;
     /// `fps`.
     pub const FPS: u32 = 30;
+    /// `record_max_bytes` (no rotation).
+    pub const RECORD_MAX_BYTES: u64 = 0;
+    /// `record_keep`.
+    pub const RECORD_KEEP: usize = 5;
 }
 
 /// A config problem, said in one line.
@@ -169,6 +173,12 @@ pub struct Config {
     pub log_capacity: usize,
     /// Dashboard frame-rate cap.
     pub fps: u32,
+    /// Recording file.
+    pub record: Option<PathBuf>,
+    /// Recording rotation size (0 = never).
+    pub record_max_bytes: u64,
+    /// Rotated recording files kept.
+    pub record_keep: usize,
     /// Where each value came from.
     pub provenance: Vec<Provenance>,
     /// The config file used, if any.
@@ -229,6 +239,20 @@ impl Config {
             .unwrap_or_else(|| format!("`{key}`"))
     }
 
+    /// Recording options for `path`, with a header describing `settings` (secrets masked).
+    pub fn record_options(
+        &self,
+        path: PathBuf,
+        settings: &ConnSettings,
+    ) -> crate::record::RecordOptions {
+        crate::record::RecordOptions {
+            path,
+            max_bytes: self.record_max_bytes,
+            keep: self.record_keep,
+            header: record_header(settings),
+        }
+    }
+
     /// The `--print-config` table.
     pub fn print_table(&self) -> String {
         let mut out = String::new();
@@ -248,6 +272,21 @@ impl Config {
             out.push_str(&format!("{line:width$}  # {}\n", p.source));
         }
         out
+    }
+}
+
+/// What a recording or report says about the endpoint, with secrets masked.
+pub fn record_header(settings: &ConnSettings) -> crate::record::RecordHeader {
+    crate::record::RecordHeader {
+        url: settings.shown_url(),
+        headers: settings
+            .headers
+            .iter()
+            .map(|(n, v)| (n.clone(), settings.redactor.header_value(n, v).into_owned()))
+            .collect(),
+        subprotocols: settings.subprotocols.clone(),
+        ping_interval_ms: settings.ping_interval.map_or(0, |d| d.as_millis() as u64),
+        pong_timeout_ms: settings.pong_timeout.as_millis() as u64,
     }
 }
 
@@ -848,6 +887,65 @@ pub fn resolve(
     validate_count("fps", &fps, 1, 120)?;
     l.record("fps", &fps, fps.value.to_string());
 
+    let record = l.pick(
+        "--record",
+        cli.record.clone().map(Some),
+        file_key!(record)
+            .map(|s| Spanned::new(s.span(), Some(s.get_ref().clone())))
+            .as_ref(),
+        None,
+    );
+    l.record(
+        "record",
+        &record,
+        record.value.as_ref().map_or_else(
+            || "(none)".into(),
+            |p| format!("{:?}", p.display().to_string()),
+        ),
+    );
+    let rmb = l.pick(
+        "--record-max-bytes",
+        cli.record_max_bytes,
+        file_key!(record_max_bytes)
+            .map(|s| Spanned::new(s.span(), s.get_ref().0))
+            .as_ref(),
+        defaults::RECORD_MAX_BYTES,
+    );
+    if rmb.value != 0 && rmb.value < 64 << 10 {
+        return Err(invalid(
+            rmb.at("record_max_bytes"),
+            format!(
+                "must be 0 (no rotation) or at least 64KiB, got {}",
+                format_size(rmb.value)
+            ),
+        ));
+    }
+    l.record(
+        "record_max_bytes",
+        &rmb,
+        if rmb.value == 0 {
+            "0".into()
+        } else {
+            format!("{:?}", format_size(rmb.value))
+        },
+    );
+    let keep = l.pick(
+        "--record-keep",
+        cli.record_keep,
+        file_key!(record_keep),
+        defaults::RECORD_KEEP,
+    );
+    validate_count(
+        "record_keep",
+        &Picked {
+            value: keep.value as u64,
+            source: keep.source.clone(),
+        },
+        1,
+        100,
+    )?;
+    l.record("record_keep", &keep, keep.value.to_string());
+
     // Keep the printed order that of config.toml.
     l.provenance.sort_by_key(|p| {
         file::KEYS
@@ -875,6 +973,9 @@ pub fn resolve(
         redactor,
         log_capacity: log_capacity.value,
         fps: fps.value,
+        record: record.value,
+        record_max_bytes: rmb.value,
+        record_keep: keep.value,
         provenance: l.provenance,
         file: file.map(|f| f.path.clone()),
     })

@@ -5,17 +5,32 @@ use std::process::ExitCode;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::sync::mpsc;
 
+use crate::app::UsageError;
 use crate::engine::stats::describe_failure;
 use crate::engine::{Command, ConnSettings, ConnStats, Engine, Event, Kind};
 use crate::jsonl::Encoder;
+use crate::record::{RecordOptions, RecordStatus, Recorder};
 
-/// Runs until a stop signal, stdout closing, or the engine giving up (exit code 1).
-pub async fn run(settings: ConnSettings) -> anyhow::Result<ExitCode> {
+/// Runs until a stop signal, stdout closing, or the engine giving up (exit code 1); records
+/// every event to `record` as well, if given.
+pub async fn run(
+    settings: ConnSettings,
+    record: Option<RecordOptions>,
+) -> anyhow::Result<ExitCode> {
+    let recorder =
+        match record {
+            Some(opts) => Some(Recorder::start(opts.clone()).map_err(|e| {
+                UsageError(format!("cannot record to `{}`: {e}", opts.path.display()))
+            })?),
+            None => None,
+        };
+    let mut rec_status = recorder.as_ref().map(|r| r.status.clone());
+    let mut last_rec_error: Option<String> = None;
     let Engine {
         commands,
         mut events,
         task,
-    } = Engine::spawn(settings);
+    } = Engine::spawn_with(settings, recorder.as_ref().map(|r| r.tap.clone()));
     let stdin_task = tokio::spawn(forward_stdin(commands.clone()));
     let mut out = tokio::io::stdout();
     let mut enc = Encoder::new();
@@ -31,7 +46,7 @@ pub async fn run(settings: ConnSettings) -> anyhow::Result<ExitCode> {
             batch = events.recv() => {
                 let Some(batch) = batch else { break };
                 buf.clear();
-                for e in &batch {
+                for e in batch.iter() {
                     stats.apply(e);
                     enc.encode(e, &mut buf);
                     if let Event::GaveUp { attempts } = e.event {
@@ -49,6 +64,14 @@ pub async fn run(settings: ConnSettings) -> anyhow::Result<ExitCode> {
                     let _ = commands.send(Command::Shutdown).await;
                 }
             }
+            Ok(()) = changed(&mut rec_status) => {
+                // Say each new recording problem once, on stderr; monitoring goes on.
+                let err = rec_status.as_ref().and_then(|r| r.borrow().error.clone());
+                if err.is_some() && err != last_rec_error {
+                    eprintln!("wsmon: {}", err.as_deref().unwrap_or_default());
+                }
+                last_rec_error = err;
+            }
             _ = &mut stop => {
                 if stopping {
                     // A second signal: do not wait for the close handshake.
@@ -62,6 +85,17 @@ pub async fn run(settings: ConnSettings) -> anyhow::Result<ExitCode> {
     }
     stdin_task.abort();
     let _ = tokio::time::timeout(std::time::Duration::from_secs(3), task).await;
+    drop(events);
+    if let Some(r) = recorder {
+        let s = r.finish().await;
+        if s.lost > 0 {
+            eprintln!(
+                "wsmon: {} events could not be written to {}",
+                s.lost,
+                s.path.display()
+            );
+        }
+    }
     if let Some(attempts) = gave_up {
         let last = stats
             .last_error
@@ -72,6 +106,24 @@ pub async fn run(settings: ConnSettings) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(1));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Resolves when the recorder's status changes; never when there is no recorder.
+async fn changed(rx: &mut Option<tokio::sync::watch::Receiver<RecordStatus>>) -> Result<(), ()> {
+    match rx {
+        Some(rx) => {
+            if rx.changed().await.is_err() {
+                std::future::pending::<()>().await;
+            }
+            // Only problems are worth a line.
+            if rx.borrow().error.is_some() {
+                Ok(())
+            } else {
+                Err(())
+            }
+        }
+        None => std::future::pending().await,
+    }
 }
 
 /// Sends each stdin line as a text message (invalid UTF-8 goes as binary); blank lines are

@@ -21,12 +21,15 @@ use ratatui::crossterm::event::{
 };
 use ratatui::crossterm::execute;
 use ratatui::layout::Rect;
+use tokio::sync::mpsc;
 use tokio::sync::mpsc::error::TrySendError;
 use tokio::time::{Instant, sleep_until};
 
 use crate::app::UsageError;
-use crate::engine::{Command, ConnSettings, Engine, Stamped};
-use app::{App, Overlay, UiOptions};
+use crate::engine::{Batch, Command, ConnSettings, Engine};
+use crate::record::{RecordOptions, Recorder};
+use crate::replay::Player;
+use app::{App, Effect, Overlay, ReplayView, UiOptions};
 use log::Level;
 
 /// Most engine batches folded in before the loop looks at keys and the clock again.
@@ -73,8 +76,29 @@ pub fn prepare(app: &mut App, area: Rect) {
     }
 }
 
-/// Runs the dashboard until the user quits or a stop signal arrives.
-pub async fn run(settings: ConnSettings, opts: UiOptions) -> anyhow::Result<ExitCode> {
+/// What the dashboard is attached to.
+enum Session {
+    /// A live engine, perhaps with a recorder.
+    Live {
+        commands: mpsc::Sender<Command>,
+        recorder: Option<Recorder>,
+        /// How a recording started with `r` is set up (path aside).
+        record_template: RecordOptions,
+    },
+    /// A recording being replayed.
+    Replay { player: Player },
+}
+
+impl Session {
+    fn now(&self) -> SystemTime {
+        match self {
+            Session::Live { .. } => SystemTime::now(),
+            Session::Replay { player } => player.clock.now(),
+        }
+    }
+}
+
+fn check_terminal() -> anyhow::Result<()> {
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
         return Err(UsageError(
             "the dashboard needs a terminal, and stdin/stdout are redirected: use --headless for JSON lines (wsmon --headless URL | jq .)"
@@ -82,15 +106,96 @@ pub async fn run(settings: ConnSettings, opts: UiOptions) -> anyhow::Result<Exit
         )
         .into());
     }
-    let frame_every = Duration::from_secs_f64(1.0 / f64::from(opts.fps.max(1)));
-    let mut app = App::new(opts);
+    Ok(())
+}
+
+/// Watches a live connection until the user quits or a stop signal arrives; `record` starts
+/// recording from the first event.
+pub async fn run(
+    settings: ConnSettings,
+    opts: UiOptions,
+    record: RecordOptions,
+    record_now: bool,
+) -> anyhow::Result<ExitCode> {
+    check_terminal()?;
+    let recorder = if record_now {
+        Some(Recorder::start(record.clone()).map_err(|e| {
+            UsageError(format!("cannot record to `{}`: {e}", record.path.display()))
+        })?)
+    } else {
+        None
+    };
+    let tap = recorder.as_ref().map(|r| r.tap.clone());
     let Engine {
         commands,
-        mut events,
+        events,
         task,
-    } = Engine::spawn(settings);
-    let (guard, mut terminal) = TerminalGuard::enter()?;
+    } = Engine::spawn_with(settings, tap);
+    let mut session = Session::Live {
+        commands: commands.clone(),
+        recorder,
+        record_template: record,
+    };
+    let mut app = App::new(opts);
+    let mut events = events;
+    run_loop(&mut app, &mut events, &mut session).await?;
+    let summary = summary(&app);
+    // The screen is back; now close politely and let the recorder write its last lines.
+    let _ = commands.send(Command::Shutdown).await;
+    let _ = tokio::time::timeout(Duration::from_secs(2), async {
+        while events.recv().await.is_some() {}
+        let _ = task.await;
+    })
+    .await;
+    drop(events);
+    println!("{summary}");
+    if let Session::Live {
+        recorder: Some(r), ..
+    } = session
+    {
+        let s = r.finish().await;
+        println!("{}", recording_summary(&s));
+    }
+    Ok(ExitCode::SUCCESS)
+}
 
+/// Replays a recording in the dashboard.
+pub async fn run_replay(
+    path: &std::path::Path,
+    opts: UiOptions,
+    speed: f64,
+    step: bool,
+) -> anyhow::Result<ExitCode> {
+    check_terminal()?;
+    let player = crate::replay::play(path, speed, step)
+        .await
+        .map_err(|e| UsageError(format!("cannot open recording `{}`: {e}", path.display())))?;
+    let mut app = App::new(opts);
+    let mut session = Session::Replay { player };
+    let Session::Replay { player } = &mut session else {
+        unreachable!()
+    };
+    let mut events = std::mem::replace(&mut player.events, mpsc::channel(1).1);
+    run_loop(&mut app, &mut events, &mut session).await?;
+    if let Session::Replay { player } = &session {
+        player.stop();
+    }
+    println!(
+        "wsmon: replayed {}: {}",
+        path.display(),
+        summary(&app).trim_start_matches("wsmon: ")
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The one loop: terminal events, event batches, frame deadline, clock, signals.
+async fn run_loop(
+    app: &mut App,
+    events: &mut mpsc::Receiver<Batch>,
+    session: &mut Session,
+) -> anyhow::Result<()> {
+    let frame_every = Duration::from_secs_f64(1.0 / f64::from(app.opts.fps.max(1)));
+    let (guard, mut terminal) = TerminalGuard::enter()?;
     let mut term_events = EventStream::new();
     let mut clock = tokio::time::interval(Duration::from_secs(1));
     clock.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
@@ -98,17 +203,24 @@ pub async fn run(settings: ConnSettings, opts: UiOptions) -> anyhow::Result<Exit
     tokio::pin!(stop);
     let mut dirty = true;
     let mut last_draw = Instant::now() - frame_every;
-    let mut engine_alive = true;
+    let mut events_open = true;
+    app.now = session.now();
 
     while !app.quit {
-        let countdown = matches!(app.stats.state, crate::engine::ConnState::Waiting { .. });
+        let countdown = matches!(app.stats().state, crate::engine::ConnState::Waiting { .. });
+        let rec_status = match session {
+            Session::Live {
+                recorder: Some(r), ..
+            } => Some(r.status.clone()),
+            _ => None,
+        };
         tokio::select! {
             biased;
             ev = term_events.next() => {
                 match ev {
                     Some(Ok(ev)) => {
-                        for cmd in app.on_terminal(&ev) {
-                            send(&mut app, &commands, cmd);
+                        for effect in app.on_terminal(&ev) {
+                            perform(app, session, effect).await;
                         }
                         dirty = true;
                     }
@@ -117,14 +229,20 @@ pub async fn run(settings: ConnSettings, opts: UiOptions) -> anyhow::Result<Exit
                 }
             }
             _ = sleep_until(last_draw + frame_every), if dirty => {
-                app.now = SystemTime::now();
+                app.now = session.now();
+                if let Some(rx) = &rec_status {
+                    app.recording = Some(rx.borrow().clone());
+                }
+                if let Session::Replay { player } = session {
+                    app.replay = Some(ReplayView { speed: player.clock.speed(), paused: player.clock.paused() });
+                }
                 let area = terminal.get_frame().area();
-                prepare(&mut app, area);
+                prepare(app, area);
                 let r = render::regions(area);
                 let drawn = terminal.draw(|f| {
-                    f.render_widget(&app, f.area());
+                    f.render_widget(&*app, f.area());
                     if app.overlay.is_none()
-                        && let Some(pos) = panes::input::cursor(&app, r.input)
+                        && let Some(pos) = panes::input::cursor(app, r.input)
                     {
                         f.set_cursor_position(pos);
                     }
@@ -135,24 +253,24 @@ pub async fn run(settings: ConnSettings, opts: UiOptions) -> anyhow::Result<Exit
                 last_draw = Instant::now();
                 dirty = false;
             }
-            batch = events.recv(), if engine_alive => {
+            batch = events.recv(), if events_open => {
                 match batch {
                     Some(batch) => {
-                        apply(&mut app, &batch);
+                        app.apply(&batch);
                         // Fold in what else waits, then look at keys and the clock again.
                         for _ in 1..BATCHES_PER_TURN {
                             match events.try_recv() {
-                                Ok(b) => apply(&mut app, &b),
+                                Ok(b) => app.apply(&b),
                                 Err(_) => break,
                             }
                         }
                         dirty = true;
                     }
-                    None => engine_alive = false,
+                    None => events_open = false,
                 }
             }
             _ = clock.tick() => {
-                app.tick(SystemTime::now());
+                app.tick(session.now());
                 dirty = true;
             }
             // The countdown shows tenths of a second.
@@ -160,35 +278,144 @@ pub async fn run(settings: ConnSettings, opts: UiOptions) -> anyhow::Result<Exit
             _ = &mut stop => break,
         }
     }
-    // Give the shell back first, then close politely in the background of the exit.
     drop(terminal);
     drop(guard);
-    let summary = summary(&app);
-    let _ = commands.send(Command::Shutdown).await;
-    let _ = tokio::time::timeout(Duration::from_secs(2), async {
-        while events.recv().await.is_some() {}
-        let _ = task.await;
-    })
-    .await;
-    println!("{summary}");
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }
 
-fn apply(app: &mut App, batch: &[Stamped]) {
-    app.apply(batch);
-}
-
-fn send(app: &mut App, commands: &tokio::sync::mpsc::Sender<Command>, cmd: Command) {
-    match commands.try_send(cmd) {
-        Ok(()) => {}
-        Err(TrySendError::Full(_)) => app.say(Level::Bad, "the engine is busy; try again"),
-        Err(TrySendError::Closed(_)) => app.say(Level::Bad, "the engine has stopped"),
+/// Carries out what a key asked for.
+async fn perform(app: &mut App, session: &mut Session, effect: Effect) {
+    match (effect, session) {
+        (Effect::Engine(cmd), Session::Live { commands, .. }) => match commands.try_send(cmd) {
+            Ok(()) => {}
+            Err(TrySendError::Full(_)) => app.say(Level::Bad, "the engine is busy; try again"),
+            Err(TrySendError::Closed(_)) => app.say(Level::Bad, "the engine has stopped"),
+        },
+        (
+            Effect::ToggleRecording,
+            Session::Live {
+                commands,
+                recorder,
+                record_template,
+            },
+        ) => {
+            match recorder.take() {
+                Some(r) => {
+                    let _ = commands.send(Command::Tap(None)).await;
+                    let s = r.finish().await;
+                    app.recording = None;
+                    app.say(Level::Info, recording_summary(&s));
+                }
+                None => {
+                    let Some(dir) = crate::paths::data_dir() else {
+                        app.say(Level::Bad, "no data directory to record into: set WSMON_DATA_DIR or use --record FILE");
+                        return;
+                    };
+                    let mut opts = record_template.clone();
+                    opts.path = crate::record::default_path(&dir);
+                    match Recorder::start(opts.clone()) {
+                        Ok(r) => {
+                            let _ = commands.send(Command::Tap(Some(r.tap.clone()))).await;
+                            app.say(Level::Good, format!("recording to {}", opts.path.display()));
+                            app.recording = Some(r.status.borrow().clone());
+                            *recorder = Some(r);
+                        }
+                        Err(e) => app.say(
+                            Level::Bad,
+                            format!("cannot record to {}: {e}", opts.path.display()),
+                        ),
+                    }
+                }
+            }
+        }
+        (Effect::WriteReport, _) => {
+            let markdown = app.report.markdown(
+                app.now,
+                if app.opts.replay {
+                    "a replayed recording"
+                } else {
+                    "a live session"
+                },
+            );
+            let Some(dir) = crate::paths::data_dir() else {
+                app.say(
+                    Level::Bad,
+                    "no data directory for the report: set WSMON_DATA_DIR",
+                );
+                return;
+            };
+            let path = crate::record::default_path(&dir);
+            let path = dir.join("reports").join(
+                path.file_name()
+                    .map(|n| n.to_string_lossy().replace(".jsonl", ".md"))
+                    .unwrap_or_default()
+                    .replace("wsmon-", "wsmon-report-"),
+            );
+            let target = path.clone();
+            let written = tokio::task::spawn_blocking(move || {
+                if let Some(d) = target.parent() {
+                    std::fs::create_dir_all(d)?;
+                }
+                std::fs::write(&target, markdown)
+            })
+            .await;
+            match written {
+                Ok(Ok(())) => app.say(Level::Good, format!("report written to {}", path.display())),
+                Ok(Err(e)) => app.say(Level::Bad, format!("cannot write {}: {e}", path.display())),
+                Err(e) => app.say(Level::Bad, format!("cannot write the report: {e}")),
+            }
+        }
+        (Effect::ReplayPause, Session::Replay { player }) => {
+            let paused = player.clock.toggle_pause();
+            app.say(
+                Level::Info,
+                if paused {
+                    "paused: Space resumes, . steps one event"
+                } else {
+                    "playing"
+                },
+            );
+        }
+        (Effect::ReplaySpeed(f), Session::Replay { player }) => {
+            let speed = (player.clock.speed() * f).clamp(0.125, 1000.0);
+            player.clock.set_speed(speed);
+            app.say(Level::Info, format!("speed ×{}", trim_speed(speed)));
+        }
+        (Effect::ReplayStep, Session::Replay { player }) => {
+            if !player.clock.paused() {
+                player.clock.toggle_pause();
+            }
+            player.step.notify_one();
+        }
+        (_, Session::Replay { .. }) => app.say(Level::Warn, "replay: there is no live connection"),
+        (_, Session::Live { .. }) => {}
     }
 }
 
+/// A speed factor without trailing zeros: `10`, `0.5`.
+pub fn trim_speed(speed: f64) -> String {
+    let s = format!("{speed:.3}");
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+fn recording_summary(s: &crate::record::RecordStatus) -> String {
+    let mut line = format!(
+        "wsmon: recorded {} events ({}) to {}",
+        text::count(s.events),
+        text::bytes(s.bytes),
+        s.path.display()
+    );
+    if s.lost > 0 {
+        line.push_str(&format!(
+            "; {} events could not be written",
+            text::count(s.lost)
+        ));
+    }
+    line
+}
 /// One line printed after the screen is restored.
 fn summary(app: &App) -> String {
-    let s = &app.stats;
+    let s = &app.stats();
     let now = SystemTime::now();
     let watched = s
         .started

@@ -1,110 +1,12 @@
 //! The real binary in --headless mode against the built-in server: the JSON-lines contract,
 //! stdin sends, signals, exit codes, and secrets kept out of the output.
 
-use std::process::Stdio;
-use std::time::Duration;
+mod common;
 
+use common::bin::{Lines, is};
 use serde_json::Value;
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::process::{Child, Command};
+use tokio::io::AsyncWriteExt;
 use wsmon::server::{ServeOptions, Server};
-
-const PATIENCE: Duration = Duration::from_secs(15);
-
-fn wsmon(args: &[&str]) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_wsmon"));
-    c.args(args)
-        .env(
-            "WSMON_DATA_DIR",
-            std::env::temp_dir().join("wsmon-test-data"),
-        )
-        .env_remove("HTTP_PROXY")
-        .env_remove("HTTPS_PROXY")
-        .env_remove("http_proxy")
-        .env_remove("https_proxy")
-        .env_remove("ALL_PROXY")
-        .current_dir(std::env::temp_dir())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
-    c
-}
-
-struct Lines {
-    child: Child,
-    out: tokio::io::Lines<BufReader<tokio::process::ChildStdout>>,
-    seen: Vec<Value>,
-}
-
-impl Lines {
-    fn spawn(args: &[&str]) -> Lines {
-        let mut child = wsmon(args).spawn().expect("wsmon runs");
-        let out = BufReader::new(child.stdout.take().unwrap()).lines();
-        Lines {
-            child,
-            out,
-            seen: Vec::new(),
-        }
-    }
-
-    async fn until(&mut self, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
-        let deadline = tokio::time::Instant::now() + PATIENCE;
-        loop {
-            match tokio::time::timeout_at(deadline, self.out.next_line()).await {
-                Ok(Ok(Some(line))) => {
-                    let v: Value = serde_json::from_str(&line)
-                        .unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
-                    assert!(
-                        v["ts"]
-                            .as_str()
-                            .is_some_and(|t| t.len() == 24 && t.ends_with('Z')),
-                        "ts: {line}"
-                    );
-                    self.seen.push(v.clone());
-                    if pred(&v) {
-                        return v;
-                    }
-                }
-                Ok(_) => panic!(
-                    "output ended while waiting for {what}; saw {:#?}",
-                    self.seen
-                ),
-                Err(_) => panic!("timed out waiting for {what}; saw {:#?}", self.seen),
-            }
-        }
-    }
-
-    async fn signal(&self, sig: &str) {
-        let pid = self.child.id().expect("running").to_string();
-        let ok = Command::new("kill")
-            .args([sig, &pid])
-            .status()
-            .await
-            .unwrap()
-            .success();
-        assert!(ok, "kill {sig} failed");
-    }
-
-    async fn finish(mut self) -> (i32, Vec<Value>, String) {
-        while let Ok(Ok(Some(line))) = tokio::time::timeout(PATIENCE, self.out.next_line()).await {
-            self.seen.push(serde_json::from_str(&line).unwrap());
-        }
-        let status = tokio::time::timeout(PATIENCE, self.child.wait())
-            .await
-            .expect("exits")
-            .unwrap();
-        let mut err = String::new();
-        tokio::io::AsyncReadExt::read_to_string(&mut self.child.stderr.take().unwrap(), &mut err)
-            .await
-            .unwrap();
-        (status.code().unwrap_or(-1), self.seen, err)
-    }
-}
-
-fn is(event: &'static str) -> impl Fn(&Value) -> bool {
-    move |v| v["event"] == event
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stdin_lines_are_sent_and_echoes_are_printed_then_sigterm_closes_cleanly() {

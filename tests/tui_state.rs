@@ -5,7 +5,7 @@ mod common;
 use common::ui::*;
 use ratatui::crossterm::event::{Event as TermEvent, KeyCode, KeyEvent, KeyModifiers};
 use wsmon::engine::{Command, DropReason, Event, Kind};
-use wsmon::tui::app::{Focus, Overlay};
+use wsmon::tui::app::{Effect, Focus, Overlay};
 use wsmon::tui::log::{Filter, Origin, Status};
 
 #[test]
@@ -127,23 +127,26 @@ fn typed_lines_become_commands_and_errors_keep_the_line() {
     let cmds = a.on_terminal(&key(KeyCode::Enter));
     assert_eq!(
         cmds,
-        vec![Command::Send {
+        vec![Effect::Engine(Command::Send {
             kind: Kind::Text,
             data: "hello".into()
-        }]
+        })]
     );
     assert_eq!(a.input.value(), "");
 
     type_str(&mut a, "/close 4000 bye");
     assert_eq!(
         a.on_terminal(&key(KeyCode::Enter)),
-        vec![Command::Close {
+        vec![Effect::Engine(Command::Close {
             code: 4000,
             reason: "bye".into()
-        }]
+        })]
     );
     type_str(&mut a, "/ping");
-    assert_eq!(a.on_terminal(&key(KeyCode::Enter)), vec![Command::Ping]);
+    assert_eq!(
+        a.on_terminal(&key(KeyCode::Enter)),
+        vec![Effect::Engine(Command::Ping)]
+    );
 
     type_str(&mut a, "/binary zz");
     assert!(a.on_terminal(&key(KeyCode::Enter)).is_empty());
@@ -185,11 +188,11 @@ fn queued_sends_show_as_queued_then_sent_without_a_second_row() {
         },
     )]);
     assert_eq!(a.log.get(0).unwrap().status, Status::Queued);
-    assert_eq!(a.stats.queued, 1);
+    assert_eq!(a.stats().queued, 1);
     a.apply(&[ev(1.0, open_event(2)), ev(1.0, text_out(7, "later"))]);
     assert_eq!(a.log.len(), 2, "the open event and the one message row");
     assert_eq!(a.log.get(0).unwrap().status, Status::Plain);
-    assert_eq!(a.stats.queued, 0);
+    assert_eq!(a.stats().queued, 0);
 
     a.apply(&[ev(
         2.0,
@@ -278,7 +281,8 @@ fn the_ring_is_bounded_and_counts_what_it_dropped() {
         "a selection that was evicted moves to the oldest kept"
     );
     assert_eq!(
-        a.stats.msgs_in, 1010,
+        a.stats().msgs_in,
+        1010,
         "counters count everything, not just what is kept"
     );
 }
@@ -287,24 +291,24 @@ fn the_ring_is_bounded_and_counts_what_it_dropped() {
 fn clear_empties_the_log_but_not_the_counters() {
     let mut a = app();
     healthy(&mut a);
-    let before = a.stats.msgs_in;
+    let before = a.stats().msgs_in;
     a.on_terminal(&key(KeyCode::Tab));
     type_str(&mut a, "/clear");
     a.on_terminal(&key(KeyCode::Enter));
     assert!(a.log.is_empty());
-    assert_eq!(a.stats.msgs_in, before);
+    assert_eq!(a.stats().msgs_in, before);
 }
 
 #[test]
 fn quit_keys_and_connection_keys() {
     let mut a = app();
-    assert_eq!(a.on_terminal(&ch('p')), vec![Command::Ping]);
+    assert_eq!(a.on_terminal(&ch('p')), vec![Effect::Engine(Command::Ping)]);
     assert_eq!(
         a.on_terminal(&TermEvent::Key(KeyEvent::new(
             KeyCode::Char('R'),
             KeyModifiers::SHIFT
         ))),
-        vec![Command::Reconnect]
+        vec![Effect::Engine(Command::Reconnect)]
     );
     a.on_terminal(&ch('q'));
     assert!(a.quit);

@@ -52,10 +52,16 @@ pub struct ConfigFile {
     pub log_capacity: Option<Spanned<usize>>,
     /// Dashboard frame-rate cap.
     pub fps: Option<Spanned<u32>>,
+    /// Recording file.
+    pub record: Option<Spanned<PathBuf>>,
+    /// Recording rotation size.
+    pub record_max_bytes: Option<Spanned<SizeValue>>,
+    /// Rotated recording files kept.
+    pub record_keep: Option<Spanned<usize>>,
 }
 
 /// The keys, in the order `config.toml` documents them.
-pub const KEYS: [&str; 19] = [
+pub const KEYS: [&str; 22] = [
     "url",
     "headers",
     "subprotocols",
@@ -75,6 +81,9 @@ pub const KEYS: [&str; 19] = [
     "redact_query",
     "log_capacity",
     "fps",
+    "record",
+    "record_max_bytes",
+    "record_keep",
 ];
 
 /// A parsed file with its text, for turning spans into line numbers.

@@ -18,6 +18,8 @@ use super::theme::Theme;
 use crate::engine::close_code::close_code_name;
 use crate::engine::stats::{describe_close, describe_failure};
 use crate::engine::{ClosedBy, Command, ConnStats, Dir, DropReason, Event, Failure, Stamped};
+use crate::record::{RecordHeader, RecordStatus};
+use crate::report::ReportBuilder;
 
 /// How long a status message stays in the footer.
 const STATUS_FOR: Duration = Duration::from_secs(6);
@@ -45,6 +47,36 @@ pub struct UiOptions {
     pub theme: Theme,
     /// Where input history lives.
     pub history: Option<PathBuf>,
+    /// What is watched, secrets masked, for reports.
+    pub header: RecordHeader,
+    /// Replaying a recording rather than watching a live connection.
+    pub replay: bool,
+}
+
+/// What a replay shows in the title.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ReplayView {
+    /// Speed factor (0 = as fast as possible).
+    pub speed: f64,
+    /// Paused.
+    pub paused: bool,
+}
+
+/// What a key asks of the loop around the app.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Effect {
+    /// Tell the engine.
+    Engine(Command),
+    /// Start or stop recording.
+    ToggleRecording,
+    /// Write the diagnostic report.
+    WriteReport,
+    /// Pause or resume a replay.
+    ReplayPause,
+    /// Multiply the replay speed.
+    ReplaySpeed(f64),
+    /// Replay one event while paused.
+    ReplayStep,
 }
 
 /// Where keys go.
@@ -119,8 +151,12 @@ impl Rates {
 pub struct App {
     /// Start options.
     pub opts: UiOptions,
-    /// Connection numbers, folded from events.
-    pub stats: ConnStats,
+    /// Connection numbers and the report's history, folded from events.
+    pub report: ReportBuilder,
+    /// The recorder's progress, while recording.
+    pub recording: Option<RecordStatus>,
+    /// Speed and pause of a replay.
+    pub replay: Option<ReplayView>,
     /// The message log.
     pub log: MessageLog,
     /// Which entries are shown.
@@ -165,8 +201,10 @@ impl App {
         let history = History::load(opts.history.clone());
         App {
             log: MessageLog::new(opts.log_capacity),
+            report: ReportBuilder::new(opts.header.clone()),
             opts,
-            stats: ConnStats::default(),
+            recording: None,
+            replay: None,
             filter: Filter::All,
             selected: None,
             view_top: 0,
@@ -185,6 +223,11 @@ impl App {
             log_rows: 10,
             quit: false,
         }
+    }
+
+    /// Connection numbers, folded from events.
+    pub fn stats(&self) -> &ConnStats {
+        &self.report.stats
     }
 
     /// Shows a transient message in the footer.
@@ -210,7 +253,7 @@ impl App {
     /// Folds a batch of engine events into the state.
     pub fn apply(&mut self, batch: &[Stamped]) {
         for s in batch {
-            self.stats.apply(s);
+            self.report.apply(s);
             self.log_event(s);
         }
         // Evicted entries cannot stay selected.
@@ -392,7 +435,7 @@ impl App {
     /// Called about once a second: rates.
     pub fn tick(&mut self, now: SystemTime) {
         self.now = now;
-        self.rates.sample(&self.stats, now);
+        self.rates.sample(&self.report.stats, now);
     }
 
     // ---- the log viewport -------------------------------------------------------------------
@@ -585,8 +628,8 @@ impl App {
 
     // ---- keys -------------------------------------------------------------------------------
 
-    /// Handles a terminal event; returns commands for the engine.
-    pub fn on_terminal(&mut self, ev: &TermEvent) -> Vec<Command> {
+    /// Handles a terminal event; returns what the loop should do.
+    pub fn on_terminal(&mut self, ev: &TermEvent) -> Vec<Effect> {
         match ev {
             TermEvent::Key(k) if k.kind != KeyEventKind::Release => self.on_key(*k, ev),
             TermEvent::Mouse(m) => {
@@ -628,7 +671,7 @@ impl App {
         }
     }
 
-    fn on_key(&mut self, key: KeyEvent, ev: &TermEvent) -> Vec<Command> {
+    fn on_key(&mut self, key: KeyEvent, ev: &TermEvent) -> Vec<Effect> {
         let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
         if ctrl && matches!(key.code, KeyCode::Char('c')) {
             self.quit = true;
@@ -680,7 +723,7 @@ impl App {
         }
     }
 
-    fn on_input_key(&mut self, key: KeyEvent, ev: &TermEvent) -> Vec<Command> {
+    fn on_input_key(&mut self, key: KeyEvent, ev: &TermEvent) -> Vec<Effect> {
         match key.code {
             KeyCode::Esc | KeyCode::Tab => self.focus = Focus::Log,
             KeyCode::Enter => return self.submit(),
@@ -701,7 +744,7 @@ impl App {
         Vec::new()
     }
 
-    fn submit(&mut self) -> Vec<Command> {
+    fn submit(&mut self) -> Vec<Effect> {
         let line = self.input.value().to_string();
         if line.is_empty() {
             return Vec::new();
@@ -716,7 +759,7 @@ impl App {
                     // Sending is a moment to watch the answer come in.
                     self.follow();
                 }
-                vec![cmd]
+                vec![Effect::Engine(cmd)]
             }
             Action::Clear => {
                 self.log.clear();
@@ -739,8 +782,24 @@ impl App {
         }
     }
 
-    fn on_log_key(&mut self, key: KeyEvent) -> Vec<Command> {
+    fn on_log_key(&mut self, key: KeyEvent) -> Vec<Effect> {
         let page = self.log_rows.max(2) - 1;
+        if self.opts.replay {
+            match key.code {
+                KeyCode::Char(' ') => return vec![Effect::ReplayPause],
+                KeyCode::Char('+' | '=') => return vec![Effect::ReplaySpeed(2.0)],
+                KeyCode::Char('-') => return vec![Effect::ReplaySpeed(0.5)],
+                KeyCode::Char('.') => return vec![Effect::ReplayStep],
+                KeyCode::Tab | KeyCode::Char('i' | 'p' | 'R' | 'r') => {
+                    self.say(
+                        Level::Warn,
+                        "replay: there is no live connection to send to or record",
+                    );
+                    return Vec::new();
+                }
+                _ => {}
+            }
+        }
         match key.code {
             KeyCode::Char('q') => self.quit = true,
             KeyCode::Char('?') => self.overlay = Some(Overlay::Help),
@@ -777,8 +836,10 @@ impl App {
             KeyCode::End | KeyCode::Char('G') => self.follow(),
             KeyCode::Enter => self.open_detail(),
             KeyCode::Esc if self.search.take().is_none() => self.follow(),
-            KeyCode::Char('p') => return vec![Command::Ping],
-            KeyCode::Char('R') => return vec![Command::Reconnect],
+            KeyCode::Char('p') => return vec![Effect::Engine(Command::Ping)],
+            KeyCode::Char('R') => return vec![Effect::Engine(Command::Reconnect)],
+            KeyCode::Char('r') => return vec![Effect::ToggleRecording],
+            KeyCode::Char('d') => return vec![Effect::WriteReport],
             _ => {}
         }
         Vec::new()

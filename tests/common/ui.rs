@@ -5,7 +5,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use ratatui::crossterm::event::{Event as TermEvent, KeyCode, KeyEvent, KeyModifiers};
 use wsmon::engine::*;
-use wsmon::tui::app::{App, UiOptions};
+use wsmon::tui::app::{App, Effect, UiOptions};
 use wsmon::tui::theme::Theme;
 
 /// 2026-11-25T12:00:00Z plus `secs`.
@@ -23,6 +23,14 @@ pub fn opts(theme: Theme) -> UiOptions {
         demo: false,
         theme,
         history: None,
+        header: wsmon::record::RecordHeader {
+            url: "wss://api.example.com/feed?token=***".into(),
+            headers: vec![("Authorization".into(), "***".into())],
+            subprotocols: vec!["v2.feed".into()],
+            ping_interval_ms: 15_000,
+            pong_timeout_ms: 10_000,
+        },
+        replay: false,
     }
 }
 
@@ -99,7 +107,7 @@ pub fn ch(c: char) -> TermEvent {
 }
 
 /// Types a string into whatever has focus.
-pub fn type_str(app: &mut App, s: &str) -> Vec<Command> {
+pub fn type_str(app: &mut App, s: &str) -> Vec<Effect> {
     s.chars().flat_map(|c| app.on_terminal(&ch(c))).collect()
 }
 

@@ -12,7 +12,7 @@ use crate::tui::text;
 pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let t = &app.opts.theme;
     let inner = frame(t, "Connection", area, buf);
-    let s = &app.stats;
+    let s = &app.stats();
     let mut out = Vec::new();
     match &s.last_open {
         Some(info) => {

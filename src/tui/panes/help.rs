@@ -9,7 +9,7 @@ use crate::tui::app::App;
 use crate::tui::input::COMMANDS;
 
 /// Every key binding: (keys, what they do).
-pub const KEYS: [(&str, &str); 12] = [
+pub const KEYS: [(&str, &str); 14] = [
     ("↑ ↓  k j", "move one message; moving up pauses following"),
     ("PgUp PgDn  wheel", "move a page / three rows"),
     ("Home g", "oldest message"),
@@ -25,6 +25,14 @@ pub const KEYS: [(&str, &str); 12] = [
     (
         "Tab  i",
         "type a message: Enter sends, Esc leaves, ↑↓ history",
+    ),
+    (
+        "r  d",
+        "record to a file (again: stop); write the diagnostic report",
+    ),
+    (
+        "Space + - .",
+        "in a replay: pause, faster, slower, one event",
     ),
     ("?", "this help"),
     ("q  Ctrl-C", "quit"),

@@ -52,8 +52,8 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         ]),
     };
     Paragraph::new(line).render(area, buf);
-    if app.stats.queued > 0 {
-        let tag = format!(" {} queued until reconnect ", app.stats.queued);
+    if app.stats().queued > 0 {
+        let tag = format!(" {} queued until reconnect ", app.stats().queued);
         let w = tag.chars().count() as u16;
         if w < area.width / 2 {
             let r = Rect {

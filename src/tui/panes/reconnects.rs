@@ -13,7 +13,7 @@ use crate::tui::text;
 pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let t = &app.opts.theme;
     let inner = frame(t, "Reconnects", area, buf);
-    let s = &app.stats;
+    let s = &app.stats();
     let mut out = Vec::new();
     let outage = match &s.state {
         ConnState::Waiting { until, attempt } => vec![

@@ -11,7 +11,7 @@ use crate::tui::text;
 
 /// The badge text for a state: `OPEN`, `WAITING 4.2s`, `CONNECTING #3`.
 pub fn badge_text(app: &App) -> String {
-    match &app.stats.state {
+    match &app.stats().state {
         ConnState::Waiting { until, .. } => {
             let left = until.duration_since(app.now).unwrap_or_default();
             format!("WAITING {}", text::countdown(left))
@@ -24,18 +24,18 @@ pub fn badge_text(app: &App) -> String {
 /// Draws the title line.
 pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let t = &app.opts.theme;
-    let state = &app.stats.state;
+    let state = &app.stats().state;
     let mut left = vec![
         Span::styled(" wsmon ", t.title()),
         Span::styled(format!(" {} ", badge_text(app)), t.badge(state)),
     ];
     let since = match state {
         ConnState::Open => app
-            .stats
+            .stats()
             .uptime(app.now)
             .map(|u| format!(" up {}", text::duration(u))),
         _ => app
-            .stats
+            .stats()
             .down_for(app.now)
             .map(|d| format!(" down {}", text::duration(d))),
     };
@@ -49,11 +49,27 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     if app.opts.demo {
         left.push(Span::styled("  (demo server)", t.dim()));
     }
-    let right: Vec<Span> = app
-        .warnings
-        .iter()
-        .map(|w| Span::styled(format!(" ⚠ {w} "), t.bad()))
-        .collect();
+    let mut right: Vec<Span> = Vec::new();
+    if let Some(r) = &app.replay {
+        let what = if r.paused {
+            " ⏸ REPLAY PAUSED ".to_string()
+        } else {
+            format!(" ⏵ REPLAY ×{} ", crate::tui::trim_speed(r.speed))
+        };
+        right.push(Span::styled(what, t.warn()));
+    }
+    if let Some(rec) = &app.recording {
+        let what = match &rec.error {
+            Some(_) => " ● REC ERROR ".to_string(),
+            None => format!(" ● REC {} ", text::bytes(rec.bytes)),
+        };
+        right.push(Span::styled(what, t.bad()));
+    }
+    right.extend(
+        app.warnings
+            .iter()
+            .map(|w| Span::styled(format!(" ⚠ {w} "), t.bad())),
+    );
     let right_w: u16 = right.iter().map(|s| s.width() as u16).sum();
     Paragraph::new(Line::from(left)).render(area, buf);
     if right_w > 0 && right_w < area.width {

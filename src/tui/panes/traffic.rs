@@ -14,7 +14,7 @@ use crate::tui::text;
 use crate::tui::theme::Theme;
 
 fn rtt_line<'a>(app: &App, t: &Theme) -> Vec<Span<'a>> {
-    let r = &app.stats.rtt;
+    let r = &app.stats().rtt;
     match r.last {
         Some(last) => {
             let [p50, p99] = r.percentiles([50.0, 99.0]);
@@ -69,7 +69,7 @@ fn rate(v: f64) -> String {
 }
 
 fn last_frame(app: &App) -> String {
-    match (&app.stats.state, app.stats.since_last_frame(app.now)) {
+    match (&app.stats().state, app.stats().since_last_frame(app.now)) {
         (ConnState::Open, Some(d)) => format!("{} ago", text::duration(d)),
         _ => "no connection".to_string(),
     }
@@ -90,7 +90,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     };
     let mut rest = vec![labeled(t, "rate", rate_spans(app, t))];
     rest.push(labeled(t, "frame", vec![span(last_frame(app), t.value())]));
-    let r = &app.stats.rtt;
+    let r = &app.stats().rtt;
     if let (Some(min), Some(avg), Some(max)) = (r.min, r.avg(), r.max) {
         rest.push(labeled(
             t,
@@ -153,7 +153,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
 /// The one-line stand-in for all panes on small terminals.
 pub fn render_summary(app: &App, area: Rect, buf: &mut Buffer) {
     let t = &app.opts.theme;
-    let s = &app.stats;
+    let s = &app.stats();
     let mut v = rtt_line(app, t);
     v.insert(0, span("rtt ", t.dim()));
     v.push(span(format!(" · {} reconnects", s.reconnects), t.dim()));

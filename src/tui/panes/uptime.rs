@@ -12,7 +12,7 @@ use crate::tui::text;
 pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let t = &app.opts.theme;
     let inner = frame(t, "Uptime", area, buf);
-    let s = &app.stats;
+    let s = &app.stats();
     let now = app.now;
     let mut out = Vec::new();
     let current = match (&s.state, s.uptime(now)) {

@@ -1,0 +1,444 @@
+//! Replaying a recording: events fed with their original timing (scaled, paused or stepped)
+//! to the same frontends as a live connection; or the recorded outgoing messages re-sent to a
+//! server to reproduce a bug.
+
+use std::io;
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::sync::{Notify, mpsc};
+use tokio::time::Instant;
+
+use crate::engine::{Batch, Command, ConnSettings, Dir, Engine, Event, Kind, Stamped};
+use crate::jsonl::{Encoder, Line, decode};
+use crate::record::RecordHeader;
+
+/// Events per batch handed to the frontend.
+const BATCH: usize = 1024;
+
+/// The replay's idea of "now": recorded time, advancing at `speed` times real time.
+#[derive(Debug)]
+pub struct ReplayClock {
+    state: Mutex<ClockState>,
+    changed: Notify,
+}
+
+#[derive(Debug)]
+struct ClockState {
+    virt: SystemTime,
+    real: Instant,
+    speed: f64,
+    paused: bool,
+}
+
+impl ReplayClock {
+    /// A clock at `speed` (0 = as fast as possible), paused or not.
+    pub fn new(speed: f64, paused: bool) -> Arc<ReplayClock> {
+        Arc::new(ReplayClock {
+            state: Mutex::new(ClockState {
+                virt: SystemTime::UNIX_EPOCH,
+                real: Instant::now(),
+                speed,
+                paused,
+            }),
+            changed: Notify::new(),
+        })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, ClockState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The replayed time now.
+    pub fn now(&self) -> SystemTime {
+        let s = self.lock();
+        if s.paused || s.speed <= 0.0 {
+            return s.virt;
+        }
+        s.virt + s.real.elapsed().mul_f64(s.speed)
+    }
+
+    /// Replay speed (0 = as fast as possible).
+    pub fn speed(&self) -> f64 {
+        self.lock().speed
+    }
+
+    /// Whether the replay is paused.
+    pub fn paused(&self) -> bool {
+        self.lock().paused
+    }
+
+    /// Sets the time, keeping speed and pause.
+    fn set(&self, at: SystemTime) {
+        let mut s = self.lock();
+        s.virt = at;
+        s.real = Instant::now();
+    }
+
+    /// Changes the speed from now on.
+    pub fn set_speed(&self, speed: f64) {
+        let now = self.now();
+        let mut s = self.lock();
+        s.virt = now;
+        s.real = Instant::now();
+        s.speed = speed.clamp(0.0, 10_000.0);
+        drop(s);
+        self.changed.notify_waiters();
+    }
+
+    /// Pauses or resumes; returns whether it is now paused.
+    pub fn toggle_pause(&self) -> bool {
+        let now = self.now();
+        let mut s = self.lock();
+        s.virt = now;
+        s.real = Instant::now();
+        s.paused = !s.paused;
+        let paused = s.paused;
+        drop(s);
+        self.changed.notify_waiters();
+        paused
+    }
+}
+
+/// A replay in progress.
+pub struct Player {
+    /// Batches of replayed events.
+    pub events: mpsc::Receiver<Batch>,
+    /// Its clock.
+    pub clock: Arc<ReplayClock>,
+    /// Released once per step while paused.
+    pub step: Arc<Notify>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Player {
+    /// Stops the replay.
+    pub fn stop(&self) {
+        self.task.abort();
+    }
+}
+
+/// The header of a recording, if it starts with one (looks at the first 100 lines).
+pub fn read_header(path: &Path) -> io::Result<Option<RecordHeader>> {
+    use std::io::BufRead;
+    let f = std::io::BufReader::new(std::fs::File::open(path)?);
+    for line in f.lines().take(100) {
+        let Ok(line) = line else { break };
+        match decode(&line) {
+            Ok(Line::Header(_, h)) => return Ok(Some(h)),
+            Ok(Line::Event(_)) => return Ok(None),
+            Err(_) => continue,
+        }
+    }
+    Ok(None)
+}
+
+/// Starts replaying `path`; problems with single lines are reported in-band as warnings.
+pub async fn play(path: &Path, speed: f64, paused: bool) -> io::Result<Player> {
+    let file = tokio::fs::File::open(path).await?;
+    let clock = ReplayClock::new(speed, paused);
+    let step = Arc::new(Notify::new());
+    let (tx, events) = mpsc::channel(64);
+    let task = tokio::spawn(feed(BufReader::new(file), clock.clone(), step.clone(), tx));
+    Ok(Player {
+        events,
+        clock,
+        step,
+        task,
+    })
+}
+
+/// Reads, times and sends the events.
+async fn feed(
+    mut reader: BufReader<tokio::fs::File>,
+    clock: Arc<ReplayClock>,
+    step: Arc<Notify>,
+    tx: mpsc::Sender<Batch>,
+) {
+    let mut line = String::new();
+    let mut number = 0u64;
+    let (mut replayed, mut skipped) = (0u64, 0u64);
+    let mut last_at: Option<SystemTime> = None;
+    let mut batch: Vec<Stamped> = Vec::with_capacity(BATCH);
+    loop {
+        line.clear();
+        let read = match reader.read_line(&mut line).await {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) => {
+                skipped += 1;
+                batch.push(Stamped {
+                    at: last_at.unwrap_or(SystemTime::now()),
+                    event: Event::Warning(format!(
+                        "line {}: cannot be read ({e}); the rest of the file is skipped",
+                        number + 1
+                    )),
+                });
+                break;
+            }
+        };
+        number += 1;
+        let text = line.trim_end_matches(['\n', '\r']);
+        if text.trim().is_empty() {
+            continue;
+        }
+        let truncated = !line.ends_with('\n') && read > 0;
+        let s = match decode(text) {
+            Ok(Line::Event(s)) => s,
+            Ok(Line::Header(..)) => continue,
+            Err(e) => {
+                skipped += 1;
+                let what = if truncated {
+                    format!("{e} (the line is cut short)")
+                } else {
+                    e
+                };
+                batch.push(Stamped {
+                    at: last_at.unwrap_or(SystemTime::now()),
+                    event: Event::Warning(format!("line {number}: {what}; skipped")),
+                });
+                continue;
+            }
+        };
+        if last_at.is_none() {
+            clock.set(s.at);
+        }
+        last_at = Some(s.at);
+        // Hand over what is due before waiting for this one.
+        if !batch.is_empty()
+            && (clock.now() < s.at || batch.len() >= BATCH)
+            && tx.send(Arc::new(std::mem::take(&mut batch))).await.is_err()
+        {
+            return;
+        }
+        if !wait_until(&clock, &step, s.at).await {
+            return;
+        }
+        replayed += 1;
+        batch.push(s);
+    }
+    batch.push(Stamped {
+        at: last_at.unwrap_or(SystemTime::now()),
+        event: Event::Warning(format!(
+            "end of the recording: {replayed} events replayed, {skipped} lines skipped"
+        )),
+    });
+    let _ = tx.send(Arc::new(batch)).await;
+}
+
+/// Waits until the replay clock reaches `at` (or a step releases one event while paused).
+async fn wait_until(clock: &ReplayClock, step: &Notify, at: SystemTime) -> bool {
+    loop {
+        if clock.speed() <= 0.0 && !clock.paused() {
+            clock.set(at);
+            return true;
+        }
+        if clock.paused() {
+            tokio::select! {
+                _ = step.notified() => {
+                    clock.set(at);
+                    return true;
+                }
+                _ = clock.changed.notified() => {}
+                _ = tokio::time::sleep(Duration::from_millis(200)) => {}
+            }
+            continue;
+        }
+        let now = clock.now();
+        let Ok(ahead) = at.duration_since(now) else {
+            return true;
+        };
+        if ahead.is_zero() {
+            return true;
+        }
+        let real = ahead
+            .div_f64(clock.speed().max(1e-6))
+            .min(Duration::from_millis(250));
+        tokio::select! {
+            _ = tokio::time::sleep(real) => {}
+            _ = clock.changed.notified() => {}
+        }
+    }
+}
+
+/// `wsmon replay FILE --headless`: the events again as JSON lines on stdout; skipped lines
+/// are named on stderr.
+pub async fn headless(path: &Path, speed: f64) -> anyhow::Result<ExitCode> {
+    let mut player = play(path, speed, false)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot open recording `{}`: {e}", path.display()))?;
+    let mut out = tokio::io::stdout();
+    let mut enc = Encoder::new();
+    let mut buf = Vec::with_capacity(64 * 1024);
+    while let Some(batch) = player.events.recv().await {
+        buf.clear();
+        for s in batch.iter() {
+            if let Event::Warning(w) = &s.event
+                && (w.starts_with("line ") || w.starts_with("end of the recording"))
+            {
+                eprintln!("wsmon: {}: {w}", path.display());
+                continue;
+            }
+            enc.encode(s, &mut buf);
+        }
+        if out.write_all(&buf).await.is_err() || out.flush().await.is_err() {
+            player.stop();
+            break;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// One recorded outgoing message and when it went.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Sent {
+    /// When it was sent.
+    pub at: SystemTime,
+    /// Text or binary.
+    pub kind: Kind,
+    /// Payload.
+    pub data: bytes::Bytes,
+}
+
+/// The outgoing messages of a recording, in order, and the lines skipped as corrupt.
+pub fn sent_messages(path: &Path) -> io::Result<(Vec<Sent>, Vec<String>)> {
+    use std::io::BufRead;
+    let f = std::io::BufReader::new(std::fs::File::open(path)?);
+    let mut sent = Vec::new();
+    let mut problems = Vec::new();
+    for (i, line) in f.lines().enumerate() {
+        let line = match line {
+            Ok(l) => l,
+            Err(e) => {
+                problems.push(format!("line {}: cannot be read ({e})", i + 1));
+                break;
+            }
+        };
+        if line.trim().is_empty() {
+            continue;
+        }
+        match decode(&line) {
+            Ok(Line::Event(Stamped {
+                at,
+                event: Event::Message(m),
+            })) if m.dir == Dir::Out => sent.push(Sent {
+                at,
+                kind: m.kind,
+                data: m.data,
+            }),
+            Ok(_) => {}
+            Err(e) => problems.push(format!("line {}: {e}; skipped", i + 1)),
+        }
+    }
+    Ok((sent, problems))
+}
+
+/// `wsmon replay FILE --send URL`: re-sends the recorded outgoing messages with their original
+/// spacing (divided by `speed`), printing the new session as JSON lines.
+pub async fn send(
+    path: &Path,
+    settings: ConnSettings,
+    speed: f64,
+    linger: Duration,
+) -> anyhow::Result<ExitCode> {
+    let (sent, problems) = sent_messages(path)
+        .map_err(|e| anyhow::anyhow!("cannot open recording `{}`: {e}", path.display()))?;
+    for p in &problems {
+        eprintln!("wsmon: {}: {p}", path.display());
+    }
+    if sent.is_empty() {
+        return Err(crate::app::UsageError(format!(
+            "`{}` has no sent messages to replay",
+            path.display()
+        ))
+        .into());
+    }
+    let Engine {
+        commands,
+        mut events,
+        task,
+    } = Engine::spawn(settings);
+    let mut out = tokio::io::stdout();
+    let mut enc = Encoder::new();
+    let mut buf = Vec::new();
+    // Wait for the first open before the clock starts.
+    let mut open = false;
+    while !open {
+        let Some(batch) = events.recv().await else {
+            return Ok(ExitCode::from(1));
+        };
+        buf.clear();
+        for s in batch.iter() {
+            enc.encode(s, &mut buf);
+            open |= matches!(s.event, Event::Open(_));
+            if matches!(s.event, Event::GaveUp { .. }) {
+                let _ = out.write_all(&buf).await;
+                eprintln!("wsmon: gave up connecting; nothing was re-sent");
+                return Ok(ExitCode::from(1));
+            }
+        }
+        out.write_all(&buf).await?;
+        out.flush().await?;
+    }
+    let start = Instant::now();
+    let first = sent[0].at;
+    let mut next = 0;
+    let stop = crate::signals::wait_for_stop();
+    tokio::pin!(stop);
+    let mut done_at: Option<Instant> = None;
+    loop {
+        let due = sent.get(next).map(|m| {
+            let offset = m.at.duration_since(first).unwrap_or_default();
+            start
+                + if speed > 0.0 {
+                    offset.div_f64(speed)
+                } else {
+                    Duration::ZERO
+                }
+        });
+        let linger_until = done_at.map(|d| d + linger);
+        tokio::select! {
+            _ = sleep_until_opt(due) => {
+                let m = &sent[next];
+                let _ = commands.send(Command::Send { kind: m.kind, data: m.data.clone() }).await;
+                next += 1;
+                if next == sent.len() {
+                    done_at = Some(Instant::now());
+                }
+            }
+            _ = sleep_until_opt(linger_until) => break,
+            batch = events.recv() => {
+                let Some(batch) = batch else { break };
+                buf.clear();
+                for s in batch.iter() {
+                    enc.encode(s, &mut buf);
+                }
+                if out.write_all(&buf).await.is_err() || out.flush().await.is_err() {
+                    break;
+                }
+            }
+            _ = &mut stop => break,
+        }
+    }
+    let _ = commands.send(Command::Shutdown).await;
+    while let Ok(Some(batch)) = tokio::time::timeout(Duration::from_secs(3), events.recv()).await {
+        buf.clear();
+        for s in batch.iter() {
+            enc.encode(s, &mut buf);
+        }
+        let _ = out.write_all(&buf).await;
+    }
+    let _ = out.flush().await;
+    let _ = tokio::time::timeout(Duration::from_secs(3), task).await;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn sleep_until_opt(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}

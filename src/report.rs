@@ -1,0 +1,477 @@
+//! The diagnostic report: one Markdown file a person can paste into a ticket, built from the
+//! same events as everything else (a live session or a recording).
+
+use std::collections::{BTreeMap, VecDeque};
+use std::fmt::Write as _;
+use std::time::{Duration, SystemTime};
+
+use crate::config::values::format_duration;
+use crate::engine::close_code::close_code_name;
+use crate::engine::stats::{SPARK_LEN, describe_failure};
+use crate::engine::{Cause, ClosedBy, ConnStats, Dir, Event, HttpFailure, Kind, Phases, Stamped};
+use crate::jsonl::timestamp;
+use crate::record::RecordHeader;
+use crate::tui::text;
+
+/// Connect attempts kept for the timeline.
+const ATTEMPTS_KEPT: usize = 200;
+/// Failed handshakes kept with their full answer.
+const HTTP_KEPT: usize = 5;
+/// Messages kept for the tail.
+const MESSAGES_KEPT: usize = 50;
+
+/// How one dial ended.
+#[derive(Clone, Debug, PartialEq)]
+enum Outcome {
+    Open {
+        phases: Phases,
+        remote: String,
+        subprotocol: Option<String>,
+        tls: Option<&'static str>,
+    },
+    Failed {
+        text: String,
+        phase: &'static str,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq)]
+struct Attempt {
+    at: SystemTime,
+    attempt: u32,
+    outcome: Option<Outcome>,
+}
+
+/// Folds events into everything the report shows.
+#[derive(Clone, Debug, Default)]
+pub struct ReportBuilder {
+    /// What was watched, secrets masked.
+    pub header: RecordHeader,
+    /// The same numbers the dashboard shows.
+    pub stats: ConnStats,
+    attempts: VecDeque<Attempt>,
+    attempts_dropped: u64,
+    closes: BTreeMap<(Option<u16>, &'static str), u64>,
+    http: VecDeque<(SystemTime, HttpFailure, String)>,
+    messages: VecDeque<Stamped>,
+    last_at: Option<SystemTime>,
+}
+
+impl ReportBuilder {
+    /// A report about the endpoint described by `header`.
+    pub fn new(header: RecordHeader) -> Self {
+        ReportBuilder {
+            header,
+            ..Default::default()
+        }
+    }
+
+    /// Folds one event in.
+    pub fn apply(&mut self, s: &Stamped) {
+        self.stats.apply(s);
+        self.last_at = Some(s.at);
+        match &s.event {
+            Event::Connecting { attempt, .. } => {
+                if self.attempts.len() == ATTEMPTS_KEPT {
+                    self.attempts.pop_front();
+                    self.attempts_dropped += 1;
+                }
+                self.attempts.push_back(Attempt {
+                    at: s.at,
+                    attempt: *attempt,
+                    outcome: None,
+                });
+            }
+            Event::Open(info) => {
+                let outcome = Outcome::Open {
+                    phases: info.phases.clone(),
+                    remote: info.remote.to_string(),
+                    subprotocol: info.subprotocol.clone(),
+                    tls: info.tls_version,
+                };
+                match self.attempts.back_mut().filter(|a| a.outcome.is_none()) {
+                    Some(a) => a.outcome = Some(outcome),
+                    // A recording started mid-connection begins with its open event.
+                    None => self.attempts.push_back(Attempt {
+                        at: s.at,
+                        attempt: info.attempt,
+                        outcome: Some(outcome),
+                    }),
+                }
+            }
+            Event::Error(f) => {
+                if f.phase != crate::engine::Phase::Open
+                    && let Some(a) = self.attempts.back_mut().filter(|a| a.outcome.is_none())
+                {
+                    a.outcome = Some(Outcome::Failed {
+                        text: describe_failure(f),
+                        phase: crate::jsonl::phase_name(f.phase),
+                    });
+                }
+                if let Some(h) = &f.http {
+                    if self.http.len() == HTTP_KEPT {
+                        self.http.pop_front();
+                    }
+                    self.http.push_back((s.at, h.clone(), f.message.clone()));
+                }
+            }
+            Event::Closed(c) => {
+                *self.closes.entry((c.code, c.by.as_str())).or_default() += 1;
+            }
+            Event::Message(_) => {
+                if self.messages.len() == MESSAGES_KEPT {
+                    self.messages.pop_front();
+                }
+                self.messages.push_back(s.clone());
+            }
+            _ => {}
+        }
+    }
+
+    /// The report, as of `now`; `source` says where the events came from.
+    pub fn markdown(&self, now: SystemTime, source: &str) -> String {
+        let mut md = String::new();
+        let s = &self.stats;
+        let url = if self.header.url.is_empty() {
+            "(unknown URL)"
+        } else {
+            &self.header.url
+        };
+        let _ = writeln!(md, "# wsmon report: {}\n", inline(url));
+        let _ = writeln!(
+            md,
+            "Generated {} by wsmon {} from {source}.\n",
+            timestamp(SystemTime::now()),
+            env!("CARGO_PKG_VERSION")
+        );
+
+        md.push_str("## Summary\n\n| | |\n|---|---|\n");
+        let state = match (&s.state, s.uptime(now), s.down_for(now)) {
+            (crate::engine::ConnState::Open, Some(u), _) => {
+                format!("OPEN, up {}", text::duration(u))
+            }
+            (st, _, Some(d)) => format!("{}, down {}", st.label(), text::duration(d)),
+            (st, _, _) => st.label().to_string(),
+        };
+        let _ = writeln!(md, "| state at the end | {state} |");
+        if let Some(start) = s.started {
+            let _ = writeln!(
+                md,
+                "| watched | {} to {} ({}) |",
+                timestamp(start),
+                timestamp(now),
+                text::duration(now.duration_since(start).unwrap_or_default())
+            );
+        }
+        if let Some(a) = s.availability(now) {
+            let _ = writeln!(
+                md,
+                "| availability | {a:.2}% ({} up, {} down) |",
+                text::duration(s.up_total(now)),
+                text::duration(s.down_total(now))
+            );
+        }
+        let _ = writeln!(
+            md,
+            "| connects / reconnects / drops | {} / {} / {} |",
+            s.connects, s.reconnects, s.drops
+        );
+        let failed: u64 = s.failures_by_cause.iter().sum();
+        let causes: Vec<String> = Cause::ALL
+            .iter()
+            .zip(s.failures_by_cause)
+            .filter(|(_, n)| *n > 0)
+            .map(|(c, n)| format!("{n} {c}"))
+            .collect();
+        let _ = writeln!(
+            md,
+            "| dials / failures | {} / {failed}{} |",
+            s.total_attempts,
+            if causes.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", causes.join(", "))
+            }
+        );
+        let _ = writeln!(
+            md,
+            "| messages | {} in ({}), {} out ({}) |",
+            text::count(s.msgs_in),
+            text::bytes(s.bytes_in),
+            text::count(s.msgs_out),
+            text::bytes(s.bytes_out)
+        );
+        if s.heartbeat_drops > 0 {
+            let _ = writeln!(
+                md,
+                "| dead-peer verdicts | {} (no pong in time) |",
+                s.heartbeat_drops
+            );
+        }
+        if s.dropped_sends > 0 {
+            let _ = writeln!(md, "| messages not sent | {} |", s.dropped_sends);
+        }
+        if let Some((at, what)) = &s.last_failure {
+            let _ = writeln!(
+                md,
+                "| last failure | {} at {} |",
+                cell(what),
+                timestamp(*at)
+            );
+        }
+
+        md.push_str("\n## Connection\n\n");
+        let _ = writeln!(md, "- URL: {}", inline(url));
+        if self.header.headers.is_empty() {
+            md.push_str("- Request headers: none beyond the handshake\n");
+        } else {
+            md.push_str("- Request headers (secret values masked):\n");
+            for (n, v) in &self.header.headers {
+                let _ = writeln!(md, "  - {}", inline(&format!("{n}: {v}")));
+            }
+        }
+        if !self.header.subprotocols.is_empty() {
+            let _ = writeln!(
+                md,
+                "- Subprotocols offered: {}",
+                inline(&self.header.subprotocols.join(", "))
+            );
+        }
+        if self.header.ping_interval_ms > 0 {
+            let _ = writeln!(
+                md,
+                "- Heartbeat: a ping every {}, dead after {} without an answer",
+                format_duration(Duration::from_millis(self.header.ping_interval_ms)),
+                format_duration(Duration::from_millis(self.header.pong_timeout_ms))
+            );
+        } else {
+            md.push_str("- Heartbeat: off\n");
+        }
+        if let Some(o) = &s.last_open {
+            let _ = writeln!(
+                md,
+                "- Last connected to {} ({}{})",
+                o.remote,
+                o.tls_version.unwrap_or("plain ws"),
+                o.subprotocol
+                    .as_ref()
+                    .map(|p| format!(", subprotocol {p}"))
+                    .unwrap_or_default()
+            );
+        }
+
+        md.push_str("\n## Connect timeline\n\n");
+        if self.attempts_dropped > 0 {
+            let _ = writeln!(
+                md,
+                "The last {} of {} attempts.\n",
+                self.attempts.len(),
+                self.attempts.len() as u64 + self.attempts_dropped
+            );
+        }
+        if self.attempts.is_empty() {
+            md.push_str("No connect attempts.\n");
+        } else {
+            md.push_str("| time (UTC) | attempt | result | remote | DNS ms | TCP ms | TLS ms | upgrade ms | cause |\n|---|---|---|---|---|---|---|---|---|\n");
+            for a in &self.attempts {
+                let t = timestamp(a.at);
+                match &a.outcome {
+                    Some(Outcome::Open {
+                        phases: p,
+                        remote,
+                        subprotocol,
+                        tls,
+                    }) => {
+                        let mut result = "open".to_string();
+                        if let Some(v) = tls {
+                            result.push_str(&format!(", {v}"));
+                        }
+                        if let Some(sp) = subprotocol {
+                            result.push_str(&format!(", {}", cell(sp)));
+                        }
+                        let _ = writeln!(
+                            md,
+                            "| {t} | {} | {result} | {remote} | {} | {} | {} | {} | |",
+                            a.attempt,
+                            text::millis(p.dns),
+                            text::millis(p.tcp),
+                            p.tls.map(text::millis).unwrap_or_else(|| "—".into()),
+                            text::millis(p.handshake)
+                        );
+                    }
+                    Some(Outcome::Failed { text, phase }) => {
+                        let _ = writeln!(
+                            md,
+                            "| {t} | {} | failed in {phase} | | | | | | {} |",
+                            a.attempt,
+                            cell(text)
+                        );
+                    }
+                    None => {
+                        let _ = writeln!(
+                            md,
+                            "| {t} | {} | no result recorded | | | | | | |",
+                            a.attempt
+                        );
+                    }
+                }
+            }
+        }
+
+        if !self.http.is_empty() {
+            md.push_str("\n## Failed handshakes\n");
+            for (at, h, message) in &self.http {
+                let _ = writeln!(
+                    md,
+                    "\n### {} · HTTP {} {}\n\n{}\n",
+                    timestamp(*at),
+                    h.status,
+                    cell(&h.reason),
+                    cell(message)
+                );
+                let mut block = format!("HTTP/1.1 {} {}\n", h.status, h.reason);
+                for (n, v) in &h.headers {
+                    let _ = writeln!(block, "{n}: {v}");
+                }
+                block.push('\n');
+                block.push_str(&String::from_utf8_lossy(&h.body));
+                if h.body_truncated {
+                    block.push_str("\n[body cut at 4 KiB]");
+                }
+                md.push_str(&code_block(&text::sanitize_multiline(&block)));
+            }
+        }
+
+        md.push_str("\n## Round-trip time\n\n");
+        let r = &s.rtt;
+        if r.count == 0 {
+            md.push_str("No RTT samples (the heartbeat was off, or no pong came back).\n");
+        } else {
+            let [p50, p95, p99] = r.percentiles([50.0, 95.0, 99.0]);
+            let ms = |d: Option<Duration>| d.map(text::millis).unwrap_or_else(|| "—".into());
+            md.push_str("| samples | last | min | p50 | p95 | p99 | max | avg |\n|---|---|---|---|---|---|---|---|\n");
+            let _ = writeln!(
+                md,
+                "| {} | {} | {} | {} | {} | {} | {} | {} |",
+                r.count,
+                ms(r.last),
+                ms(r.min),
+                ms(p50),
+                ms(p95),
+                ms(p99),
+                ms(r.max),
+                ms(r.avg())
+            );
+            let recent: Vec<Duration> = r.recent(SPARK_LEN).collect();
+            let _ = writeln!(
+                md,
+                "\nAll values in ms. The last {} samples, oldest first:\n",
+                recent.len()
+            );
+            md.push_str(&code_block(&sparkline(&recent)));
+        }
+
+        md.push_str("\n## Closes\n\n");
+        if self.closes.is_empty() {
+            md.push_str("No connection was closed.\n");
+        } else {
+            md.push_str("| code | meaning | by | count |\n|---|---|---|---|\n");
+            for ((code, by), n) in &self.closes {
+                let (c, name) = match code {
+                    Some(c) => (c.to_string(), close_code_name(*c)),
+                    None if *by == ClosedBy::Heartbeat.as_str() => {
+                        ("—".to_string(), "no pong in time")
+                    }
+                    None => ("—".to_string(), "no close frame"),
+                };
+                let _ = writeln!(md, "| {c} | {name} | {by} | {n} |");
+            }
+        }
+
+        let _ = writeln!(md, "\n## Last {} messages\n", self.messages.len());
+        if self.messages.is_empty() {
+            md.push_str("No messages.\n");
+        } else {
+            let mut block = String::new();
+            for m in &self.messages {
+                let Event::Message(msg) = &m.event else {
+                    continue;
+                };
+                let dir = if msg.dir == Dir::In { "in " } else { "out" };
+                let body = match msg.kind {
+                    Kind::Text => text::sanitize(&text::preview_text(&msg.data, 400)),
+                    Kind::Binary => text::preview_hex(&msg.data, 32),
+                };
+                let more = if msg.data.len() > 400 { " …" } else { "" };
+                let _ = writeln!(
+                    block,
+                    "{} {dir} {} {:>7} {body}{more}",
+                    text::clock_millis(m.at),
+                    if msg.kind == Kind::Text { "txt" } else { "bin" },
+                    text::bytes(msg.data.len() as u64)
+                );
+            }
+            md.push_str(&code_block(&block));
+        }
+        md
+    }
+}
+
+/// RTT samples as block characters, scaled from 0 to the largest.
+pub fn sparkline(samples: &[Duration]) -> String {
+    const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+    let max = samples
+        .iter()
+        .max()
+        .copied()
+        .unwrap_or_default()
+        .as_secs_f64();
+    if max == 0.0 {
+        return String::new();
+    }
+    samples
+        .iter()
+        .map(|d| BARS[((d.as_secs_f64() / max) * 7.0).round().clamp(0.0, 7.0) as usize])
+        .collect()
+}
+
+/// Text for a table cell: one line, escaped, pipes kept out of the table syntax.
+fn cell(s: &str) -> String {
+    text::sanitize(s).replace('|', "\\|")
+}
+
+/// Text as inline code, with a fence longer than any backtick run inside.
+fn inline(s: &str) -> String {
+    let s = text::sanitize(s);
+    let fence = "`".repeat(longest_backtick_run(&s) + 1);
+    format!("{fence}{s}{fence}")
+}
+
+fn code_block(body: &str) -> String {
+    let fence = "`".repeat((longest_backtick_run(body) + 1).max(3));
+    let nl = if body.ends_with('\n') { "" } else { "\n" };
+    format!("{fence}\n{body}{nl}{fence}\n")
+}
+
+fn longest_backtick_run(s: &str) -> usize {
+    s.split(|c| c != '`').map(str::len).max().unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fences_outgrow_the_content() {
+        assert_eq!(code_block("a ``` b"), "````\na ``` b\n````\n");
+        assert_eq!(inline("x`y"), "``x`y``");
+        assert_eq!(cell("a|b\n"), "a\\|b\\n");
+    }
+
+    #[test]
+    fn sparkline_scales_to_the_largest() {
+        let d = |ms| Duration::from_millis(ms);
+        assert_eq!(sparkline(&[d(1), d(4), d(8)]), "▂▅█");
+        assert_eq!(sparkline(&[]), "");
+    }
+}
