@@ -23,11 +23,31 @@ use super::tls;
 
 /// The byte stream under the WebSocket: plain TCP or TLS over TCP.
 #[derive(Debug)]
-pub enum Transport {
+pub enum Io {
     /// `ws://`.
     Plain(TcpStream),
     /// `wss://`.
     Tls(Box<TlsStream<TcpStream>>),
+}
+
+/// The connection after the upgrade: bytes the server sent right behind its 101 answer are
+/// read first. (Handing them to tungstenite as a "partially read" buffer instead leaves it a
+/// read buffer that shrinks to one frame, and then it reads one frame per syscall.)
+#[derive(Debug)]
+pub struct Transport {
+    leftover: Vec<u8>,
+    taken: usize,
+    io: Io,
+}
+
+impl Transport {
+    fn new(io: Io) -> Self {
+        Transport {
+            leftover: Vec::new(),
+            taken: 0,
+            io,
+        }
+    }
 }
 
 impl AsyncRead for Transport {
@@ -36,9 +56,20 @@ impl AsyncRead for Transport {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Transport::Plain(s) => Pin::new(s).poll_read(cx, buf),
-            Transport::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+        let this = self.get_mut();
+        if this.taken < this.leftover.len() {
+            let n = buf.remaining().min(this.leftover.len() - this.taken);
+            buf.put_slice(&this.leftover[this.taken..this.taken + n]);
+            this.taken += n;
+            if this.taken == this.leftover.len() {
+                this.leftover = Vec::new();
+                this.taken = 0;
+            }
+            return Poll::Ready(Ok(()));
+        }
+        match &mut this.io {
+            Io::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            Io::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
         }
     }
 }
@@ -49,23 +80,23 @@ impl AsyncWrite for Transport {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        match self.get_mut() {
-            Transport::Plain(s) => Pin::new(s).poll_write(cx, buf),
-            Transport::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+        match &mut self.get_mut().io {
+            Io::Plain(s) => Pin::new(s).poll_write(cx, buf),
+            Io::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
         }
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Transport::Plain(s) => Pin::new(s).poll_flush(cx),
-            Transport::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+        match &mut self.get_mut().io {
+            Io::Plain(s) => Pin::new(s).poll_flush(cx),
+            Io::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
         }
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Transport::Plain(s) => Pin::new(s).poll_shutdown(cx),
-            Transport::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+        match &mut self.get_mut().io {
+            Io::Plain(s) => Pin::new(s).poll_shutdown(cx),
+            Io::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
         }
     }
 }
@@ -164,9 +195,9 @@ pub async fn dial(
             .1
             .protocol_version()
             .map(tls::version_name);
-        (Transport::Tls(Box::new(tls_stream)), version)
+        (Transport::new(Io::Tls(Box::new(tls_stream))), version)
     } else {
-        (Transport::Plain(tcp), None)
+        (Transport::new(Io::Plain(tcp)), None)
     };
 
     *phase = Phase::Upgrade;
@@ -174,13 +205,10 @@ pub async fn dial(
     let (leftover, subprotocol) = upgrade(&mut stream, s, deadline).await?;
     phases.handshake = t.elapsed();
 
-    let ws = WebSocketStream::from_partially_read(
-        stream,
-        leftover,
-        Role::Client,
-        Some(ws_config(s.max_message_size)),
-    )
-    .await;
+    stream.leftover = leftover;
+    let ws =
+        WebSocketStream::from_raw_socket(stream, Role::Client, Some(ws_config(s.max_message_size)))
+            .await;
     Ok(Dialed {
         ws,
         info: OpenInfo {

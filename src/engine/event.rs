@@ -49,6 +49,16 @@ pub struct Message {
 }
 
 impl Message {
+    /// The same message with its payload in an allocation of its own. A received payload is a
+    /// slice of the socket's read buffer and keeps all of it alive; anything kept for long
+    /// (the log, the report) should hold a detached copy.
+    pub fn detached(&self) -> Message {
+        Message {
+            data: Bytes::copy_from_slice(&self.data),
+            ..self.clone()
+        }
+    }
+
     /// The payload as text, when it is a text message.
     pub fn text(&self) -> Option<&str> {
         match self.kind {

@@ -26,6 +26,9 @@ use super::settings::ConnSettings;
 
 /// Most events put in one batch, so a flood reaches the frontend in few channel sends.
 const MAX_BURST: usize = 1024;
+/// Most payload bytes in one batch: with the channel's bound this caps the memory in flight
+/// between the socket and the frontend (64 batches), whatever the message size.
+const MAX_BURST_BYTES: usize = 256 * 1024;
 /// How long a close handshake may take before the socket is dropped anyway.
 const CLOSE_GRACE: Duration = Duration::from_secs(2);
 
@@ -34,6 +37,8 @@ struct Sink {
     tx: mpsc::Sender<Batch>,
     tap: Option<Tap>,
     batch: Vec<Stamped>,
+    // Payload bytes in `batch`.
+    batch_bytes: usize,
     // The open event of the current connection, so a recorder attached later starts from it.
     current_open: Option<Stamped>,
 }
@@ -45,6 +50,9 @@ impl Sink {
 
     fn push_at(&mut self, at: SystemTime, event: Event) {
         log_event(&event);
+        if let Event::Message(m) = &event {
+            self.batch_bytes += m.data.len();
+        }
         match &event {
             Event::Open(_) => {
                 self.current_open = Some(Stamped {
@@ -75,6 +83,7 @@ impl Sink {
             return !self.tx.is_closed();
         }
         let batch = Arc::new(std::mem::replace(&mut self.batch, Vec::with_capacity(64)));
+        self.batch_bytes = 0;
         if let Some(tap) = &self.tap
             && tap.0.send(batch.clone()).await.is_err()
         {
@@ -166,6 +175,7 @@ impl Task {
                 tx,
                 tap,
                 batch: Vec::with_capacity(64),
+                batch_bytes: 0,
                 current_open: None,
             },
             queue: VecDeque::new(),
@@ -505,6 +515,9 @@ impl Task {
                     }
                     // Drain whatever else is already buffered into the same batch.
                     for _ in 1..MAX_BURST {
+                        if self.sink.batch_bytes >= MAX_BURST_BYTES {
+                            break;
+                        }
                         match ws.next().now_or_never() {
                             Some(item) => {
                                 if let Some(end) = self.on_frame(item, at, now, &mut hb) {
