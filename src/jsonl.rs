@@ -11,7 +11,7 @@ use crate::engine::{Event, Stamped};
 /// Encodes events as JSON lines, reusing the timestamp text across a burst.
 #[derive(Default)]
 pub struct Encoder {
-    ts_ms: Option<u64>,
+    ts_at: Option<SystemTime>,
     ts: [u8; 24],
 }
 
@@ -24,13 +24,14 @@ impl Encoder {
     /// Appends one line (with its newline) for `s` to `out`.
     pub fn encode(&mut self, s: &Stamped, out: &mut Vec<u8>) {
         out.extend_from_slice(b"{\"ts\":\"");
-        let ms =
-            s.at.duration_since(UNIX_EPOCH)
-                .map(|d| d.as_millis() as u64)
-                .unwrap_or(0);
-        if self.ts_ms != Some(ms) {
+        // Events of one burst share their time; format it once.
+        if self.ts_at != Some(s.at) {
+            let ms =
+                s.at.duration_since(UNIX_EPOCH)
+                    .map(|d| d.as_millis() as u64)
+                    .unwrap_or(0);
             self.ts = rfc3339_millis(ms);
-            self.ts_ms = Some(ms);
+            self.ts_at = Some(s.at);
         }
         out.extend_from_slice(&self.ts);
         out.extend_from_slice(b"\",\"event\":\"");
@@ -273,37 +274,70 @@ fn push_opt_str(out: &mut Vec<u8>, s: Option<&str>) {
 /// A JSON string literal; control characters are escaped, so no raw escape sequence from a
 /// message can reach a terminal that shows the output.
 pub fn push_str(out: &mut Vec<u8>, s: &str) {
-    out.push(b'"');
     let bytes = s.as_bytes();
+    out.reserve(bytes.len() + 2);
+    out.push(b'"');
     let mut start = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        let esc: &[u8] = match b {
-            b'"' => b"\\\"",
-            b'\\' => b"\\\\",
-            b'\n' => b"\\n",
-            b'\r' => b"\\r",
-            b'\t' => b"\\t",
-            0..=0x1f | 0x7f => b"",
-            _ => continue,
-        };
-        out.extend_from_slice(&bytes[start..i]);
-        if esc.is_empty() {
-            const HEX: &[u8; 16] = b"0123456789abcdef";
-            out.extend_from_slice(&[
-                b'\\',
-                b'u',
-                b'0',
-                b'0',
-                HEX[(b >> 4) as usize],
-                HEX[(b & 0xf) as usize],
-            ]);
-        } else {
-            out.extend_from_slice(esc);
+    let mut i = 0;
+    while let Some(at) = find_escape(bytes, i) {
+        out.extend_from_slice(&bytes[start..at]);
+        let b = bytes[at];
+        match b {
+            b'"' => out.extend_from_slice(b"\\\""),
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            _ => {
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                out.extend_from_slice(&[
+                    b'\\',
+                    b'u',
+                    b'0',
+                    b'0',
+                    HEX[(b >> 4) as usize],
+                    HEX[(b & 0xf) as usize],
+                ]);
+            }
         }
-        start = i + 1;
+        start = at + 1;
+        i = at + 1;
     }
     out.extend_from_slice(&bytes[start..]);
     out.push(b'"');
+}
+
+/// Whether a byte needs escaping in a JSON string (controls, `"`, `\`, DEL).
+#[inline]
+fn needs_escape(b: u8) -> bool {
+    b < 0x20 || b == b'"' || b == b'\\' || b == 0x7f
+}
+
+/// The first byte at or after `from` that needs escaping; clean 8-byte words are skipped
+/// whole, which is most of a typical payload.
+#[inline]
+fn find_escape(bytes: &[u8], from: usize) -> Option<usize> {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let has_zero = |v: u64| v.wrapping_sub(LO) & !v & HI;
+    let mut i = from;
+    while i + 8 <= bytes.len() {
+        let w = u64::from_le_bytes(bytes[i..i + 8].try_into().expect("8 bytes"));
+        // Bytes below 0x20 (bytes with the high bit set are UTF-8 and never below 0x20).
+        let below = w.wrapping_sub(LO * 0x20) & !w & HI;
+        let hits = below
+            | has_zero(w ^ (LO * b'"' as u64))
+            | has_zero(w ^ (LO * b'\\' as u64))
+            | has_zero(w ^ (LO * 0x7f));
+        if hits != 0 {
+            break;
+        }
+        i += 8;
+    }
+    bytes[i..]
+        .iter()
+        .position(|&b| needs_escape(b))
+        .map(|p| i + p)
 }
 
 /// `2026-11-25T17:33:57.123Z` for milliseconds since the epoch.
@@ -785,6 +819,35 @@ mod tests {
             (Some("sent"), Some(7))
         );
         assert_eq!(v["base64"], "AAH+/w==");
+    }
+
+    #[test]
+    fn the_word_at_a_time_escaper_agrees_with_serde_json() {
+        let mut cases: Vec<String> = vec![
+            String::new(),
+            "plain ascii text that is long enough".into(),
+            "é✓ unicode 日本".into(),
+        ];
+        for b in 0u8..0x80 {
+            for pos in 0..17 {
+                let mut t = "x".repeat(pos);
+                t.push(b as char);
+                t.push_str("tail-of-text");
+                cases.push(t);
+            }
+        }
+        for c in cases {
+            let mut out = Vec::new();
+            push_str(&mut out, &c);
+            let back: String = serde_json::from_slice(&out)
+                .unwrap_or_else(|e| panic!("{c:?}: {e}: {}", String::from_utf8_lossy(&out)));
+            assert_eq!(back, c);
+            assert!(
+                !out.iter().any(|&b| b < 0x20 || b == 0x7f),
+                "raw control in {:?}",
+                String::from_utf8_lossy(&out)
+            );
+        }
     }
 
     #[test]
