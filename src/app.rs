@@ -168,6 +168,7 @@ fn ui_options(
     crate::tui::app::UiOptions {
         url: settings.shown_url(),
         log_capacity: cfg.log_capacity,
+        log_max_bytes: cfg.log_max_bytes as usize,
         fps: cfg.fps,
         ping_interval: settings.ping_interval,
         pong_timeout: settings.pong_timeout,
@@ -223,6 +224,7 @@ fn replay(args: Box<crate::cli::ReplayArgs>) -> anyhow::Result<ExitCode> {
                 header.url.clone()
             },
             log_capacity: cfg.log_capacity,
+            log_max_bytes: cfg.log_max_bytes as usize,
             fps: cfg.fps,
             ping_interval: (header.ping_interval_ms > 0)
                 .then(|| std::time::Duration::from_millis(header.ping_interval_ms)),
@@ -247,7 +249,7 @@ fn report(args: crate::cli::ReportArgs) -> anyhow::Result<ExitCode> {
             args.file.display()
         ))
     })?;
-    let mut builder = crate::report::ReportBuilder::default();
+    let mut builder = crate::report::ReportBuilder::new(Default::default());
     let mut last = None;
     let mut skipped = 0;
     for (i, line) in std::io::BufReader::new(f).lines().enumerate() {

@@ -132,6 +132,9 @@ pub struct ConnArgs {
     /// Messages the dashboard's log keeps [default: 100000].
     #[arg(long, value_name = "N")]
     pub log_capacity: Option<usize>,
+    /// Payload bytes the dashboard's log keeps, e.g. 1GiB [default: 256MiB].
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub log_max_bytes: Option<u64>,
     /// Dashboard frame-rate cap [default: 30].
     #[arg(long, value_name = "N")]
     pub fps: Option<u32>,
@@ -243,6 +246,9 @@ pub struct ServeArgs {
     /// Play the --demo scenario (ticks, JSON, binary, drops) on each connection.
     #[arg(long)]
     pub demo: bool,
+    /// Accept one connection, then stop listening.
+    #[arg(long)]
+    pub once: bool,
 }
 
 impl ServeArgs {
@@ -265,6 +271,7 @@ impl ServeArgs {
             no_echo: self.no_echo,
             tls: self.tls_cert.clone().zip(self.tls_key.clone()),
             demo: self.demo,
+            once: self.once,
             print: true,
             ..crate::server::ServeOptions::default()
         }

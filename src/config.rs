@@ -45,6 +45,8 @@ pub mod defaults {
     pub const MAX_MESSAGE_SIZE: u64 = 64 << 20;
     /// `log_capacity`.
     pub const LOG_CAPACITY: usize = 100_000;
+    /// `log_max_bytes`.
+    pub const LOG_MAX_BYTES: u64 = 256 << 20;
     /// `fps`.
     pub const FPS: u32 = 30;
     /// `record_max_bytes` (no rotation).
@@ -171,6 +173,8 @@ pub struct Config {
     pub redactor: Redactor,
     /// Dashboard log ring size.
     pub log_capacity: usize,
+    /// Payload bytes the dashboard log keeps.
+    pub log_max_bytes: u64,
     /// Dashboard frame-rate cap.
     pub fps: u32,
     /// Recording file.
@@ -883,6 +887,28 @@ pub fn resolve(
         &log_capacity,
         log_capacity.value.to_string(),
     );
+    let lmb = l.pick(
+        "--log-max-bytes",
+        cli.log_max_bytes,
+        file_key!(log_max_bytes)
+            .map(|s| Spanned::new(s.span(), s.get_ref().0))
+            .as_ref(),
+        defaults::LOG_MAX_BYTES,
+    );
+    if !(1 << 20..=64 << 30).contains(&lmb.value) {
+        return Err(invalid(
+            lmb.at("log_max_bytes"),
+            format!(
+                "must be between 1MiB and 64GiB, got {}",
+                format_size(lmb.value)
+            ),
+        ));
+    }
+    l.record(
+        "log_max_bytes",
+        &lmb,
+        format!("{:?}", format_size(lmb.value)),
+    );
     let fps = l.pick("--fps", cli.fps, file_key!(fps), defaults::FPS);
     validate_count("fps", &fps, 1, 120)?;
     l.record("fps", &fps, fps.value.to_string());
@@ -972,6 +998,7 @@ pub fn resolve(
         max_message_size: mms.value,
         redactor,
         log_capacity: log_capacity.value,
+        log_max_bytes: lmb.value,
         fps: fps.value,
         record: record.value,
         record_max_bytes: rmb.value,

@@ -54,14 +54,39 @@ pub struct ReportBuilder {
     closes: BTreeMap<(Option<u16>, &'static str), u64>,
     http: VecDeque<(SystemTime, HttpFailure, String)>,
     messages: VecDeque<Stamped>,
+    // The dashboard has the messages in its log already; it does not keep a second copy.
+    keep_messages: bool,
     last_at: Option<SystemTime>,
 }
 
+/// A message as the report's tail shows it.
+#[derive(Clone, Copy, Debug)]
+pub struct TailMessage<'a> {
+    /// When.
+    pub at: SystemTime,
+    /// In or out.
+    pub dir: Dir,
+    /// Text or binary.
+    pub kind: Kind,
+    /// Payload.
+    pub data: &'a [u8],
+}
+
 impl ReportBuilder {
-    /// A report about the endpoint described by `header`.
+    /// A report about the endpoint described by `header`, keeping the last messages itself.
     pub fn new(header: RecordHeader) -> Self {
         ReportBuilder {
             header,
+            keep_messages: true,
+            ..Default::default()
+        }
+    }
+
+    /// A report whose message tail is supplied when it is written (the dashboard's log).
+    pub fn without_messages(header: RecordHeader) -> Self {
+        ReportBuilder {
+            header,
+            keep_messages: false,
             ..Default::default()
         }
     }
@@ -118,11 +143,14 @@ impl ReportBuilder {
             Event::Closed(c) => {
                 *self.closes.entry((c.code, c.by.as_str())).or_default() += 1;
             }
-            Event::Message(_) => {
+            Event::Message(m) if self.keep_messages => {
                 if self.messages.len() == MESSAGES_KEPT {
                     self.messages.pop_front();
                 }
-                self.messages.push_back(s.clone());
+                self.messages.push_back(Stamped {
+                    at: s.at,
+                    event: Event::Message(m.detached()),
+                });
             }
             _ => {}
         }
@@ -130,6 +158,25 @@ impl ReportBuilder {
 
     /// The report, as of `now`; `source` says where the events came from.
     pub fn markdown(&self, now: SystemTime, source: &str) -> String {
+        let tail: Vec<TailMessage<'_>> = self
+            .messages
+            .iter()
+            .filter_map(|s| match &s.event {
+                Event::Message(m) => Some(TailMessage {
+                    at: s.at,
+                    dir: m.dir,
+                    kind: m.kind,
+                    data: &m.data,
+                }),
+                _ => None,
+            })
+            .collect();
+        self.markdown_with(now, source, &tail)
+    }
+
+    /// The report with `tail` as its last messages (at most 50 are shown).
+    pub fn markdown_with(&self, now: SystemTime, source: &str, tail: &[TailMessage<'_>]) -> String {
+        let tail = &tail[tail.len().saturating_sub(MESSAGES_KEPT)..];
         let mut md = String::new();
         let s = &self.stats;
         let url = if self.header.url.is_empty() {
@@ -388,27 +435,24 @@ impl ReportBuilder {
             }
         }
 
-        let _ = writeln!(md, "\n## Last {} messages\n", self.messages.len());
-        if self.messages.is_empty() {
+        let _ = writeln!(md, "\n## Last {} messages\n", tail.len());
+        if tail.is_empty() {
             md.push_str("No messages.\n");
         } else {
             let mut block = String::new();
-            for m in &self.messages {
-                let Event::Message(msg) = &m.event else {
-                    continue;
+            for m in tail {
+                let dir = if m.dir == Dir::In { "in " } else { "out" };
+                let body = match m.kind {
+                    Kind::Text => text::sanitize(&text::preview_text(m.data, 400)),
+                    Kind::Binary => text::preview_hex(m.data, 32),
                 };
-                let dir = if msg.dir == Dir::In { "in " } else { "out" };
-                let body = match msg.kind {
-                    Kind::Text => text::sanitize(&text::preview_text(&msg.data, 400)),
-                    Kind::Binary => text::preview_hex(&msg.data, 32),
-                };
-                let more = if msg.data.len() > 400 { " …" } else { "" };
+                let more = if m.data.len() > 400 { " …" } else { "" };
                 let _ = writeln!(
                     block,
                     "{} {dir} {} {:>7} {body}{more}",
                     text::clock_millis(m.at),
-                    if msg.kind == Kind::Text { "txt" } else { "bin" },
-                    text::bytes(msg.data.len() as u64)
+                    if m.kind == Kind::Text { "txt" } else { "bin" },
+                    text::bytes(m.data.len() as u64)
                 );
             }
             md.push_str(&code_block(&block));

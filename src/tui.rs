@@ -77,7 +77,7 @@ pub fn prepare(app: &mut App, area: Rect) {
 }
 
 /// What the dashboard is attached to.
-enum Session {
+pub enum Session {
     /// A live engine, perhaps with a recorder.
     Live {
         commands: mpsc::Sender<Command>,
@@ -90,6 +90,20 @@ enum Session {
 }
 
 impl Session {
+    /// A live engine without a recorder (benchmarks drive the loop with one).
+    pub fn live(commands: mpsc::Sender<Command>) -> Session {
+        Session::Live {
+            commands,
+            recorder: None,
+            record_template: RecordOptions {
+                path: Default::default(),
+                max_bytes: 0,
+                keep: 1,
+                header: Default::default(),
+            },
+        }
+    }
+
     fn now(&self) -> SystemTime {
         match self {
             Session::Live { .. } => SystemTime::now(),
@@ -188,18 +202,60 @@ pub async fn run_replay(
     Ok(ExitCode::SUCCESS)
 }
 
-/// The one loop: terminal events, event batches, frame deadline, clock, signals.
+/// The one loop on the real terminal: terminal events, event batches, frames, clock, signals.
 async fn run_loop(
     app: &mut App,
     events: &mut mpsc::Receiver<Batch>,
     session: &mut Session,
 ) -> anyhow::Result<()> {
-    let frame_every = Duration::from_secs_f64(1.0 / f64::from(app.opts.fps.max(1)));
     let (guard, mut terminal) = TerminalGuard::enter()?;
     let mut term_events = EventStream::new();
+    let result = drive(
+        app,
+        events,
+        session,
+        &mut terminal,
+        &mut term_events,
+        crate::signals::wait_for_stop(),
+        &mut Hooks::default(),
+    )
+    .await;
+    drop(terminal);
+    drop(guard);
+    result
+}
+
+/// Called after every frame with the app and when the frame was drawn.
+pub type FrameHook<'a> = &'a mut dyn FnMut(&App, Instant);
+
+/// Ways to watch the loop from outside; benchmarks use them, the dashboard does not.
+#[derive(Default)]
+pub struct Hooks<'a> {
+    /// Called after every frame is drawn.
+    pub on_frame: Option<FrameHook<'a>>,
+    /// Checked after each fold of event batches; the loop returns when it holds.
+    pub done: Option<&'a dyn Fn(&App) -> bool>,
+}
+
+/// The dashboard's loop over any backend and any source of terminal events: one `select!`
+/// over terminal events, event batches, the frame deadline and the clock. The real terminal
+/// and the benchmarks (a `TestBackend`) run this same code.
+pub async fn drive<B, S>(
+    app: &mut App,
+    events: &mut mpsc::Receiver<Batch>,
+    session: &mut Session,
+    terminal: &mut ratatui::Terminal<B>,
+    term_events: &mut S,
+    stop: impl std::future::Future<Output = ()>,
+    hooks: &mut Hooks<'_>,
+) -> anyhow::Result<()>
+where
+    B: ratatui::backend::Backend,
+    S: futures_util::Stream<Item = std::io::Result<ratatui::crossterm::event::Event>> + Unpin,
+{
+    let frame_every = Duration::from_secs_f64(1.0 / f64::from(app.opts.fps.max(1)));
     let mut clock = tokio::time::interval(Duration::from_secs(1));
     clock.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    let stop = crate::signals::wait_for_stop();
     tokio::pin!(stop);
     let mut dirty = true;
     let mut last_draw = Instant::now() - frame_every;
@@ -236,7 +292,7 @@ async fn run_loop(
                 if let Session::Replay { player } = session {
                     app.replay = Some(ReplayView { speed: player.clock.speed(), paused: player.clock.paused() });
                 }
-                let area = terminal.get_frame().area();
+                let area: Rect = terminal.size().map(|s| Rect::new(0, 0, s.width, s.height)).unwrap_or_default();
                 prepare(app, area);
                 let r = render::regions(area);
                 let drawn = terminal.draw(|f| {
@@ -252,6 +308,9 @@ async fn run_loop(
                 }
                 last_draw = Instant::now();
                 dirty = false;
+                if let Some(f) = hooks.on_frame.as_mut() {
+                    f(app, last_draw);
+                }
             }
             batch = events.recv(), if events_open => {
                 match batch {
@@ -265,6 +324,9 @@ async fn run_loop(
                             }
                         }
                         dirty = true;
+                        if hooks.done.is_some_and(|done| done(app)) {
+                            break;
+                        }
                     }
                     None => events_open = false,
                 }
@@ -278,8 +340,6 @@ async fn run_loop(
             _ = &mut stop => break,
         }
     }
-    drop(terminal);
-    drop(guard);
     Ok(())
 }
 
@@ -329,14 +389,11 @@ async fn perform(app: &mut App, session: &mut Session, effect: Effect) {
             }
         }
         (Effect::WriteReport, _) => {
-            let markdown = app.report.markdown(
-                app.now,
-                if app.opts.replay {
-                    "a replayed recording"
-                } else {
-                    "a live session"
-                },
-            );
+            let markdown = app.report_markdown(if app.opts.replay {
+                "a replayed recording"
+            } else {
+                "a live session"
+            });
             let Some(dir) = crate::paths::data_dir() else {
                 app.say(
                     Level::Bad,

@@ -50,6 +50,8 @@ pub struct ConfigFile {
     pub redact_query: Option<Spanned<Vec<String>>>,
     /// Messages the dashboard's log keeps.
     pub log_capacity: Option<Spanned<usize>>,
+    /// Payload bytes the dashboard's log keeps.
+    pub log_max_bytes: Option<Spanned<SizeValue>>,
     /// Dashboard frame-rate cap.
     pub fps: Option<Spanned<u32>>,
     /// Recording file.
@@ -61,7 +63,7 @@ pub struct ConfigFile {
 }
 
 /// The keys, in the order `config.toml` documents them.
-pub const KEYS: [&str; 22] = [
+pub const KEYS: [&str; 23] = [
     "url",
     "headers",
     "subprotocols",
@@ -80,6 +82,7 @@ pub const KEYS: [&str; 22] = [
     "max_message_size",
     "redact_query",
     "log_capacity",
+    "log_max_bytes",
     "fps",
     "record",
     "record_max_bytes",

@@ -35,6 +35,8 @@ pub struct UiOptions {
     pub url: String,
     /// Log ring size.
     pub log_capacity: usize,
+    /// Most payload bytes the log keeps.
+    pub log_max_bytes: usize,
     /// Frame-rate cap.
     pub fps: u32,
     /// Heartbeat period, for display.
@@ -200,8 +202,8 @@ impl App {
     pub fn new(opts: UiOptions) -> App {
         let history = History::load(opts.history.clone());
         App {
-            log: MessageLog::new(opts.log_capacity),
-            report: ReportBuilder::new(opts.header.clone()),
+            log: MessageLog::new(opts.log_capacity, opts.log_max_bytes),
+            report: ReportBuilder::without_messages(opts.header.clone()),
             opts,
             recording: None,
             replay: None,
@@ -228,6 +230,29 @@ impl App {
     /// Connection numbers, folded from events.
     pub fn stats(&self) -> &ConnStats {
         &self.report.stats
+    }
+
+    /// The diagnostic report as of now, its message tail taken from the log.
+    pub fn report_markdown(&self, source: &str) -> String {
+        let mut tail: Vec<crate::report::TailMessage<'_>> = self
+            .log
+            .shown_before(self.log.end_seq(), Filter::All)
+            .filter_map(|seq| self.log.get(seq))
+            .filter(|e| e.origin != Origin::Event)
+            .take(50)
+            .map(|e| crate::report::TailMessage {
+                at: e.at(),
+                dir: if e.origin == Origin::In {
+                    Dir::In
+                } else {
+                    Dir::Out
+                },
+                kind: e.kind,
+                data: &e.data,
+            })
+            .collect();
+        tail.reverse();
+        self.report.markdown_with(self.now, source, &tail)
     }
 
     /// Shows a transient message in the footer.
@@ -282,26 +307,24 @@ impl App {
                 } else {
                     Origin::Out
                 };
-                self.push(Entry {
+                self.push(Entry::message(
                     at,
                     origin,
-                    kind: m.kind,
-                    level: Level::Info,
-                    status: Status::Plain,
-                    id: m.id,
-                    data: m.data.clone(),
-                });
+                    m.kind,
+                    Status::Plain,
+                    m.id,
+                    &m.data,
+                ));
             }
             Event::Queued { id, kind, data, .. } => {
-                let seq = self.push(Entry {
+                let seq = self.push(Entry::message(
                     at,
-                    origin: Origin::Out,
-                    kind: *kind,
-                    level: Level::Info,
-                    status: Status::Queued,
-                    id: *id,
-                    data: data.clone(),
-                });
+                    Origin::Out,
+                    *kind,
+                    Status::Queued,
+                    *id,
+                    data,
+                ));
                 self.pending.insert(*id, seq);
             }
             Event::Dropped {
@@ -317,15 +340,14 @@ impl App {
                 {
                     Some(e) => e.status = Status::NotSent(*reason),
                     None => {
-                        self.push(Entry {
+                        self.push(Entry::message(
                             at,
-                            origin: Origin::Out,
-                            kind: *kind,
-                            level: Level::Bad,
-                            status: Status::NotSent(*reason),
-                            id: *id,
-                            data: data.clone(),
-                        });
+                            Origin::Out,
+                            *kind,
+                            Status::NotSent(*reason),
+                            *id,
+                            data,
+                        ));
                     }
                 }
                 if *reason == DropReason::QueueFull {
@@ -440,14 +462,9 @@ impl App {
 
     // ---- the log viewport -------------------------------------------------------------------
 
-    fn shown(&self) -> impl Fn(&Entry) -> bool + use<> {
-        let filter = self.filter;
-        move |e: &Entry| filter.matches(e)
-    }
-
     /// The newest shown entry.
     pub fn last_shown(&self) -> Option<u64> {
-        self.log.prev_where(self.log.end_seq(), self.shown())
+        self.log.prev(self.log.end_seq(), self.filter)
     }
 
     /// The entry the cursor is on: the selected one, or the newest when following.
@@ -478,7 +495,7 @@ impl App {
     pub fn scroll_up(&mut self, n: usize) {
         let Some(mut seq) = self.cursor() else { return };
         for _ in 0..n {
-            match self.log.prev_where(seq, self.shown()) {
+            match self.log.prev(seq, self.filter) {
                 Some(s) => seq = s,
                 None => break,
             }
@@ -490,7 +507,7 @@ impl App {
     pub fn scroll_down(&mut self, n: usize) {
         let Some(mut seq) = self.selected else { return };
         for _ in 0..n {
-            match self.log.next_where(seq, self.shown()) {
+            match self.log.next(seq, self.filter) {
                 Some(s) => seq = s,
                 None => {
                     self.follow();
@@ -503,7 +520,7 @@ impl App {
 
     /// Jumps to the oldest shown entry.
     pub fn scroll_home(&mut self) {
-        let first = self.log.first_where(self.shown());
+        let first = self.log.first(self.filter);
         self.select(first);
     }
 
@@ -515,23 +532,11 @@ impl App {
             self.view_top = sel;
             return;
         }
-        // Count shown rows from view_top to sel; if sel falls below the viewport, scroll.
-        let mut s = self.view_top;
-        let mut row = 0;
-        let shown = self.shown();
-        while s < sel {
-            if self.log.get(s).is_some_and(&shown) {
-                row += 1;
-                if row >= self.log_rows {
-                    break;
-                }
-            }
-            s += 1;
-        }
-        if row >= self.log_rows {
+        // Scroll when the cursor fell below the viewport: put it on the last row.
+        if self.log.count_between(self.view_top, sel, self.filter) >= self.log_rows {
             let mut top = sel;
             for _ in 1..self.log_rows {
-                match self.log.prev_where(top, &shown) {
+                match self.log.prev(top, self.filter) {
                     Some(t) => top = t,
                     None => break,
                 }
@@ -542,39 +547,32 @@ impl App {
 
     /// The sequence numbers to draw, top to bottom, for a viewport of `rows` rows.
     pub fn visible(&self, rows: usize) -> Vec<u64> {
-        let shown = self.shown();
-        let mut out = Vec::with_capacity(rows);
         match self.selected {
             None => {
-                let mut s = self.log.end_seq();
-                while out.len() < rows {
-                    match self.log.prev_where(s, &shown) {
-                        Some(p) => {
-                            out.push(p);
-                            s = p;
-                        }
-                        None => break,
-                    }
-                }
+                let mut out: Vec<u64> = self
+                    .log
+                    .shown_before(self.log.end_seq(), self.filter)
+                    .take(rows)
+                    .collect();
                 out.reverse();
+                out
             }
-            Some(_) => {
-                let mut s = self.view_top.max(self.log.first_seq());
-                while out.len() < rows && s < self.log.end_seq() {
-                    if self.log.get(s).is_some_and(&shown) {
-                        out.push(s);
-                    }
-                    s += 1;
-                }
-            }
+            Some(_) => self
+                .log
+                .shown_from(self.view_top, self.filter)
+                .take(rows)
+                .collect(),
         }
-        out
     }
 
     // ---- search -----------------------------------------------------------------------------
 
-    fn is_hit(&self, e: &Entry, q: &str) -> bool {
-        self.filter.matches(e) && contains_ignore_case(&e.data, q.as_bytes())
+    fn find_hit(&self, mut seqs: impl Iterator<Item = u64>, q: &str) -> Option<u64> {
+        seqs.find(|s| {
+            self.log
+                .get(*s)
+                .is_some_and(|e| contains_ignore_case(&e.data, q.as_bytes()))
+        })
     }
 
     /// Jumps to the next older hit (`older`) or newer hit.
@@ -585,9 +583,9 @@ impl App {
         };
         let from = self.cursor().unwrap_or(self.log.end_seq());
         let hit = if older {
-            self.log.prev_where(from, |e| self.is_hit(e, &q))
+            self.find_hit(self.log.shown_before(from, self.filter), &q)
         } else {
-            self.log.next_where(from, |e| self.is_hit(e, &q))
+            self.find_hit(self.log.shown_from(from.saturating_add(1), self.filter), &q)
         };
         match hit {
             Some(seq) => self.select(Some(seq)),
@@ -609,7 +607,7 @@ impl App {
         self.search = Some(query.clone());
         // The newest hit at or above the cursor.
         let from = self.cursor().map_or(self.log.end_seq(), |c| c + 1);
-        match self.log.prev_where(from, |e| self.is_hit(e, &query)) {
+        match self.find_hit(self.log.shown_before(from, self.filter), &query) {
             Some(seq) => self.select(Some(seq)),
             None => self.say(Level::Warn, format!("no match for `{query}`")),
         }
@@ -817,8 +815,8 @@ impl App {
                 {
                     let near = self
                         .log
-                        .prev_where(sel, self.shown())
-                        .or_else(|| self.log.next_where(sel, self.shown()));
+                        .prev(sel, self.filter)
+                        .or_else(|| self.log.next(sel, self.filter));
                     match near {
                         Some(s) => self.selected = Some(s),
                         None => self.follow(),
@@ -909,11 +907,11 @@ pub fn detail_of(seq: u64, e: &Entry) -> Detail {
         ));
     }
     let title = if e.origin == Origin::Event {
-        format!("{} UTC · connection event", text::clock_millis(e.at))
+        format!("{} UTC · connection event", text::clock_millis(e.at()))
     } else {
         format!(
             "{} UTC · {dir} · {} · {}{status}",
-            text::clock_millis(e.at),
+            text::clock_millis(e.at()),
             e.kind.as_str(),
             text::bytes(e.data.len() as u64)
         )

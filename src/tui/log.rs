@@ -4,8 +4,6 @@
 use std::collections::VecDeque;
 use std::time::SystemTime;
 
-use bytes::Bytes;
-
 use crate::engine::{DropReason, Kind};
 
 /// Where a log entry came from.
@@ -43,11 +41,11 @@ pub enum Status {
     NotSent(DropReason),
 }
 
-/// One row of the log.
+/// One row of the log; 40 bytes plus its payload, so a full ring of small messages stays small.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Entry {
-    /// When it happened.
-    pub at: SystemTime,
+    /// When it happened, in microseconds since the epoch.
+    at_us: u64,
     /// In, out or event.
     pub origin: Origin,
     /// Text or binary (events are text).
@@ -58,23 +56,59 @@ pub struct Entry {
     pub status: Status,
     /// Outgoing message id (0 otherwise).
     pub id: u64,
-    /// The payload, or the event's description.
-    pub data: Bytes,
+    /// The payload, or the event's description, in an allocation of its own.
+    pub data: Box<[u8]>,
 }
 
 impl Entry {
+    /// A message row; the payload is copied (a received payload is a slice of the socket's
+    /// read buffer, and keeping it would keep the whole buffer).
+    pub fn message(
+        at: SystemTime,
+        origin: Origin,
+        kind: Kind,
+        status: Status,
+        id: u64,
+        data: &[u8],
+    ) -> Entry {
+        Entry {
+            at_us: micros(at),
+            origin,
+            kind,
+            level: if matches!(status, Status::NotSent(_)) {
+                Level::Bad
+            } else {
+                Level::Info
+            },
+            status,
+            id,
+            data: data.into(),
+        }
+    }
+
     /// A connection event row.
     pub fn event(at: SystemTime, level: Level, text: String) -> Entry {
         Entry {
-            at,
+            at_us: micros(at),
             origin: Origin::Event,
             kind: Kind::Text,
             level,
             status: Status::Plain,
             id: 0,
-            data: Bytes::from(text),
+            data: text.into_bytes().into_boxed_slice(),
         }
     }
+
+    /// When it happened.
+    pub fn at(&self) -> SystemTime {
+        SystemTime::UNIX_EPOCH + std::time::Duration::from_micros(self.at_us)
+    }
+}
+
+fn micros(at: SystemTime) -> u64 {
+    at.duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_micros() as u64)
+        .unwrap_or(0)
 }
 
 /// Which entries the log shows.
@@ -123,35 +157,83 @@ impl Filter {
     }
 }
 
-/// A bounded ring of entries; the oldest go first.
+/// A bounded ring of entries; the oldest go first. Each origin keeps an index of its
+/// sequence numbers, so a filtered view costs what it shows, not the length of the log.
 #[derive(Debug)]
 pub struct MessageLog {
     entries: VecDeque<Entry>,
     capacity: usize,
+    max_bytes: usize,
+    bytes: usize,
     first_seq: u64,
     evicted: u64,
+    by_origin: [VecDeque<u64>; 3],
+}
+
+fn slot(o: Origin) -> usize {
+    match o {
+        Origin::In => 0,
+        Origin::Out => 1,
+        Origin::Event => 2,
+    }
+}
+
+impl Filter {
+    fn origin(self) -> Option<Origin> {
+        match self {
+            Filter::All => None,
+            Filter::In => Some(Origin::In),
+            Filter::Out => Some(Origin::Out),
+            Filter::Events => Some(Origin::Event),
+        }
+    }
 }
 
 impl MessageLog {
-    /// An empty log holding at most `capacity` entries.
-    pub fn new(capacity: usize) -> Self {
+    /// An empty log holding at most `capacity` entries and `max_bytes` of payload.
+    pub fn new(capacity: usize, max_bytes: usize) -> Self {
         MessageLog {
             entries: VecDeque::with_capacity(capacity.min(4096)),
             capacity: capacity.max(1),
+            max_bytes: max_bytes.max(1),
+            bytes: 0,
             first_seq: 0,
             evicted: 0,
+            by_origin: Default::default(),
+        }
+    }
+
+    fn evict_oldest(&mut self) {
+        if let Some(old) = self.entries.pop_front() {
+            self.by_origin[slot(old.origin)].pop_front();
+            self.bytes -= old.data.len();
+            self.first_seq += 1;
+            self.evicted += 1;
         }
     }
 
     /// Appends an entry; returns its sequence number.
     pub fn push(&mut self, e: Entry) -> u64 {
         if self.entries.len() == self.capacity {
-            self.entries.pop_front();
-            self.first_seq += 1;
-            self.evicted += 1;
+            self.evict_oldest();
         }
+        while !self.entries.is_empty() && self.bytes + e.data.len() > self.max_bytes {
+            self.evict_oldest();
+        }
+        // Grow by doubling, but never past the capacity: a full ring wastes no slots.
+        if self.entries.len() == self.entries.capacity() {
+            let more = self
+                .entries
+                .len()
+                .max(16)
+                .min(self.capacity - self.entries.len());
+            self.entries.reserve_exact(more);
+        }
+        self.bytes += e.data.len();
+        let seq = self.end_seq();
+        self.by_origin[slot(e.origin)].push_back(seq);
         self.entries.push_back(e);
-        self.end_seq() - 1
+        seq
     }
 
     /// Sequence number of the oldest entry kept.
@@ -194,45 +276,92 @@ impl MessageLog {
     /// Forgets everything shown (`/clear`); sequence numbers keep counting.
     pub fn clear(&mut self) {
         self.first_seq = self.end_seq();
+        self.bytes = 0;
         self.entries.clear();
+        self.by_origin.iter_mut().for_each(VecDeque::clear);
     }
 
-    /// The newest entry before `seq` that `pred` accepts.
-    pub fn prev_where(&self, seq: u64, pred: impl Fn(&Entry) -> bool) -> Option<u64> {
-        let end = seq.min(self.end_seq());
-        let mut s = end;
-        while s > self.first_seq {
-            s -= 1;
-            if pred(self.get(s)?) {
-                return Some(s);
+    /// The newest entry the filter shows before `seq`.
+    pub fn prev(&self, seq: u64, filter: Filter) -> Option<u64> {
+        match filter.origin() {
+            None => (seq > self.first_seq && !self.entries.is_empty())
+                .then(|| seq.min(self.end_seq()) - 1),
+            Some(o) => {
+                let idx = &self.by_origin[slot(o)];
+                let i = idx.partition_point(|&s| s < seq);
+                i.checked_sub(1).map(|i| idx[i])
             }
         }
-        None
     }
 
-    /// The oldest entry after `seq` that `pred` accepts.
-    pub fn next_where(&self, seq: u64, pred: impl Fn(&Entry) -> bool) -> Option<u64> {
-        let mut s = seq.saturating_add(1).max(self.first_seq);
-        while s < self.end_seq() {
-            if pred(self.get(s)?) {
-                return Some(s);
+    /// The oldest entry the filter shows after `seq`.
+    pub fn next(&self, seq: u64, filter: Filter) -> Option<u64> {
+        match filter.origin() {
+            None => {
+                let n = seq.saturating_add(1).max(self.first_seq);
+                (n < self.end_seq()).then_some(n)
             }
-            s += 1;
+            Some(o) => {
+                let idx = &self.by_origin[slot(o)];
+                idx.get(idx.partition_point(|&s| s <= seq)).copied()
+            }
         }
-        None
     }
 
-    /// The oldest entry that `pred` accepts.
-    pub fn first_where(&self, pred: impl Fn(&Entry) -> bool) -> Option<u64> {
-        self.entries
-            .iter()
-            .position(pred)
-            .map(|i| self.first_seq + i as u64)
+    /// The oldest entry the filter shows.
+    pub fn first(&self, filter: Filter) -> Option<u64> {
+        match filter.origin() {
+            None => (!self.entries.is_empty()).then_some(self.first_seq),
+            Some(o) => self.by_origin[slot(o)].front().copied(),
+        }
+    }
+
+    /// Entries the filter shows from `seq` on, oldest first.
+    pub fn shown_from(&self, seq: u64, filter: Filter) -> Box<dyn Iterator<Item = u64> + '_> {
+        match filter.origin() {
+            None => Box::new(seq.max(self.first_seq)..self.end_seq()),
+            Some(o) => {
+                let idx = &self.by_origin[slot(o)];
+                Box::new(idx.range(idx.partition_point(|&s| s < seq)..).copied())
+            }
+        }
+    }
+
+    /// Entries the filter shows before `seq`, newest first.
+    pub fn shown_before(&self, seq: u64, filter: Filter) -> Box<dyn Iterator<Item = u64> + '_> {
+        match filter.origin() {
+            None => Box::new((self.first_seq..seq.min(self.end_seq())).rev()),
+            Some(o) => {
+                let idx = &self.by_origin[slot(o)];
+                Box::new(
+                    idx.range(..idx.partition_point(|&s| s < seq))
+                        .rev()
+                        .copied(),
+                )
+            }
+        }
+    }
+
+    /// How many entries the filter shows in `[from, to)`.
+    pub fn count_between(&self, from: u64, to: u64, filter: Filter) -> usize {
+        if to <= from {
+            return 0;
+        }
+        match filter.origin() {
+            None => {
+                (to.min(self.end_seq())
+                    .saturating_sub(from.max(self.first_seq))) as usize
+            }
+            Some(o) => {
+                let idx = &self.by_origin[slot(o)];
+                idx.partition_point(|&s| s < to) - idx.partition_point(|&s| s < from)
+            }
+        }
     }
 
     /// Total bytes of payload kept.
     pub fn payload_bytes(&self) -> usize {
-        self.entries.iter().map(|e| e.data.len()).sum()
+        self.bytes
     }
 }
 
@@ -254,20 +383,19 @@ mod tests {
     use super::*;
 
     fn msg(i: u64, origin: Origin) -> Entry {
-        Entry {
-            at: SystemTime::UNIX_EPOCH,
+        Entry::message(
+            SystemTime::UNIX_EPOCH,
             origin,
-            kind: Kind::Text,
-            level: Level::Info,
-            status: Status::Plain,
-            id: 0,
-            data: Bytes::from(format!("m{i}")),
-        }
+            Kind::Text,
+            Status::Plain,
+            0,
+            format!("m{i}").as_bytes(),
+        )
     }
 
     #[test]
     fn ring_evicts_oldest_and_keeps_sequence_numbers() {
-        let mut log = MessageLog::new(3);
+        let mut log = MessageLog::new(3, usize::MAX);
         for i in 0..5 {
             assert_eq!(log.push(msg(i, Origin::In)), i);
         }
@@ -276,15 +404,20 @@ mod tests {
             (2, 5, 3, 2)
         );
         assert!(log.get(1).is_none());
-        assert_eq!(log.get(4).unwrap().data, "m4");
+        assert_eq!(&log.get(4).unwrap().data[..], b"m4");
         log.clear();
         assert!(log.is_empty());
         assert_eq!(log.push(msg(9, Origin::In)), 5);
     }
 
     #[test]
+    fn an_entry_is_40_bytes() {
+        assert_eq!(std::mem::size_of::<Entry>(), 40);
+    }
+
+    #[test]
     fn walks_respect_the_filter() {
-        let mut log = MessageLog::new(10);
+        let mut log = MessageLog::new(10, usize::MAX);
         for (i, o) in [
             Origin::In,
             Origin::Event,
@@ -297,12 +430,89 @@ mod tests {
         {
             log.push(msg(i as u64, o));
         }
-        let events = |e: &Entry| Filter::Events.matches(e);
-        assert_eq!(log.prev_where(log.end_seq(), events), Some(4));
-        assert_eq!(log.prev_where(4, events), Some(1));
-        assert_eq!(log.prev_where(1, events), None);
-        assert_eq!(log.next_where(1, events), Some(4));
-        assert_eq!(log.next_where(0, |e| Filter::Out.matches(e)), Some(2));
+        assert_eq!(log.prev(log.end_seq(), Filter::Events), Some(4));
+        assert_eq!(log.prev(4, Filter::Events), Some(1));
+        assert_eq!(log.prev(1, Filter::Events), None);
+        assert_eq!(log.next(1, Filter::Events), Some(4));
+        assert_eq!(log.next(0, Filter::Out), Some(2));
+        assert_eq!(log.first(Filter::In), Some(0));
+        assert_eq!(log.prev(3, Filter::All), Some(2));
+        assert_eq!(log.next(4, Filter::All), None);
+        assert_eq!(log.shown_from(1, Filter::In).collect::<Vec<_>>(), [3]);
+        assert_eq!(
+            log.shown_before(4, Filter::All).collect::<Vec<_>>(),
+            [3, 2, 1, 0]
+        );
+        assert_eq!(log.count_between(0, 5, Filter::Events), 2);
+        assert_eq!(log.count_between(1, 4, Filter::All), 3);
+    }
+
+    #[test]
+    fn indexes_follow_eviction_and_clear() {
+        let mut log = MessageLog::new(3, usize::MAX);
+        for (i, o) in [
+            Origin::Event,
+            Origin::In,
+            Origin::In,
+            Origin::Event,
+            Origin::In,
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            log.push(msg(i as u64, o));
+        }
+        // Kept: 2 (in), 3 (event), 4 (in); the event at 0 is gone from the index too.
+        assert_eq!(log.first(Filter::Events), Some(3));
+        assert_eq!(log.prev(3, Filter::Events), None);
+        assert_eq!(log.first(Filter::In), Some(2));
+        log.clear();
+        assert_eq!(log.first(Filter::In), None);
+        assert_eq!(log.prev(log.end_seq(), Filter::All), None);
+    }
+
+    #[test]
+    fn the_byte_bound_evicts_the_oldest() {
+        let mut log = MessageLog::new(100, 10);
+        for i in 0..5 {
+            log.push(msg(i, Origin::In)); // "m0".."m4": 2 bytes each
+        }
+        assert_eq!((log.len(), log.payload_bytes()), (5, 10));
+        log.push(msg(5, Origin::In));
+        assert_eq!(
+            (
+                log.len(),
+                log.payload_bytes(),
+                log.evicted(),
+                log.first_seq()
+            ),
+            (5, 10, 1, 1)
+        );
+        // A single entry larger than the bound is kept alone rather than dropped.
+        log.push(Entry::message(
+            SystemTime::UNIX_EPOCH,
+            Origin::In,
+            Kind::Text,
+            Status::Plain,
+            0,
+            &[b'x'; 50],
+        ));
+        assert_eq!((log.len(), log.payload_bytes()), (1, 50));
+        assert_eq!(log.first(Filter::In), Some(6));
+    }
+
+    #[test]
+    fn a_full_ring_does_not_overallocate() {
+        let mut log = MessageLog::new(5000, usize::MAX);
+        for i in 0..20_000 {
+            log.push(msg(i, Origin::In));
+        }
+        assert_eq!(log.len(), 5000);
+        assert!(
+            log.entries.capacity() < 5000 + 16,
+            "capacity {}",
+            log.entries.capacity()
+        );
     }
 
     #[test]

@@ -17,6 +17,7 @@ pub fn opts(theme: Theme) -> UiOptions {
     UiOptions {
         url: "wss://api.example.com/feed?token=***".into(),
         log_capacity: 100_000,
+        log_max_bytes: 256 << 20,
         fps: 30,
         ping_interval: Some(Duration::from_secs(15)),
         pong_timeout: Duration::from_secs(10),

@@ -99,14 +99,15 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             buf.set_style(row, t.selected());
         }
         let line = row_line(e, app.search.as_deref(), inner.width as usize, t);
-        Paragraph::new(line).render(row, buf);
+        // set_line skips the paragraph machinery (wrapping, alignment): rows are one line.
+        buf.set_line(row.x, row.y, &line, row.width);
     }
 }
 
 /// One log row; `width` bounds how much of a payload is looked at.
 pub fn row_line<'a>(e: &'a Entry, search: Option<&str>, width: usize, t: &Theme) -> Line<'a> {
     let mut v = vec![
-        Span::styled(text::clock_millis(e.at), t.dim()),
+        Span::styled(text::clock_millis(e.at()), t.dim()),
         Span::raw(" "),
     ];
     let room = width.saturating_sub(PREFIX).max(8);
