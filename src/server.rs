@@ -69,6 +69,8 @@ pub struct ServeOptions {
     pub print: bool,
     /// Largest message accepted.
     pub max_message_size: usize,
+    /// Accept one connection, then stop listening (benchmarks: a reconnect is refused).
+    pub once: bool,
 }
 
 impl Default for ServeOptions {
@@ -92,6 +94,7 @@ impl Default for ServeOptions {
             demo: false,
             print: false,
             max_message_size: 64 << 20,
+            once: false,
         }
     }
 }
@@ -183,9 +186,9 @@ impl Server {
         let _ = self.task.await;
     }
 
-    /// Runs until the task ends (it does not end on its own).
-    pub async fn wait(self) {
-        let _ = self.task.await;
+    /// Resolves when the server has stopped by itself (`once`, after its connection ended).
+    pub async fn finished(&mut self) {
+        let _ = (&mut self.task).await;
     }
 }
 
@@ -225,12 +228,20 @@ async fn accept_loop(
 ) {
     let mut conns = JoinSet::new();
     let counter = Arc::new(AtomicU64::new(0));
+    let mut listener = Some(listener);
     loop {
         tokio::select! {
             _ = stop.changed() => break,
-            Some(_) = conns.join_next(), if !conns.is_empty() => {}
-            accepted = listener.accept() => {
+            Some(_) = conns.join_next(), if !conns.is_empty() => {
+                if listener.is_none() && conns.is_empty() {
+                    break;
+                }
+            }
+            accepted = accept(listener.as_ref()) => {
                 let Ok((tcp, peer)) = accepted else { continue };
+                if opts.once {
+                    listener = None;
+                }
                 let _ = tcp.set_nodelay(true);
                 stats.accepted.fetch_add(1, Ordering::Relaxed);
                 let live = stats.live.fetch_add(1, Ordering::SeqCst) + 1;
@@ -255,6 +266,13 @@ async fn accept_loop(
     }
     // Dropping the set aborts every connection: the sockets close without close frames.
     conns.shutdown().await;
+}
+
+async fn accept(listener: Option<&TcpListener>) -> io::Result<(tokio::net::TcpStream, SocketAddr)> {
+    match listener {
+        Some(l) => l.accept().await,
+        None => std::future::pending().await,
+    }
 }
 
 fn say(opts: &ServeOptions, line: String) {
@@ -613,8 +631,13 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
         if features.is_empty() { "" } else { ", " },
         features.join(", ")
     );
-    crate::signals::wait_for_stop().await;
-    println!("wsmon serve: stopping");
-    server.kill().await;
+    let mut server = server;
+    tokio::select! {
+        _ = crate::signals::wait_for_stop() => {
+            println!("wsmon serve: stopping");
+            server.kill().await;
+        }
+        _ = server.finished() => println!("wsmon serve: the one connection (--once) ended"),
+    }
     Ok(())
 }
