@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::sync::mpsc;
 
 use crate::app::UsageError;
@@ -32,7 +32,10 @@ pub async fn run(
         task,
     } = Engine::spawn_with(settings, recorder.as_ref().map(|r| r.tap.clone()));
     let stdin_task = tokio::spawn(forward_stdin(commands.clone()));
-    let mut out = tokio::io::stdout();
+    // This loop runs on the thread that called block_on, not on a runtime worker: a blocking
+    // write here is backpressure for the engine, and skips a hand-off to the blocking pool per
+    // batch (as tokio's Stdout would do).
+    let stdout = std::io::stdout();
     let mut enc = Encoder::new();
     let mut buf = Vec::with_capacity(64 * 1024);
     let mut stats = ConnStats::default();
@@ -53,7 +56,7 @@ pub async fn run(
                         gave_up = Some(attempts);
                     }
                 }
-                if writable && (out.write_all(&buf).await.is_err() || out.flush().await.is_err()) {
+                if writable && write_out(&stdout, &buf).is_err() {
                     // The reader went away (`| head`): stop quietly.
                     writable = false;
                     stopping = true;
@@ -106,6 +109,13 @@ pub async fn run(
         return Ok(ExitCode::from(1));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn write_out(stdout: &std::io::Stdout, buf: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut lock = stdout.lock();
+    lock.write_all(buf)?;
+    lock.flush()
 }
 
 /// Resolves when the recorder's status changes; never when there is no recorder.

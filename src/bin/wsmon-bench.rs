@@ -31,39 +31,41 @@ use wsmon::server::{ServeOptions, Server};
 use wsmon::tui::app::{App, UiOptions};
 use wsmon::tui::theme::Theme;
 
-/// Counts live heap bytes and allocations, for the per-message overhead measurement.
+/// Counts live heap bytes and allocations made and freed by the measuring thread, for the
+/// per-message overhead measurement; other threads (servers winding down) do not count.
 struct Counting;
 
-static COUNTING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-static LIVE_BYTES: std::sync::atomic::AtomicIsize = std::sync::atomic::AtomicIsize::new(0);
-static LIVE_BLOCKS: std::sync::atomic::AtomicIsize = std::sync::atomic::AtomicIsize::new(0);
+thread_local! {
+    // Const-initialised cells without destructors: using them allocates nothing.
+    static COUNTING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    static LIVE_BYTES: std::cell::Cell<isize> = const { std::cell::Cell::new(0) };
+    static LIVE_BLOCKS: std::cell::Cell<isize> = const { std::cell::Cell::new(0) };
+}
+
+fn count(bytes: isize, blocks: isize) {
+    let _ = COUNTING.try_with(|on| {
+        if on.get() {
+            let _ = LIVE_BYTES.try_with(|b| b.set(b.get() + bytes));
+            let _ = LIVE_BLOCKS.try_with(|b| b.set(b.get() + blocks));
+        }
+    });
+}
 
 unsafe impl std::alloc::GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
-        // Counting only during its own measurement: atomics on every allocation would slow
-        // the throughput measurements that run in this process.
-        if COUNTING.load(Ordering::Relaxed) {
-            LIVE_BYTES.fetch_add(layout.size() as isize, Ordering::Relaxed);
-            LIVE_BLOCKS.fetch_add(1, Ordering::Relaxed);
-        }
+        count(layout.size() as isize, 1);
         // SAFETY: forwarded unchanged to the system allocator.
         unsafe { std::alloc::System.alloc(layout) }
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: std::alloc::Layout) {
-        if COUNTING.load(Ordering::Relaxed) {
-            LIVE_BYTES.fetch_sub(layout.size() as isize, Ordering::Relaxed);
-            LIVE_BLOCKS.fetch_sub(1, Ordering::Relaxed);
-        }
+        count(-(layout.size() as isize), -1);
         // SAFETY: forwarded unchanged to the system allocator.
         unsafe { std::alloc::System.dealloc(ptr, layout) }
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: std::alloc::Layout, new_size: usize) -> *mut u8 {
-        LIVE_BYTES.fetch_add(
-            new_size as isize - layout.size() as isize,
-            Ordering::Relaxed,
-        );
+        count(new_size as isize - layout.size() as isize, 0);
         // SAFETY: forwarded unchanged to the system allocator.
         unsafe { std::alloc::System.realloc(ptr, layout, new_size) }
     }
@@ -77,10 +79,8 @@ static ALLOC: Counting = Counting;
 /// arrive as slices of 128 KiB read buffers as tungstenite hands them over.
 fn heap_per_message(size: usize) -> f64 {
     let n = 100_000usize;
-    let (bytes0, blocks0) = (
-        LIVE_BYTES.load(Ordering::SeqCst),
-        LIVE_BLOCKS.load(Ordering::SeqCst),
-    );
+    COUNTING.with(|c| c.set(true));
+    let (bytes0, blocks0) = (LIVE_BYTES.with(|b| b.get()), LIVE_BLOCKS.with(|b| b.get()));
     let mut app = App::new(ui_options());
     let at = SystemTime::now();
     let mut buf = Bytes::from(vec![b'x'; 128 * 1024]);
@@ -105,9 +105,9 @@ fn heap_per_message(size: usize) -> f64 {
     }
     app.apply(&std::mem::take(&mut batch));
     drop(buf);
-    let bytes = (LIVE_BYTES.load(Ordering::SeqCst) - bytes0) as f64;
-    let blocks = (LIVE_BLOCKS.load(Ordering::SeqCst) - blocks0) as f64;
-    COUNTING.store(false, Ordering::SeqCst);
+    let bytes = (LIVE_BYTES.with(|b| b.get()) - bytes0) as f64;
+    let blocks = (LIVE_BLOCKS.with(|b| b.get()) - blocks0) as f64;
+    COUNTING.with(|c| c.set(false));
     assert_eq!(app.log.len(), n, "the log is full");
     let per = (bytes + 16.0 * blocks) / n as f64 - size as f64;
     drop(app);
@@ -217,7 +217,7 @@ async fn run(opts: &Opts) -> Vec<Row> {
     } else {
         (1_000_000, 10_000)
     };
-    let runs = if opts.quick { 1 } else { 3 };
+    let runs = if opts.quick { 1 } else { 5 };
     if wants(opts, "ingest") || wants(opts, "latency") {
         for (n, size) in [(small_n, 100usize), (big_n, 64 * 1024)] {
             let label = format!("{} x {}", human_count(n), human_size(size));

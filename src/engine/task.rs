@@ -25,7 +25,7 @@ use super::heartbeat::{Beat, Heartbeat};
 use super::settings::ConnSettings;
 
 /// Most events put in one batch, so a flood reaches the frontend in few channel sends.
-const MAX_BURST: usize = 1024;
+const MAX_BURST: usize = 4096;
 /// Most payload bytes in one batch: with the channel's bound this caps the memory in flight
 /// between the socket and the frontend (64 batches), whatever the message size.
 const MAX_BURST_BYTES: usize = 256 * 1024;
