@@ -136,8 +136,29 @@ async fn changed(rx: &mut Option<tokio::sync::watch::Receiver<RecordStatus>>) ->
     }
 }
 
-/// Sends each stdin line as a text message (invalid UTF-8 goes as binary); blank lines are
-/// skipped. At end of input wsmon keeps watching.
+/// What one stdin line asks for: a text message (or binary, when it is not UTF-8), without
+/// its line ending; blank lines ask for nothing.
+pub fn stdin_line(line: &[u8]) -> Option<Command> {
+    let mut end = line.len();
+    while end > 0 && matches!(line[end - 1], b'\n' | b'\r') {
+        end -= 1;
+    }
+    let line = &line[..end];
+    if line.is_empty() {
+        return None;
+    }
+    let kind = if std::str::from_utf8(line).is_ok() {
+        Kind::Text
+    } else {
+        Kind::Binary
+    };
+    Some(Command::Send {
+        kind,
+        data: bytes::Bytes::copy_from_slice(line),
+    })
+}
+
+/// Sends each stdin line as a message; at the end of input wsmon keeps watching.
 async fn forward_stdin(commands: mpsc::Sender<Command>) {
     let mut reader = BufReader::new(tokio::io::stdin());
     let mut line = Vec::new();
@@ -147,19 +168,9 @@ async fn forward_stdin(commands: mpsc::Sender<Command>) {
             Ok(0) | Err(_) => return,
             Ok(_) => {}
         }
-        while matches!(line.last(), Some(b'\n' | b'\r')) {
-            line.pop();
-        }
-        if line.is_empty() {
-            continue;
-        }
-        let kind = if std::str::from_utf8(&line).is_ok() {
-            Kind::Text
-        } else {
-            Kind::Binary
-        };
-        let data = bytes::Bytes::copy_from_slice(&line);
-        if commands.send(Command::Send { kind, data }).await.is_err() {
+        if let Some(cmd) = stdin_line(&line)
+            && commands.send(cmd).await.is_err()
+        {
             return;
         }
     }

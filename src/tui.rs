@@ -35,29 +35,54 @@ use log::Level;
 /// Most engine batches folded in before the loop looks at keys and the clock again.
 const BATCHES_PER_TURN: usize = 64;
 
-/// Restores the terminal when dropped, so every exit path (return, `?`, panic unwinding)
-/// leaves a usable shell.
-struct TerminalGuard;
+/// Whether wsmon has the terminal in raw mode on the alternate screen right now.
+static TERMINAL_OWNED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
-impl TerminalGuard {
-    fn enter() -> anyhow::Result<(TerminalGuard, DefaultTerminal)> {
-        // ratatui::init installs a panic hook that restores the terminal before the panic
-        // message is printed.
-        let terminal = ratatui::try_init()?;
-        let guard = TerminalGuard;
-        let _ = execute!(std::io::stdout(), EnableMouseCapture, EnableBracketedPaste);
-        Ok((guard, terminal))
-    }
-}
-
-impl Drop for TerminalGuard {
-    fn drop(&mut self) {
+/// Gives the terminal back, once: a second "leave the alternate screen" would restore the
+/// cursor to where it was on entry and print over whatever came since (a panic message).
+fn restore_terminal() {
+    if TERMINAL_OWNED.swap(false, std::sync::atomic::Ordering::SeqCst) {
         let _ = execute!(
             std::io::stdout(),
             DisableMouseCapture,
             DisableBracketedPaste
         );
         ratatui::restore();
+    }
+}
+
+/// Restores the terminal when dropped, so every exit path (return, `?`, panic unwinding)
+/// leaves a usable shell; a panic hook restores it before the panic message is printed.
+struct TerminalGuard;
+
+impl TerminalGuard {
+    fn enter() -> anyhow::Result<(TerminalGuard, DefaultTerminal)> {
+        static HOOK: std::sync::Once = std::sync::Once::new();
+        HOOK.call_once(|| {
+            let previous = std::panic::take_hook();
+            std::panic::set_hook(Box::new(move |info| {
+                restore_terminal();
+                previous(info);
+            }));
+        });
+        ratatui::crossterm::terminal::enable_raw_mode()?;
+        TERMINAL_OWNED.store(true, std::sync::atomic::Ordering::SeqCst);
+        let guard = TerminalGuard;
+        execute!(
+            std::io::stdout(),
+            ratatui::crossterm::terminal::EnterAlternateScreen,
+            EnableMouseCapture,
+            EnableBracketedPaste
+        )?;
+        let terminal =
+            ratatui::Terminal::new(ratatui::backend::CrosstermBackend::new(std::io::stdout()))?;
+        Ok((guard, terminal))
+    }
+}
+
+impl Drop for TerminalGuard {
+    fn drop(&mut self) {
+        restore_terminal();
     }
 }
 
@@ -156,13 +181,44 @@ pub async fn run(
     let summary = summary(&app);
     // The screen is back; now close politely and let the recorder write its last lines.
     let _ = commands.send(Command::Shutdown).await;
+    let mut not_sent = 0u64;
     let _ = tokio::time::timeout(Duration::from_secs(2), async {
-        while events.recv().await.is_some() {}
+        while let Some(batch) = events.recv().await {
+            not_sent += batch
+                .iter()
+                .filter(|s| {
+                    matches!(
+                        s.event,
+                        crate::engine::Event::Dropped {
+                            reason: crate::engine::DropReason::Shutdown,
+                            ..
+                        }
+                    )
+                })
+                .count() as u64;
+        }
         let _ = task.await;
     })
     .await;
     drop(events);
     println!("{summary}");
+    if not_sent > 0 {
+        println!(
+            "wsmon: {not_sent} queued message{} not sent: the connection was down when wsmon stopped{}",
+            if not_sent == 1 { " was" } else { "s were" },
+            if matches!(
+                session,
+                Session::Live {
+                    recorder: Some(_),
+                    ..
+                }
+            ) {
+                " (they are in the recording)"
+            } else {
+                ""
+            }
+        );
+    }
     if let Session::Live {
         recorder: Some(r), ..
     } = session
@@ -310,6 +366,10 @@ where
                 dirty = false;
                 if let Some(f) = hooks.on_frame.as_mut() {
                     f(app, last_draw);
+                }
+                // For the test that proves a panic restores the terminal and prints its message.
+                if std::env::var_os("WSMON_TEST_PANIC").is_some() {
+                    panic!("WSMON_TEST_PANIC is set: a deliberate panic after the first frame");
                 }
             }
             batch = events.recv(), if events_open => {

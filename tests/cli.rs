@@ -136,6 +136,13 @@ fn bad_config_files() {
         &["--config", &sb.dir.path().display().to_string(), "ws://h"],
     );
     assert!(e.contains("cannot read config file"), "{e}");
+    let binary = sb.dir.path().join("binary.toml");
+    std::fs::write(&binary, [0xff, 0xfe, 0x00, 0x9f]).unwrap();
+    let e = bad(&sb, &["--config", binary.to_str().unwrap(), "ws://h"]);
+    assert!(e.contains("it is not UTF-8 text"), "{e}");
+    let f = sb.write("neg.toml", "reconnect_min = -1\n");
+    let e = bad(&sb, &["--config", &f, "ws://h"]);
+    assert!(e.contains("a duration cannot be negative, got -1"), "{e}");
     // ./wsmon.toml is found without --config.
     sb.write("wsmon.toml", "fps = 1000\n");
     let e = bad(&sb, &["ws://h"]);

@@ -77,6 +77,8 @@ impl<'de> Deserialize<'de> for DurationValue {
             fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
                 if v == 0 {
                     Ok(DurationValue(Duration::ZERO))
+                } else if v < 0 {
+                    Err(E::custom(format!("a duration cannot be negative, got {v}")))
                 } else {
                     Err(E::custom(format!(
                         "a duration needs a unit: write \"{v}s\" or \"{v}ms\""

@@ -610,6 +610,27 @@ mod tests {
         assert!(req.contains("Authorization: Bearer t\r\n"));
     }
 
+    #[tokio::test]
+    async fn the_next_address_is_tried_when_the_first_refuses() {
+        let good = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let good_addr = good.local_addr().unwrap();
+        let refused_addr = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap()
+        };
+        let deadline = Instant::now() + std::time::Duration::from_secs(5);
+        let tcp = connect_any(&[refused_addr, good_addr], deadline)
+            .await
+            .expect("the second address answers");
+        assert_eq!(tcp.peer_addr().unwrap(), good_addr);
+        drop(good);
+        let f = connect_any(&[refused_addr, good_addr], deadline)
+            .await
+            .unwrap_err();
+        assert_eq!(f.cause, Cause::Refused);
+        assert!(f.message.contains("(tried 2 addresses)"), "{}", f.message);
+    }
+
     #[test]
     fn body_snippet_is_one_clean_line() {
         assert_eq!(body_snippet(b"\n  token expired\nmore"), "token expired");

@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod bin;
+pub mod faults;
 pub mod pki;
 pub mod tmux;
 pub mod ui;

@@ -35,7 +35,7 @@ impl Tmux {
                 &w.to_string(),
                 "-y",
                 &h.to_string(),
-                "bash --norc --noprofile",
+                "env -u RUST_BACKTRACE bash --norc --noprofile",
             ])
             .status
             .success();
@@ -108,12 +108,16 @@ impl Tmux {
         }
     }
 
-    /// The pid of the wsmon process in the pane.
-    pub fn wsmon_pid(&self) -> Option<u32> {
-        let out = Command::new("pgrep")
-            .args(["-f", &format!("WSMON_E2E_TAG={}", self.socket)])
-            .output()
-            .ok()?;
+    /// The pid of the program the pane's shell is running (wsmon).
+    pub fn child_pid(&self) -> Option<u32> {
+        let shell = String::from_utf8_lossy(
+            &self
+                .tmux(&["display-message", "-p", "-t", "t", "#{pane_pid}"])
+                .stdout,
+        )
+        .trim()
+        .to_string();
+        let out = Command::new("pgrep").args(["-P", &shell]).output().ok()?;
         String::from_utf8_lossy(&out.stdout)
             .lines()
             .next()?
@@ -122,9 +126,15 @@ impl Tmux {
             .ok()
     }
 
-    /// A tag to put in the command line so the process can be found.
-    pub fn tag(&self) -> String {
-        format!("WSMON_E2E_TAG={}", self.socket)
+    /// The pane's title (what an OSC 0/2 escape sequence would set).
+    pub fn title(&self) -> String {
+        String::from_utf8_lossy(
+            &self
+                .tmux(&["display-message", "-p", "-t", "t", "#{pane_title}"])
+                .stdout,
+        )
+        .trim()
+        .to_string()
     }
 }
 

@@ -1,0 +1,203 @@
+//! Property tests over the parsers that read untrusted input: config files, flags' values,
+//! URLs, recordings, typed lines and headless stdin. None may panic; errors stay one line.
+
+mod common;
+
+use std::path::Path;
+use std::time::Duration;
+
+use proptest::prelude::*;
+use wsmon::cli::ConnArgs;
+use wsmon::config::{file, resolve};
+use wsmon::engine::{Command, Kind};
+
+fn no_env(_: &str) -> Option<String> {
+    None
+}
+
+const KEYS: [&str; 24] = [
+    "url",
+    "subprotocols",
+    "origin",
+    "proxy",
+    "ca",
+    "insecure",
+    "connect_timeout",
+    "reconnect_min",
+    "reconnect_max",
+    "max_attempts",
+    "stable_after",
+    "ping_interval",
+    "pong_timeout",
+    "send_queue",
+    "max_message_size",
+    "redact_query",
+    "log_capacity",
+    "log_max_bytes",
+    "fps",
+    "record",
+    "record_max_bytes",
+    "record_keep",
+    "pong_timout",
+    "headers",
+];
+
+fn toml_value() -> impl Strategy<Value = String> {
+    prop_oneof![
+        any::<i64>().prop_map(|n| n.to_string()),
+        any::<bool>().prop_map(|b| b.to_string()),
+        "[a-z0-9 :/.?=&%-]{0,20}".prop_map(|s| format!("{s:?}")),
+        prop::sample::select(vec![
+            "\"500ms\"",
+            "\"15s\"",
+            "\"2m\"",
+            "\"0\"",
+            "\"64MiB\"",
+            "\"-1s\"",
+            "\"1h30m\"",
+            "\"\"",
+            "\"ws://h\"",
+            "\"wss://u:p@h/?token=x\""
+        ])
+        .prop_map(str::to_string),
+        prop::collection::vec("[a-z]{0,6}", 0..3).prop_map(|v| format!("{v:?}")),
+        Just("{ A = \"b\" }".to_string()),
+        Just("1.5".to_string()),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    #[test]
+    fn any_text_as_a_config_file_is_accepted_or_refused_in_one_line(text in "\\PC{0,200}") {
+        match file::parse(Path::new("/f.toml"), text) {
+            Err(e) => prop_assert!(!e.to_string().contains('\n'), "{}", e),
+            Ok(f) => {
+                if let Err(e) = resolve(&ConnArgs::default(), None, Some(&f), &no_env) {
+                    prop_assert!(!e.to_string().contains('\n'), "{}", e);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn plausible_config_files_never_panic(lines in prop::collection::vec((prop::sample::select(KEYS.to_vec()), toml_value()), 0..8)) {
+        let mut text = String::new();
+        let mut seen = std::collections::HashSet::new();
+        for (k, v) in lines {
+            if seen.insert(k) {
+                if k == "headers" {
+                    text.push_str(&format!("headers = {{ X = {v} }}\n"));
+                } else {
+                    text.push_str(&format!("{k} = {v}\n"));
+                }
+            }
+        }
+        match file::parse(Path::new("/f.toml"), text) {
+            Ok(f) => {
+                if let Err(e) = resolve(&ConnArgs::default(), None, Some(&f), &no_env) {
+                    let m = e.to_string();
+                    prop_assert!(!m.contains('\n') && m.contains("/f.toml"), "names the file: {}", m);
+                }
+            }
+            Err(e) => prop_assert!(e.to_string().contains("/f.toml` line "), "{}", e),
+        }
+    }
+
+    #[test]
+    fn flag_values_never_panic(s in "\\PC{0,40}") {
+        let _ = wsmon::config::values::parse_duration(&s);
+        let _ = wsmon::config::values::parse_size(&s);
+        let _ = wsmon::engine::target::Target::parse(&s);
+        let cli = ConnArgs { headers: vec![s.clone()], subprotocols: vec![s.clone()], origin: Some(s.clone()), proxy: Some(s.clone()), ..Default::default() };
+        if let Err(e) = resolve(&cli, Some(&s), None, &no_env) {
+            prop_assert!(!e.to_string().contains('\n'));
+        }
+    }
+
+    #[test]
+    fn any_line_of_a_recording_decodes_or_is_refused(line in "\\PC{0,300}") {
+        let _ = wsmon::jsonl::decode(&line);
+    }
+
+    #[test]
+    fn near_miss_recording_lines_never_panic(
+        event in prop::sample::select(vec!["open", "recv", "sent", "closed", "error", "retry", "queued", "dropped", "rtt", "connecting", "recording"]),
+        fields in prop::collection::vec((prop::sample::select(vec!["attempt", "kind", "data", "base64", "len", "code", "by", "cause", "phase", "status", "headers", "ms", "delay_ms", "remote", "dns_ms", "tcp_ms", "handshake_ms", "id", "reason", "queued", "uptime_ms", "message"]), toml_value()), 0..8),
+    ) {
+        let mut obj = format!("{{\"ts\":\"2026-11-25T12:00:00.000Z\",\"event\":\"{event}\"");
+        for (k, v) in fields {
+            obj.push_str(&format!(",\"{k}\":{v}"));
+        }
+        obj.push('}');
+        let _ = wsmon::jsonl::decode(&obj);
+    }
+
+    #[test]
+    fn typed_lines_never_panic(line in "\\PC{0,120}") {
+        let _ = wsmon::tui::input::parse_line(&line);
+    }
+
+    #[test]
+    fn stdin_lines_become_one_message_each(bytes in prop::collection::vec(any::<u8>(), 0..200)) {
+        match wsmon::headless::stdin_line(&bytes) {
+            None => prop_assert!(bytes.iter().all(|b| *b == b'\n' || *b == b'\r')),
+            Some(Command::Send { kind, data }) => {
+                prop_assert!(!data.ends_with(b"\n") && !data.ends_with(b"\r"));
+                prop_assert_eq!(kind == Kind::Text, std::str::from_utf8(&data).is_ok());
+            }
+            Some(other) => prop_assert!(false, "{:?}", other),
+        }
+    }
+}
+
+/// Random bytes on the real binary's stdin, against a real echo server: it keeps going, every
+/// line becomes one message, and it stops cleanly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn random_stdin_into_the_real_binary() {
+    use tokio::io::AsyncWriteExt;
+    use wsmon::server::{ServeOptions, Server};
+    let srv = Server::start(ServeOptions {
+        port: 0,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let mut w = common::bin::Lines::spawn(&["--headless", &srv.url()]);
+    w.until("open", common::bin::is("open")).await;
+    let mut stdin = w.child.stdin.take().unwrap();
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    let mut lines = 0;
+    let mut blob = Vec::new();
+    for i in 0..500 {
+        let len = (seed % 300) as usize + if i == 250 { 1 << 20 } else { 0 };
+        for _ in 0..len {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let b = (seed & 0xff) as u8;
+            blob.push(if b == b'\n' || b == b'\r' { b'x' } else { b });
+        }
+        blob.push(b'\n');
+        lines += 1;
+    }
+    stdin.write_all(&blob).await.unwrap();
+    stdin.flush().await.unwrap();
+    let mut echoed = 0;
+    w.until("every line echoed", |v| {
+        echoed += usize::from(v["event"] == "recv");
+        echoed == lines
+    })
+    .await;
+    w.signal("-TERM").await;
+    let (code, _, err) = w.finish().await;
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        srv.stats()
+            .received
+            .load(std::sync::atomic::Ordering::SeqCst),
+        lines as u64
+    );
+    let _ = Duration::ZERO;
+}
