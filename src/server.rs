@@ -486,6 +486,9 @@ async fn serve_connection<S: AsyncRead + AsyncWrite + Unpin + Send>(
                     }
                     Some(Ok(Message::Ping(_))) => {
                         stats.pings.fetch_add(1, Ordering::Relaxed);
+                        // Hand tungstenite's queued pong to the filter now, so a delayed pong
+                        // is timed from this ping and not from the next write.
+                        let _ = ws.flush().await;
                     }
                     Some(Ok(Message::Close(frame))) => {
                         let (code, reason) = frame.map(|f| (u16::from(f.code), f.reason.to_string())).unwrap_or((1005, String::new()));

@@ -248,7 +248,7 @@ async fn pongs_give_rtt_samples() {
     })
     .await;
     let mut s = fast(&srv.url());
-    s.ping_interval = Some(Duration::from_millis(100));
+    s.ping_interval = Some(Duration::from_millis(500));
     s.pong_timeout = Duration::from_secs(2);
     let mut p = Probe::start(s);
     p.until("open", |e| matches!(e, Event::Open(_))).await;
@@ -257,6 +257,11 @@ async fn pongs_give_rtt_samples() {
     assert!(
         rtt >= Duration::from_millis(60),
         "rtt {rtt:?} should include the server's pong delay"
+    );
+    // The delayed pong is timed from its own ping, not held until the next one arrives.
+    assert!(
+        rtt < Duration::from_millis(450),
+        "rtt {rtt:?}: the pong waited for the next ping"
     );
     p.send(Command::Ping).await;
     p.until("ping", |e| matches!(e, Event::Ping { .. })).await;
