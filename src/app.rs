@@ -105,11 +105,23 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 
 fn watch(args: WatchArgs) -> anyhow::Result<ExitCode> {
     let file = config::find_file(args.config.as_deref())?;
-    let cfg = config::resolve(&args.conn, args.url.as_deref(), file.as_ref(), &|k| {
-        std::env::var(k).ok()
-    })?;
+    let env = |k: &str| std::env::var(k).ok();
+    let cfg = config::resolve(
+        &args.conn,
+        args.urls.first().map(String::as_str),
+        file.as_ref(),
+        &env,
+    )?;
     if args.print_config {
         print!("{}", cfg.print_table());
+        if let Ok(eps) = config::endpoints(&cfg, &args.conn, &args.urls, file.as_ref(), &env)
+            && eps.len() > 1
+        {
+            println!("\n{} endpoints:", eps.len());
+            for e in &eps {
+                println!("  {:<24} {}", e.name, e.settings.shown_url());
+            }
+        }
         return Ok(ExitCode::SUCCESS);
     }
     let mode = if args.headless {
@@ -117,14 +129,16 @@ fn watch(args: WatchArgs) -> anyhow::Result<ExitCode> {
     } else {
         Mode::Tui
     };
-    if !args.demo {
-        // Check the URL before anything else happens.
-        cfg.settings()?;
-    }
+    // Check every URL and endpoint table before anything else happens.
+    let endpoints = if args.demo {
+        Vec::new()
+    } else {
+        config::endpoints(&cfg, &args.conn, &args.urls, file.as_ref(), &env)?
+    };
     let _log = crate::logging::init();
     let rt = runtime()?;
     let result = rt.block_on(async move {
-        let (settings, _demo) = if args.demo {
+        let (endpoints, _demo) = if args.demo {
             let server = Server::start(ServeOptions {
                 port: 0,
                 demo: true,
@@ -138,18 +152,59 @@ fn watch(args: WatchArgs) -> anyhow::Result<ExitCode> {
             if cfg.source_of("ping_interval") == Some(&config::Source::Default) {
                 settings.ping_interval = Some(std::time::Duration::from_secs(2));
             }
-            (settings, Some(server))
+            let name = config::name_for(&settings.target);
+            (vec![config::Endpoint { name, settings }], Some(server))
         } else {
-            (cfg.settings()?, None)
+            (endpoints, None)
         };
-        tracing::info!(url = %settings.shown_url(), ?mode, "watching");
+        let metrics = match cfg.metrics {
+            Some(addr) => {
+                let m = crate::metrics::Metrics::new(endpoints.iter().map(|e| e.name.clone()));
+                let bound = crate::metrics::serve(addr, m.clone()).await.map_err(|e| {
+                    UsageError(format!(
+                        "--metrics {addr}: cannot listen there ({e}); give a free address, e.g. --metrics 127.0.0.1:9464"
+                    ))
+                })?;
+                tracing::info!(%bound, "serving Prometheus metrics");
+                if mode == Mode::Headless {
+                    eprintln!("wsmon: Prometheus metrics at http://{bound}/metrics");
+                }
+                Some(m)
+            }
+            None => None,
+        };
+        tracing::info!(endpoints = endpoints.len(), ?mode, "watching");
         let record_now = cfg.record.is_some();
-        let record = cfg.record_options(cfg.record.clone().unwrap_or_default(), &settings);
         match mode {
-            Mode::Headless => crate::headless::run(settings, record_now.then_some(record)).await,
+            Mode::Headless => {
+                let record = endpoints.first().filter(|_| record_now).map(|e| {
+                    cfg.record_options(cfg.record.clone().unwrap_or_default(), &e.settings)
+                });
+                crate::headless::run(endpoints, record, metrics).await
+            }
             Mode::Tui => {
-                let opts = ui_options(&cfg, &settings, args.demo, false);
-                crate::tui::run(settings, opts, record, record_now).await
+                let n = endpoints.len();
+                let watches = endpoints
+                    .into_iter()
+                    .map(|e| {
+                        let mut opts = ui_options(&cfg, &e.settings, args.demo, false);
+                        if n > 1 {
+                            // The log's bounds are for the whole fleet.
+                            opts.name = Some(e.name);
+                            opts.log_capacity = (cfg.log_capacity / n).max(FLEET_MIN_LOG_ENTRIES);
+                            opts.log_max_bytes =
+                                (cfg.log_max_bytes as usize / n).max(FLEET_MIN_LOG_BYTES);
+                        }
+                        let record =
+                            cfg.record_options(cfg.record.clone().unwrap_or_default(), &e.settings);
+                        crate::tui::Watch {
+                            settings: e.settings,
+                            opts,
+                            record,
+                        }
+                    })
+                    .collect();
+                crate::tui::run(watches, record_now, metrics).await
             }
         }
     });
@@ -157,6 +212,11 @@ fn watch(args: WatchArgs) -> anyhow::Result<ExitCode> {
     rt.shutdown_background();
     result
 }
+
+/// Fewest log entries kept per endpoint of a fleet, however large the fleet.
+const FLEET_MIN_LOG_ENTRIES: usize = 100;
+/// Fewest payload bytes kept per endpoint of a fleet.
+const FLEET_MIN_LOG_BYTES: usize = 64 << 10;
 
 /// Dashboard options for a config and an endpoint.
 fn ui_options(
@@ -177,6 +237,7 @@ fn ui_options(
         history: crate::paths::data_dir().map(|d| d.join("history")),
         header: config::record_header(settings),
         replay,
+        name: None,
     }
 }
 
@@ -234,6 +295,7 @@ fn replay(args: Box<crate::cli::ReplayArgs>) -> anyhow::Result<ExitCode> {
             history: None,
             header,
             replay: true,
+            name: None,
         };
         crate::tui::run_replay(&args.file, opts, args.speed, args.step).await
     });

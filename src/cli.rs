@@ -58,14 +58,15 @@ pub enum Cmd {
 /// Arguments of the watch mode (the default command).
 #[derive(Debug, Args, Default)]
 pub struct WatchArgs {
-    /// ws:// or wss:// URL; a bare host[:port] means ws:// (port 40100 when omitted).
+    /// ws:// or wss:// URLs (several watch a fleet); a bare host[:port] means ws:// (port 40100
+    /// when omitted).
     #[arg(value_name = "URL")]
-    pub url: Option<String>,
+    pub urls: Vec<String>,
     /// Write JSON lines to stdout instead of drawing; send each stdin line as a text message.
     #[arg(long)]
     pub headless: bool,
     /// Start the built-in demo server on a free loopback port and watch it.
-    #[arg(long, conflicts_with = "url")]
+    #[arg(long, conflicts_with = "urls")]
     pub demo: bool,
     /// Config file (default: ./wsmon.toml, then $XDG_CONFIG_HOME/wsmon/config.toml).
     #[arg(short, long, value_name = "FILE")]
@@ -138,6 +139,9 @@ pub struct ConnArgs {
     /// Dashboard frame-rate cap [default: 30].
     #[arg(long, value_name = "N")]
     pub fps: Option<u32>,
+    /// Serve Prometheus metrics at http://ADDR/metrics, e.g. 127.0.0.1:9464.
+    #[arg(long, value_name = "ADDR")]
+    pub metrics: Option<String>,
     /// Append every event to FILE as JSON lines (the headless schema).
     #[arg(long, value_name = "FILE")]
     pub record: Option<PathBuf>,

@@ -183,6 +183,8 @@ pub struct Config {
     pub record_max_bytes: u64,
     /// Rotated recording files kept.
     pub record_keep: usize,
+    /// Where to serve Prometheus metrics.
+    pub metrics: Option<std::net::SocketAddr>,
     /// Where each value came from.
     pub provenance: Vec<Provenance>,
     /// The config file used, if any.
@@ -224,6 +226,8 @@ impl Config {
             send_queue: self.send_queue,
             max_message_size: self.max_message_size as usize,
             redactor: self.redactor.clone(),
+            read_buffer_size: 128 * 1024,
+            stagger: Duration::ZERO,
         })
     }
 
@@ -292,6 +296,126 @@ pub fn record_header(settings: &ConnSettings) -> crate::record::RecordHeader {
         ping_interval_ms: settings.ping_interval.map_or(0, |d| d.as_millis() as u64),
         pong_timeout_ms: settings.pong_timeout.as_millis() as u64,
     }
+}
+
+/// One endpoint to watch: its name and its settings.
+#[derive(Clone, Debug)]
+pub struct Endpoint {
+    /// How it is called on screen, in JSON lines and in metrics.
+    pub name: String,
+    /// How to connect.
+    pub settings: ConnSettings,
+}
+
+/// A readable name for a URL: host, port when not the default, and path.
+pub fn name_for(target: &Target) -> String {
+    let shown = target.redacted(&Redactor::new(Vec::new()));
+    let after_scheme = shown.split_once("://").map_or(shown.as_str(), |(_, r)| r);
+    let without_query = after_scheme.split('?').next().unwrap_or(after_scheme);
+    let without_user = without_query
+        .rsplit_once('@')
+        .map_or(without_query, |(_, r)| r);
+    without_user.trim_end_matches('/').to_string()
+}
+
+/// The endpoints to watch: the URLs given on the command line (one endpoint each), else the
+/// config's `[[endpoint]]` tables, else its `url`. Each endpoint's settings are the flags over
+/// its table over the top-level keys over the defaults, validated like a single URL's.
+pub fn endpoints(
+    top: &Config,
+    cli: &ConnArgs,
+    cli_urls: &[String],
+    file: Option<&LoadedFile>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Vec<Endpoint>, ConfigError> {
+    let mut out: Vec<Endpoint> = Vec::new();
+    let tables = file
+        .and_then(|f| f.file.endpoint.as_ref())
+        .filter(|t| !t.is_empty());
+    if !cli_urls.is_empty() {
+        for url in cli_urls {
+            let cfg = resolve(cli, Some(url), file, env)?;
+            let settings = cfg.settings()?;
+            out.push(Endpoint {
+                name: name_for(&settings.target),
+                settings,
+            });
+        }
+    } else if let (Some(tables), Some(f)) = (tables, file) {
+        if let Some(url) = &f.file.url {
+            return Err(ConfigError::Syntax {
+                path: f.path.clone(),
+                line: f.line_of(&url.span()),
+                message: "`url` and [[endpoint]] tables are both set: put each URL in its own [[endpoint]] table".into(),
+            });
+        }
+        for table in tables {
+            let line = f.line_of(&table.span());
+            let layered = f.with_file(f.file.with_endpoint(table.get_ref()));
+            let cfg = resolve(cli, None, Some(&layered), env)?;
+            let settings = cfg.settings().map_err(|e| match e {
+                ConfigError::NoUrl => ConfigError::Syntax {
+                    path: f.path.clone(),
+                    line,
+                    message: "this [[endpoint]] has no `url`: add url = \"ws://host:port/path\""
+                        .into(),
+                },
+                other => other,
+            })?;
+            let name = match &table.get_ref().name {
+                Some(n) => {
+                    let text = n.get_ref().trim();
+                    if text.is_empty() || text.len() > 64 || text.chars().any(char::is_control) {
+                        return Err(ConfigError::Syntax {
+                            path: f.path.clone(),
+                            line: f.line_of(&n.span()),
+                            message: "`name` must be 1 to 64 printable characters".into(),
+                        });
+                    }
+                    text.to_string()
+                }
+                None => name_for(&settings.target),
+            };
+            if out.iter().any(|e| e.name == name) {
+                return Err(ConfigError::Syntax {
+                    path: f.path.clone(),
+                    line,
+                    message: format!(
+                        "two endpoints are called `{name}`: give each a different `name`"
+                    ),
+                });
+            }
+            out.push(Endpoint { name, settings });
+        }
+    } else {
+        let settings = top.settings()?;
+        out.push(Endpoint {
+            name: name_for(&settings.target),
+            settings,
+        });
+    }
+    // URLs given twice on the command line still need names of their own.
+    for i in 1..out.len() {
+        let mut n = 2;
+        let base = out[i].name.clone();
+        while out[..i].iter().any(|e| e.name == out[i].name) {
+            out[i].name = format!("{base} #{n}");
+            n += 1;
+        }
+    }
+    if out.len() > 1 {
+        // A fleet: spread the starts and keep each idle connection small.
+        let stagger = Duration::from_millis(5 * out.len() as u64)
+            .clamp(Duration::from_millis(200), Duration::from_secs(5));
+        let small_buffers = out.len() > 8;
+        for e in &mut out {
+            e.settings.stagger = stagger;
+            if small_buffers {
+                e.settings.read_buffer_size = 16 * 1024;
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// How the location of a value is named in errors.
@@ -972,6 +1096,26 @@ pub fn resolve(
     )?;
     l.record("record_keep", &keep, keep.value.to_string());
 
+    let metrics = l.pick(
+        "--metrics",
+        cli.metrics.clone().map(Some),
+        file_key!(metrics)
+            .map(|s| Spanned::new(s.span(), Some(s.get_ref().clone())))
+            .as_ref(),
+        None,
+    );
+    let metrics_addr = match &metrics.value {
+        None => None,
+        Some(text) => Some(text.trim().parse::<std::net::SocketAddr>().map_err(|_| {
+            invalid(metrics.at("metrics"), format!("`{text}` is not an address to listen on: write ip:port, like 127.0.0.1:9464 or 0.0.0.0:9464"))
+        })?),
+    };
+    l.record(
+        "metrics",
+        &metrics,
+        metrics_addr.map_or_else(|| "(off)".into(), |a| format!("{:?}", a.to_string())),
+    );
+
     // Keep the printed order that of config.toml.
     l.provenance.sort_by_key(|p| {
         file::KEYS
@@ -1003,6 +1147,7 @@ pub fn resolve(
         record: record.value,
         record_max_bytes: rmb.value,
         record_keep: keep.value,
+        metrics: metrics_addr,
         provenance: l.provenance,
         file: file.map(|f| f.path.clone()),
     })
@@ -1050,7 +1195,9 @@ mod tests {
         for key in file::KEYS {
             let documented = SAMPLE_CONFIG.lines().any(|l| {
                 let l = l.trim_start_matches('#').trim_start();
-                l.starts_with(&format!("{key} =")) || l.starts_with(&format!("[{key}]"))
+                l.starts_with(&format!("{key} ="))
+                    || l.starts_with(&format!("[{key}]"))
+                    || l.starts_with(&format!("[[{key}]]"))
             });
             assert!(documented, "config.toml does not document `{key}`");
         }

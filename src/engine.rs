@@ -53,11 +53,53 @@ impl Engine {
     pub fn spawn_with(settings: ConnSettings, tap: Option<Tap>) -> Engine {
         let (cmd_tx, cmd_rx) = mpsc::channel(COMMANDS);
         let (ev_tx, ev_rx) = mpsc::channel(EVENT_BATCHES);
-        let task = tokio::spawn(task::Task::new(Arc::new(settings), cmd_rx, ev_tx, tap).run());
+        let task = tokio::spawn(
+            task::Task::new(Arc::new(settings), cmd_rx, task::Out::Single(ev_tx), tap).run(),
+        );
         Engine {
             commands: cmd_tx,
             events: ev_rx,
             task,
         }
     }
+
+    /// Starts one engine of many: its batches go to a shared channel, tagged with `id`, so one
+    /// consumer serves a whole fleet.
+    pub fn spawn_tagged(
+        settings: ConnSettings,
+        id: usize,
+        events: mpsc::Sender<Tagged>,
+        tap: Option<Tap>,
+    ) -> EngineHandle {
+        let (cmd_tx, cmd_rx) = mpsc::channel(COMMANDS);
+        let task = tokio::spawn(
+            task::Task::new(
+                Arc::new(settings),
+                cmd_rx,
+                task::Out::Tagged(id, events),
+                tap,
+            )
+            .run(),
+        );
+        EngineHandle {
+            commands: cmd_tx,
+            task,
+        }
+    }
+
+    /// A channel for tagged batches, sized for `engines` engines.
+    pub fn fleet_channel(engines: usize) -> (mpsc::Sender<Tagged>, mpsc::Receiver<Tagged>) {
+        mpsc::channel(EVENT_BATCHES.max(engines.saturating_mul(2)).min(4096))
+    }
+}
+
+/// A batch from one engine of a fleet, with the engine's index.
+pub type Tagged = (usize, Batch);
+
+/// An engine whose events go to a shared channel.
+pub struct EngineHandle {
+    /// Where frontends send commands.
+    pub commands: mpsc::Sender<Command>,
+    /// The socket task.
+    pub task: JoinHandle<()>,
 }

@@ -23,6 +23,11 @@ impl Encoder {
 
     /// Appends one line (with its newline) for `s` to `out`.
     pub fn encode(&mut self, s: &Stamped, out: &mut Vec<u8>) {
+        self.encode_for(s, None, out);
+    }
+
+    /// Appends one line, naming the endpoint when several are watched.
+    pub fn encode_for(&mut self, s: &Stamped, endpoint: Option<&str>, out: &mut Vec<u8>) {
         out.extend_from_slice(b"{\"ts\":\"");
         // Events of one burst share their time; format it once.
         if self.ts_at != Some(s.at) {
@@ -34,7 +39,13 @@ impl Encoder {
             self.ts_at = Some(s.at);
         }
         out.extend_from_slice(&self.ts);
-        out.extend_from_slice(b"\",\"event\":\"");
+        if let Some(name) = endpoint {
+            out.extend_from_slice(b"\",\"endpoint\":");
+            push_str(out, name);
+            out.extend_from_slice(b",\"event\":\"");
+        } else {
+            out.extend_from_slice(b"\",\"event\":\"");
+        }
         match &s.event {
             Event::Connecting { attempt, url } => {
                 out.extend_from_slice(b"connecting\",\"attempt\":");

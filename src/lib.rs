@@ -7,6 +7,7 @@ pub mod engine;
 pub mod headless;
 pub mod jsonl;
 pub mod logging;
+pub mod metrics;
 pub mod paths;
 pub mod record;
 pub mod replay;

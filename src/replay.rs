@@ -12,7 +12,7 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::sync::{Notify, mpsc};
 use tokio::time::Instant;
 
-use crate::engine::{Batch, Command, ConnSettings, Dir, Engine, Event, Kind, Stamped};
+use crate::engine::{Command, ConnSettings, Dir, Engine, Event, Kind, Stamped, Tagged};
 use crate::jsonl::{Encoder, Line, decode};
 use crate::record::RecordHeader;
 
@@ -105,8 +105,8 @@ impl ReplayClock {
 
 /// A replay in progress.
 pub struct Player {
-    /// Batches of replayed events.
-    pub events: mpsc::Receiver<Batch>,
+    /// Batches of replayed events, tagged as endpoint 0.
+    pub events: mpsc::Receiver<Tagged>,
     /// Its clock.
     pub clock: Arc<ReplayClock>,
     /// Released once per step while paused.
@@ -156,7 +156,7 @@ async fn feed(
     mut reader: BufReader<tokio::fs::File>,
     clock: Arc<ReplayClock>,
     step: Arc<Notify>,
-    tx: mpsc::Sender<Batch>,
+    tx: mpsc::Sender<Tagged>,
 ) {
     let mut line = String::new();
     let mut number = 0u64;
@@ -210,7 +210,10 @@ async fn feed(
         // Hand over what is due before waiting for this one.
         if !batch.is_empty()
             && (clock.now() < s.at || batch.len() >= BATCH)
-            && tx.send(Arc::new(std::mem::take(&mut batch))).await.is_err()
+            && tx
+                .send((0, Arc::new(std::mem::take(&mut batch))))
+                .await
+                .is_err()
         {
             return;
         }
@@ -226,7 +229,7 @@ async fn feed(
             "end of the recording: {replayed} events replayed, {skipped} lines skipped"
         )),
     });
-    let _ = tx.send(Arc::new(batch)).await;
+    let _ = tx.send((0, Arc::new(batch))).await;
 }
 
 /// Waits until the replay clock reaches `at` (or a step releases one event while paused).
@@ -273,7 +276,7 @@ pub async fn headless(path: &Path, speed: f64) -> anyhow::Result<ExitCode> {
     let mut out = tokio::io::stdout();
     let mut enc = Encoder::new();
     let mut buf = Vec::with_capacity(64 * 1024);
-    while let Some(batch) = player.events.recv().await {
+    while let Some((_, batch)) = player.events.recv().await {
         buf.clear();
         for s in batch.iter() {
             if let Event::Warning(w) = &s.event

@@ -2,6 +2,7 @@
 //! It never touches the socket; it reads events and sends commands.
 
 pub mod app;
+pub mod fleet;
 pub mod input;
 pub mod log;
 pub mod panes;
@@ -11,25 +12,28 @@ pub mod theme;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use futures_util::StreamExt;
-use ratatui::DefaultTerminal;
 use ratatui::crossterm::event::{
     DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture,
-    EventStream,
+    Event as TermEvent, EventStream,
 };
 use ratatui::crossterm::execute;
 use ratatui::layout::Rect;
+use ratatui::{DefaultTerminal, Frame};
 use tokio::sync::mpsc;
 use tokio::sync::mpsc::error::TrySendError;
 use tokio::time::{Instant, sleep_until};
 
 use crate::app::UsageError;
-use crate::engine::{Batch, Command, ConnSettings, Engine};
+use crate::engine::{Command, ConnSettings, ConnState, DropReason, Engine, Event, Stamped, Tagged};
+use crate::metrics::Metrics;
 use crate::record::{RecordOptions, Recorder};
 use crate::replay::Player;
 use app::{App, Effect, Overlay, ReplayView, UiOptions};
+use fleet::FleetApp;
 use log::Level;
 
 /// Most engine batches folded in before the loop looks at keys and the clock again.
@@ -101,31 +105,166 @@ pub fn prepare(app: &mut App, area: Rect) {
     }
 }
 
+/// What the loop draws and feeds: one endpoint's dashboard, or a fleet of them.
+pub trait Screen {
+    /// Frame-rate cap.
+    fn fps(&self) -> u32;
+    /// Sets the clock the panes show.
+    fn set_now(&mut self, now: SystemTime);
+    /// Folds a batch of endpoint `id`'s events in.
+    fn apply(&mut self, id: usize, batch: &[Stamped]);
+    /// Handles a terminal event; returns what to do, and for which endpoint.
+    fn on_terminal(&mut self, ev: &TermEvent) -> Vec<(usize, Effect)>;
+    /// Called about once a second.
+    fn tick(&mut self, now: SystemTime);
+    /// A countdown in tenths of a second is on screen.
+    fn counting_down(&self) -> bool;
+    /// The user asked to quit.
+    fn quit(&self) -> bool;
+    /// Endpoint `id`'s dashboard.
+    fn app_mut(&mut self, id: usize) -> &mut App;
+    /// Lays out and draws a frame.
+    fn draw(&mut self, frame: &mut Frame<'_>);
+}
+
+/// Draws one dashboard filling the frame, with the cursor where typing goes.
+fn draw_app(app: &mut App, frame: &mut Frame<'_>) {
+    let area = frame.area();
+    prepare(app, area);
+    let r = render::regions(area);
+    frame.render_widget(&*app, area);
+    if app.overlay.is_none()
+        && let Some(pos) = panes::input::cursor(app, r.input)
+    {
+        frame.set_cursor_position(pos);
+    }
+}
+
+fn waiting(app: &App) -> bool {
+    matches!(app.stats().state, ConnState::Waiting { .. })
+}
+
+impl Screen for App {
+    fn fps(&self) -> u32 {
+        self.opts.fps
+    }
+    fn set_now(&mut self, now: SystemTime) {
+        self.now = now;
+    }
+    fn apply(&mut self, _id: usize, batch: &[Stamped]) {
+        App::apply(self, batch);
+    }
+    fn on_terminal(&mut self, ev: &TermEvent) -> Vec<(usize, Effect)> {
+        let effects = App::on_terminal(self, ev);
+        let mut out = Vec::with_capacity(effects.len());
+        for e in effects {
+            match e {
+                // With one endpoint, "every open endpoint" is this one when it is open.
+                Effect::Broadcast(cmd) if self.stats().state == ConnState::Open => {
+                    out.push((0, Effect::Engine(cmd)));
+                }
+                Effect::Broadcast(_) => self.say(
+                    Level::Warn,
+                    "broadcast: the connection is not open; nothing sent",
+                ),
+                other => out.push((0, other)),
+            }
+        }
+        out
+    }
+    fn tick(&mut self, now: SystemTime) {
+        App::tick(self, now);
+    }
+    fn counting_down(&self) -> bool {
+        waiting(self)
+    }
+    fn quit(&self) -> bool {
+        self.quit
+    }
+    fn app_mut(&mut self, _id: usize) -> &mut App {
+        self
+    }
+    fn draw(&mut self, frame: &mut Frame<'_>) {
+        draw_app(self, frame);
+    }
+}
+
+impl Screen for FleetApp {
+    fn fps(&self) -> u32 {
+        self.apps.first().map_or(30, |a| a.opts.fps)
+    }
+    fn set_now(&mut self, now: SystemTime) {
+        FleetApp::set_now(self, now);
+    }
+    fn apply(&mut self, id: usize, batch: &[Stamped]) {
+        FleetApp::apply(self, id, batch);
+    }
+    fn on_terminal(&mut self, ev: &TermEvent) -> Vec<(usize, Effect)> {
+        FleetApp::on_terminal(self, ev)
+    }
+    fn tick(&mut self, now: SystemTime) {
+        FleetApp::tick(self, now);
+    }
+    fn counting_down(&self) -> bool {
+        self.drilled.is_some_and(|d| waiting(&self.apps[d]))
+    }
+    fn quit(&self) -> bool {
+        self.quit
+    }
+    fn app_mut(&mut self, id: usize) -> &mut App {
+        &mut self.apps[id]
+    }
+    fn draw(&mut self, frame: &mut Frame<'_>) {
+        if let Some(d) = self.drilled {
+            draw_app(&mut self.apps[d], frame);
+            return;
+        }
+        let area = frame.area();
+        self.sync_view(panes::overview::table_rows(area));
+        panes::overview::render(self, area, frame.buffer_mut());
+        if let Some(pos) = panes::overview::cursor(self, area) {
+            frame.set_cursor_position(pos);
+        }
+    }
+}
+
 /// What the dashboard is attached to.
 pub enum Session {
-    /// A live engine, perhaps with a recorder.
+    /// Live engines, one per endpoint, perhaps recording.
     Live {
-        commands: mpsc::Sender<Command>,
-        recorder: Option<Recorder>,
-        /// How a recording started with `r` is set up (path aside).
-        record_template: RecordOptions,
+        /// Each endpoint's command channel, in engine order.
+        commands: Vec<mpsc::Sender<Command>>,
+        /// Each endpoint's recorder, while recording.
+        recorders: Vec<Option<Recorder>>,
+        /// How a recording started with `r` is set up (path aside), per endpoint.
+        record_templates: Vec<RecordOptions>,
+        /// Prometheus metrics fed with every batch.
+        metrics: Option<Arc<Metrics>>,
     },
     /// A recording being replayed.
-    Replay { player: Player },
+    Replay {
+        /// The replay's clock and controls.
+        player: Player,
+    },
 }
 
 impl Session {
-    /// A live engine without a recorder (benchmarks drive the loop with one).
-    pub fn live(commands: mpsc::Sender<Command>) -> Session {
+    /// Live engines without recorders or metrics (benchmarks drive the loop with these).
+    pub fn live(commands: Vec<mpsc::Sender<Command>>) -> Session {
+        let n = commands.len();
         Session::Live {
             commands,
-            recorder: None,
-            record_template: RecordOptions {
-                path: Default::default(),
-                max_bytes: 0,
-                keep: 1,
-                header: Default::default(),
-            },
+            recorders: (0..n).map(|_| None).collect(),
+            record_templates: vec![
+                RecordOptions {
+                    path: Default::default(),
+                    max_bytes: 0,
+                    keep: 1,
+                    header: Default::default(),
+                };
+                n
+            ],
+            metrics: None,
         }
     }
 
@@ -148,81 +287,115 @@ fn check_terminal() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Watches a live connection until the user quits or a stop signal arrives; `record` starts
-/// recording from the first event.
+/// One endpoint to watch: how to reach it, how to show it, how `r` records it.
+pub struct Watch {
+    /// Connection settings.
+    pub settings: ConnSettings,
+    /// Dashboard options.
+    pub opts: UiOptions,
+    /// How a recording of it is set up.
+    pub record: RecordOptions,
+}
+
+/// Watches live connections until the user quits or a stop signal arrives: one endpoint's
+/// dashboard, or with several an overview of them all. `record_now` records the (single)
+/// endpoint from the first event; `metrics` is fed with every event.
 pub async fn run(
-    settings: ConnSettings,
-    opts: UiOptions,
-    record: RecordOptions,
+    watches: Vec<Watch>,
     record_now: bool,
+    metrics: Option<Arc<Metrics>>,
 ) -> anyhow::Result<ExitCode> {
     check_terminal()?;
-    let recorder = if record_now {
-        Some(Recorder::start(record.clone()).map_err(|e| {
-            UsageError(format!("cannot record to `{}`: {e}", record.path.display()))
-        })?)
-    } else {
-        None
-    };
-    let tap = recorder.as_ref().map(|r| r.tap.clone());
-    let Engine {
-        commands,
-        events,
-        task,
-    } = Engine::spawn_with(settings, tap);
+    let n = watches.len();
+    if record_now && n > 1 {
+        return Err(UsageError(format!(
+            "--record records one endpoint and {n} are given: record them one at a time, or press r in one endpoint's dashboard"
+        ))
+        .into());
+    }
+    let (tx, mut events) = Engine::fleet_channel(n);
+    let mut commands = Vec::with_capacity(n);
+    let mut tasks = Vec::with_capacity(n);
+    let mut recorders = Vec::with_capacity(n);
+    let mut templates = Vec::with_capacity(n);
+    let mut apps = Vec::with_capacity(n);
+    for (id, w) in watches.into_iter().enumerate() {
+        let recorder = if record_now {
+            Some(Recorder::start(w.record.clone()).map_err(|e| {
+                UsageError(format!(
+                    "cannot record to `{}`: {e}",
+                    w.record.path.display()
+                ))
+            })?)
+        } else {
+            None
+        };
+        let tap = recorder.as_ref().map(|r| r.tap.clone());
+        let h = Engine::spawn_tagged(w.settings, id, tx.clone(), tap);
+        commands.push(h.commands);
+        tasks.push(h.task);
+        recorders.push(recorder);
+        templates.push(w.record);
+        apps.push(App::new(w.opts));
+    }
+    drop(tx);
     let mut session = Session::Live {
         commands: commands.clone(),
-        recorder,
-        record_template: record,
+        recorders,
+        record_templates: templates,
+        metrics,
     };
-    let mut app = App::new(opts);
-    let mut events = events;
-    run_loop(&mut app, &mut events, &mut session).await?;
-    let summary = summary(&app);
-    // The screen is back; now close politely and let the recorder write its last lines.
-    let _ = commands.send(Command::Shutdown).await;
+    let summaries = if n == 1 {
+        let mut app = apps.pop().expect("one endpoint");
+        run_loop(&mut app, &mut events, &mut session).await?;
+        vec![summary(&app)]
+    } else {
+        let mut fleet = FleetApp::new(apps);
+        run_loop(&mut fleet, &mut events, &mut session).await?;
+        fleet_summary(&fleet)
+    };
+    // The screen is back; now close politely and let the recorders write their last lines.
+    for c in &commands {
+        let _ = c.send(Command::Shutdown).await;
+    }
     let mut not_sent = 0u64;
     let _ = tokio::time::timeout(Duration::from_secs(2), async {
-        while let Some(batch) = events.recv().await {
+        while let Some((_, batch)) = events.recv().await {
             not_sent += batch
                 .iter()
                 .filter(|s| {
                     matches!(
                         s.event,
-                        crate::engine::Event::Dropped {
-                            reason: crate::engine::DropReason::Shutdown,
+                        Event::Dropped {
+                            reason: DropReason::Shutdown,
                             ..
                         }
                     )
                 })
                 .count() as u64;
         }
-        let _ = task.await;
+        futures_util::future::join_all(tasks).await;
     })
     .await;
     drop(events);
-    println!("{summary}");
+    for line in summaries {
+        println!("{line}");
+    }
+    let Session::Live { recorders, .. } = session else {
+        unreachable!("a live run has a live session")
+    };
     if not_sent > 0 {
         println!(
             "wsmon: {not_sent} queued message{} not sent: the connection was down when wsmon stopped{}",
             if not_sent == 1 { " was" } else { "s were" },
-            if matches!(
-                session,
-                Session::Live {
-                    recorder: Some(_),
-                    ..
-                }
-            ) {
+            if recorders.iter().any(Option::is_some) {
                 " (they are in the recording)"
             } else {
                 ""
             }
         );
     }
-    if let Session::Live {
-        recorder: Some(r), ..
-    } = session
-    {
+    for r in recorders.into_iter().flatten() {
         let s = r.finish().await;
         println!("{}", recording_summary(&s));
     }
@@ -259,15 +432,15 @@ pub async fn run_replay(
 }
 
 /// The one loop on the real terminal: terminal events, event batches, frames, clock, signals.
-async fn run_loop(
-    app: &mut App,
-    events: &mut mpsc::Receiver<Batch>,
+async fn run_loop<S: Screen>(
+    screen: &mut S,
+    events: &mut mpsc::Receiver<Tagged>,
     session: &mut Session,
 ) -> anyhow::Result<()> {
     let (guard, mut terminal) = TerminalGuard::enter()?;
     let mut term_events = EventStream::new();
     let result = drive(
-        app,
+        screen,
         events,
         session,
         &mut terminal,
@@ -281,58 +454,61 @@ async fn run_loop(
     result
 }
 
-/// Called after every frame with the app and when the frame was drawn.
-pub type FrameHook<'a> = &'a mut dyn FnMut(&App, Instant);
+/// Called after every frame with the screen and when the frame was drawn.
+pub type FrameHook<'a, S> = &'a mut dyn FnMut(&S, Instant);
 
 /// Ways to watch the loop from outside; benchmarks use them, the dashboard does not.
-#[derive(Default)]
-pub struct Hooks<'a> {
+pub struct Hooks<'a, S> {
     /// Called after every frame is drawn.
-    pub on_frame: Option<FrameHook<'a>>,
+    pub on_frame: Option<FrameHook<'a, S>>,
     /// Checked after each fold of event batches; the loop returns when it holds.
-    pub done: Option<&'a dyn Fn(&App) -> bool>,
+    pub done: Option<&'a dyn Fn(&S) -> bool>,
+}
+
+impl<S> Default for Hooks<'_, S> {
+    fn default() -> Self {
+        Hooks {
+            on_frame: None,
+            done: None,
+        }
+    }
 }
 
 /// The dashboard's loop over any backend and any source of terminal events: one `select!`
 /// over terminal events, event batches, the frame deadline and the clock. The real terminal
 /// and the benchmarks (a `TestBackend`) run this same code.
-pub async fn drive<B, S>(
-    app: &mut App,
-    events: &mut mpsc::Receiver<Batch>,
+pub async fn drive<Sc, B, S>(
+    screen: &mut Sc,
+    events: &mut mpsc::Receiver<Tagged>,
     session: &mut Session,
     terminal: &mut ratatui::Terminal<B>,
     term_events: &mut S,
     stop: impl std::future::Future<Output = ()>,
-    hooks: &mut Hooks<'_>,
+    hooks: &mut Hooks<'_, Sc>,
 ) -> anyhow::Result<()>
 where
+    Sc: Screen,
     B: ratatui::backend::Backend,
-    S: futures_util::Stream<Item = std::io::Result<ratatui::crossterm::event::Event>> + Unpin,
+    S: futures_util::Stream<Item = std::io::Result<TermEvent>> + Unpin,
 {
-    let frame_every = Duration::from_secs_f64(1.0 / f64::from(app.opts.fps.max(1)));
+    let frame_every = Duration::from_secs_f64(1.0 / f64::from(screen.fps().max(1)));
     let mut clock = tokio::time::interval(Duration::from_secs(1));
     clock.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     tokio::pin!(stop);
     let mut dirty = true;
     let mut last_draw = Instant::now() - frame_every;
     let mut events_open = true;
-    app.now = session.now();
+    screen.set_now(session.now());
 
-    while !app.quit {
-        let countdown = matches!(app.stats().state, crate::engine::ConnState::Waiting { .. });
-        let rec_status = match session {
-            Session::Live {
-                recorder: Some(r), ..
-            } => Some(r.status.clone()),
-            _ => None,
-        };
+    while !screen.quit() {
+        let countdown = screen.counting_down();
         tokio::select! {
             biased;
             ev = term_events.next() => {
                 match ev {
                     Some(Ok(ev)) => {
-                        for effect in app.on_terminal(&ev) {
-                            perform(app, session, effect).await;
+                        for (id, effect) in screen.on_terminal(&ev) {
+                            perform(screen.app_mut(id), id, session, effect).await;
                         }
                         dirty = true;
                     }
@@ -341,31 +517,29 @@ where
                 }
             }
             _ = sleep_until(last_draw + frame_every), if dirty => {
-                app.now = session.now();
-                if let Some(rx) = &rec_status {
-                    app.recording = Some(rx.borrow().clone());
-                }
-                if let Session::Replay { player } = session {
-                    app.replay = Some(ReplayView { speed: player.clock.speed(), paused: player.clock.paused() });
-                }
-                let area: Rect = terminal.size().map(|s| Rect::new(0, 0, s.width, s.height)).unwrap_or_default();
-                prepare(app, area);
-                let r = render::regions(area);
-                let drawn = terminal.draw(|f| {
-                    f.render_widget(&*app, f.area());
-                    if app.overlay.is_none()
-                        && let Some(pos) = panes::input::cursor(app, r.input)
-                    {
-                        f.set_cursor_position(pos);
+                screen.set_now(session.now());
+                match session {
+                    Session::Live { recorders, .. } => {
+                        for (id, r) in recorders.iter().enumerate() {
+                            if let Some(r) = r {
+                                screen.app_mut(id).recording = Some(r.status.borrow().clone());
+                            }
+                        }
                     }
-                });
-                if drawn.is_err() {
+                    Session::Replay { player } => {
+                        screen.app_mut(0).replay = Some(ReplayView {
+                            speed: player.clock.speed(),
+                            paused: player.clock.paused(),
+                        });
+                    }
+                }
+                if terminal.draw(|f| screen.draw(f)).is_err() {
                     break;
                 }
                 last_draw = Instant::now();
                 dirty = false;
                 if let Some(f) = hooks.on_frame.as_mut() {
-                    f(app, last_draw);
+                    f(screen, last_draw);
                 }
                 // For the test that proves a panic restores the terminal and prints its message.
                 if std::env::var_os("WSMON_TEST_PANIC").is_some() {
@@ -374,17 +548,17 @@ where
             }
             batch = events.recv(), if events_open => {
                 match batch {
-                    Some(batch) => {
-                        app.apply(&batch);
+                    Some((id, batch)) => {
+                        fold(screen, session, id, &batch);
                         // Fold in what else waits, then look at keys and the clock again.
                         for _ in 1..BATCHES_PER_TURN {
                             match events.try_recv() {
-                                Ok(b) => app.apply(&b),
+                                Ok((id, b)) => fold(screen, session, id, &b),
                                 Err(_) => break,
                             }
                         }
                         dirty = true;
-                        if hooks.done.is_some_and(|done| done(app)) {
+                        if hooks.done.is_some_and(|done| done(screen)) {
                             break;
                         }
                     }
@@ -392,7 +566,7 @@ where
                 }
             }
             _ = clock.tick() => {
-                app.tick(session.now());
+                screen.tick(session.now());
                 dirty = true;
             }
             // The countdown shows tenths of a second.
@@ -403,10 +577,21 @@ where
     Ok(())
 }
 
+/// Folds a batch into the screen and the metrics.
+fn fold<Sc: Screen>(screen: &mut Sc, session: &Session, id: usize, batch: &[Stamped]) {
+    screen.apply(id, batch);
+    if let Session::Live {
+        metrics: Some(m), ..
+    } = session
+    {
+        m.apply(id, batch);
+    }
+}
+
 /// Carries out what a key asked for.
-async fn perform(app: &mut App, session: &mut Session, effect: Effect) {
+async fn perform(app: &mut App, id: usize, session: &mut Session, effect: Effect) {
     match (effect, session) {
-        (Effect::Engine(cmd), Session::Live { commands, .. }) => match commands.try_send(cmd) {
+        (Effect::Engine(cmd), Session::Live { commands, .. }) => match commands[id].try_send(cmd) {
             Ok(()) => {}
             Err(TrySendError::Full(_)) => app.say(Level::Bad, "the engine is busy; try again"),
             Err(TrySendError::Closed(_)) => app.say(Level::Bad, "the engine has stopped"),
@@ -415,10 +600,14 @@ async fn perform(app: &mut App, session: &mut Session, effect: Effect) {
             Effect::ToggleRecording,
             Session::Live {
                 commands,
-                recorder,
-                record_template,
+                recorders,
+                record_templates,
+                ..
             },
         ) => {
+            let commands = &commands[id];
+            let recorder = &mut recorders[id];
+            let record_template = &record_templates[id];
             match recorder.take() {
                 Some(r) => {
                     let _ = commands.send(Command::Tap(None)).await;
@@ -551,4 +740,63 @@ fn summary(app: &App) -> String {
         text::count(s.msgs_in),
         text::count(s.msgs_out)
     )
+}
+
+/// Most endpoints named one by one in a fleet's summary.
+const SUMMARY_ENDPOINTS: usize = 20;
+
+/// The lines printed after a fleet's screen is restored: totals, then the endpoints that
+/// dropped or are down, worst first.
+fn fleet_summary(fleet: &FleetApp) -> Vec<String> {
+    let now = SystemTime::now();
+    let c = fleet.counts();
+    let (mut connects, mut drops, mut msgs_in, mut msgs_out) = (0, 0, 0, 0);
+    for a in &fleet.apps {
+        let s = a.stats();
+        connects += s.connects;
+        drops += s.drops;
+        msgs_in += s.msgs_in;
+        msgs_out += s.msgs_out;
+    }
+    let mut lines = vec![format!(
+        "wsmon: watched {} endpoints: {} open, {} down, {} connecting at the end; {connects} connects, {drops} drops, {} in / {} out",
+        fleet.apps.len(),
+        c.open,
+        c.down,
+        c.connecting,
+        text::count(msgs_in),
+        text::count(msgs_out)
+    )];
+    let mut troubled: Vec<usize> = (0..fleet.apps.len())
+        .filter(|i| {
+            let s = fleet.apps[*i].stats();
+            s.drops > 0 || s.state != ConnState::Open
+        })
+        .collect();
+    troubled.sort_by_key(|i| (fleet::severity(&fleet.apps[*i]), fleet.name(*i).to_string()));
+    for i in troubled.iter().take(SUMMARY_ENDPOINTS) {
+        let s = fleet.apps[*i].stats();
+        let avail = s
+            .availability(now)
+            .map(|a| format!(", {a:.2}% available"))
+            .unwrap_or_default();
+        let last = s
+            .last_failure
+            .as_ref()
+            .map(|(_, what)| format!("; last failure: {what}"))
+            .unwrap_or_default();
+        lines.push(format!(
+            "  {}: {}, {} drops{avail}{last}",
+            fleet.name(*i),
+            s.state.label(),
+            s.drops
+        ));
+    }
+    if troubled.len() > SUMMARY_ENDPOINTS {
+        lines.push(format!(
+            "  and {} more that dropped or are down",
+            troubled.len() - SUMMARY_ENDPOINTS
+        ));
+    }
+    lines
 }

@@ -225,7 +225,8 @@ fn every_config_key_has_a_flag() {
             continue;
         }
         let flag = match key {
-            "url" => continue,
+            // Each URL is an argument; `name` only names an [[endpoint]] table.
+            "url" | "name" => continue,
             "headers" => "--header".to_string(),
             "subprotocols" => "--subprotocol".to_string(),
             other => format!("--{}", other.replace('_', "-")),

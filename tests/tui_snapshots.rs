@@ -191,7 +191,7 @@ fn help() {
     a.on_terminal(&ch('?'));
     let t = draw(&mut a, 80, 24);
     let text = text_of(t.backend().buffer());
-    for needle in ["/binary <hex>", "//text", "q  Ctrl-C"] {
+    for needle in ["/binary <hex>", "//text", "/broadcast <text>", "q  Ctrl-C"] {
         assert!(text.contains(needle), "help at 80x24 shows {needle}");
     }
     insta::assert_snapshot!(t.backend());

@@ -527,6 +527,7 @@ fn ui_options() -> UiOptions {
         history: None,
         header: Default::default(),
         replay: false,
+        name: None,
     }
 }
 
@@ -538,13 +539,11 @@ async fn tui_loop(n: u64, size: usize) -> (Duration, Vec<Duration>) {
     let mut settings = ConnSettings::new(Target::parse(&srv.url()).expect("url"));
     settings.ping_interval = None;
     let t0 = Instant::now();
-    let Engine {
-        commands,
-        mut events,
-        task,
-    } = Engine::spawn(settings);
+    let (tx, mut events) = Engine::fleet_channel(1);
+    let wsmon::engine::EngineHandle { commands, task } =
+        Engine::spawn_tagged(settings, 0, tx, None);
     let mut app = App::new(ui_options());
-    let mut session = wsmon::tui::Session::live(commands);
+    let mut session = wsmon::tui::Session::live(vec![commands]);
     let mut terminal = Terminal::new(TestBackend::new(120, 40)).expect("terminal");
 
     let (key_tx, mut key_rx) = mpsc::unbounded_channel::<TermEvent>();

@@ -10,60 +10,121 @@ use toml::Spanned;
 use super::ConfigError;
 use super::values::{DurationValue, SizeValue};
 
-/// Every key the config file may hold; each one is also a flag.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ConfigFile {
-    /// The WebSocket URL.
-    pub url: Option<Spanned<String>>,
-    /// Extra request headers.
-    pub headers: Option<Spanned<BTreeMap<String, String>>>,
-    /// Subprotocols to offer.
-    pub subprotocols: Option<Spanned<Vec<String>>>,
-    /// `Origin` header.
-    pub origin: Option<Spanned<String>>,
-    /// HTTP CONNECT proxy URL, or "none".
-    pub proxy: Option<Spanned<String>>,
-    /// PEM file of extra trusted CAs.
-    pub ca: Option<Spanned<PathBuf>>,
-    /// Skip certificate verification.
-    pub insecure: Option<Spanned<bool>>,
-    /// Bound on one dial.
-    pub connect_timeout: Option<Spanned<DurationValue>>,
-    /// Shortest reconnect delay.
-    pub reconnect_min: Option<Spanned<DurationValue>>,
-    /// Longest reconnect delay.
-    pub reconnect_max: Option<Spanned<DurationValue>>,
-    /// Attempts per outage before giving up (0 = never).
-    pub max_attempts: Option<Spanned<u32>>,
-    /// Uptime that resets the backoff.
-    pub stable_after: Option<Spanned<DurationValue>>,
-    /// Heartbeat period (0 = off).
-    pub ping_interval: Option<Spanned<DurationValue>>,
-    /// Silence after a ping that means the peer is dead.
-    pub pong_timeout: Option<Spanned<DurationValue>>,
-    /// Messages that may wait while disconnected.
-    pub send_queue: Option<Spanned<usize>>,
-    /// Largest message.
-    pub max_message_size: Option<Spanned<SizeValue>>,
-    /// Query parameters whose values are masked.
-    pub redact_query: Option<Spanned<Vec<String>>>,
-    /// Messages the dashboard's log keeps.
-    pub log_capacity: Option<Spanned<usize>>,
-    /// Payload bytes the dashboard's log keeps.
-    pub log_max_bytes: Option<Spanned<SizeValue>>,
-    /// Dashboard frame-rate cap.
-    pub fps: Option<Spanned<u32>>,
-    /// Recording file.
-    pub record: Option<Spanned<PathBuf>>,
-    /// Recording rotation size.
-    pub record_max_bytes: Option<Spanned<SizeValue>>,
-    /// Rotated recording files kept.
-    pub record_keep: Option<Spanned<usize>>,
+/// Declares a config struct with the connection keys, which both the top level and each
+/// `[[endpoint]]` table accept (serde's `flatten` cannot be combined with unknown-key errors).
+macro_rules! with_connection_keys {
+    ($(#[$meta:meta])* pub struct $name:ident { $($(#[$fmeta:meta])* pub $field:ident: $ty:ty,)* }) => {
+        $(#[$meta])*
+        pub struct $name {
+            $($(#[$fmeta])* pub $field: $ty,)*
+            /// The WebSocket URL.
+            pub url: Option<Spanned<String>>,
+            /// Extra request headers.
+            pub headers: Option<Spanned<BTreeMap<String, String>>>,
+            /// Subprotocols to offer.
+            pub subprotocols: Option<Spanned<Vec<String>>>,
+            /// `Origin` header.
+            pub origin: Option<Spanned<String>>,
+            /// HTTP CONNECT proxy URL, or "none".
+            pub proxy: Option<Spanned<String>>,
+            /// PEM file of extra trusted CAs.
+            pub ca: Option<Spanned<PathBuf>>,
+            /// Skip certificate verification.
+            pub insecure: Option<Spanned<bool>>,
+            /// Bound on one dial.
+            pub connect_timeout: Option<Spanned<DurationValue>>,
+            /// Shortest reconnect delay.
+            pub reconnect_min: Option<Spanned<DurationValue>>,
+            /// Longest reconnect delay.
+            pub reconnect_max: Option<Spanned<DurationValue>>,
+            /// Attempts per outage before giving up (0 = never).
+            pub max_attempts: Option<Spanned<u32>>,
+            /// Uptime that resets the backoff.
+            pub stable_after: Option<Spanned<DurationValue>>,
+            /// Heartbeat period (0 = off).
+            pub ping_interval: Option<Spanned<DurationValue>>,
+            /// Silence after a ping that means the peer is dead.
+            pub pong_timeout: Option<Spanned<DurationValue>>,
+            /// Messages that may wait while disconnected.
+            pub send_queue: Option<Spanned<usize>>,
+            /// Largest message.
+            pub max_message_size: Option<Spanned<SizeValue>>,
+        }
+    };
+}
+
+with_connection_keys! {
+    /// Every key the config file may hold; each one is also a flag.
+    #[derive(Clone, Debug, Default, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct ConfigFile {
+        /// Query parameters whose values are masked.
+        pub redact_query: Option<Spanned<Vec<String>>>,
+        /// Messages the dashboard's log keeps.
+        pub log_capacity: Option<Spanned<usize>>,
+        /// Payload bytes the dashboard's log keeps.
+        pub log_max_bytes: Option<Spanned<SizeValue>>,
+        /// Dashboard frame-rate cap.
+        pub fps: Option<Spanned<u32>>,
+        /// Recording file.
+        pub record: Option<Spanned<PathBuf>>,
+        /// Recording rotation size.
+        pub record_max_bytes: Option<Spanned<SizeValue>>,
+        /// Rotated recording files kept.
+        pub record_keep: Option<Spanned<usize>>,
+        /// Metrics listen address.
+        pub metrics: Option<Spanned<String>>,
+        /// Several endpoints, each with its own name, URL and overrides.
+        pub endpoint: Option<Vec<Spanned<EndpointFile>>>,
+    }
+}
+
+with_connection_keys! {
+    /// One `[[endpoint]]` table: a name, a URL, and any connection key to override.
+    #[derive(Clone, Debug, Default, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct EndpointFile {
+        /// How the endpoint is called on screen, in JSON lines and in metrics.
+        pub name: Option<Spanned<String>>,
+    }
+}
+
+impl ConfigFile {
+    /// The top-level keys with an endpoint's keys laid over them.
+    pub fn with_endpoint(&self, ep: &EndpointFile) -> ConfigFile {
+        let mut f = self.clone();
+        f.endpoint = None;
+        macro_rules! over {
+            ($($k:ident),*) => {$(
+                if ep.$k.is_some() {
+                    f.$k = ep.$k.clone();
+                }
+            )*};
+        }
+        over!(
+            url,
+            headers,
+            subprotocols,
+            origin,
+            proxy,
+            ca,
+            insecure,
+            connect_timeout,
+            reconnect_min,
+            reconnect_max,
+            max_attempts,
+            stable_after,
+            ping_interval,
+            pong_timeout,
+            send_queue,
+            max_message_size
+        );
+        f
+    }
 }
 
 /// The keys, in the order `config.toml` documents them.
-pub const KEYS: [&str; 23] = [
+pub const KEYS: [&str; 26] = [
     "url",
     "headers",
     "subprotocols",
@@ -87,6 +148,9 @@ pub const KEYS: [&str; 23] = [
     "record",
     "record_max_bytes",
     "record_keep",
+    "metrics",
+    "endpoint",
+    "name",
 ];
 
 /// A parsed file with its text, for turning spans into line numbers.
@@ -100,6 +164,15 @@ pub struct LoadedFile {
 }
 
 impl LoadedFile {
+    /// The same file with `file` in place of what was parsed (an endpoint's overlay).
+    pub fn with_file(&self, file: ConfigFile) -> LoadedFile {
+        LoadedFile {
+            path: self.path.clone(),
+            text: self.text.clone(),
+            file,
+        }
+    }
+
     /// The 1-based line of a byte offset.
     pub fn line_of(&self, span: &Range<usize>) -> usize {
         line_of(&self.text, span.start)

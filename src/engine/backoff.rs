@@ -11,6 +11,7 @@ pub struct Backoff {
     min: Duration,
     max: Duration,
     step: u32,
+    spread: bool,
 }
 
 impl Backoff {
@@ -20,13 +21,26 @@ impl Backoff {
             min,
             max: max.max(min),
             step: 0,
+            spread: false,
         }
+    }
+
+    /// For one of many clients: even the first delay is drawn from `[min, 2 * min]`, so a
+    /// fleet dropped at once by a restarting server does not come back in one burst.
+    pub fn spread(mut self) -> Self {
+        self.spread = true;
+        self
     }
 
     /// The upper bound of the next delay.
     pub fn ceiling(&self) -> Duration {
         let factor = 1u32.checked_shl(self.step.min(31)).unwrap_or(u32::MAX);
-        self.min.saturating_mul(factor).min(self.max)
+        let c = self.min.saturating_mul(factor).min(self.max);
+        if self.spread {
+            c.max(self.min.saturating_mul(2))
+        } else {
+            c
+        }
     }
 
     /// The next delay; each call raises the ceiling until `max`.
@@ -69,6 +83,23 @@ mod tests {
             [
                 500, 1000, 2000, 4000, 8000, 16000, 30000, 30000, 30000, 30000
             ]
+        );
+    }
+
+    #[test]
+    fn a_spread_backoff_jitters_even_the_first_delay() {
+        let firsts: std::collections::HashSet<Duration> = (0..20)
+            .map(|_| {
+                Backoff::new(Duration::from_millis(100), Duration::from_secs(1))
+                    .spread()
+                    .next_delay()
+            })
+            .collect();
+        assert!(firsts.len() > 10, "{firsts:?}");
+        assert!(
+            firsts
+                .iter()
+                .all(|d| *d >= Duration::from_millis(100) && *d <= Duration::from_millis(200))
         );
     }
 

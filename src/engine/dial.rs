@@ -119,6 +119,11 @@ pub fn ws_config(max_message_size: usize) -> WebSocketConfig {
         .max_frame_size(Some(max_message_size))
 }
 
+/// The WebSocket settings for a client connection made with `s`.
+fn client_ws_config(s: &ConnSettings) -> WebSocketConfig {
+    ws_config(s.max_message_size).read_buffer_size(s.read_buffer_size)
+}
+
 /// Dials once; `phase` tracks progress so the caller can name where a timeout struck.
 pub async fn dial(
     s: &ConnSettings,
@@ -207,8 +212,7 @@ pub async fn dial(
 
     stream.leftover = leftover;
     let ws =
-        WebSocketStream::from_raw_socket(stream, Role::Client, Some(ws_config(s.max_message_size)))
-            .await;
+        WebSocketStream::from_raw_socket(stream, Role::Client, Some(client_ws_config(s))).await;
     Ok(Dialed {
         ws,
         info: OpenInfo {

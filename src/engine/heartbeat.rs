@@ -30,10 +30,20 @@ pub struct Heartbeat {
 impl Heartbeat {
     /// A heartbeat starting now; `interval` `None` disables pings (RTT only from manual pings).
     pub fn new(interval: Option<Duration>, timeout: Duration, now: Instant) -> Self {
+        Heartbeat::starting_after(interval, timeout, now, interval.unwrap_or_default())
+    }
+
+    /// A heartbeat whose first ping comes `first` after `now` (a fleet spreads them out).
+    pub fn starting_after(
+        interval: Option<Duration>,
+        timeout: Duration,
+        now: Instant,
+        first: Duration,
+    ) -> Self {
         Heartbeat {
             interval,
             timeout,
-            next_ping: interval.map(|i| now + i),
+            next_ping: interval.map(|_| now + first),
             in_flight: Vec::new(),
             deadline: None,
             seq: 0,

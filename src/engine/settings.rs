@@ -58,6 +58,12 @@ pub struct ConnSettings {
     pub max_message_size: usize,
     /// Masks secrets in everything the engine reports.
     pub redactor: Redactor,
+    /// The socket's read buffer (allocated when the connection opens): large for floods, small
+    /// when one process watches many endpoints.
+    pub read_buffer_size: usize,
+    /// Spread for a fleet: the first dial waits a random part of this, the first ping and the
+    /// retries are jittered, so many engines do not act in lockstep. Zero for one endpoint.
+    pub stagger: Duration,
 }
 
 impl ConnSettings {
@@ -81,6 +87,8 @@ impl ConnSettings {
             send_queue: 1000,
             max_message_size: 64 << 20,
             redactor: Redactor::default(),
+            read_buffer_size: 128 * 1024,
+            stagger: Duration::ZERO,
         }
     }
 

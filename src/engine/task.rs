@@ -32,9 +32,33 @@ const MAX_BURST_BYTES: usize = 256 * 1024;
 /// How long a close handshake may take before the socket is dropped anyway.
 const CLOSE_GRACE: Duration = Duration::from_secs(2);
 
+/// Where batches go: the engine's own channel, or a fleet's shared one with its index.
+pub(super) enum Out {
+    /// One engine, one channel.
+    Single(mpsc::Sender<Batch>),
+    /// One of many, tagged.
+    Tagged(usize, mpsc::Sender<(usize, Batch)>),
+}
+
+impl Out {
+    fn is_closed(&self) -> bool {
+        match self {
+            Out::Single(tx) => tx.is_closed(),
+            Out::Tagged(_, tx) => tx.is_closed(),
+        }
+    }
+
+    async fn send(&self, batch: Batch) -> bool {
+        match self {
+            Out::Single(tx) => tx.send(batch).await.is_ok(),
+            Out::Tagged(id, tx) => tx.send((*id, batch)).await.is_ok(),
+        }
+    }
+}
+
 /// Collects events and hands them over in batches, to the frontend and to a recorder.
 struct Sink {
-    tx: mpsc::Sender<Batch>,
+    tx: Out,
     tap: Option<Tap>,
     batch: Vec<Stamped>,
     // Payload bytes in `batch`.
@@ -90,7 +114,7 @@ impl Sink {
             // The recorder stopped; monitoring goes on.
             self.tap = None;
         }
-        self.tx.send(batch).await.is_ok()
+        self.tx.send(batch).await
     }
 }
 
@@ -163,11 +187,15 @@ impl Task {
     pub(super) fn new(
         s: Arc<ConnSettings>,
         cmds: mpsc::Receiver<Command>,
-        tx: mpsc::Sender<Batch>,
+        tx: Out,
         tap: Option<Tap>,
     ) -> Self {
         Task {
-            backoff: Backoff::new(s.reconnect_min, s.reconnect_max),
+            backoff: if s.stagger.is_zero() {
+                Backoff::new(s.reconnect_min, s.reconnect_max)
+            } else {
+                Backoff::new(s.reconnect_min, s.reconnect_max).spread()
+            },
             url: s.shown_url().into(),
             s,
             cmds,
@@ -190,7 +218,12 @@ impl Task {
                 "--insecure: the server certificate is NOT verified; anyone on the path can read and change this connection".into(),
             ));
         }
-        let mut next = Next::Dial;
+        // A fleet's engines start spread over the stagger window, not in one burst.
+        let mut next = if self.s.stagger.is_zero() {
+            Next::Dial
+        } else {
+            Next::Wait(random_part(self.s.stagger))
+        };
         loop {
             next = match next {
                 Next::Dial => self.dial_once().await,
@@ -483,7 +516,19 @@ impl Task {
 
     /// Runs an open connection until it ends.
     async fn pump(&mut self, ws: &mut Ws, opened: Instant) -> End {
-        let mut hb = Heartbeat::new(self.s.ping_interval, self.s.pong_timeout, opened);
+        let first_ping = match self.s.ping_interval {
+            // In a fleet, the first ping comes at a random point of the second half of the
+            // interval, so connections opened together do not ping together forever.
+            Some(i) if !self.s.stagger.is_zero() => i / 2 + random_part(i / 2),
+            Some(i) => i,
+            None => Duration::ZERO,
+        };
+        let mut hb = Heartbeat::starting_after(
+            self.s.ping_interval,
+            self.s.pong_timeout,
+            opened,
+            first_ping,
+        );
         let stable_at = opened + self.s.stable_after;
         let mut stable = false;
         loop {
@@ -649,6 +694,12 @@ impl Task {
         self.sink.push_at(at, event);
         None
     }
+}
+
+/// A uniformly random duration in `[0, d]`.
+fn random_part(d: Duration) -> Duration {
+    use rand::RngExt;
+    Duration::from_nanos(rand::rng().random_range(0..=d.as_nanos() as u64))
 }
 
 async fn sleep_until_opt(at: Option<Instant>) {

@@ -86,7 +86,29 @@ pub fn load_pem_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsCo
 }
 
 /// The client TLS config: Web PKI roots plus `ca`, or no verification at all when `insecure`.
+/// Built once per (CA file, insecure) and shared: a fleet of endpoints needs one, not one each.
 pub fn client_config(
+    ca: Option<&Path>,
+    insecure: bool,
+) -> Result<Arc<ClientConfig>, TlsConfigError> {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    type Cache = Mutex<HashMap<(Option<PathBuf>, bool), Arc<ClientConfig>>>;
+    static CACHE: OnceLock<Cache> = OnceLock::new();
+    let key = (ca.map(Path::to_path_buf), insecure);
+    let cache = CACHE.get_or_init(Default::default);
+    if let Some(c) = cache.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+        return Ok(c.clone());
+    }
+    let built = build_client_config(ca, insecure)?;
+    cache
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(key, built.clone());
+    Ok(built)
+}
+
+fn build_client_config(
     ca: Option<&Path>,
     insecure: bool,
 ) -> Result<Arc<ClientConfig>, TlsConfigError> {

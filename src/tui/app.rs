@@ -53,6 +53,8 @@ pub struct UiOptions {
     pub header: RecordHeader,
     /// Replaying a recording rather than watching a live connection.
     pub replay: bool,
+    /// The endpoint's name when it is one of a fleet (Esc goes back to the overview).
+    pub name: Option<String>,
 }
 
 /// What a replay shows in the title.
@@ -69,6 +71,8 @@ pub struct ReplayView {
 pub enum Effect {
     /// Tell the engine.
     Engine(Command),
+    /// Tell every engine whose connection is open.
+    Broadcast(Command),
     /// Start or stop recording.
     ToggleRecording,
     /// Write the diagnostic report.
@@ -472,6 +476,14 @@ impl App {
         self.selected.or_else(|| self.last_shown())
     }
 
+    /// Nothing open, typed or searched, and following: Esc has nothing left to undo here.
+    pub fn at_rest(&self) -> bool {
+        self.overlay.is_none()
+            && self.focus == Focus::Log
+            && self.search.is_none()
+            && self.following()
+    }
+
     /// Whether the log follows new entries.
     pub fn following(&self) -> bool {
         self.selected.is_none()
@@ -758,6 +770,10 @@ impl App {
                     self.follow();
                 }
                 vec![Effect::Engine(cmd)]
+            }
+            Action::Broadcast(cmd) => {
+                self.follow();
+                vec![Effect::Broadcast(cmd)]
             }
             Action::Clear => {
                 self.log.clear();

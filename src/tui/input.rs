@@ -17,6 +17,8 @@ const HISTORY_MAX: usize = 1000;
 pub enum Action {
     /// Tell the engine something (send, ping, reconnect, close).
     Engine(Command),
+    /// Send to every endpoint that is open now.
+    Broadcast(Command),
     /// Empty the log view.
     Clear,
     /// Show the key bindings.
@@ -26,7 +28,7 @@ pub enum Action {
 }
 
 /// The commands the input line understands, for help and errors.
-pub const COMMANDS: [(&str, &str); 6] = [
+pub const COMMANDS: [(&str, &str); 7] = [
     ("/ping", "send a ping now (an RTT sample)"),
     (
         "/reconnect",
@@ -41,6 +43,10 @@ pub const COMMANDS: [(&str, &str); 6] = [
         "send a binary message, e.g. /binary c0 ff ee",
     ),
     ("/clear", "empty the message log (counters stay)"),
+    (
+        "/broadcast <text>",
+        "send to every endpoint that is open now (a fleet)",
+    ),
     ("//text", "send text that starts with a slash"),
 ];
 
@@ -67,8 +73,15 @@ pub fn parse_line(line: &str) -> Action {
             Err(e) => Action::Error(format!("/binary: {e}")),
         },
         "close" => parse_close(args),
+        "broadcast" if args.is_empty() => {
+            Action::Error("/broadcast: give the text to send, e.g. /broadcast hello".into())
+        }
+        "broadcast" => match send_text(args) {
+            Action::Engine(cmd) => Action::Broadcast(cmd),
+            other => other,
+        },
         other => Action::Error(format!(
-            "unknown command /{other}: try /ping, /reconnect, /close [code] [reason], /binary <hex>, /clear (// sends a literal /)"
+            "unknown command /{other}: try /ping, /reconnect, /close [code] [reason], /binary <hex>, /broadcast <text>, /clear (// sends a literal /)"
         )),
     }
 }
@@ -120,12 +133,29 @@ pub struct History {
     browsing: Option<usize>,
     draft: String,
     path: Option<PathBuf>,
+    loaded: bool,
 }
 
 impl History {
-    /// History read from `path` (missing or unreadable means empty).
+    /// History that reads `path` on first use (missing or unreadable means empty), so a
+    /// fleet of dashboards does not read the file once per endpoint at startup.
     pub fn load(path: Option<PathBuf>) -> History {
-        let entries = path
+        History {
+            entries: Vec::new(),
+            browsing: None,
+            draft: String::new(),
+            path,
+            loaded: false,
+        }
+    }
+
+    fn ensure_loaded(&mut self) {
+        if self.loaded {
+            return;
+        }
+        self.loaded = true;
+        let mut entries = self
+            .path
             .as_ref()
             .and_then(|p| std::fs::read_to_string(p).ok())
             .map(|t| {
@@ -136,21 +166,21 @@ impl History {
             })
             .unwrap_or_default();
         let skip = entries.len().saturating_sub(HISTORY_MAX);
-        History {
-            entries: entries[skip..].to_vec(),
-            browsing: None,
-            draft: String::new(),
-            path,
-        }
+        entries.drain(..skip);
+        // Lines pushed before the first load stay newest.
+        entries.append(&mut self.entries);
+        self.entries = entries;
     }
 
     /// Entries, oldest first.
-    pub fn entries(&self) -> &[String] {
+    pub fn entries(&mut self) -> &[String] {
+        self.ensure_loaded();
         &self.entries
     }
 
     /// Records a submitted line; returns what to append to the history file, if anything.
     pub fn push(&mut self, line: &str) -> Option<(PathBuf, String)> {
+        self.ensure_loaded();
         self.browsing = None;
         if line.is_empty() || line.contains('\n') || self.entries.last().is_some_and(|l| l == line)
         {
@@ -165,6 +195,7 @@ impl History {
 
     /// Up: an older line; `current` is kept to come back to.
     pub fn older(&mut self, current: &str) -> Option<&str> {
+        self.ensure_loaded();
         let next = match self.browsing {
             None => {
                 self.draft = current.to_string();
@@ -206,7 +237,7 @@ pub fn append_history(path: PathBuf, line: String) {
             let _ = f.write_all(line.as_bytes());
         }
         if std::fs::metadata(&path).is_ok_and(|m| m.len() > 1 << 20) {
-            let kept = History::load(Some(path.clone()));
+            let mut kept = History::load(Some(path.clone()));
             let _ = std::fs::write(&path, kept.entries().join("\n") + "\n");
         }
     });

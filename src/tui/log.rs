@@ -193,7 +193,8 @@ impl MessageLog {
     /// An empty log holding at most `capacity` entries and `max_bytes` of payload.
     pub fn new(capacity: usize, max_bytes: usize) -> Self {
         MessageLog {
-            entries: VecDeque::with_capacity(capacity.min(4096)),
+            // Small at first: a fleet has one log per endpoint, most of them quiet.
+            entries: VecDeque::with_capacity(capacity.min(64)),
             capacity: capacity.max(1),
             max_bytes: max_bytes.max(1),
             bytes: 0,

@@ -6,6 +6,7 @@ pub mod footer;
 pub mod help;
 pub mod input;
 pub mod log;
+pub mod overview;
 pub mod reconnects;
 pub mod title;
 pub mod traffic;

@@ -32,6 +32,7 @@ pub fn opts(theme: Theme) -> UiOptions {
             pong_timeout_ms: 10_000,
         },
         replay: false,
+        name: None,
     }
 }
 

@@ -50,6 +50,10 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             ("R", "reconnect"),
         ],
     };
+    if app.opts.name.is_some() && app.at_rest() {
+        v.push(Span::styled(" Esc", t.key()));
+        v.push(Span::styled(" overview ", t.dim()));
+    }
     for (key, what) in keys {
         v.push(Span::styled(format!(" {key}"), t.key()));
         v.push(Span::styled(format!(" {what} "), t.dim()));

@@ -42,6 +42,12 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     if let Some(s) = since {
         left.push(Span::styled(s, t.state(state)));
     }
+    if let Some(name) = &app.opts.name {
+        left.push(Span::styled(
+            format!("  {}", text::sanitize(name)),
+            t.title(),
+        ));
+    }
     left.push(Span::styled(
         format!("  {}", text::sanitize(&app.opts.url)),
         t.value(),

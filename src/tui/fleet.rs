@@ -1,0 +1,459 @@
+//! A fleet of endpoints: the overview table and drilling into one endpoint's dashboard.
+//! Plain state like `App`: keys and events in, effects for a given endpoint out.
+
+use std::cmp::Ordering;
+use std::time::{Duration, SystemTime};
+
+use ratatui::crossterm::event::{Event as TermEvent, KeyCode, KeyEventKind, KeyModifiers};
+use tui_input::Input;
+use tui_input::backend::crossterm::EventHandler;
+
+use super::app::{App, Effect, Focus};
+use super::log::Level;
+use super::theme::Theme;
+use crate::engine::{ConnState, Stamped};
+
+/// How long a status message stays in the overview's footer.
+const STATUS_FOR: Duration = Duration::from_secs(6);
+/// An open endpoint whose last failure is younger than this still counts as a problem.
+pub const RECENT_FAILURE: Duration = Duration::from_secs(300);
+
+/// The overview's row order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SortKey {
+    /// Given up, down, connecting, recently failed, then healthy; by name within each.
+    Problems,
+    /// By name.
+    Name,
+    /// Least available first.
+    Availability,
+    /// Slowest RTT p50 first.
+    Rtt,
+    /// Most reconnects first.
+    Reconnects,
+}
+
+impl SortKey {
+    /// The next order, for the `s` key.
+    pub fn next(self) -> SortKey {
+        match self {
+            SortKey::Problems => SortKey::Name,
+            SortKey::Name => SortKey::Availability,
+            SortKey::Availability => SortKey::Rtt,
+            SortKey::Rtt => SortKey::Reconnects,
+            SortKey::Reconnects => SortKey::Problems,
+        }
+    }
+
+    /// How the footer and title name it.
+    pub fn label(self) -> &'static str {
+        match self {
+            SortKey::Problems => "problems first",
+            SortKey::Name => "name",
+            SortKey::Availability => "availability",
+            SortKey::Rtt => "RTT p50",
+            SortKey::Reconnects => "reconnects",
+        }
+    }
+}
+
+/// How bad an endpoint looks, worst first: the problems-first order.
+pub fn severity(app: &App) -> u8 {
+    let s = app.stats();
+    match s.state {
+        ConnState::GaveUp => 0,
+        ConnState::Waiting { .. } | ConnState::Closed | ConnState::Closing => 1,
+        ConnState::Starting | ConnState::Connecting { .. } => 2,
+        ConnState::Open => {
+            let recent = s.last_failure.as_ref().is_some_and(|(at, _)| {
+                app.now.duration_since(*at).unwrap_or_default() < RECENT_FAILURE
+            });
+            if recent { 3 } else { 4 }
+        }
+    }
+}
+
+/// Endpoint counts for the title: open, down (waiting, closed, gave up), connecting.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// Open now.
+    pub open: usize,
+    /// Not connected and not dialing.
+    pub down: usize,
+    /// Dialing or not started.
+    pub connecting: usize,
+}
+
+/// The overview of many endpoints, and the one drilled into.
+pub struct FleetApp {
+    /// One dashboard per endpoint, in engine order.
+    pub apps: Vec<App>,
+    /// The endpoint whose dashboard fills the screen.
+    pub drilled: Option<usize>,
+    /// The endpoint under the cursor (an engine index, so re-sorting keeps it).
+    pub selected: usize,
+    /// Row order.
+    pub sort: SortKey,
+    /// Rows whose name or URL contain this (case-insensitive).
+    pub filter: String,
+    /// The filter being typed.
+    pub filter_input: Option<Input>,
+    /// The key help is shown.
+    pub help: bool,
+    /// A transient footer message.
+    pub status: Option<(String, Level, SystemTime)>,
+    /// The clock the overview shows.
+    pub now: SystemTime,
+    /// Colours or monochrome.
+    pub theme: Theme,
+    /// First row of the table's viewport, as a position in `order()`.
+    pub top: usize,
+    /// Table rows that fit at the last draw.
+    pub rows: usize,
+    /// Set when the user asked to quit.
+    pub quit: bool,
+    /// RTT p50 per endpoint, refreshed each second for sorting.
+    p50: Vec<Option<Duration>>,
+    /// The cursor was placed by the user; until then it stays on the top row.
+    placed: bool,
+}
+
+impl FleetApp {
+    /// An overview of these dashboards (at least one).
+    pub fn new(apps: Vec<App>) -> FleetApp {
+        let theme = apps
+            .first()
+            .map(|a| a.opts.theme)
+            .unwrap_or_else(Theme::mono);
+        let n = apps.len();
+        FleetApp {
+            apps,
+            drilled: None,
+            selected: 0,
+            sort: SortKey::Problems,
+            filter: String::new(),
+            filter_input: None,
+            help: false,
+            status: None,
+            now: SystemTime::now(),
+            theme,
+            top: 0,
+            rows: 10,
+            quit: false,
+            p50: vec![None; n],
+            placed: false,
+        }
+    }
+
+    /// The endpoint's display name.
+    pub fn name(&self, id: usize) -> &str {
+        self.apps[id].opts.name.as_deref().unwrap_or("")
+    }
+
+    /// Shows a transient message in the footer of whatever is on screen.
+    pub fn say(&mut self, level: Level, text: impl Into<String>) {
+        match self.drilled {
+            Some(d) => self.apps[d].say(level, text),
+            None => self.status = Some((text.into(), level, self.now + STATUS_FOR)),
+        }
+    }
+
+    /// The overview's footer message, if still current.
+    pub fn current_status(&self) -> Option<(&str, Level)> {
+        self.status
+            .as_ref()
+            .filter(|(_, _, until)| *until > self.now)
+            .map(|(t, l, _)| (t.as_str(), *l))
+    }
+
+    /// Sets the clock of the overview and every dashboard.
+    pub fn set_now(&mut self, now: SystemTime) {
+        self.now = now;
+        for a in &mut self.apps {
+            a.now = now;
+        }
+    }
+
+    /// Folds a batch of endpoint `id`'s events in.
+    pub fn apply(&mut self, id: usize, batch: &[Stamped]) {
+        if let Some(a) = self.apps.get_mut(id) {
+            a.apply(batch);
+        }
+    }
+
+    /// Called about once a second: rates, and the RTT p50 the sort uses.
+    pub fn tick(&mut self, now: SystemTime) {
+        self.now = now;
+        for a in &mut self.apps {
+            a.tick(now);
+        }
+        if self.sort == SortKey::Rtt {
+            self.refresh_p50();
+        }
+    }
+
+    fn refresh_p50(&mut self) {
+        for (i, a) in self.apps.iter().enumerate() {
+            self.p50[i] = a.stats().rtt.percentiles([50.0])[0];
+        }
+    }
+
+    /// Open, down and connecting endpoints.
+    pub fn counts(&self) -> Counts {
+        let mut c = Counts::default();
+        for a in &self.apps {
+            match a.stats().state {
+                ConnState::Open => c.open += 1,
+                ConnState::Starting | ConnState::Connecting { .. } => c.connecting += 1,
+                _ => c.down += 1,
+            }
+        }
+        c
+    }
+
+    fn shown(&self, id: usize) -> bool {
+        if self.filter.is_empty() {
+            return true;
+        }
+        let f = self.filter.to_lowercase();
+        self.name(id).to_lowercase().contains(&f)
+            || self.apps[id].opts.url.to_lowercase().contains(&f)
+    }
+
+    /// The endpoints shown, in row order.
+    pub fn order(&self) -> Vec<usize> {
+        let mut ids: Vec<usize> = (0..self.apps.len()).filter(|i| self.shown(*i)).collect();
+        let by_name = |a: &usize, b: &usize| self.name(*a).cmp(self.name(*b)).then(a.cmp(b));
+        let now = self.now;
+        match self.sort {
+            SortKey::Problems => {
+                let sev: Vec<u8> = self.apps.iter().map(severity).collect();
+                ids.sort_by(|a, b| sev[*a].cmp(&sev[*b]).then_with(|| by_name(a, b)));
+            }
+            SortKey::Name => ids.sort_by(by_name),
+            SortKey::Availability => {
+                let avail: Vec<f64> = self
+                    .apps
+                    .iter()
+                    .map(|a| a.stats().availability(now).unwrap_or(100.0))
+                    .collect();
+                ids.sort_by(|a, b| {
+                    avail[*a]
+                        .partial_cmp(&avail[*b])
+                        .unwrap_or(Ordering::Equal)
+                        .then_with(|| by_name(a, b))
+                });
+            }
+            SortKey::Rtt => ids.sort_by(|a, b| {
+                // Slowest first; endpoints without samples last.
+                match (self.p50[*a], self.p50[*b]) {
+                    (Some(x), Some(y)) => y.cmp(&x),
+                    (Some(_), None) => Ordering::Less,
+                    (None, Some(_)) => Ordering::Greater,
+                    (None, None) => Ordering::Equal,
+                }
+                .then_with(|| by_name(a, b))
+            }),
+            SortKey::Reconnects => ids.sort_by(|a, b| {
+                let r = |i: usize| self.apps[i].stats().reconnects;
+                r(*b).cmp(&r(*a)).then_with(|| by_name(a, b))
+            }),
+        }
+        ids
+    }
+
+    /// Keeps the cursor on a shown row and inside a viewport of `rows` rows; returns the order.
+    pub fn sync_view(&mut self, rows: usize) -> Vec<usize> {
+        self.rows = rows.max(1);
+        let order = self.order();
+        if !self.placed
+            && let Some(first) = order.first()
+        {
+            self.selected = *first;
+        }
+        let pos = match order.iter().position(|i| *i == self.selected) {
+            Some(p) => p,
+            None => {
+                if let Some(first) = order.first() {
+                    self.selected = *first;
+                }
+                0
+            }
+        };
+        if pos < self.top {
+            self.top = pos;
+        } else if pos >= self.top + self.rows {
+            self.top = pos + 1 - self.rows;
+        }
+        self.top = self.top.min(order.len().saturating_sub(self.rows));
+        order
+    }
+
+    fn move_cursor(&mut self, delta: isize) {
+        let order = self.order();
+        if order.is_empty() {
+            return;
+        }
+        let pos = order.iter().position(|i| *i == self.selected).unwrap_or(0) as isize;
+        let to = (pos + delta).clamp(0, order.len() as isize - 1) as usize;
+        self.selected = order[to];
+        self.placed = true;
+    }
+
+    fn drill(&mut self, focus: Focus) -> bool {
+        if !self.shown(self.selected) || self.apps.is_empty() {
+            self.say(Level::Info, "no endpoint matches the filter: Esc clears it");
+            return false;
+        }
+        self.drilled = Some(self.selected);
+        self.placed = true;
+        self.apps[self.selected].focus = focus;
+        true
+    }
+
+    /// Handles a terminal event; returns what the loop should do, and for which endpoint.
+    pub fn on_terminal(&mut self, ev: &TermEvent) -> Vec<(usize, Effect)> {
+        if let Some(d) = self.drilled {
+            if let TermEvent::Key(k) = ev
+                && k.kind != KeyEventKind::Release
+                && k.code == KeyCode::Esc
+                && self.apps[d].at_rest()
+            {
+                self.drilled = None;
+                self.selected = d;
+                self.placed = true;
+                return Vec::new();
+            }
+            let effects = self.apps[d].on_terminal(ev);
+            if self.apps[d].quit {
+                self.quit = true;
+            }
+            return self.route(d, effects);
+        }
+        let TermEvent::Key(key) = ev else {
+            if let TermEvent::Mouse(m) = ev {
+                use ratatui::crossterm::event::MouseEventKind;
+                match m.kind {
+                    MouseEventKind::ScrollUp => self.move_cursor(-3),
+                    MouseEventKind::ScrollDown => self.move_cursor(3),
+                    _ => {}
+                }
+            }
+            return Vec::new();
+        };
+        if key.kind == KeyEventKind::Release {
+            return Vec::new();
+        }
+        if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
+            self.quit = true;
+            return Vec::new();
+        }
+        if self.help {
+            if matches!(
+                key.code,
+                KeyCode::Esc | KeyCode::Char('q' | '?') | KeyCode::Enter
+            ) {
+                self.help = false;
+            }
+            return Vec::new();
+        }
+        if let Some(input) = &mut self.filter_input {
+            match key.code {
+                KeyCode::Enter => self.filter_input = None,
+                KeyCode::Esc => {
+                    self.filter_input = None;
+                    self.filter.clear();
+                }
+                _ => {
+                    input.handle_event(ev);
+                    // The table narrows as the filter is typed.
+                    self.filter = input.value().to_string();
+                }
+            }
+            return Vec::new();
+        }
+        let page = self.rows.max(2) as isize - 1;
+        match key.code {
+            KeyCode::Char('q') => self.quit = true,
+            KeyCode::Char('?') => self.help = true,
+            KeyCode::Up | KeyCode::Char('k') => self.move_cursor(-1),
+            KeyCode::Down | KeyCode::Char('j') => self.move_cursor(1),
+            KeyCode::PageUp => self.move_cursor(-page),
+            KeyCode::PageDown | KeyCode::Char(' ') => self.move_cursor(page),
+            KeyCode::Home | KeyCode::Char('g') => self.move_cursor(isize::MIN / 2),
+            KeyCode::End | KeyCode::Char('G') => self.move_cursor(isize::MAX / 2),
+            KeyCode::Enter => {
+                self.drill(Focus::Log);
+            }
+            KeyCode::Tab | KeyCode::Char('i') => {
+                self.drill(Focus::Input);
+            }
+            KeyCode::Char('s') => {
+                self.sort = self.sort.next();
+                if self.sort == SortKey::Rtt {
+                    self.refresh_p50();
+                }
+                self.top = 0;
+                self.say(Level::Info, format!("sorted by {}", self.sort.label()));
+            }
+            KeyCode::Char('/') => {
+                self.filter_input = Some(Input::new(self.filter.clone()));
+            }
+            KeyCode::Esc if !self.filter.is_empty() => self.filter.clear(),
+            KeyCode::Char('p') => {
+                return vec![(self.selected, Effect::Engine(crate::engine::Command::Ping))];
+            }
+            KeyCode::Char('R') => {
+                return vec![(
+                    self.selected,
+                    Effect::Engine(crate::engine::Command::Reconnect),
+                )];
+            }
+            KeyCode::Char('r' | 'd') => {
+                self.say(
+                    Level::Info,
+                    "open an endpoint (Enter) to record it or write its report",
+                );
+            }
+            _ => {}
+        }
+        Vec::new()
+    }
+
+    /// Tags a dashboard's effects with its endpoint; a broadcast becomes one send per open
+    /// endpoint.
+    fn route(&mut self, from: usize, effects: Vec<Effect>) -> Vec<(usize, Effect)> {
+        let mut out = Vec::new();
+        for e in effects {
+            match e {
+                Effect::Broadcast(cmd) => {
+                    let open: Vec<usize> = (0..self.apps.len())
+                        .filter(|i| self.apps[*i].stats().state == ConnState::Open)
+                        .collect();
+                    let skipped = self.apps.len() - open.len();
+                    let msg = format!(
+                        "broadcast to {} open endpoint{}{}",
+                        open.len(),
+                        if open.len() == 1 { "" } else { "s" },
+                        if skipped > 0 {
+                            format!("; {skipped} not open, not sent")
+                        } else {
+                            String::new()
+                        }
+                    );
+                    self.say(
+                        if skipped > 0 {
+                            Level::Warn
+                        } else {
+                            Level::Good
+                        },
+                        msg,
+                    );
+                    out.extend(open.into_iter().map(|i| (i, Effect::Engine(cmd.clone()))));
+                }
+                other => out.push((from, other)),
+            }
+        }
+        out
+    }
+}
