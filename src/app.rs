@@ -135,6 +135,7 @@ fn watch(args: WatchArgs) -> anyhow::Result<ExitCode> {
     } else {
         config::endpoints(&cfg, &args.conn, &args.urls, file.as_ref(), &env)?
     };
+    ensure_fd_limit(endpoints.len())?;
     let _log = crate::logging::init();
     let rt = runtime()?;
     let result = rt.block_on(async move {
@@ -211,6 +212,23 @@ fn watch(args: WatchArgs) -> anyhow::Result<ExitCode> {
     // A blocking read of stdin cannot be interrupted; do not wait for it on the way out.
     rt.shutdown_background();
     result
+}
+
+/// Files a run opens besides one socket per endpoint: stdio, terminal, log file, metrics
+/// connections, the runtime's own.
+const SPARE_FDS: u64 = 64;
+
+/// Raises the soft open-files limit as far as a fleet needs (many systems start at 1024);
+/// says how to fix it when the hard limit is too low, rather than failing dial after dial.
+fn ensure_fd_limit(endpoints: usize) -> Result<(), UsageError> {
+    let need = endpoints as u64 + SPARE_FDS;
+    match rlimit::increase_nofile_limit(need) {
+        Ok(got) if got < need => Err(UsageError(format!(
+            "{endpoints} endpoints need about {need} open files and this process may open only {got}: raise the limit (ulimit -n {need}) or watch fewer endpoints"
+        ))),
+        // Fine, or the limit cannot be read: go ahead and let dials report what happens.
+        _ => Ok(()),
+    }
 }
 
 /// Fewest log entries kept per endpoint of a fleet, however large the fleet.

@@ -111,8 +111,9 @@ pub trait Screen {
     fn fps(&self) -> u32;
     /// Sets the clock the panes show.
     fn set_now(&mut self, now: SystemTime);
-    /// Folds a batch of endpoint `id`'s events in.
-    fn apply(&mut self, id: usize, batch: &[Stamped]);
+    /// Folds a batch of endpoint `id`'s events in; returns whether the screen should be
+    /// redrawn now rather than at the next clock tick.
+    fn apply(&mut self, id: usize, batch: &[Stamped]) -> bool;
     /// Handles a terminal event; returns what to do, and for which endpoint.
     fn on_terminal(&mut self, ev: &TermEvent) -> Vec<(usize, Effect)>;
     /// Called about once a second.
@@ -151,8 +152,9 @@ impl Screen for App {
     fn set_now(&mut self, now: SystemTime) {
         self.now = now;
     }
-    fn apply(&mut self, _id: usize, batch: &[Stamped]) {
+    fn apply(&mut self, _id: usize, batch: &[Stamped]) -> bool {
         App::apply(self, batch);
+        true
     }
     fn on_terminal(&mut self, ev: &TermEvent) -> Vec<(usize, Effect)> {
         let effects = App::on_terminal(self, ev);
@@ -196,8 +198,8 @@ impl Screen for FleetApp {
     fn set_now(&mut self, now: SystemTime) {
         FleetApp::set_now(self, now);
     }
-    fn apply(&mut self, id: usize, batch: &[Stamped]) {
-        FleetApp::apply(self, id, batch);
+    fn apply(&mut self, id: usize, batch: &[Stamped]) -> bool {
+        FleetApp::apply(self, id, batch)
     }
     fn on_terminal(&mut self, ev: &TermEvent) -> Vec<(usize, Effect)> {
         FleetApp::on_terminal(self, ev)
@@ -549,15 +551,15 @@ where
             batch = events.recv(), if events_open => {
                 match batch {
                     Some((id, batch)) => {
-                        fold(screen, session, id, &batch);
+                        let mut changed = fold(screen, session, id, &batch);
                         // Fold in what else waits, then look at keys and the clock again.
                         for _ in 1..BATCHES_PER_TURN {
                             match events.try_recv() {
-                                Ok((id, b)) => fold(screen, session, id, &b),
+                                Ok((id, b)) => changed |= fold(screen, session, id, &b),
                                 Err(_) => break,
                             }
                         }
-                        dirty = true;
+                        dirty |= changed;
                         if hooks.done.is_some_and(|done| done(screen)) {
                             break;
                         }
@@ -577,15 +579,15 @@ where
     Ok(())
 }
 
-/// Folds a batch into the screen and the metrics.
-fn fold<Sc: Screen>(screen: &mut Sc, session: &Session, id: usize, batch: &[Stamped]) {
-    screen.apply(id, batch);
+/// Folds a batch into the screen and the metrics; returns whether to redraw now.
+fn fold<Sc: Screen>(screen: &mut Sc, session: &Session, id: usize, batch: &[Stamped]) -> bool {
     if let Session::Live {
         metrics: Some(m), ..
     } = session
     {
         m.apply(id, batch);
     }
+    screen.apply(id, batch)
 }
 
 /// Carries out what a key asked for.

@@ -63,3 +63,55 @@ async fn dashboard_sends_echoes_survives_a_restart_and_gives_the_terminal_back()
     t.wait_for(&["restored-42"]);
     drop(srv);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fleet_overview_drills_in_broadcasts_and_comes_back() {
+    let a = Server::start(ServeOptions {
+        port: 0,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let b = Server::start(ServeOptions {
+        port: 0,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let gone = common::free_port().await;
+    let t = Tmux::start("e2e-fleet", 120, 24);
+    t.run_wsmon(&format!(
+        "{} {} ws://127.0.0.1:{gone}/ --reconnect-max 2s",
+        a.url(),
+        b.url()
+    ));
+    let s = t.wait_for(&["FLEET 3", "2 open", "1 down", "refused by 127.0.0.1"]);
+    let first = s
+        .lines()
+        .find(|l| l.starts_with('›'))
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        first.contains(&format!("127.0.0.1:{gone}")),
+        "the cursor starts on the problem at the top:\n{s}"
+    );
+
+    // Down to an open endpoint, Tab opens it with the input focused; broadcast from there.
+    t.keys(&["Down", "Tab"]);
+    t.wait_for(&["Esc back", "Enter send"]);
+    t.text("/broadcast hello fleet");
+    t.keys(&["Enter"]);
+    t.wait_for(&["broadcast to 2 open endpoints; 1 not open, not sent"]);
+    assert_eq!(a.stats().texts(), ["hello fleet"]);
+    assert_eq!(b.stats().texts(), ["hello fleet"]);
+
+    // Esc leaves the input, Esc again goes back to the overview, q quits with a summary.
+    t.keys(&["Escape"]);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    t.keys(&["Escape"]);
+    t.wait_for(&["FLEET 3", "sorted by problems first"]);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    t.keys(&["q"]);
+    let s = t.wait_for(&["wsmon: watched 3 endpoints", "2 open, 1 down"]);
+    assert!(!t.alternate_screen(), "back on the normal screen:\n{s}");
+}

@@ -490,6 +490,32 @@ async fn headless_fleet_names_each_line_routes_at_name_and_serves_metrics() {
     );
 }
 
+#[test]
+fn a_fleet_larger_than_the_open_files_limit_is_refused_with_the_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("fleet.toml");
+    let mut text = String::new();
+    for i in 0..100 {
+        text.push_str(&format!("[[endpoint]]\nurl = \"ws://127.0.0.1:9/{i}\"\n"));
+    }
+    std::fs::write(&path, text).unwrap();
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "ulimit -n 60 && exec {} --headless --config {}",
+            env!("CARGO_BIN_EXE_wsmon"),
+            path.display()
+        ))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("100 endpoints need about 164 open files") && err.contains("ulimit -n 164"),
+        "{err}"
+    );
+}
+
 // ---- the overview -----------------------------------------------------------------------------
 
 fn member(name: &str) -> App {
@@ -694,4 +720,26 @@ fn typing_goes_to_the_focused_endpoint_and_broadcast_to_every_open_one() {
         status,
         "broadcast to 2 open endpoints; 2 not open, not sent"
     );
+}
+
+#[test]
+fn the_overview_redraws_for_state_changes_not_for_every_heartbeat() {
+    let mut f = fleet();
+    let rtt = |t: f64| ev(t, Event::Rtt(Duration::from_millis(2)));
+    assert!(
+        !f.apply(0, &[rtt(63.0)]),
+        "an RTT sample waits for the clock"
+    );
+    assert!(
+        f.apply(0, &[ev(63.5, closed(ClosedBy::Server, Some(1001), "", 63))]),
+        "a drop shows at once"
+    );
+    Screen::on_terminal(&mut f, &key(KeyCode::Enter));
+    let shown = f.drilled.expect("an endpoint is open");
+    let other = (shown + 1) % f.apps.len();
+    assert!(
+        f.apply(shown, &[rtt(64.0)]),
+        "the endpoint on screen redraws at once"
+    );
+    assert!(!f.apply(other, &[rtt(64.0)]));
 }

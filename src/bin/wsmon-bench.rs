@@ -3,10 +3,11 @@
 //! Ingest throughput side by side (a minimal tokio-tungstenite read loop, `wsmon --headless`,
 //! the dashboard's engine and loop drawing into a TestBackend at 30 fps, and websocat when it is
 //! installed), key-to-frame latency under a flood, idle CPU and RSS, RSS with a full log, frame
-//! time against log length, reconnect and dead-peer reaction times, and exec-to-first-frame.
+//! time against log length, reconnect and dead-peer reaction times, a fleet of 1,000 endpoints
+//! (CPU, RSS, reconnects after a server restart), and exec-to-first-frame.
 //! The real binary is measured where a process matters (headless, idle, memory, start-up).
 //!
-//!     cargo build --release && target/release/wsmon-bench            # everything (about 3 min)
+//!     cargo build --release && target/release/wsmon-bench            # everything (about 7 min)
 //!     target/release/wsmon-bench --quick                             # smaller and shorter
 //!     target/release/wsmon-bench --only ingest,render                # some sections
 
@@ -176,7 +177,7 @@ fn main() -> ExitCode {
             "--no-websocat" => opts.websocat = None,
             "-h" | "--help" => {
                 println!(
-                    "usage: wsmon-bench [--quick] [--only ingest,latency,idle,memory,render,reaction,startup] [--wsmon PATH] [--websocat PATH | --no-websocat]"
+                    "usage: wsmon-bench [--quick] [--only ingest,latency,idle,memory,render,reaction,fleet,startup] [--wsmon PATH] [--websocat PATH | --no-websocat]"
                 );
                 return ExitCode::SUCCESS;
             }
@@ -408,6 +409,36 @@ async fn run(opts: &Opts) -> Vec<Row> {
             Some(pct(&dead, 1.0) <= Duration::from_millis(100)),
         ));
     }
+    if wants(opts, "fleet") {
+        let secs = if opts.quick { 15 } else { 60 };
+        for dashboard in [false, true] {
+            let f = fleet_cost(&opts.wsmon, FLEET, secs, dashboard).await;
+            let mode = if dashboard { "dashboard" } else { "--headless" };
+            rows.push(row(
+                format!("fleet of {FLEET}, heartbeat 15 s, {mode}: all open after start"),
+                format!("{} (staggered over {})", ms(f.all_open), ms(f.open_spread)),
+                "",
+                None,
+            ));
+            let share = f.cpu / secs as f64 * 100.0;
+            rows.push(row(
+                format!("fleet of {FLEET}, {mode}, idle {secs} s: CPU; RSS"),
+                format!("{share:.2}% of a core; {:.1} MB", f.rss_kib / 1024.0),
+                "< 2% of a core; < 150 MB",
+                Some(share < 2.0 && f.rss_kib < 150.0 * 1024.0),
+            ));
+            rows.push(row(
+                format!("fleet of {FLEET}, {mode}: server restart, reconnects"),
+                format!(
+                    "all back in {}; at most {} in any 100 ms",
+                    ms(f.back_after),
+                    f.peak_per_100ms
+                ),
+                "not in lockstep",
+                Some(f.peak_per_100ms < FLEET as u64 / 2),
+            ));
+        }
+    }
     if wants(opts, "startup") {
         let times = startup(&opts.wsmon, if opts.quick { 3 } else { 10 }).await;
         rows.push(row(
@@ -418,6 +449,134 @@ async fn run(opts: &Opts) -> Vec<Row> {
         ));
     }
     rows
+}
+
+// ---- fleet ----------------------------------------------------------------------------------
+
+/// Endpoints in the fleet measurement.
+const FLEET: usize = 1000;
+
+/// What a fleet costs and how it behaves.
+struct FleetCost {
+    all_open: Duration,
+    open_spread: Duration,
+    cpu: f64,
+    rss_kib: f64,
+    back_after: Duration,
+    peak_per_100ms: u64,
+}
+
+/// Polls `count` every 5 ms until it reaches `n`; returns the time taken, the time from the
+/// first increase, and the largest increase within any 100 ms.
+async fn watch_count(
+    count: impl Fn() -> u64,
+    n: u64,
+    patience: Duration,
+) -> (Duration, Duration, u64) {
+    let t0 = Instant::now();
+    let base = count();
+    let mut samples: Vec<(Instant, u64)> = Vec::new();
+    while count() - base < n && t0.elapsed() < patience {
+        samples.push((Instant::now(), count() - base));
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    samples.push((Instant::now(), count() - base));
+    let first = samples.iter().find(|(_, c)| *c > 0).map_or(t0, |(t, _)| *t);
+    let mut peak = 0;
+    let mut j = 0;
+    for i in 0..samples.len() {
+        while samples[i].0 - samples[j].0 > Duration::from_millis(100) {
+            j += 1;
+        }
+        peak = peak.max(samples[i].1 - samples[j].1);
+    }
+    (
+        t0.elapsed(),
+        samples.last().map_or(Duration::ZERO, |(t, _)| *t - first),
+        peak,
+    )
+}
+
+/// Runs wsmon on a fleet of `n` endpoints of one built-in server with 15 s heartbeats:
+/// time to all open, idle CPU over `secs` and RSS, then the reconnects after a server restart.
+async fn fleet_cost(bin: &Path, n: usize, secs: u64, dashboard: bool) -> FleetCost {
+    let srv = Server::start(ServeOptions {
+        port: 0,
+        ..Default::default()
+    })
+    .await
+    .expect("server");
+    let port = srv.addr().port();
+    let mut config = String::from("ping_interval = \"15s\"\n");
+    for i in 0..n {
+        config.push_str(&format!(
+            "\n[[endpoint]]\nname = \"ep-{i:04}\"\nurl = \"ws://127.0.0.1:{port}/ep-{i:04}\"\n"
+        ));
+    }
+    let path = std::env::temp_dir().join(format!("wsmon-bench-fleet-{}.toml", std::process::id()));
+    std::fs::write(&path, config).expect("write the fleet config");
+    let stats = srv.stats();
+    let live = || stats.upgraded.load(Ordering::Relaxed);
+    let (mut child, tmux, pid) = if dashboard {
+        let t = Tmux::start(&dashboard_cmd(bin, &format!("--config {}", path.display())));
+        let pid = t.pane_pid();
+        (None, Some(t), pid)
+    } else {
+        let c = Proc::new(bin)
+            .args(["--headless", "--config"])
+            .arg(&path)
+            .env(
+                "WSMON_DATA_DIR",
+                std::env::temp_dir().join("wsmon-bench-data"),
+            )
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("wsmon runs");
+        let pid = c.id();
+        (Some(c), None, pid)
+    };
+    let (all_open, open_spread, _) = watch_count(&live, n as u64, Duration::from_secs(60)).await;
+    if let Some(t) = &tmux {
+        assert!(
+            t.wait_for(&format!("{n} open"), Duration::from_secs(10)),
+            "the overview shows every endpoint open:\n{}",
+            t.screen()
+        );
+    }
+    // Let the first (jittered) pings and the start-up allocations settle.
+    tokio::time::sleep(Duration::from_secs(20)).await;
+    let before = cpu_seconds(pid);
+    tokio::time::sleep(Duration::from_secs(secs)).await;
+    let cpu = cpu_seconds(pid) - before;
+    let rss_kib = rss_kib(pid);
+
+    srv.kill().await;
+    let srv = Server::start(ServeOptions {
+        port,
+        ..Default::default()
+    })
+    .await
+    .expect("the server restarts on its port");
+    let stats = srv.stats();
+    let upgraded = || stats.upgraded.load(Ordering::Relaxed);
+    let (back_after, _, peak_per_100ms) =
+        watch_count(&upgraded, n as u64, Duration::from_secs(60)).await;
+    if let Some(c) = child.as_mut() {
+        let _ = c.kill();
+        let _ = c.wait();
+    }
+    drop(tmux);
+    let _ = std::fs::remove_file(&path);
+    FleetCost {
+        all_open,
+        open_spread,
+        cpu,
+        rss_kib,
+        back_after,
+        peak_per_100ms,
+    }
 }
 
 // ---- ingest ---------------------------------------------------------------------------------

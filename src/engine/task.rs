@@ -548,6 +548,9 @@ impl Task {
                                 return broken(e);
                             }
                             self.sink.push(Event::Ping { seq });
+                            // A scheduled ping travels with its answer (or the verdict) in one
+                            // batch: half the wake-ups for a fleet that is only heartbeating.
+                            continue;
                         }
                         None => {}
                     }

@@ -174,10 +174,19 @@ impl FleetApp {
         }
     }
 
-    /// Folds a batch of endpoint `id`'s events in.
-    pub fn apply(&mut self, id: usize, batch: &[Stamped]) {
-        if let Some(a) = self.apps.get_mut(id) {
-            a.apply(batch);
+    /// Folds a batch of endpoint `id`'s events in; returns whether the screen should show
+    /// it now: always for the endpoint on screen, for the overview only when a state changed
+    /// (RTT samples and counters show at the next once-a-second tick, which keeps a large
+    /// fleet's heartbeats from redrawing the table dozens of times a second).
+    pub fn apply(&mut self, id: usize, batch: &[Stamped]) -> bool {
+        let Some(a) = self.apps.get_mut(id) else {
+            return false;
+        };
+        let before = a.stats().state.code();
+        a.apply(batch);
+        match self.drilled {
+            Some(d) => d == id,
+            None => a.stats().state.code() != before,
         }
     }
 
