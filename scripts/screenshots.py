@@ -250,12 +250,42 @@ def scene_help() -> None:
     stop()
 
 
+def scene_fleet() -> None:
+    global COLS, ROWS
+    COLS, ROWS = 130, 16
+    servers = {
+        "orders-eu": "--demo",
+        "ticker": "--tick 1s",
+        "flappy": "--drop-after 6s",
+        "slow-pong": "--pong-delay 180ms",
+        "auth-gw": "--reject 503 --retry-after 20 --reject-body 'maintenance'",
+    }
+    lines = ['ping_interval = "2s"', 'reconnect_max = "10s"']
+    for i, (name, flags) in enumerate(servers.items()):
+        port = free_port()
+        start(f"{BIN} serve --port {port} {flags}", name=f"srv{i}")
+        lines += ["", "[[endpoint]]", f'name = "{name}"', f'url = "ws://127.0.0.1:{port}/{name}"']
+    # Nothing listens on these two.
+    for name in ["billing", "search"]:
+        lines += ["", "[[endpoint]]", f'name = "{name}"', f'url = "ws://127.0.0.1:{free_port()}/{name}"']
+    config = Path(DATA) / "fleet.toml"
+    config.write_text("\n".join(lines) + "\n")
+    time.sleep(0.5)
+    start(f"{BIN} --config {config}")
+    wait_for("FLEET 7")
+    time.sleep(16)
+    save("fleet", "a fleet: problems first, Enter opens one")
+    stop()
+    COLS, ROWS = 100, 30
+
+
 SCENES = {
     "demo": scene_demo,
     "reconnect": scene_reconnect,
     "http-401": scene_http_401,
     "json-detail": scene_json_detail,
     "help": scene_help,
+    "fleet": scene_fleet,
 }
 
 

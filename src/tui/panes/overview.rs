@@ -248,8 +248,10 @@ pub fn render(fleet: &FleetApp, area: Rect, buf: &mut Buffer) {
                 .map(|d| d.as_micros() as u64)
                 .collect();
             if !samples.is_empty() {
+                let (data, max) = trend_scale(&samples);
                 Sparkline::default()
-                    .data(&samples)
+                    .data(&data)
+                    .max(max)
                     .style(base.patch(t.spark()))
                     .render(
                         Rect {
@@ -267,6 +269,23 @@ pub fn render(fleet: &FleetApp, area: Rect, buf: &mut Buffer) {
     if fleet.help {
         super::help::render_box(t, &super::help::FLEET_KEYS, area, buf);
     }
+}
+
+/// Samples scaled between their own low and high, so a one-row trend shows the variation
+/// (from zero, 0.19 ms and 0.21 ms are both full bars), the lowest still a visible bar; a
+/// steady RTT is a flat half bar.
+fn trend_scale(samples: &[u64]) -> (Vec<u64>, u64) {
+    let lo = samples.iter().copied().min().unwrap_or(0);
+    let hi = samples.iter().copied().max().unwrap_or(0);
+    let span = hi - lo;
+    if span * 10 <= hi {
+        return (vec![1; samples.len()], 2);
+    }
+    let floor = span / 4;
+    (
+        samples.iter().map(|v| v - lo + floor).collect(),
+        span + floor,
+    )
 }
 
 /// Ages in whole seconds once past a minute, so the column does not flicker.
