@@ -904,6 +904,17 @@ pub fn resolve(
         Duration::from_secs(3600),
         false,
     )?;
+    if reconnect_max.value < reconnect_min.value && reconnect_max.source == Source::Default {
+        // Only reconnect_min was set: it is the one to fix.
+        return Err(invalid(
+            reconnect_min.at("reconnect_min"),
+            format!(
+                "must be at most reconnect_max ({}, the default), got {}: lower it, or raise reconnect_max too",
+                format_duration(reconnect_max.value),
+                format_duration(reconnect_min.value)
+            ),
+        ));
+    }
     if reconnect_max.value < reconnect_min.value {
         return Err(invalid(
             reconnect_max.at("reconnect_max"),
@@ -1250,6 +1261,16 @@ mod tests {
         assert_eq!(
             e.to_string(),
             "--reconnect-max: must be at least reconnect_min (5s), got 1s"
+        );
+        let e = resolve_with(
+            &ConnArgs::default(),
+            Some("ws://h"),
+            Some(&file("reconnect_min = \"2m\"\n")),
+        )
+        .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "config file `/cfg/wsmon.toml` line 1, `reconnect_min`: must be at most reconnect_max (30s, the default), got 2m: lower it, or raise reconnect_max too"
         );
     }
 

@@ -79,9 +79,10 @@ async fn a_fleet_overview_drills_in_broadcasts_and_comes_back() {
     .await
     .unwrap();
     let gone = common::free_port().await;
+    let metrics = common::free_port().await;
     let t = Tmux::start("e2e-fleet", 120, 24);
     t.run_wsmon(&format!(
-        "{} {} ws://127.0.0.1:{gone}/ --reconnect-max 2s",
+        "{} {} ws://127.0.0.1:{gone}/ --reconnect-max 2s --metrics 127.0.0.1:{metrics}",
         a.url(),
         b.url()
     ));
@@ -104,6 +105,33 @@ async fn a_fleet_overview_drills_in_broadcasts_and_comes_back() {
     t.wait_for(&["broadcast to 2 open endpoints; 1 not open, not sent"]);
     assert_eq!(a.stats().texts(), ["hello fleet"]);
     assert_eq!(b.stats().texts(), ["hello fleet"]);
+
+    // The dashboard serves metrics too: two endpoints up, one not.
+    let body = tokio::task::spawn_blocking(move || {
+        ureq::get(&format!("http://127.0.0.1:{metrics}/metrics"))
+            .call()
+            .expect("metrics answer")
+            .into_body()
+            .read_to_string()
+            .expect("text")
+    })
+    .await
+    .unwrap();
+    let up: Vec<&str> = body
+        .lines()
+        .filter(|l| l.starts_with("wsmon_up{"))
+        .collect();
+    assert_eq!(up.len(), 3, "{body}");
+    assert_eq!(
+        up.iter().filter(|l| l.ends_with(" 1.0")).count(),
+        2,
+        "{up:?}"
+    );
+    assert!(
+        up.iter()
+            .any(|l| l.contains(&format!("127.0.0.1:{gone}")) && l.ends_with(" 0.0")),
+        "{up:?}"
+    );
 
     // Esc leaves the input, Esc again goes back to the overview, q quits with a summary.
     t.keys(&["Escape"]);
