@@ -222,8 +222,8 @@ impl Screen for FleetApp {
             return;
         }
         let area = frame.area();
-        self.sync_view(panes::overview::table_rows(area));
-        panes::overview::render(self, area, frame.buffer_mut());
+        let order = self.sync_view(panes::overview::table_rows(area));
+        panes::overview::render(self, &order, area, frame.buffer_mut());
         if let Some(pos) = panes::overview::cursor(self, area) {
             frame.set_cursor_position(pos);
         }

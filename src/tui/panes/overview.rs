@@ -96,8 +96,9 @@ pub fn state_text(app: &App) -> String {
     }
 }
 
-/// Draws the overview and, over it, the help when asked for.
-pub fn render(fleet: &FleetApp, area: Rect, buf: &mut Buffer) {
+/// Draws the overview's rows in `order` (from `FleetApp::sync_view`) and, over it, the help
+/// when asked for.
+pub fn render(fleet: &FleetApp, order: &[usize], area: Rect, buf: &mut Buffer) {
     let t = &fleet.theme;
     let (title, header, body, footer) = regions(area);
     let c = fleet.counts();
@@ -147,7 +148,6 @@ pub fn render(fleet: &FleetApp, area: Rect, buf: &mut Buffer) {
     head.push_str(&cell("LAST FAILURE", fail_w));
     Paragraph::new(Line::from(Span::styled(head, t.dim()))).render(header, buf);
 
-    let order = fleet.order();
     if order.is_empty() {
         Paragraph::new(Span::styled(
             "  no endpoint matches the filter: Esc clears it",
