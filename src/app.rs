@@ -135,6 +135,13 @@ fn watch(args: WatchArgs) -> anyhow::Result<ExitCode> {
     } else {
         config::endpoints(&cfg, &args.conn, &args.urls, file.as_ref(), &env)?
     };
+    if cfg.record.is_some() && endpoints.len() > 1 {
+        return Err(UsageError(format!(
+            "--record records one endpoint and {} are given: record them one at a time, or press r in one endpoint's dashboard",
+            endpoints.len()
+        ))
+        .into());
+    }
     ensure_fd_limit(endpoints.len())?;
     let _log = crate::logging::init();
     let rt = runtime()?;

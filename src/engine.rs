@@ -46,15 +46,10 @@ pub struct Engine {
 impl Engine {
     /// Starts the socket task on the current tokio runtime.
     pub fn spawn(settings: ConnSettings) -> Engine {
-        Engine::spawn_with(settings, None)
-    }
-
-    /// Starts the socket task with a recorder attached from the first event on.
-    pub fn spawn_with(settings: ConnSettings, tap: Option<Tap>) -> Engine {
         let (cmd_tx, cmd_rx) = mpsc::channel(COMMANDS);
         let (ev_tx, ev_rx) = mpsc::channel(EVENT_BATCHES);
         let task = tokio::spawn(
-            task::Task::new(Arc::new(settings), cmd_rx, task::Out::Single(ev_tx), tap).run(),
+            task::Task::new(Arc::new(settings), cmd_rx, task::Out::Single(ev_tx), None).run(),
         );
         Engine {
             commands: cmd_tx,
@@ -90,6 +85,13 @@ impl Engine {
     /// A channel for tagged batches, sized for `engines` engines.
     pub fn fleet_channel(engines: usize) -> (mpsc::Sender<Tagged>, mpsc::Receiver<Tagged>) {
         mpsc::channel(EVENT_BATCHES.max(engines.saturating_mul(2)).min(4096))
+    }
+}
+
+/// Asks every engine to close and stop; an engine already gone is skipped.
+pub async fn shutdown_all(commands: &[mpsc::Sender<Command>]) {
+    for c in commands {
+        let _ = c.send(Command::Shutdown).await;
     }
 }
 

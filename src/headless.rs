@@ -17,19 +17,12 @@ use crate::metrics::Metrics;
 use crate::record::{RecordOptions, RecordStatus, Recorder};
 
 /// Runs until a stop signal, stdout closing, or every endpoint giving up (exit code 1);
-/// records every event to `record` as well (one endpoint only), and feeds `metrics`.
+/// records the first endpoint's events to `record` as well, and feeds `metrics`.
 pub async fn run(
     endpoints: Vec<Endpoint>,
     record: Option<RecordOptions>,
     metrics: Option<Arc<Metrics>>,
 ) -> anyhow::Result<ExitCode> {
-    if record.is_some() && endpoints.len() > 1 {
-        return Err(UsageError(format!(
-            "--record records one endpoint and {} are given: record them one at a time, or press r on one in the dashboard",
-            endpoints.len()
-        ))
-        .into());
-    }
     let recorder =
         match record {
             Some(opts) => Some(Recorder::start(opts.clone()).map_err(|e| {
@@ -93,11 +86,11 @@ pub async fn run(
                     // The reader went away (`| head`): stop quietly.
                     writable = false;
                     stopping = true;
-                    shutdown_all(&commands).await;
+                    crate::engine::shutdown_all(&commands).await;
                 }
                 if !stopping && gave_up.iter().all(Option::is_some) {
                     stopping = true;
-                    shutdown_all(&commands).await;
+                    crate::engine::shutdown_all(&commands).await;
                 }
             }
             Ok(()) = changed(&mut rec_status) => {
@@ -114,7 +107,7 @@ pub async fn run(
                     break;
                 }
                 stopping = true;
-                shutdown_all(&commands).await;
+                crate::engine::shutdown_all(&commands).await;
                 stop.set(crate::signals::wait_for_stop());
             }
         }
@@ -156,12 +149,6 @@ pub async fn run(
         return Ok(ExitCode::from(1));
     }
     Ok(ExitCode::SUCCESS)
-}
-
-async fn shutdown_all(commands: &[mpsc::Sender<Command>]) {
-    for c in commands {
-        let _ = c.send(Command::Shutdown).await;
-    }
 }
 
 fn write_out(stdout: &std::io::Stdout, buf: &[u8]) -> std::io::Result<()> {

@@ -183,12 +183,8 @@ impl Encoder {
                 data,
                 queued,
             } => {
-                out.extend_from_slice(b"queued\",\"id\":");
-                push_int(out, *id);
-                out.extend_from_slice(b",\"kind\":\"");
-                out.extend_from_slice(kind.as_str().as_bytes());
-                out.extend_from_slice(b"\",\"len\":");
-                push_int(out, data.len() as u64);
+                out.extend_from_slice(b"queued\",");
+                push_id_kind_len(out, *id, *kind, data.len());
                 out.extend_from_slice(b",\"queued\":");
                 push_int(out, *queued as u64);
                 push_payload(out, *kind, data);
@@ -199,12 +195,8 @@ impl Encoder {
                 data,
                 reason,
             } => {
-                out.extend_from_slice(b"dropped\",\"id\":");
-                push_int(out, *id);
-                out.extend_from_slice(b",\"kind\":\"");
-                out.extend_from_slice(kind.as_str().as_bytes());
-                out.extend_from_slice(b"\",\"len\":");
-                push_int(out, data.len() as u64);
+                out.extend_from_slice(b"dropped\",");
+                push_id_kind_len(out, *id, *kind, data.len());
                 out.extend_from_slice(b",\"reason\":\"");
                 out.extend_from_slice(reason.as_str().as_bytes());
                 out.push(b'"');
@@ -249,6 +241,16 @@ fn push_payload(out: &mut Vec<u8>, kind: crate::engine::Kind, data: &[u8]) {
             out.push(b'"');
         }
     }
+}
+
+/// `"id":N,"kind":"text","len":N` of a queued or dropped message.
+fn push_id_kind_len(out: &mut Vec<u8>, id: u64, kind: crate::engine::Kind, len: usize) {
+    out.extend_from_slice(b"\"id\":");
+    push_int(out, id);
+    out.extend_from_slice(b",\"kind\":\"");
+    out.extend_from_slice(kind.as_str().as_bytes());
+    out.extend_from_slice(b"\",\"len\":");
+    push_int(out, len as u64);
 }
 
 fn push_int(out: &mut Vec<u8>, n: u64) {

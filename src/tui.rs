@@ -300,8 +300,8 @@ pub struct Watch {
 }
 
 /// Watches live connections until the user quits or a stop signal arrives: one endpoint's
-/// dashboard, or with several an overview of them all. `record_now` records the (single)
-/// endpoint from the first event; `metrics` is fed with every event.
+/// dashboard, or with several an overview of them all. `record_now` records each endpoint to
+/// its `Watch::record` from the first event; `metrics` is fed with every event.
 pub async fn run(
     watches: Vec<Watch>,
     record_now: bool,
@@ -309,12 +309,6 @@ pub async fn run(
 ) -> anyhow::Result<ExitCode> {
     check_terminal()?;
     let n = watches.len();
-    if record_now && n > 1 {
-        return Err(UsageError(format!(
-            "--record records one endpoint and {n} are given: record them one at a time, or press r in one endpoint's dashboard"
-        ))
-        .into());
-    }
     let (tx, mut events) = Engine::fleet_channel(n);
     let mut commands = Vec::with_capacity(n);
     let mut tasks = Vec::with_capacity(n);
@@ -357,9 +351,7 @@ pub async fn run(
         fleet_summary(&fleet)
     };
     // The screen is back; now close politely and let the recorders write their last lines.
-    for c in &commands {
-        let _ = c.send(Command::Shutdown).await;
-    }
+    crate::engine::shutdown_all(&commands).await;
     let mut not_sent = 0u64;
     let _ = tokio::time::timeout(Duration::from_secs(2), async {
         while let Some((_, batch)) = events.recv().await {

@@ -107,16 +107,7 @@ async fn a_fleet_overview_drills_in_broadcasts_and_comes_back() {
     assert_eq!(b.stats().texts(), ["hello fleet"]);
 
     // The dashboard serves metrics too: two endpoints up, one not.
-    let body = tokio::task::spawn_blocking(move || {
-        ureq::get(&format!("http://127.0.0.1:{metrics}/metrics"))
-            .call()
-            .expect("metrics answer")
-            .into_body()
-            .read_to_string()
-            .expect("text")
-    })
-    .await
-    .unwrap();
+    let body = common::metrics_text(metrics).await;
     let up: Vec<&str> = body
         .lines()
         .filter(|l| l.starts_with("wsmon_up{"))

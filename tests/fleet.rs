@@ -260,19 +260,8 @@ async fn a_fleet_spreads_its_connects_and_its_reconnects_after_a_server_restart(
     }
 }
 
-fn metrics_text(port: u16) -> String {
-    ureq::get(&format!("http://127.0.0.1:{port}/metrics"))
-        .call()
-        .expect("the metrics endpoint answers")
-        .into_body()
-        .read_to_string()
-        .expect("a text body")
-}
-
 async fn scrape(port: u16) -> prometheus_parse::Scrape {
-    let text = tokio::task::spawn_blocking(move || metrics_text(port))
-        .await
-        .unwrap();
+    let text = common::metrics_text(port).await;
     prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_string()))).expect("parses")
 }
 
@@ -514,6 +503,27 @@ fn a_fleet_larger_than_the_open_files_limit_is_refused_with_the_fix() {
         err.contains("100 endpoints need about 164 open files") && err.contains("ulimit -n 164"),
         "{err}"
     );
+}
+
+#[test]
+fn record_with_a_fleet_is_refused_with_the_fix() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_wsmon"))
+        .args([
+            "--headless",
+            "--record",
+            "/tmp/wsmon-never.jsonl",
+            "ws://127.0.0.1:9/a",
+            "ws://127.0.0.1:9/b",
+        ])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("--record records one endpoint and 2 are given"),
+        "{err}"
+    );
+    assert!(!std::path::Path::new("/tmp/wsmon-never.jsonl").exists());
 }
 
 // ---- the overview -----------------------------------------------------------------------------

@@ -28,6 +28,25 @@ pub const DETAIL_MAX: usize = 512 << 10;
 /// Rows the mouse wheel scrolls.
 const WHEEL_ROWS: usize = 3;
 
+/// A transient footer message: shown for a few seconds after it is said.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Notice(Option<(String, Level, SystemTime)>);
+
+impl Notice {
+    /// Shows `text` from `now` on.
+    pub fn set(&mut self, level: Level, text: impl Into<String>, now: SystemTime) {
+        self.0 = Some((text.into(), level, now + STATUS_FOR));
+    }
+
+    /// The message, if still current at `now`.
+    pub fn current(&self, now: SystemTime) -> Option<(&str, Level)> {
+        self.0
+            .as_ref()
+            .filter(|(_, _, until)| *until > now)
+            .map(|(t, l, _)| (t.as_str(), *l))
+    }
+}
+
 /// What the dashboard was started with.
 #[derive(Clone, Debug)]
 pub struct UiOptions {
@@ -186,7 +205,7 @@ pub struct App {
     /// A view over the panes.
     pub overlay: Option<Overlay>,
     /// A transient footer message and its level.
-    pub status: Option<(String, Level, SystemTime)>,
+    pub status: Notice,
     /// The clock the panes show.
     pub now: SystemTime,
     /// Traffic rates.
@@ -221,7 +240,7 @@ impl App {
             search_input: Input::default(),
             history,
             overlay: None,
-            status: None,
+            status: Notice::default(),
             now: SystemTime::now(),
             rates: Rates::default(),
             warnings: Vec::new(),
@@ -261,15 +280,12 @@ impl App {
 
     /// Shows a transient message in the footer.
     pub fn say(&mut self, level: Level, text: impl Into<String>) {
-        self.status = Some((text.into(), level, self.now + STATUS_FOR));
+        self.status.set(level, text, self.now);
     }
 
     /// The footer message, if still current.
     pub fn current_status(&self) -> Option<(&str, Level)> {
-        self.status
-            .as_ref()
-            .filter(|(_, _, until)| *until > self.now)
-            .map(|(t, l, _)| (t.as_str(), *l))
+        self.status.current(self.now)
     }
 
     fn push(&mut self, e: Entry) -> u64 {

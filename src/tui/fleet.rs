@@ -8,13 +8,11 @@ use ratatui::crossterm::event::{Event as TermEvent, KeyCode, KeyEventKind, KeyMo
 use tui_input::Input;
 use tui_input::backend::crossterm::EventHandler;
 
-use super::app::{App, Effect, Focus};
+use super::app::{App, Effect, Focus, Notice};
 use super::log::Level;
 use super::theme::Theme;
 use crate::engine::{ConnState, Stamped};
 
-/// How long a status message stays in the overview's footer.
-const STATUS_FOR: Duration = Duration::from_secs(6);
 /// An open endpoint whose last failure is younger than this still counts as a problem.
 pub const RECENT_FAILURE: Duration = Duration::from_secs(300);
 
@@ -64,13 +62,17 @@ pub fn severity(app: &App) -> u8 {
         ConnState::GaveUp => 0,
         ConnState::Waiting { .. } | ConnState::Closed | ConnState::Closing => 1,
         ConnState::Starting | ConnState::Connecting { .. } => 2,
-        ConnState::Open => {
-            let recent = s.last_failure.as_ref().is_some_and(|(at, _)| {
-                app.now.duration_since(*at).unwrap_or_default() < RECENT_FAILURE
-            });
-            if recent { 3 } else { 4 }
-        }
+        ConnState::Open if failed_recently(app) => 3,
+        ConnState::Open => 4,
     }
+}
+
+/// The endpoint's last failure is younger than `RECENT_FAILURE`.
+pub fn failed_recently(app: &App) -> bool {
+    app.stats()
+        .last_failure
+        .as_ref()
+        .is_some_and(|(at, _)| app.now.duration_since(*at).unwrap_or_default() < RECENT_FAILURE)
 }
 
 /// Endpoint counts for the title: open, down (waiting, closed, gave up), connecting.
@@ -101,7 +103,7 @@ pub struct FleetApp {
     /// The key help is shown.
     pub help: bool,
     /// A transient footer message.
-    pub status: Option<(String, Level, SystemTime)>,
+    pub status: Notice,
     /// The clock the overview shows.
     pub now: SystemTime,
     /// Colours or monochrome.
@@ -134,7 +136,7 @@ impl FleetApp {
             filter: String::new(),
             filter_input: None,
             help: false,
-            status: None,
+            status: Notice::default(),
             now: SystemTime::now(),
             theme,
             top: 0,
@@ -154,16 +156,13 @@ impl FleetApp {
     pub fn say(&mut self, level: Level, text: impl Into<String>) {
         match self.drilled {
             Some(d) => self.apps[d].say(level, text),
-            None => self.status = Some((text.into(), level, self.now + STATUS_FOR)),
+            None => self.status.set(level, text, self.now),
         }
     }
 
     /// The overview's footer message, if still current.
     pub fn current_status(&self) -> Option<(&str, Level)> {
-        self.status
-            .as_ref()
-            .filter(|(_, _, until)| *until > self.now)
-            .map(|(t, l, _)| (t.as_str(), *l))
+        self.status.current(self.now)
     }
 
     /// Sets the clock of the overview and every dashboard.

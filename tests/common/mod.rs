@@ -103,3 +103,17 @@ pub async fn free_port() -> u16 {
     let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     l.local_addr().unwrap().port()
 }
+
+/// The text of `GET /metrics` on a loopback port, fetched with a real HTTP client.
+pub async fn metrics_text(port: u16) -> String {
+    tokio::task::spawn_blocking(move || {
+        ureq::get(&format!("http://127.0.0.1:{port}/metrics"))
+            .call()
+            .expect("the metrics endpoint answers")
+            .into_body()
+            .read_to_string()
+            .expect("a text body")
+    })
+    .await
+    .unwrap()
+}

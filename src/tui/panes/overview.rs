@@ -11,7 +11,7 @@ use ratatui::widgets::{Paragraph, Sparkline, Widget};
 
 use crate::engine::ConnState;
 use crate::tui::app::App;
-use crate::tui::fleet::{FleetApp, RECENT_FAILURE};
+use crate::tui::fleet::{FleetApp, failed_recently};
 use crate::tui::text;
 
 /// Columns after the name: (header, width).
@@ -198,10 +198,7 @@ pub fn render(fleet: &FleetApp, order: &[usize], area: Rect, buf: &mut Buffer) {
             }
             None => String::new(),
         };
-        let recent = s
-            .last_failure
-            .as_ref()
-            .is_some_and(|(at, _)| now.duration_since(*at).unwrap_or_default() < RECENT_FAILURE);
+        let recent = failed_recently(app);
         let mut spans = vec![
             Span::styled(if selected { "›" } else { " " }, base),
             Span::styled(
