@@ -1,37 +1,35 @@
-//! The benchmark binary still runs and measures (its budgets are reported, never enforced
-//! here: a busy machine must not fail the suite).
+//! The benchmark still runs and measures (its budgets are reported, never enforced here: a busy
+//! machine must not fail the suite). The benchmark's code is compiled into this test, so the
+//! test runs exactly what `cargo bench --bench wsmon-bench` runs.
 
-use std::process::Command;
+#[allow(dead_code)]
+#[path = "../benches/wsmon-bench/main.rs"]
+mod bench;
 
-#[test]
-fn wsmon_bench_measures_reaction_times_and_prints_its_table() {
-    let out = Command::new(env!("CARGO_BIN_EXE_wsmon-bench"))
-        .args([
-            "--quick",
-            "--only",
-            "reaction",
-            "--no-websocat",
-            "--wsmon",
-            env!("CARGO_BIN_EXE_wsmon"),
-        ])
-        .output()
-        .expect("wsmon-bench runs");
-    let table = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{table}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_benchmark_measures_reaction_times_and_prints_its_table() {
+    let opts = bench::Opts {
+        quick: true,
+        only: Some(vec!["reaction".into()]),
+        wsmon: env!("CARGO_BIN_EXE_wsmon").into(),
+        websocat: None,
+    };
+    let rows = bench::run(&opts).await;
+    let table = bench::table(&opts, &rows);
     assert!(
         table.contains("| measurement | result | budget | |"),
         "{table}"
     );
-    let rows: Vec<&str> = table
-        .lines()
-        .filter(|l| l.starts_with("| server back") || l.starts_with("| silent peer"))
+    let measured: Vec<&bench::Row> = rows
+        .iter()
+        .filter(|r| r.what.starts_with("server back") || r.what.starts_with("silent peer"))
         .collect();
-    assert_eq!(rows.len(), 2, "{table}");
-    for r in rows {
-        assert!(r.contains(" ms / max "), "a measured value: {r}");
+    assert_eq!(measured.len(), 2, "{table}");
+    for r in measured {
+        assert!(
+            r.value.contains(" ms / max "),
+            "a measured value: {}",
+            r.value
+        );
     }
 }

@@ -1,42 +1,42 @@
-//! Driving the real binary inside tmux: a private tmux server per test, a real shell in the
-//! pane, keys in and screen text out.
+//! Driving the real binary inside tmux: a private tmux server per test (or benchmark), keys in
+//! and screen text out. The benchmarks include this file too, so there is one harness.
 
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-/// A tmux server with one session running bash.
+/// How long `wait_for` waits for a screen; only reached when something is wrong.
+const PATIENCE: Duration = Duration::from_secs(20);
+
+/// A tmux server with one session, `t`.
 pub struct Tmux {
     socket: String,
+    /// A private data directory for the wsmon started in it.
     pub data_dir: tempfile::TempDir,
 }
 
 impl Tmux {
-    /// Starts bash in a `w`x`h` pane.
+    /// Starts bash (no rc files) in a `w`x`h` pane.
     pub fn start(name: &str, w: u16, h: u16) -> Tmux {
+        Tmux::start_cmd(name, w, h, "env -u RUST_BACKTRACE bash --norc --noprofile")
+    }
+
+    /// Starts `cmd` as the pane's program in a `w`x`h` pane.
+    pub fn start_cmd(name: &str, w: u16, h: u16, cmd: &str) -> Tmux {
         assert!(
             Command::new("tmux")
                 .arg("-V")
                 .output()
                 .is_ok_and(|o| o.status.success()),
-            "these tests need tmux: apt-get install tmux (.ci/run installs it)"
+            "this needs tmux: apt-get install tmux (.ci/run installs it)"
         );
-        let socket = format!("wsmon-{name}-{}", std::process::id());
+        let socket = format!("wsmon-{name}-{}-{}", std::process::id(), unique());
         let t = Tmux {
             socket,
-            data_dir: tempfile::tempdir().unwrap(),
+            data_dir: tempfile::tempdir().expect("a temporary directory"),
         };
+        let (w, h) = (w.to_string(), h.to_string());
         let ok = t
-            .tmux(&[
-                "new-session",
-                "-d",
-                "-s",
-                "t",
-                "-x",
-                &w.to_string(),
-                "-y",
-                &h.to_string(),
-                "env -u RUST_BACKTRACE bash --norc --noprofile",
-            ])
+            .tmux(&["new-session", "-d", "-s", "t", "-x", &w, "-y", &h, cmd])
             .status
             .success();
         assert!(ok, "tmux new-session failed");
@@ -53,15 +53,22 @@ impl Tmux {
             .expect("tmux runs")
     }
 
-    /// Runs wsmon with `args` in the pane's shell.
-    pub fn run_wsmon(&self, args: &str) {
+    /// Runs `bin` with `args` in the pane's shell, in a hermetic environment: its own data and
+    /// config directories, no proxy variables.
+    pub fn run(&self, bin: &str, args: &str) {
+        let d = self.data_dir.path().display();
         let line = format!(
-            "export PS1='$ ' WSMON_DATA_DIR={} TERM=xterm-256color; {} {args}",
-            self.data_dir.path().display(),
-            env!("CARGO_BIN_EXE_wsmon")
+            "export PS1='$ ' TERM=xterm-256color WSMON_DATA_DIR={d} XDG_CONFIG_HOME={d}/config \
+             XDG_DATA_HOME={d}/data; unset HTTP_PROXY HTTPS_PROXY ALL_PROXY NO_PROXY http_proxy \
+             https_proxy all_proxy no_proxy WSMON_LOG; {bin} {args}"
         );
         self.text(&line);
         self.keys(&["Enter"]);
+    }
+
+    /// Runs this build's wsmon with `args` in the pane's shell (see `run`).
+    pub fn run_wsmon(&self, args: &str) {
+        self.run(env!("CARGO_BIN_EXE_wsmon"), args);
     }
 
     /// Named keys (`Enter`, `Tab`, `Escape`, `Up`...).
@@ -81,42 +88,69 @@ impl Tmux {
         String::from_utf8_lossy(&self.tmux(&["capture-pane", "-p", "-t", "t"]).stdout).into_owned()
     }
 
-    /// Whether the pane is on the alternate screen (a full-screen program owns it).
-    pub fn alternate_screen(&self) -> bool {
+    fn format(&self, what: &str) -> String {
         String::from_utf8_lossy(
             &self
-                .tmux(&["display-message", "-p", "-t", "t", "#{alternate_on}"])
+                .tmux(&["display-message", "-p", "-t", "t", what])
                 .stdout,
         )
         .trim()
-            == "1"
+        .to_string()
+    }
+
+    /// Whether the pane is on the alternate screen (a full-screen program owns it).
+    pub fn alternate_screen(&self) -> bool {
+        self.format("#{alternate_on}") == "1"
     }
 
     /// Waits until the screen shows all of `needles`; returns that screen.
     pub fn wait_for(&self, needles: &[&str]) -> String {
-        let deadline = Instant::now() + Duration::from_secs(20);
+        match self.wait_within(needles, PATIENCE) {
+            Ok(s) => s,
+            Err(s) => panic!("timed out waiting for {needles:?}; screen:\n{s}"),
+        }
+    }
+
+    /// Waits up to `patience` for the screen to show all of `needles`: the screen that did,
+    /// or the last one seen.
+    pub fn wait_within(&self, needles: &[&str], patience: Duration) -> Result<String, String> {
+        let deadline = Instant::now() + patience;
         loop {
             let s = self.screen();
             if needles.iter().all(|n| s.contains(n)) {
+                return Ok(s);
+            }
+            if Instant::now() >= deadline {
+                return Err(s);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Waits until the screen no longer shows `needle`; returns that screen.
+    pub fn wait_gone(&self, needle: &str) -> String {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            let s = self.screen();
+            if !s.contains(needle) {
                 return s;
             }
             assert!(
                 Instant::now() < deadline,
-                "timed out waiting for {needles:?}; screen:\n{s}"
+                "timed out waiting for {needle:?} to go; screen:\n{s}"
             );
-            std::thread::sleep(Duration::from_millis(100));
+            std::thread::sleep(Duration::from_millis(50));
         }
+    }
+
+    /// The pid of the pane's own program (the shell, or the command it was started with).
+    pub fn pane_pid(&self) -> u32 {
+        self.format("#{pane_pid}").parse().expect("a pane pid")
     }
 
     /// The pid of the program the pane's shell is running (wsmon).
     pub fn child_pid(&self) -> Option<u32> {
-        let shell = String::from_utf8_lossy(
-            &self
-                .tmux(&["display-message", "-p", "-t", "t", "#{pane_pid}"])
-                .stdout,
-        )
-        .trim()
-        .to_string();
+        let shell = self.pane_pid().to_string();
         let out = Command::new("pgrep").args(["-P", &shell]).output().ok()?;
         String::from_utf8_lossy(&out.stdout)
             .lines()
@@ -128,13 +162,7 @@ impl Tmux {
 
     /// The pane's title (what an OSC 0/2 escape sequence would set).
     pub fn title(&self) -> String {
-        String::from_utf8_lossy(
-            &self
-                .tmux(&["display-message", "-p", "-t", "t", "#{pane_title}"])
-                .stdout,
-        )
-        .trim()
-        .to_string()
+        self.format("#{pane_title}")
     }
 }
 
@@ -142,4 +170,11 @@ impl Drop for Tmux {
     fn drop(&mut self) {
         self.tmux(&["kill-server"]);
     }
+}
+
+/// A number that differs between the servers one process starts.
+fn unique() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    NEXT.fetch_add(1, Ordering::Relaxed)
 }

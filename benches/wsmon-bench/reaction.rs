@@ -1,0 +1,112 @@
+//! Reaction times of the engine: a server coming back, a peer falling silent.
+
+use std::net::SocketAddr;
+use std::time::{Duration, SystemTime};
+
+use wsmon::engine::target::Target;
+use wsmon::engine::{ClosedBy, ConnSettings, Engine, Event};
+use wsmon::server::{ServeOptions, Server};
+
+/// How long after its scheduled dial time the connection is open again, after server restarts.
+pub(crate) async fn reconnect_overhead(rounds: usize) -> Vec<Duration> {
+    let mut out = Vec::new();
+    let srv = Server::start(ServeOptions {
+        port: 0,
+        ..Default::default()
+    })
+    .await
+    .expect("server");
+    let port = srv.addr().port();
+    let mut settings = ConnSettings::new(Target::parse(&srv.url()).expect("url"));
+    settings.reconnect_min = Duration::from_millis(200);
+    settings.reconnect_max = Duration::from_millis(200);
+    settings.ping_interval = None;
+    // Holding `commands` keeps the engine running (dropping it means shut down).
+    let Engine {
+        commands: _commands,
+        mut events,
+        task: _task,
+    } = Engine::spawn(settings);
+    let mut srv = Some(srv);
+    let mut scheduled: Option<SystemTime> = None;
+    while out.len() < rounds {
+        let Some(batch) = events.recv().await else {
+            break;
+        };
+        for s in batch.iter() {
+            match &s.event {
+                Event::Open(_) => {
+                    if let Some(when) = scheduled.take() {
+                        out.push(s.at.duration_since(when).unwrap_or_default());
+                    }
+                    // Take the server away; it comes back before the next dial.
+                    if let Some(old) = srv.take() {
+                        old.kill().await;
+                    }
+                }
+                Event::Retry { delay, .. } => {
+                    scheduled = Some(s.at + *delay);
+                    srv = Some(
+                        Server::start(ServeOptions {
+                            port,
+                            ..Default::default()
+                        })
+                        .await
+                        .expect("restart"),
+                    );
+                }
+                _ => {}
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// How long beyond ping_interval + pong_timeout a silent peer is declared dead.
+pub(crate) async fn dead_peer_overhead(rounds: usize) -> Vec<Duration> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr: SocketAddr = listener.local_addr().expect("addr");
+    let holder = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((tcp, _)) = listener.accept().await {
+            if let Ok(ws) = tokio_tungstenite::accept_async(tcp).await {
+                held.push(ws);
+            }
+        }
+    });
+    let mut settings = ConnSettings::new(Target::parse(&format!("ws://{addr}/")).expect("url"));
+    settings.ping_interval = Some(Duration::from_millis(500));
+    settings.pong_timeout = Duration::from_millis(500);
+    settings.reconnect_min = Duration::from_millis(10);
+    settings.reconnect_max = Duration::from_millis(10);
+    let Engine {
+        commands: _commands,
+        mut events,
+        task: _task,
+    } = Engine::spawn(settings);
+    let mut out = Vec::new();
+    let mut opened = None;
+    while out.len() < rounds {
+        let Some(batch) = events.recv().await else {
+            break;
+        };
+        for s in batch.iter() {
+            match &s.event {
+                Event::Open(_) => opened = Some(s.at),
+                Event::Closed(c) if c.by == ClosedBy::Heartbeat => {
+                    if let Some(o) = opened.take() {
+                        let took = s.at.duration_since(o).unwrap_or_default();
+                        out.push(took.saturating_sub(Duration::from_millis(1000)));
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    holder.abort();
+    out.sort();
+    out
+}
