@@ -8,6 +8,7 @@ pub mod headless;
 pub mod jsonl;
 pub mod logging;
 pub mod metrics;
+pub mod net;
 pub mod paths;
 pub mod record;
 pub mod replay;

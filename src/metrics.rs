@@ -318,9 +318,7 @@ pub async fn serve(addr: SocketAddr, metrics: Arc<Metrics>) -> io::Result<Socket
     let bound = listener.local_addr()?;
     tokio::spawn(async move {
         loop {
-            let Ok((mut tcp, _)) = listener.accept().await else {
-                continue;
-            };
+            let (mut tcp, _) = crate::net::accept(&listener).await;
             let metrics = metrics.clone();
             tokio::spawn(async move {
                 let mut req = Vec::new();

@@ -71,6 +71,9 @@ pub struct ServeOptions {
     pub max_message_size: usize,
     /// Accept one connection, then stop listening (benchmarks: a reconnect is refused).
     pub once: bool,
+    /// Keep the first this many received texts in `ServerStats::texts` (tests read them); 0,
+    /// the default, keeps none, so a long-running server's memory stays bounded.
+    pub keep_texts: usize,
 }
 
 impl Default for ServeOptions {
@@ -95,6 +98,7 @@ impl Default for ServeOptions {
             print: false,
             max_message_size: 64 << 20,
             once: false,
+            keep_texts: 0,
         }
     }
 }
@@ -114,7 +118,7 @@ pub struct ServerStats {
     pub received: AtomicU64,
     /// Pings received.
     pub pings: AtomicU64,
-    /// The first 100,000 text messages received, in order.
+    /// The first `ServeOptions::keep_texts` text messages received, in order.
     pub texts: Mutex<Vec<String>>,
     /// Close codes received from clients.
     pub close_codes: Mutex<Vec<u16>>,
@@ -237,8 +241,7 @@ async fn accept_loop(
                     break;
                 }
             }
-            accepted = accept(listener.as_ref()) => {
-                let Ok((tcp, peer)) = accepted else { continue };
+            (tcp, peer) = accept(listener.as_ref()) => {
                 if opts.once {
                     listener = None;
                 }
@@ -268,9 +271,9 @@ async fn accept_loop(
     conns.shutdown().await;
 }
 
-async fn accept(listener: Option<&TcpListener>) -> io::Result<(tokio::net::TcpStream, SocketAddr)> {
+async fn accept(listener: Option<&TcpListener>) -> (tokio::net::TcpStream, SocketAddr) {
     match listener {
-        Some(l) => l.accept().await,
+        Some(l) => crate::net::accept(l).await,
         None => std::future::pending().await,
     }
 }
@@ -460,9 +463,9 @@ async fn serve_connection<S: AsyncRead + AsyncWrite + Unpin + Send>(
                     Some(Ok(Message::Text(t))) => {
                         counts.0 += 1;
                         stats.received.fetch_add(1, Ordering::Relaxed);
-                        {
+                        if opts.keep_texts > 0 {
                             let mut texts = stats.texts.lock().expect("stats lock");
-                            if texts.len() < 100_000 {
+                            if texts.len() < opts.keep_texts {
                                 texts.push(t.to_string());
                             }
                         }

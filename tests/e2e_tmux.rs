@@ -8,6 +8,7 @@ use wsmon::server::{ServeOptions, Server};
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dashboard_sends_echoes_survives_a_restart_and_gives_the_terminal_back() {
     let srv = Server::start(ServeOptions {
+        keep_texts: 1000,
         port: 0,
         ..Default::default()
     })
@@ -67,12 +68,14 @@ async fn dashboard_sends_echoes_survives_a_restart_and_gives_the_terminal_back()
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_fleet_overview_drills_in_broadcasts_and_comes_back() {
     let a = Server::start(ServeOptions {
+        keep_texts: 1000,
         port: 0,
         ..Default::default()
     })
     .await
     .unwrap();
     let b = Server::start(ServeOptions {
+        keep_texts: 1000,
         port: 0,
         ..Default::default()
     })

@@ -11,6 +11,7 @@ use wsmon::server::{ServeOptions, Server};
 
 fn opts() -> ServeOptions {
     ServeOptions {
+        keep_texts: 1000,
         port: 0,
         ..ServeOptions::default()
     }

@@ -281,12 +281,14 @@ fn value(s: &prometheus_parse::Scrape, name: &str, labels: &[(&str, &str)]) -> O
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn headless_fleet_names_each_line_routes_at_name_and_serves_metrics() {
     let a = Server::start(ServeOptions {
+        keep_texts: 1000,
         port: 0,
         ..Default::default()
     })
     .await
     .unwrap();
     let b = Server::start(ServeOptions {
+        keep_texts: 1000,
         port: 0,
         ..Default::default()
     })

@@ -11,6 +11,7 @@ use wsmon::server::{ServeOptions, Server};
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stdin_lines_are_sent_and_echoes_are_printed_then_sigterm_closes_cleanly() {
     let srv = Server::start(ServeOptions {
+        keep_texts: 1000,
         port: 0,
         ..Default::default()
     })

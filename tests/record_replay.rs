@@ -381,6 +381,7 @@ async fn replay_send_reproduces_the_outgoing_messages() {
     ];
     std::fs::write(&rec, lines.join("\n") + "\n").unwrap();
     let srv = Server::start(ServeOptions {
+        keep_texts: 1000,
         port: 0,
         ..Default::default()
     })
