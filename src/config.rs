@@ -16,8 +16,8 @@ use crate::cli::ConnArgs;
 use crate::engine::redact::{DEFAULT_REDACT_QUERY, Redactor};
 use crate::engine::target::Target;
 use crate::engine::{ConnSettings, Proxy};
+use crate::text::{duration as format_duration, size as format_size};
 use file::LoadedFile;
-use values::{format_duration, format_size};
 
 /// The documented default config, shipped at the repository root.
 pub const SAMPLE_CONFIG: &str = include_str!("../config.toml");

@@ -1,7 +1,7 @@
 //! The JSON-lines form of engine events: the headless output and the recording format.
 //! Hand-written so a flood costs a few copies per message, not a serializer round trip.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use base64::Engine as _;
 
@@ -12,7 +12,7 @@ use crate::engine::{Event, Stamped};
 #[derive(Default)]
 pub struct Encoder {
     ts_at: Option<SystemTime>,
-    ts: [u8; 24],
+    ts: String,
 }
 
 impl Encoder {
@@ -31,14 +31,10 @@ impl Encoder {
         out.extend_from_slice(b"{\"ts\":\"");
         // Events of one burst share their time; format it once.
         if self.ts_at != Some(s.at) {
-            let ms =
-                s.at.duration_since(UNIX_EPOCH)
-                    .map(|d| d.as_millis() as u64)
-                    .unwrap_or(0);
-            self.ts = rfc3339_millis(ms);
+            self.ts = crate::text::timestamp(s.at);
             self.ts_at = Some(s.at);
         }
-        out.extend_from_slice(&self.ts);
+        out.extend_from_slice(self.ts.as_bytes());
         if let Some(name) = endpoint {
             out.extend_from_slice(b"\",\"endpoint\":");
             push_str(out, name);
@@ -353,53 +349,6 @@ fn find_escape(bytes: &[u8], from: usize) -> Option<usize> {
         .map(|p| i + p)
 }
 
-/// `2026-11-25T17:33:57.123Z` for milliseconds since the epoch.
-pub fn rfc3339_millis(ms: u64) -> [u8; 24] {
-    let secs = ms / 1000;
-    let days = (secs / 86_400) as i64;
-    let rem = secs % 86_400;
-    let (y, m, d) = civil_from_days(days);
-    let mut b = *b"0000-00-00T00:00:00.000Z";
-    let put = |b: &mut [u8; 24], at: usize, v: u64, n: usize| {
-        let mut v = v;
-        for i in (0..n).rev() {
-            b[at + i] = b'0' + (v % 10) as u8;
-            v /= 10;
-        }
-    };
-    put(&mut b, 0, y as u64, 4);
-    put(&mut b, 5, m as u64, 2);
-    put(&mut b, 8, d as u64, 2);
-    put(&mut b, 11, rem / 3600, 2);
-    put(&mut b, 14, rem / 60 % 60, 2);
-    put(&mut b, 17, rem % 60, 2);
-    put(&mut b, 20, ms % 1000, 3);
-    b
-}
-
-/// Days since 1970-01-01 to (year, month, day), after Howard Hinnant's algorithm.
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
-}
-
-/// The timestamp text of a `SystemTime`.
-pub fn timestamp(at: SystemTime) -> String {
-    let ms = at
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0);
-    String::from_utf8(rfc3339_millis(ms).to_vec()).expect("ASCII")
-}
-
 /// One line of a recording.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Line {
@@ -618,6 +567,7 @@ mod tests {
     use crate::engine::*;
     use serde_json::Value;
     use std::net::SocketAddr;
+    use std::time::UNIX_EPOCH;
 
     fn line(event: Event) -> Value {
         let mut out = Vec::new();
@@ -767,17 +717,6 @@ mod tests {
             decode(r#"{"ts":"2026-11-25T17:00:00.000Z","event":"rtt","ms":-5}"#).unwrap_err(),
             "`ms` is out of range"
         );
-    }
-
-    #[test]
-    fn timestamps_match_humantime() {
-        for ms in [0u64, 951_782_400_000, 1_764_091_437_123, 4_102_444_799_999] {
-            let t = UNIX_EPOCH + Duration::from_millis(ms);
-            assert_eq!(
-                timestamp(t),
-                humantime::format_rfc3339_millis(t).to_string()
-            );
-        }
     }
 
     #[test]

@@ -15,4 +15,5 @@ pub mod replay;
 pub mod report;
 pub mod server;
 pub mod signals;
+pub mod text;
 pub mod tui;

@@ -51,7 +51,7 @@ impl RecordHeader {
     fn line(&self) -> Vec<u8> {
         let mut out = Vec::new();
         out.extend_from_slice(b"{\"ts\":\"");
-        out.extend_from_slice(jsonl::timestamp(SystemTime::now()).as_bytes());
+        out.extend_from_slice(crate::text::timestamp(SystemTime::now()).as_bytes());
         out.extend_from_slice(b"\",\"event\":\"recording\",\"tool\":");
         jsonl::push_str(&mut out, concat!("wsmon ", env!("CARGO_PKG_VERSION")));
         out.extend_from_slice(b",\"url\":");
@@ -399,7 +399,7 @@ fn describe(path: &Path, e: &io::Error) -> String {
 
 /// A timestamped recording path in the data directory, for the `r` key.
 pub fn default_path(data_dir: &Path) -> PathBuf {
-    let ts = jsonl::timestamp(SystemTime::now()).replace([':', '-'], "");
+    let ts = crate::text::timestamp(SystemTime::now()).replace([':', '-'], "");
     let stamp = &ts[..15];
     data_dir
         .join("recordings")

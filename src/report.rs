@@ -5,13 +5,12 @@ use std::collections::{BTreeMap, VecDeque};
 use std::fmt::Write as _;
 use std::time::{Duration, SystemTime};
 
-use crate::config::values::format_duration;
 use crate::engine::close_code::close_code_name;
 use crate::engine::stats::{SPARK_LEN, describe_failure};
 use crate::engine::{Cause, ClosedBy, ConnStats, Dir, Event, HttpFailure, Kind, Phases, Stamped};
-use crate::jsonl::timestamp;
 use crate::record::RecordHeader;
-use crate::tui::text;
+use crate::text;
+use crate::text::timestamp;
 
 /// Connect attempts kept for the timeline.
 const ATTEMPTS_KEPT: usize = 200;
@@ -288,8 +287,8 @@ impl ReportBuilder {
             let _ = writeln!(
                 md,
                 "- Heartbeat: a ping every {}, dead after {} without an answer",
-                format_duration(Duration::from_millis(self.header.ping_interval_ms)),
-                format_duration(Duration::from_millis(self.header.pong_timeout_ms))
+                text::duration(Duration::from_millis(self.header.ping_interval_ms)),
+                text::duration(Duration::from_millis(self.header.pong_timeout_ms))
             );
         } else {
             md.push_str("- Heartbeat: off\n");

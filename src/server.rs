@@ -280,7 +280,7 @@ async fn accept(listener: Option<&TcpListener>) -> (tokio::net::TcpStream, Socke
 
 fn say(opts: &ServeOptions, line: String) {
     if opts.print {
-        let ts = humantime::format_rfc3339_millis(SystemTime::now());
+        let ts = crate::text::timestamp(SystemTime::now());
         println!("{ts} {line}");
     } else {
         tracing::info!(target: "wsmon::server", "{line}");
@@ -508,7 +508,7 @@ async fn serve_connection<S: AsyncRead + AsyncWrite + Unpin + Send>(
             _ = sleep_until_opt(next_tick) => {
                 tick_seq += 1;
                 next_tick = opts.tick.map(|t| Instant::now() + t);
-                let ts = humantime::format_rfc3339_millis(SystemTime::now());
+                let ts = crate::text::timestamp(SystemTime::now());
                 let text = format!("{{\"type\":\"tick\",\"seq\":{tick_seq},\"ts\":\"{ts}\"}}");
                 if ws.send(Message::Text(text.into())).await.is_err() { return "send failed".into(); }
                 counts.1 += 1;
@@ -614,13 +614,13 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("cannot listen on {}:{}: {e}", opts.bind, opts.port))?;
     let mut features = Vec::new();
     if let Some(t) = opts.tick {
-        features.push(format!("tick every {}", humantime::format_duration(t)));
+        features.push(format!("tick every {}", crate::text::duration(t)));
     }
     if opts.flood > 0 {
         features.push(format!("flood {} x {} B", opts.flood, opts.flood_size));
     }
     if let Some(d) = opts.drop_after {
-        features.push(format!("drop after {}", humantime::format_duration(d)));
+        features.push(format!("drop after {}", crate::text::duration(d)));
     }
     if let Some(s) = opts.reject {
         features.push(format!("reject with {s}"));
@@ -628,7 +628,7 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     if opts.no_pong {
         features.push("no pongs".into());
     } else if let Some(d) = opts.pong_delay {
-        features.push(format!("pongs delayed {}", humantime::format_duration(d)));
+        features.push(format!("pongs delayed {}", crate::text::duration(d)));
     }
     let echo = if opts.no_echo { "no echo" } else { "echo" };
     println!(

@@ -7,7 +7,6 @@ pub mod input;
 pub mod log;
 pub mod panes;
 pub mod render;
-pub mod text;
 pub mod theme;
 
 use std::io::IsTerminal;
@@ -32,6 +31,7 @@ use crate::engine::{Command, ConnSettings, ConnState, DropReason, Engine, Event,
 use crate::metrics::Metrics;
 use crate::record::{RecordOptions, Recorder};
 use crate::replay::Player;
+use crate::text;
 use app::{App, Effect, Overlay, ReplayView, UiOptions};
 use fleet::FleetApp;
 use log::Level;

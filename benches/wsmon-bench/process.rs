@@ -83,7 +83,7 @@ pub(crate) async fn full_log_rss(bin: &Path, size: usize, keep: usize) -> f64 {
     .expect("server");
     let args = format!("--log-capacity {keep} {}", srv.url());
     let t = dashboard_tmux(bin, &args);
-    let kept = format!("{} kept", wsmon::tui::text::count(keep as u64));
+    let kept = format!("{} kept", wsmon::text::count(keep as u64));
     if let Err(screen) = t.wait_within(&[&kept], Duration::from_secs(60)) {
         panic!("the log did not fill:\n{screen}");
     }

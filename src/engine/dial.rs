@@ -568,7 +568,7 @@ fn body_snippet(body: &[u8]) -> String {
 
 /// A failure for a dial that ran out of `connect_timeout` in `phase`.
 pub fn timeout_failure(phase: Phase, limit: std::time::Duration) -> Failure {
-    let secs = humantime::format_duration(limit);
+    let secs = crate::text::duration(limit);
     let message = match phase {
         Phase::Upgrade => format!(
             "the server accepted the connection but did not answer the WebSocket upgrade within {secs} (connect_timeout)"

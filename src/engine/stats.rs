@@ -264,7 +264,10 @@ impl ConnStats {
                 self.push_timeline(
                     at,
                     true,
-                    format!("connected{tries} in {} ms", total_ms(info)),
+                    format!(
+                        "connected{tries} in {} ms",
+                        crate::text::millis(dial_time(info))
+                    ),
                 );
                 self.last_open = Some((**info).clone());
             }
@@ -391,17 +394,10 @@ impl ConnStats {
     }
 }
 
-/// Total dial time in milliseconds, with sub-millisecond precision when short.
-fn total_ms(info: &OpenInfo) -> String {
+/// The whole dial: DNS, TCP, proxy, TLS and upgrade.
+pub fn dial_time(info: &OpenInfo) -> Duration {
     let p = &info.phases;
-    let total =
-        p.dns + p.tcp + p.proxy.unwrap_or_default() + p.tls.unwrap_or_default() + p.handshake;
-    let ms = total.as_secs_f64() * 1000.0;
-    if ms < 10.0 {
-        format!("{ms:.2}")
-    } else {
-        format!("{ms:.0}")
-    }
+    p.dns + p.tcp + p.proxy.unwrap_or_default() + p.tls.unwrap_or_default() + p.handshake
 }
 
 /// A close in plain words: "closed by server: 1012 service restart (deploy)".

@@ -455,7 +455,7 @@ impl Task {
                 self.schedule_retry(None)
             }
             End::Dead => {
-                let timeout = humantime::format_duration(self.s.pong_timeout);
+                let timeout = crate::text::duration(self.s.pong_timeout);
                 let reason = format!("no pong for {timeout}");
                 self.sink.push(Event::Error(Box::new(Failure::new(
                     Cause::Timeout,

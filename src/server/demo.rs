@@ -83,7 +83,7 @@ impl Scenario {
         for kind in due {
             self.next[kind] += PERIOD[kind];
             self.seq += 1;
-            let ts = humantime::format_rfc3339_millis(SystemTime::now());
+            let ts = crate::text::timestamp(SystemTime::now());
             let s = self.seq;
             out.push(match kind {
                 TICK => Message::Text(format!("{{\"type\":\"tick\",\"seq\":{s},\"ts\":\"{ts}\"}}").into()),

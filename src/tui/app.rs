@@ -13,13 +13,13 @@ use tui_input::backend::crossterm::EventHandler;
 
 use super::input::{Action, History, append_history, parse_line};
 use super::log::{Entry, Filter, Level, MessageLog, Origin, Status, contains_ignore_case};
-use super::text;
 use super::theme::Theme;
 use crate::engine::close_code::close_code_name;
 use crate::engine::stats::{describe_close, describe_failure};
 use crate::engine::{ClosedBy, Command, ConnStats, Dir, DropReason, Event, Failure, Stamped};
 use crate::record::{RecordHeader, RecordStatus};
 use crate::report::ReportBuilder;
+use crate::text;
 
 /// How long a status message stays in the footer.
 const STATUS_FOR: Duration = Duration::from_secs(6);

@@ -5,9 +5,9 @@ use std::path::PathBuf;
 
 use bytes::Bytes;
 
-use super::text::parse_hex;
 use crate::engine::close_code::{close_code_name, is_sendable_close_code};
 use crate::engine::{Command, Kind};
+use crate::text::parse_hex;
 
 /// Lines of history kept.
 const HISTORY_MAX: usize = 1000;

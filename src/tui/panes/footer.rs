@@ -5,8 +5,8 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget};
 
+use crate::text;
 use crate::tui::app::{App, Focus, Overlay};
-use crate::tui::text;
 
 /// Draws the footer.
 pub fn render(app: &App, area: Rect, buf: &mut Buffer) {

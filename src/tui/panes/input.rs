@@ -5,8 +5,8 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget};
 
+use crate::text;
 use crate::tui::app::{App, Focus};
-use crate::tui::text;
 
 const PROMPT: &str = "› ";
 

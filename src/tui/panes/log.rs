@@ -7,9 +7,9 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Widget};
 
 use crate::engine::Kind;
+use crate::text;
 use crate::tui::app::App;
 use crate::tui::log::{Entry, Filter, Origin, Status, contains_ignore_case};
-use crate::tui::text;
 use crate::tui::theme::Theme;
 
 /// Columns before the message text: `HH:MM:SS.mmm dir kind   size `.

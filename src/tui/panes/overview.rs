@@ -10,9 +10,9 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Sparkline, Widget};
 
 use crate::engine::ConnState;
+use crate::text;
 use crate::tui::app::App;
 use crate::tui::fleet::{FleetApp, failed_recently};
-use crate::tui::text;
 
 /// Columns after the name: (header, width).
 const STATE_W: usize = 12;

@@ -6,8 +6,8 @@ use ratatui::layout::Rect;
 
 use super::{frame, labeled, lines, span};
 use crate::engine::ConnState;
+use crate::text;
 use crate::tui::app::App;
-use crate::tui::text;
 
 /// Draws the pane.
 pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
@@ -19,7 +19,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         ConnState::Waiting { until, attempt } => vec![
             span(format!("next try #{attempt} in "), t.warn()),
             span(
-                text::countdown(until.duration_since(app.now).unwrap_or_default()),
+                text::duration(until.duration_since(app.now).unwrap_or_default()),
                 t.warn().add_modifier(ratatui::style::Modifier::BOLD),
             ),
             span(format!(" · {} failed", s.outage_attempts), t.dim()),

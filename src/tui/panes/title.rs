@@ -6,15 +6,15 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget};
 
 use crate::engine::ConnState;
+use crate::text;
 use crate::tui::app::App;
-use crate::tui::text;
 
 /// The badge text for a state: `OPEN`, `WAITING 4.2s`, `CONNECTING #3`.
 pub fn badge_text(app: &App) -> String {
     match &app.stats().state {
         ConnState::Waiting { until, .. } => {
             let left = until.duration_since(app.now).unwrap_or_default();
-            format!("WAITING {}", text::countdown(left))
+            format!("WAITING {}", text::duration(left))
         }
         ConnState::Connecting { attempt } if *attempt > 1 => format!("CONNECTING #{attempt}"),
         other => other.label().to_string(),

@@ -7,10 +7,9 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Sparkline, Widget};
 
 use super::{frame, labeled, lines, span};
-use crate::config::values::format_duration;
 use crate::engine::ConnState;
+use crate::text;
 use crate::tui::app::App;
-use crate::tui::text;
 use crate::tui::theme::Theme;
 
 fn rtt_line<'a>(app: &App, t: &Theme) -> Vec<Span<'a>> {
@@ -32,7 +31,7 @@ fn rtt_line<'a>(app: &App, t: &Theme) -> Vec<Span<'a>> {
         None => vec![span(
             format!(
                 "no sample yet · ping every {}",
-                format_duration(app.opts.ping_interval.unwrap_or_default())
+                text::duration(app.opts.ping_interval.unwrap_or_default())
             ),
             t.dim(),
         )],
@@ -110,8 +109,8 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let beat = match app.opts.ping_interval {
         Some(i) => format!(
             "ping every {} · dead after {}",
-            format_duration(i),
-            format_duration(app.opts.pong_timeout)
+            text::duration(i),
+            text::duration(app.opts.pong_timeout)
         ),
         None => "off (ping_interval = 0)".to_string(),
     };

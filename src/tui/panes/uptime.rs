@@ -5,8 +5,8 @@ use ratatui::layout::Rect;
 
 use super::{frame, labeled, lines, span};
 use crate::engine::ConnState;
+use crate::text;
 use crate::tui::app::App;
-use crate::tui::text;
 
 /// Draws the pane.
 pub fn render(app: &App, area: Rect, buf: &mut Buffer) {

@@ -1,8 +1,9 @@
-//! Turning payloads and numbers into terminal-safe text: control characters escaped, sizes,
-//! durations, counts, hex dumps and pretty JSON.
+//! Turning payloads and numbers into text, shared by every frontend (dashboard, headless,
+//! report) and by the engine's messages: control characters escaped, durations, sizes,
+//! counts, timestamps, hex dumps and pretty JSON.
 
 use std::borrow::Cow;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 /// A run of display text, marked when it stands for an escaped character.
 pub type Segment<'a> = (Cow<'a, str>, bool);
@@ -135,52 +136,61 @@ pub fn pretty_json(data: &[u8]) -> Option<String> {
     serde_json::to_string_pretty(&value).ok()
 }
 
+/// `2026-11-25T17:33:57.123Z`: RFC 3339 in UTC with milliseconds, the JSON lines' `ts`.
+pub fn timestamp(at: SystemTime) -> String {
+    humantime::format_rfc3339_millis(at).to_string()
+}
+
 /// `HH:MM:SS.mmm` (UTC).
 pub fn clock_millis(at: SystemTime) -> String {
-    let ms = at
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0);
-    let s = ms / 1000;
-    format!(
-        "{:02}:{:02}:{:02}.{:03}",
-        s / 3600 % 24,
-        s / 60 % 60,
-        s % 60,
-        ms % 1000
-    )
+    timestamp(at)[11..23].to_string()
 }
 
 /// `HH:MM:SS` (UTC).
 pub fn clock(at: SystemTime) -> String {
-    clock_millis(at)[..8].to_string()
+    timestamp(at)[11..19].to_string()
 }
 
-/// A short duration: `0.42ms`, `12ms`, `1.2s`, `4m13s`, `2h05m`, `3d04h`.
+/// A duration, short: `420ms`, `0.42ms`, `1.2s`, `15s`, `4m13s`, `2m`, `2h05m`, `1h`, `3d04h`.
+/// The one way wsmon writes a duration: on screen, in reports, in messages and in config
+/// values; exact values (a whole number of milliseconds, seconds, minutes...) are written
+/// exactly, so a config value reads back as it was given. Zero is `0s`.
 pub fn duration(d: Duration) -> String {
-    let ms = d.as_secs_f64() * 1000.0;
+    const MS: u128 = 1_000_000;
+    const S: u64 = 1;
+    let ns = d.as_nanos();
     let s = d.as_secs();
-    if ms < 10.0 {
-        format!("{ms:.2}ms")
-    } else if ms < 1000.0 {
-        format!("{ms:.0}ms")
-    } else if s < 60 {
-        format!("{:.1}s", d.as_secs_f64())
-    } else if s < 3600 {
-        format!("{}m{:02}s", s / 60, s % 60)
-    } else if s < 86_400 {
-        format!("{}h{:02}m", s / 3600, s / 60 % 60)
+    if ns == 0 {
+        "0s".to_string()
+    } else if ns < 1_000 * MS {
+        let ms = d.as_secs_f64() * 1000.0;
+        if ns.is_multiple_of(MS) {
+            format!("{}ms", ns / MS)
+        } else if ms < 10.0 {
+            format!("{ms:.2}ms")
+        } else {
+            format!("{ms:.0}ms")
+        }
+    } else if s < 60 * S {
+        if d.subsec_nanos() == 0 {
+            format!("{s}s")
+        } else {
+            format!("{:.1}s", d.as_secs_f64())
+        }
     } else {
-        format!("{}d{:02}h", s / 86_400, s / 3600 % 24)
-    }
-}
-
-/// A countdown: `4.2s` under a minute, else like `duration`.
-pub fn countdown(d: Duration) -> String {
-    if d < Duration::from_secs(60) {
-        format!("{:.1}s", d.as_secs_f64())
-    } else {
-        duration(d)
+        // Two units, the smaller one padded; a zero smaller unit is left out.
+        let (big, small, units) = if s < 3600 {
+            (s / 60, s % 60, ("m", "s"))
+        } else if s < 86_400 {
+            (s / 3600, s / 60 % 60, ("h", "m"))
+        } else {
+            (s / 86_400, s / 3600 % 24, ("d", "h"))
+        };
+        if small == 0 {
+            format!("{big}{}", units.0)
+        } else {
+            format!("{big}{}{small:02}{}", units.0, units.1)
+        }
     }
 }
 
@@ -194,6 +204,17 @@ pub fn millis(d: Duration) -> String {
     } else {
         format!("{ms:.0}")
     }
+}
+
+/// A size as it is written in config: in the largest binary unit that divides it (`64MiB`,
+/// `512KiB`, `1000B`), so it reads back exactly.
+pub fn size(n: u64) -> String {
+    for (unit, shift) in [("GiB", 30), ("MiB", 20), ("KiB", 10)] {
+        if n >= 1 << shift && n.is_multiple_of(1 << shift) {
+            return format!("{}{unit}", n >> shift);
+        }
+    }
+    format!("{n}B")
 }
 
 /// A byte count: `512B`, `1.2KiB`, `3.4MiB`.
@@ -253,6 +274,7 @@ pub fn parse_hex(text: &str) -> Result<Vec<u8>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::UNIX_EPOCH;
 
     #[test]
     fn control_characters_are_escaped() {
@@ -310,10 +332,22 @@ mod tests {
         assert_eq!(bytes(512), "512B");
         assert_eq!(bytes(1536), "1.5KiB");
         assert_eq!(bytes(64 << 20), "64MiB");
+        assert_eq!(size(64 << 20), "64MiB");
+        assert_eq!(size(1000), "1000B");
         assert_eq!(duration(Duration::from_micros(420)), "0.42ms");
         assert_eq!(duration(Duration::from_millis(4200)), "4.2s");
         assert_eq!(duration(Duration::from_secs(253)), "4m13s");
         assert_eq!(duration(Duration::from_secs(7500)), "2h05m");
+        assert_eq!(duration(Duration::ZERO), "0s");
+        assert_eq!(duration(Duration::from_millis(5)), "5ms");
+        assert_eq!(duration(Duration::from_millis(500)), "500ms");
+        assert_eq!(duration(Duration::from_micros(12_345)), "12ms");
+        assert_eq!(duration(Duration::from_secs(15)), "15s");
+        assert_eq!(duration(Duration::from_secs(90)), "1m30s");
+        assert_eq!(duration(Duration::from_secs(120)), "2m");
+        assert_eq!(duration(Duration::from_secs(3600)), "1h");
+        assert_eq!(duration(Duration::from_secs(5400)), "1h30m");
+        assert_eq!(duration(Duration::from_secs(86_400 + 4 * 3600)), "1d04h");
         assert_eq!(millis(Duration::from_micros(3140)), "3.1");
         assert_eq!(
             clock_millis(UNIX_EPOCH + Duration::from_millis(3_723_004)),
