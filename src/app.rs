@@ -10,10 +10,7 @@ use crate::config::{self, ConfigError};
 use crate::engine::target::Target;
 use crate::server::{ServeOptions, Server};
 
-/// Bad arguments or config: exit code 2.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct UsageError(pub String);
+use crate::error::UsageError;
 
 /// How wsmon presents an endpoint.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -94,7 +91,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Some(Cmd::Replay(args)) => replay(args),
-        Some(Cmd::Report(args)) => report(args),
+        Some(Cmd::Report(args)) => crate::report::command(&args),
         Some(Cmd::Completions { shell }) => {
             clap_complete::generate(shell, &mut Cli::command(), "wsmon", &mut std::io::stdout());
             Ok(ExitCode::SUCCESS)
@@ -299,7 +296,7 @@ fn replay(args: Box<crate::cli::ReplayArgs>) -> anyhow::Result<ExitCode> {
         if args.headless {
             return crate::replay::headless(&args.file, args.speed).await;
         }
-        let header = crate::replay::read_header(&args.file)
+        let header = crate::jsonl::read::header_of(&args.file)
             .ok()
             .flatten()
             .unwrap_or_default();
@@ -326,66 +323,4 @@ fn replay(args: Box<crate::cli::ReplayArgs>) -> anyhow::Result<ExitCode> {
     });
     rt.shutdown_background();
     result
-}
-
-fn report(args: crate::cli::ReportArgs) -> anyhow::Result<ExitCode> {
-    use std::io::BufRead;
-    let f = std::fs::File::open(&args.file).map_err(|e| {
-        UsageError(format!(
-            "cannot open recording `{}`: {e}",
-            args.file.display()
-        ))
-    })?;
-    let mut builder = crate::report::ReportBuilder::new(Default::default());
-    let mut last = None;
-    let mut skipped = 0;
-    for (i, line) in std::io::BufReader::new(f).lines().enumerate() {
-        let Ok(line) = line else {
-            eprintln!(
-                "wsmon: {} line {}: cannot be read; the rest is skipped",
-                args.file.display(),
-                i + 1
-            );
-            break;
-        };
-        if line.trim().is_empty() {
-            continue;
-        }
-        match crate::jsonl::decode(&line) {
-            Ok(crate::jsonl::Line::Header(_, h)) => builder.header = h,
-            Ok(crate::jsonl::Line::Event(s)) => {
-                last = Some(s.at);
-                builder.apply(&s);
-            }
-            Err(e) => {
-                skipped += 1;
-                eprintln!(
-                    "wsmon: {} line {}: {e}; skipped",
-                    args.file.display(),
-                    i + 1
-                );
-            }
-        }
-    }
-    let Some(end) = last else {
-        return Err(UsageError(format!("`{}` holds no events", args.file.display())).into());
-    };
-    let mut source = format!("the recording `{}`", args.file.display());
-    if skipped > 0 {
-        source.push_str(&format!(" ({skipped} corrupt lines skipped)"));
-    }
-    let markdown = builder.markdown(end, &source);
-    let out = args.output.unwrap_or_else(|| {
-        let mut p = args.file.clone().into_os_string();
-        p.push(".report.md");
-        p.into()
-    });
-    if out.as_os_str() == "-" {
-        print!("{markdown}");
-    } else {
-        std::fs::write(&out, markdown)
-            .with_context(|| format!("cannot write {}", out.display()))?;
-        println!("{}", out.display());
-    }
-    Ok(ExitCode::SUCCESS)
 }

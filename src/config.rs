@@ -284,8 +284,9 @@ impl Config {
 }
 
 /// What a recording or report says about the endpoint, with secrets masked.
-pub fn record_header(settings: &ConnSettings) -> crate::record::RecordHeader {
-    crate::record::RecordHeader {
+pub fn record_header(settings: &ConnSettings) -> crate::jsonl::RecordHeader {
+    crate::jsonl::RecordHeader {
+        tool: String::new(),
         url: settings.shown_url(),
         headers: settings
             .headers

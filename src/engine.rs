@@ -22,7 +22,7 @@ use tokio::task::JoinHandle;
 
 pub use event::{
     Batch, Cause, CloseInfo, ClosedBy, Command, Dir, DropReason, Event, Failure, HttpFailure, Kind,
-    Message, OpenInfo, Phase, Phases, Stamped, Tap,
+    Message, OpenInfo, Phase, Phases, Stamped, Tap, Warning,
 };
 pub use settings::{ConnSettings, Proxy};
 pub use stats::{ConnState, ConnStats};

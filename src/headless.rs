@@ -8,10 +8,9 @@ use std::sync::Arc;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::sync::mpsc;
 
-use crate::app::UsageError;
 use crate::config::Endpoint;
-use crate::engine::stats::describe_failure;
 use crate::engine::{Command, ConnStats, Engine, Event, Kind};
+use crate::error::UsageError;
 use crate::jsonl::Encoder;
 use crate::metrics::Metrics;
 use crate::record::{RecordOptions, RecordStatus, Recorder};
@@ -134,7 +133,7 @@ pub async fn run(
             let last = stats[i]
                 .last_error
                 .as_ref()
-                .map(describe_failure)
+                .map(|f| crate::describe::failure(f))
                 .unwrap_or_else(|| "no failure recorded".into());
             let who = if fleet {
                 format!("{}: ", names[i])

@@ -3,7 +3,9 @@
 pub mod app;
 pub mod cli;
 pub mod config;
+pub mod describe;
 pub mod engine;
+pub mod error;
 pub mod headless;
 pub mod jsonl;
 pub mod logging;

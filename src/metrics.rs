@@ -15,73 +15,19 @@ use prometheus_client::registry::Registry;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
-use crate::engine::{Cause, ClosedBy, ConnState, ConnStats, Event, Phase, Stamped};
-
-/// Upper bounds of the RTT histogram's buckets, in seconds.
-const RTT_BUCKETS: [f64; 13] = [
-    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
-];
+use crate::engine::stats::RTT_BUCKETS;
+use crate::engine::{Cause, ClosedBy, ConnState, ConnStats, Stamped};
 
 /// What the metrics know about one endpoint.
 #[derive(Debug, Default)]
 struct EndpointMetrics {
     name: String,
     stats: ConnStats,
-    rtt_counts: [u64; RTT_BUCKETS.len()],
-    rtt_over: u64,
-    rtt_sum: f64,
-    rtt_count: u64,
-    closes: [u64; 4],
-    reconnects_by_cause: Vec<(&'static str, u64)>,
-    // Why the current outage began, once it began.
-    outage_cause: Option<&'static str>,
-    last_open_failure: Option<Cause>,
 }
 
 impl EndpointMetrics {
     fn apply(&mut self, s: &Stamped) {
         self.stats.apply(s);
-        match &s.event {
-            Event::Rtt(rtt) => {
-                let secs = rtt.as_secs_f64();
-                // Per-bucket counts: the encoder makes them cumulative.
-                match RTT_BUCKETS.iter().position(|bound| secs <= *bound) {
-                    Some(i) => self.rtt_counts[i] += 1,
-                    None => self.rtt_over += 1,
-                }
-                self.rtt_sum += secs;
-                self.rtt_count += 1;
-            }
-            Event::Error(f) if f.phase == Phase::Open => self.last_open_failure = Some(f.cause),
-            Event::Closed(c) => {
-                let i = match c.by {
-                    ClosedBy::Server => 0,
-                    ClosedBy::Client => 1,
-                    ClosedBy::Heartbeat => 2,
-                    ClosedBy::Error => 3,
-                };
-                self.closes[i] += 1;
-                self.outage_cause = Some(match c.by {
-                    ClosedBy::Server => "server_close",
-                    ClosedBy::Client => "user",
-                    ClosedBy::Heartbeat => "heartbeat",
-                    ClosedBy::Error => self.last_open_failure.take().map_or("io", Cause::as_str),
-                });
-            }
-            Event::Open(_) => {
-                if let Some(cause) = self.outage_cause.take() {
-                    match self
-                        .reconnects_by_cause
-                        .iter_mut()
-                        .find(|(c, _)| *c == cause)
-                    {
-                        Some((_, n)) => *n += 1,
-                        None => self.reconnects_by_cause.push((cause, 1)),
-                    }
-                }
-            }
-            _ => {}
-        }
     }
 }
 
@@ -211,7 +157,8 @@ impl Collector for Snapshot {
             "wsmon_reconnects",
             "Connections opened again after an outage, by what began the outage",
             &|ep| {
-                ep.reconnects_by_cause
+                ep.stats
+                    .reconnects_by_cause
                     .iter()
                     .map(|(c, n)| (with(&ep.name, "cause", c), *n as f64))
                     .collect()
@@ -234,10 +181,10 @@ impl Collector for Snapshot {
             "wsmon_closes",
             "Closed connections, by who closed them",
             &|ep| {
-                ["server", "client", "heartbeat", "error"]
+                ClosedBy::ALL
                     .iter()
-                    .zip(ep.closes)
-                    .map(|(by, n)| (with(&ep.name, "by", by), n as f64))
+                    .zip(ep.stats.closes_by)
+                    .map(|(by, n)| (with(&ep.name, "by", by.as_str()), n as f64))
                     .collect()
             },
         )?;
@@ -294,16 +241,18 @@ impl Collector for Snapshot {
             MetricType::Histogram,
         )?;
         for ep in eps.iter() {
+            let rtt = &ep.stats.rtt;
+            // Per-bucket counts: the encoder makes them cumulative.
             let buckets: Vec<(f64, u64)> = RTT_BUCKETS
                 .iter()
-                .zip(ep.rtt_counts)
-                .map(|(b, n)| (*b, n))
-                .chain(std::iter::once((f64::INFINITY, ep.rtt_over)))
+                .copied()
+                .chain(std::iter::once(f64::INFINITY))
+                .zip(rtt.buckets)
                 .collect();
             d.encode_family(&labels(&ep.name))?
                 .encode_histogram::<prometheus_client::encoding::NoLabelSet>(
-                    ep.rtt_sum,
-                    ep.rtt_count,
+                    rtt.sum.as_secs_f64(),
+                    rtt.count,
                     &buckets,
                     None,
                 )?;

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant, SystemTime};
 use tokio::sync::{mpsc, watch};
 
 use crate::engine::{Batch, Tap};
-use crate::jsonl::{self, Encoder};
+use crate::jsonl::{Encoder, RecordHeader};
 
 /// Batches in flight to the recorder; beyond this the engine (and so the socket) waits.
 const QUEUE: usize = 256;
@@ -30,57 +30,6 @@ pub struct RecordOptions {
     pub keep: usize,
     /// Written as the first line of each file: what is being recorded, secrets masked.
     pub header: RecordHeader,
-}
-
-/// The `recording` line at the top of each file.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct RecordHeader {
-    /// The URL, masked.
-    pub url: String,
-    /// Request headers, values of secret ones masked.
-    pub headers: Vec<(String, String)>,
-    /// Offered subprotocols.
-    pub subprotocols: Vec<String>,
-    /// Heartbeat period in ms (0 = off).
-    pub ping_interval_ms: u64,
-    /// Dead-peer timeout in ms.
-    pub pong_timeout_ms: u64,
-}
-
-impl RecordHeader {
-    fn line(&self) -> Vec<u8> {
-        let mut out = Vec::new();
-        out.extend_from_slice(b"{\"ts\":\"");
-        out.extend_from_slice(crate::text::timestamp(SystemTime::now()).as_bytes());
-        out.extend_from_slice(b"\",\"event\":\"recording\",\"tool\":");
-        jsonl::push_str(&mut out, concat!("wsmon ", env!("CARGO_PKG_VERSION")));
-        out.extend_from_slice(b",\"url\":");
-        jsonl::push_str(&mut out, &self.url);
-        out.extend_from_slice(b",\"headers\":{");
-        for (i, (n, v)) in self.headers.iter().enumerate() {
-            if i > 0 {
-                out.push(b',');
-            }
-            jsonl::push_str(&mut out, n);
-            out.push(b':');
-            jsonl::push_str(&mut out, v);
-        }
-        out.extend_from_slice(b"},\"subprotocols\":[");
-        for (i, p) in self.subprotocols.iter().enumerate() {
-            if i > 0 {
-                out.push(b',');
-            }
-            jsonl::push_str(&mut out, p);
-        }
-        out.extend_from_slice(
-            format!(
-                "],\"ping_interval_ms\":{},\"pong_timeout_ms\":{}}}\n",
-                self.ping_interval_ms, self.pong_timeout_ms
-            )
-            .as_bytes(),
-        );
-        out
-    }
 }
 
 /// What the recorder has done so far, for the screen.
@@ -221,7 +170,7 @@ impl Writer {
             .open(&self.opts.path)?;
         self.size = file.metadata()?.len();
         let mut file = BufWriter::with_capacity(256 * 1024, file);
-        let header = self.opts.header.line();
+        let header = crate::jsonl::schema::header_line(SystemTime::now(), &self.opts.header);
         file.write_all(&header)?;
         self.size += header.len() as u64;
         self.bytes += header.len() as u64;

@@ -8,13 +8,12 @@ use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::io::AsyncWriteExt;
 use tokio::sync::{Notify, mpsc};
 use tokio::time::Instant;
 
-use crate::engine::{Command, ConnSettings, Dir, Engine, Event, Kind, Stamped, Tagged};
-use crate::jsonl::{Encoder, Line, decode};
-use crate::record::RecordHeader;
+use crate::engine::{Command, ConnSettings, Dir, Engine, Event, Kind, Stamped, Tagged, Warning};
+use crate::jsonl::{Encoder, Item, Reader};
 
 /// Events per batch handed to the frontend.
 const BATCH: usize = 1024;
@@ -121,28 +120,25 @@ impl Player {
     }
 }
 
-/// The header of a recording, if it starts with one (looks at the first 100 lines).
-pub fn read_header(path: &Path) -> io::Result<Option<RecordHeader>> {
-    use std::io::BufRead;
-    let f = std::io::BufReader::new(std::fs::File::open(path)?);
-    for line in f.lines().take(100) {
-        let Ok(line) = line else { break };
-        match decode(&line) {
-            Ok(Line::Header(_, h)) => return Ok(Some(h)),
-            Ok(Line::Event(_)) => return Ok(None),
-            Err(_) => continue,
-        }
-    }
-    Ok(None)
-}
+/// Items read ahead of the replay clock.
+const READ_AHEAD: usize = 4096;
 
 /// Starts replaying `path`; problems with single lines are reported in-band as warnings.
 pub async fn play(path: &Path, speed: f64, paused: bool) -> io::Result<Player> {
-    let file = tokio::fs::File::open(path).await?;
+    let reader = Reader::open(path)?;
+    // The file is read on a blocking thread, ahead of the clock; the feed times what it reads.
+    let (items_tx, items) = mpsc::channel(READ_AHEAD);
+    tokio::task::spawn_blocking(move || {
+        for item in reader {
+            if items_tx.blocking_send(item).is_err() {
+                return;
+            }
+        }
+    });
     let clock = ReplayClock::new(speed, paused);
     let step = Arc::new(Notify::new());
     let (tx, events) = mpsc::channel(64);
-    let task = tokio::spawn(feed(BufReader::new(file), clock.clone(), step.clone(), tx));
+    let task = tokio::spawn(feed(items, clock.clone(), step.clone(), tx));
     Ok(Player {
         events,
         clock,
@@ -151,54 +147,25 @@ pub async fn play(path: &Path, speed: f64, paused: bool) -> io::Result<Player> {
     })
 }
 
-/// Reads, times and sends the events.
+/// Times and sends the events read from the recording.
 async fn feed(
-    mut reader: BufReader<tokio::fs::File>,
+    mut items: mpsc::Receiver<Item>,
     clock: Arc<ReplayClock>,
     step: Arc<Notify>,
     tx: mpsc::Sender<Tagged>,
 ) {
-    let mut line = String::new();
-    let mut number = 0u64;
     let (mut replayed, mut skipped) = (0u64, 0u64);
     let mut last_at: Option<SystemTime> = None;
     let mut batch: Vec<Stamped> = Vec::with_capacity(BATCH);
-    loop {
-        line.clear();
-        let read = match reader.read_line(&mut line).await {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) => {
+    while let Some(item) = items.recv().await {
+        let s = match item {
+            Item::Event { event, .. } => event,
+            Item::Header { .. } => continue,
+            Item::Skipped { line, reason } => {
                 skipped += 1;
                 batch.push(Stamped {
                     at: last_at.unwrap_or(SystemTime::now()),
-                    event: Event::Warning(format!(
-                        "line {}: cannot be read ({e}); the rest of the file is skipped",
-                        number + 1
-                    )),
-                });
-                break;
-            }
-        };
-        number += 1;
-        let text = line.trim_end_matches(['\n', '\r']);
-        if text.trim().is_empty() {
-            continue;
-        }
-        let truncated = !line.ends_with('\n') && read > 0;
-        let s = match decode(text) {
-            Ok(Line::Event(s)) => s,
-            Ok(Line::Header(..)) => continue,
-            Err(e) => {
-                skipped += 1;
-                let what = if truncated {
-                    format!("{e} (the line is cut short)")
-                } else {
-                    e
-                };
-                batch.push(Stamped {
-                    at: last_at.unwrap_or(SystemTime::now()),
-                    event: Event::Warning(format!("line {number}: {what}; skipped")),
+                    event: Event::Warning(Warning::SkippedLine { line, reason }),
                 });
                 continue;
             }
@@ -225,9 +192,7 @@ async fn feed(
     }
     batch.push(Stamped {
         at: last_at.unwrap_or(SystemTime::now()),
-        event: Event::Warning(format!(
-            "end of the recording: {replayed} events replayed, {skipped} lines skipped"
-        )),
+        event: Event::Warning(Warning::EndOfRecording { replayed, skipped }),
     });
     let _ = tx.send((0, Arc::new(batch))).await;
 }
@@ -280,9 +245,9 @@ pub async fn headless(path: &Path, speed: f64) -> anyhow::Result<ExitCode> {
         buf.clear();
         for s in batch.iter() {
             if let Event::Warning(w) = &s.event
-                && (w.starts_with("line ") || w.starts_with("end of the recording"))
+                && w.about_the_recording()
             {
-                eprintln!("wsmon: {}: {w}", path.display());
+                eprintln!("wsmon: {}: {}", path.display(), crate::describe::warning(w));
                 continue;
             }
             enc.encode(s, &mut buf);
@@ -308,32 +273,29 @@ pub struct Sent {
 
 /// The outgoing messages of a recording, in order, and the lines skipped as corrupt.
 pub fn sent_messages(path: &Path) -> io::Result<(Vec<Sent>, Vec<String>)> {
-    use std::io::BufRead;
-    let f = std::io::BufReader::new(std::fs::File::open(path)?);
     let mut sent = Vec::new();
     let mut problems = Vec::new();
-    for (i, line) in f.lines().enumerate() {
-        let line = match line {
-            Ok(l) => l,
-            Err(e) => {
-                problems.push(format!("line {}: cannot be read ({e})", i + 1));
-                break;
-            }
-        };
-        if line.trim().is_empty() {
-            continue;
-        }
-        match decode(&line) {
-            Ok(Line::Event(Stamped {
-                at,
-                event: Event::Message(m),
-            })) if m.dir == Dir::Out => sent.push(Sent {
+    for item in Reader::open(path)? {
+        match item {
+            Item::Event {
+                event:
+                    Stamped {
+                        at,
+                        event: Event::Message(m),
+                    },
+                ..
+            } if m.dir == Dir::Out => sent.push(Sent {
                 at,
                 kind: m.kind,
                 data: m.data,
             }),
-            Ok(_) => {}
-            Err(e) => problems.push(format!("line {}: {e}; skipped", i + 1)),
+            Item::Skipped { line, reason } => {
+                problems.push(crate::describe::warning(&Warning::SkippedLine {
+                    line,
+                    reason,
+                }))
+            }
+            _ => {}
         }
     }
     Ok((sent, problems))
@@ -353,7 +315,7 @@ pub async fn send(
         eprintln!("wsmon: {}: {p}", path.display());
     }
     if sent.is_empty() {
-        return Err(crate::app::UsageError(format!(
+        return Err(crate::error::UsageError(format!(
             "`{}` has no sent messages to replay",
             path.display()
         ))

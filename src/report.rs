@@ -3,12 +3,14 @@
 
 use std::collections::{BTreeMap, VecDeque};
 use std::fmt::Write as _;
+use std::process::ExitCode;
 use std::time::{Duration, SystemTime};
 
 use crate::engine::close_code::close_code_name;
-use crate::engine::stats::{SPARK_LEN, describe_failure};
+use crate::engine::stats::SPARK_LEN;
 use crate::engine::{Cause, ClosedBy, ConnStats, Dir, Event, HttpFailure, Kind, Phases, Stamped};
-use crate::record::RecordHeader;
+use crate::error::UsageError;
+use crate::jsonl::{Item, RecordHeader};
 use crate::text;
 use crate::text::timestamp;
 
@@ -128,8 +130,8 @@ impl ReportBuilder {
                     && let Some(a) = self.attempts.back_mut().filter(|a| a.outcome.is_none())
                 {
                     a.outcome = Some(Outcome::Failed {
-                        text: describe_failure(f),
-                        phase: crate::jsonl::phase_name(f.phase),
+                        text: crate::describe::failure(f),
+                        phase: f.phase.as_str(),
                     });
                 }
                 if let Some(h) = &f.http {
@@ -261,7 +263,7 @@ impl ReportBuilder {
             let _ = writeln!(
                 md,
                 "| last failure | {} at {} |",
-                cell(what),
+                cell(&crate::describe::trouble(what)),
                 timestamp(*at)
             );
         }
@@ -458,6 +460,59 @@ impl ReportBuilder {
         }
         md
     }
+}
+
+/// `wsmon report FILE`: the report of a recording, written next to it (or to `-o FILE`, or
+/// to stdout with `-o -`); lines that cannot be read are named on stderr and skipped.
+pub fn command(args: &crate::cli::ReportArgs) -> anyhow::Result<ExitCode> {
+    use anyhow::Context as _;
+    let reader = crate::jsonl::Reader::open(&args.file).map_err(|e| {
+        UsageError(format!(
+            "cannot open recording `{}`: {e}",
+            args.file.display()
+        ))
+    })?;
+    let mut builder = ReportBuilder::new(Default::default());
+    let mut last = None;
+    let mut skipped = 0;
+    for item in reader {
+        match item {
+            Item::Header { header, .. } => builder.header = header,
+            Item::Event { event, .. } => {
+                last = Some(event.at);
+                builder.apply(&event);
+            }
+            Item::Skipped { line, reason } => {
+                skipped += 1;
+                eprintln!(
+                    "wsmon: {}: {}",
+                    args.file.display(),
+                    crate::describe::warning(&crate::engine::Warning::SkippedLine { line, reason })
+                );
+            }
+        }
+    }
+    let Some(end) = last else {
+        return Err(UsageError(format!("`{}` holds no events", args.file.display())).into());
+    };
+    let mut source = format!("the recording `{}`", args.file.display());
+    if skipped > 0 {
+        source.push_str(&format!(" ({skipped} corrupt lines skipped)"));
+    }
+    let markdown = builder.markdown(end, &source);
+    let out = args.output.clone().unwrap_or_else(|| {
+        let mut p = args.file.clone().into_os_string();
+        p.push(".report.md");
+        p.into()
+    });
+    if out.as_os_str() == "-" {
+        print!("{markdown}");
+    } else {
+        std::fs::write(&out, markdown)
+            .with_context(|| format!("cannot write {}", out.display()))?;
+        println!("{}", out.display());
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// RTT samples as block characters, scaled from 0 to the largest.

@@ -26,8 +26,8 @@ use tokio::sync::mpsc;
 use tokio::sync::mpsc::error::TrySendError;
 use tokio::time::{Instant, sleep_until};
 
-use crate::app::UsageError;
 use crate::engine::{Command, ConnSettings, ConnState, DropReason, Engine, Event, Stamped, Tagged};
+use crate::error::UsageError;
 use crate::metrics::Metrics;
 use crate::record::{RecordOptions, Recorder};
 use crate::replay::Player;
@@ -777,7 +777,7 @@ fn fleet_summary(fleet: &FleetApp) -> Vec<String> {
         let last = s
             .last_failure
             .as_ref()
-            .map(|(_, what)| format!("; last failure: {what}"))
+            .map(|(_, what)| format!("; last failure: {}", crate::describe::trouble(what)))
             .unwrap_or_default();
         lines.push(format!(
             "  {}: {}, {} drops{avail}{last}",

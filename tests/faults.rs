@@ -21,14 +21,14 @@ fn opts() -> ServeOptions {
 
 fn error_of(e: Event) -> wsmon::engine::Failure {
     match e {
-        Event::Error(f) => *f,
+        Event::Error(f) => (*f).clone(),
         other => panic!("not an error: {other:?}"),
     }
 }
 
 fn closed_of(e: Event) -> wsmon::engine::CloseInfo {
     match e {
-        Event::Closed(c) => *c,
+        Event::Closed(c) => (*c).clone(),
         other => panic!("not a close: {other:?}"),
     }
 }
@@ -227,7 +227,7 @@ async fn every_close_code_is_named_and_followed_by_a_reconnect() {
         let mut p = Probe::start(fast(&srv.url()));
         let c = closed_of(p.until("close", |e| matches!(e, Event::Closed(_))).await);
         assert_eq!((c.by, c.code), (ClosedBy::Server, Some(code)));
-        assert!(wsmon::engine::stats::describe_close(&c).contains(&format!("{code} {name}")));
+        assert!(wsmon::describe::close(&c).contains(&format!("{code} {name}")));
         p.until("reopen", |e| matches!(e, Event::Open(_))).await;
         p.shutdown().await;
     }
@@ -276,7 +276,7 @@ async fn a_close_without_a_close_frame_is_1006() {
     assert!(f.message.contains("without a close frame"), "{}", f.message);
     let c = closed_of(p.until("closed", |e| matches!(e, Event::Closed(_))).await);
     assert_eq!(c.code, Some(1006));
-    assert!(wsmon::engine::stats::describe_close(&c).contains("1006 abnormal closure"));
+    assert!(wsmon::describe::close(&c).contains("1006 abnormal closure"));
     p.shutdown().await;
 }
 

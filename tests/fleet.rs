@@ -540,7 +540,7 @@ fn member(name: &str) -> App {
 }
 
 fn refused() -> Event {
-    Event::Error(Box::new(Failure::new(
+    Event::Error(std::sync::Arc::new(Failure::new(
         Cause::Refused,
         Phase::Tcp,
         "refused by 203.0.113.7:443: nothing is listening on that port",

@@ -423,7 +423,8 @@ fn the_decoder_accepts_what_the_header_writer_writes() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let path = dir.path().join("h.jsonl");
     rt.block_on(async {
-        let header = wsmon::record::RecordHeader {
+        let header = wsmon::jsonl::RecordHeader {
+            tool: String::new(),
             url: "wss://h/?token=***".into(),
             headers: vec![("Authorization".into(), "***".into())],
             subprotocols: vec!["v1".into()],
@@ -441,7 +442,13 @@ fn the_decoder_accepts_what_the_header_writer_writes() {
         assert_eq!(s.events, 0);
         let text = std::fs::read_to_string(&path).unwrap();
         match decode(text.lines().next().unwrap()).unwrap() {
-            Line::Header(_, h) => assert_eq!(h, header),
+            Line::Header(_, h) => assert_eq!(
+                h,
+                wsmon::jsonl::RecordHeader {
+                    tool: format!("wsmon {}", env!("CARGO_PKG_VERSION")),
+                    ..header
+                }
+            ),
             other => panic!("{other:?}"),
         }
     });

@@ -65,7 +65,7 @@ fn waiting(a: &mut App) {
         ev(61.6, connecting(1)),
         ev(
             61.6,
-            Event::Error(Box::new(Failure::new(
+            Event::Error(std::sync::Arc::new(Failure::new(
                 Cause::Refused,
                 Phase::Tcp,
                 "refused by 203.0.113.7:443: nothing is listening on that port",
@@ -120,7 +120,7 @@ fn http_failure() {
     });
     a.apply(&[
         ev(0.0, connecting(1)),
-        ev(0.1, Event::Error(Box::new(f))),
+        ev(0.1, Event::Error(std::sync::Arc::new(f))),
         ev(
             0.1,
             Event::Retry {

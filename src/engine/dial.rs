@@ -514,56 +514,26 @@ fn http_failure(
     body_truncated: bool,
     r: &Redactor,
 ) -> Failure {
-    let mut message = format!(
-        "the server answered the upgrade with {} {}",
-        head.status, head.reason
-    );
     let retry_after = head.header("retry-after").and_then(http::retry_after);
-    if head.status / 100 == 3 {
-        match head.header("location") {
-            Some(loc) => {
-                message.push_str(&format!(" -> {}: connect to that URL instead", r.text(loc)))
-            }
-            None => message.push_str(" (a redirect without Location)"),
-        }
-    }
-    let snippet = body_snippet(&body);
-    if !snippet.is_empty() {
-        message.push_str(&format!(": {snippet}"));
-    }
-    if let Some(wait) = retry_after {
-        message.push_str(&format!(" (Retry-After {}s)", wait.as_secs()));
-    }
+    let http = HttpFailure {
+        status: head.status,
+        reason: head.reason,
+        headers: redact_headers(&head.headers, r),
+        body,
+        body_truncated,
+    };
     Failure {
         cause: Cause::Http,
         phase: Phase::Upgrade,
-        message,
-        http: Some(HttpFailure {
-            status: head.status,
-            reason: head.reason,
-            headers: redact_headers(&head.headers, r),
-            body,
-            body_truncated,
-        }),
+        message: format!(
+            "the server answered the upgrade with {} {}{}",
+            http.status,
+            http.reason,
+            http.summary_tail(retry_after)
+        ),
+        http: Some(http),
         retry_after,
     }
-}
-
-/// The first line of a body, if it is short readable text.
-fn body_snippet(body: &[u8]) -> String {
-    let Ok(text) = std::str::from_utf8(body) else {
-        return String::new();
-    };
-    let line = text
-        .lines()
-        .map(str::trim)
-        .find(|l| !l.is_empty())
-        .unwrap_or("");
-    let mut out: String = line.chars().filter(|c| !c.is_control()).take(120).collect();
-    if line.chars().count() > 120 {
-        out.push('…');
-    }
-    out
 }
 
 /// A failure for a dial that ran out of `connect_timeout` in `phase`.
@@ -574,10 +544,12 @@ pub fn timeout_failure(phase: Phase, limit: std::time::Duration) -> Failure {
             "the server accepted the connection but did not answer the WebSocket upgrade within {secs} (connect_timeout)"
         ),
         Phase::Tls => format!("the TLS handshake did not finish within {secs} (connect_timeout)"),
-        other => format!(
-            "{} did not finish within {secs} (connect_timeout)",
-            other.as_str()
-        ),
+        Phase::Dns => format!("the DNS lookup did not finish within {secs} (connect_timeout)"),
+        Phase::Tcp => format!("the TCP connect did not finish within {secs} (connect_timeout)"),
+        Phase::Proxy => {
+            format!("the proxy did not answer CONNECT within {secs} (connect_timeout)")
+        }
+        Phase::Open => format!("the dial did not finish within {secs} (connect_timeout)"),
     };
     Failure::new(Cause::Timeout, phase, message)
 }
@@ -636,9 +608,19 @@ mod tests {
     }
 
     #[test]
-    fn body_snippet_is_one_clean_line() {
-        assert_eq!(body_snippet(b"\n  token expired\nmore"), "token expired");
-        assert_eq!(body_snippet(b"\xff\xfe"), "");
-        assert_eq!(body_snippet(b"a\x1b[31mb"), "a[31mb");
+    fn body_line_is_one_clean_line() {
+        let line = |body: &'static [u8]| {
+            HttpFailure {
+                status: 400,
+                reason: String::new(),
+                headers: vec![],
+                body: bytes::Bytes::from_static(body),
+                body_truncated: false,
+            }
+            .body_line()
+        };
+        assert_eq!(line(b"\n  token expired\nmore"), "token expired");
+        assert_eq!(line(b"\xff\xfe"), "");
+        assert_eq!(line(b"a\x1b[31mb"), "a[31mb");
     }
 }

@@ -6,9 +6,10 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
+use serde::{Deserialize, Serialize};
 
 /// Which way a data message travelled.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Dir {
     /// Received from the peer.
     In,
@@ -17,7 +18,8 @@ pub enum Dir {
 }
 
 /// The kind of a WebSocket data message.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Kind {
     /// A text frame; the payload is valid UTF-8.
     Text,
@@ -26,7 +28,7 @@ pub enum Kind {
 }
 
 impl Kind {
-    /// The name used in JSON output and the log.
+    /// The wire name (as serde writes it; the JSON lines round-trip test checks they agree).
     pub fn as_str(self) -> &'static str {
         match self {
             Kind::Text => "text",
@@ -69,7 +71,8 @@ impl Message {
 }
 
 /// A step of the dial, used to say where a failure happened.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Phase {
     /// Resolving the host name.
     Dns,
@@ -86,15 +89,15 @@ pub enum Phase {
 }
 
 impl Phase {
-    /// A short name for messages.
+    /// The wire name (as serde writes it).
     pub fn as_str(self) -> &'static str {
         match self {
-            Phase::Dns => "DNS lookup",
-            Phase::Tcp => "TCP connect",
-            Phase::Proxy => "proxy CONNECT",
-            Phase::Tls => "TLS handshake",
-            Phase::Upgrade => "HTTP upgrade",
-            Phase::Open => "open connection",
+            Phase::Dns => "dns",
+            Phase::Tcp => "tcp",
+            Phase::Proxy => "proxy",
+            Phase::Tls => "tls",
+            Phase::Upgrade => "upgrade",
+            Phase::Open => "open",
         }
     }
 }
@@ -132,7 +135,8 @@ pub struct OpenInfo {
 }
 
 /// Who ended a connection.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum ClosedBy {
     /// The server sent a close frame.
     Server,
@@ -145,7 +149,15 @@ pub enum ClosedBy {
 }
 
 impl ClosedBy {
-    /// The name used in JSON output.
+    /// Every closer, in a stable order.
+    pub const ALL: [ClosedBy; 4] = [
+        ClosedBy::Server,
+        ClosedBy::Client,
+        ClosedBy::Heartbeat,
+        ClosedBy::Error,
+    ];
+
+    /// The wire name (as serde writes it).
     pub fn as_str(self) -> &'static str {
         match self {
             ClosedBy::Server => "server",
@@ -170,7 +182,8 @@ pub struct CloseInfo {
 }
 
 /// A failure class a person can act on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Cause {
     /// The host name did not resolve.
     Dns,
@@ -200,7 +213,7 @@ impl Cause {
         Cause::Io,
     ];
 
-    /// The name used in JSON output.
+    /// The wire name (as serde writes it).
     pub fn as_str(self) -> &'static str {
         match self {
             Cause::Dns => "dns",
@@ -211,11 +224,6 @@ impl Cause {
             Cause::Protocol => "protocol",
             Cause::Io => "io",
         }
-    }
-
-    /// Parses the JSON name back.
-    pub fn from_name(name: &str) -> Option<Cause> {
-        Cause::ALL.into_iter().find(|c| c.as_str() == name)
     }
 }
 
@@ -241,6 +249,45 @@ pub struct HttpFailure {
 }
 
 impl HttpFailure {
+    /// What the answer says beyond its status line, for a one-line summary: where a redirect
+    /// points (as a ws/wss URL to try), the first line of the body, and how long the server
+    /// asked us to wait. Empty when there is nothing more.
+    pub fn summary_tail(&self, retry_after: Option<Duration>) -> String {
+        let mut tail = String::new();
+        if self.status / 100 == 3 {
+            match self.header("location") {
+                Some(loc) => tail.push_str(&format!(" -> {loc}: connect to that URL instead")),
+                None => tail.push_str(" (a redirect without Location)"),
+            }
+        }
+        let line = self.body_line();
+        if !line.is_empty() {
+            tail.push_str(&format!(": {line}"));
+        }
+        if let Some(wait) = retry_after {
+            tail.push_str(&format!(" (Retry-After {}s)", wait.as_secs()));
+        }
+        tail
+    }
+
+    /// The first line of the body if it is readable text, without control characters, at
+    /// most 120 characters.
+    pub fn body_line(&self) -> String {
+        let Ok(text) = std::str::from_utf8(&self.body) else {
+            return String::new();
+        };
+        let line = text
+            .lines()
+            .map(str::trim)
+            .find(|l| !l.is_empty())
+            .unwrap_or("");
+        let mut out: String = line.chars().filter(|c| !c.is_control()).take(120).collect();
+        if line.chars().count() > 120 {
+            out.push('…');
+        }
+        out
+    }
+
     /// The first header with this name (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
@@ -285,7 +332,8 @@ impl fmt::Display for Failure {
 }
 
 /// Why an outgoing message was not sent.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum DropReason {
     /// The send queue was full while disconnected.
     QueueFull,
@@ -298,7 +346,7 @@ pub enum DropReason {
 }
 
 impl DropReason {
-    /// The name used in JSON output.
+    /// The wire name (as serde writes it).
     pub fn as_str(self) -> &'static str {
         match self {
             DropReason::QueueFull => "queue_full",
@@ -306,18 +354,6 @@ impl DropReason {
             DropReason::Shutdown => "shutdown",
             DropReason::Discarded => "discarded",
         }
-    }
-
-    /// Parses the JSON name back.
-    pub fn from_name(name: &str) -> Option<DropReason> {
-        [
-            DropReason::QueueFull,
-            DropReason::TooLarge,
-            DropReason::Shutdown,
-            DropReason::Discarded,
-        ]
-        .into_iter()
-        .find(|r| r.as_str() == name)
     }
 }
 
@@ -332,7 +368,7 @@ pub enum Event {
         url: Arc<str>,
     },
     /// The connection is open.
-    Open(Box<OpenInfo>),
+    Open(Arc<OpenInfo>),
     /// A data message was received or sent.
     Message(Message),
     /// We sent a heartbeat or manual ping.
@@ -352,9 +388,9 @@ pub enum Event {
         reason: String,
     },
     /// The connection ended.
-    Closed(Box<CloseInfo>),
+    Closed(Arc<CloseInfo>),
     /// A dial failed or an open connection broke.
-    Error(Box<Failure>),
+    Error(Arc<Failure>),
     /// The next attempt is scheduled.
     Retry {
         /// The attempt number it will be.
@@ -389,8 +425,54 @@ pub enum Event {
         /// Why.
         reason: DropReason,
     },
-    /// Something the user should know that is not a failure (e.g. `--insecure`).
-    Warning(String),
+    /// Something the user should know that is not a failure.
+    Warning(Warning),
+}
+
+/// What a warning is about; frontends put it in words.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Warning {
+    /// Certificate verification is off (`--insecure`) on a `wss://` connection.
+    Insecure,
+    /// A ping was asked for while not connected; none was sent.
+    PingNotConnected,
+    /// A line of a replayed recording could not be used.
+    SkippedLine {
+        /// Its 1-based line number.
+        line: u64,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A replay reached the end of its recording.
+    EndOfRecording {
+        /// Events replayed.
+        replayed: u64,
+        /// Lines skipped.
+        skipped: u64,
+    },
+    /// A warning known only by its words (from a recording made by another version).
+    Note(String),
+}
+
+impl Warning {
+    /// The wire name of the warning (`code` in JSON lines); `None` for a plain note.
+    pub fn code(&self) -> Option<&'static str> {
+        match self {
+            Warning::Insecure => Some("insecure"),
+            Warning::PingNotConnected => Some("ping_not_connected"),
+            Warning::SkippedLine { .. } => Some("skipped_line"),
+            Warning::EndOfRecording { .. } => Some("end_of_recording"),
+            Warning::Note(_) => None,
+        }
+    }
+
+    /// Whether it is about reading a recording rather than about the connection.
+    pub fn about_the_recording(&self) -> bool {
+        matches!(
+            self,
+            Warning::SkippedLine { .. } | Warning::EndOfRecording { .. }
+        )
+    }
 }
 
 /// An event with the wall-clock time it happened.

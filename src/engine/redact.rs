@@ -50,10 +50,13 @@ impl Redactor {
         SECRET_HEADERS.iter().any(|h| h.eq_ignore_ascii_case(name))
     }
 
-    /// The value to show for a header.
+    /// The value to show for a header: a secret header's is masked whole; URLs in any other
+    /// (a redirect's `Location`) have their secrets masked.
     pub fn header_value<'a>(&self, name: &str, value: &'a str) -> Cow<'a, str> {
         if Self::is_secret_header(name) {
             Cow::Borrowed(MASK)
+        } else if value.contains("://") {
+            Cow::Owned(self.text(value))
         } else {
             Cow::Borrowed(value)
         }

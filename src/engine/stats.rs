@@ -4,8 +4,9 @@
 use std::collections::VecDeque;
 use std::time::{Duration, SystemTime};
 
-use super::close_code::close_code_name;
-use super::event::{Cause, CloseInfo, ClosedBy, Dir, Event, Failure, OpenInfo, Stamped};
+use std::sync::Arc;
+
+use super::event::{Cause, CloseInfo, ClosedBy, Dir, Event, Failure, OpenInfo, Phase, Stamped};
 
 /// How many RTT samples feed the percentiles.
 const RTT_WINDOW: usize = 1024;
@@ -80,9 +81,12 @@ pub struct RttStats {
     pub min: Option<Duration>,
     /// Largest sample ever.
     pub max: Option<Duration>,
-    sum: Duration,
+    /// Sum of all samples.
+    pub sum: Duration,
     /// Samples seen.
     pub count: u64,
+    /// Samples per `RTT_BUCKETS` bucket (not cumulative); the last counts those above them all.
+    pub buckets: [u64; RTT_BUCKETS.len() + 1],
 }
 
 impl RttStats {
@@ -97,6 +101,12 @@ impl RttStats {
         self.max = Some(self.max.map_or(rtt, |m| m.max(rtt)));
         self.sum += rtt;
         self.count += 1;
+        let secs = rtt.as_secs_f64();
+        let bucket = RTT_BUCKETS
+            .iter()
+            .position(|bound| secs <= *bound)
+            .unwrap_or(RTT_BUCKETS.len());
+        self.buckets[bucket] += 1;
     }
 
     /// Mean of all samples.
@@ -126,15 +136,60 @@ impl RttStats {
     }
 }
 
+/// Upper bounds of the RTT histogram's buckets, in seconds (the last bucket is unbounded).
+pub const RTT_BUCKETS: [f64; 13] = [
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+];
+
+/// A connect or a drop: what the timeline shows.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Milestone {
+    /// A connection opened.
+    Connected(Arc<OpenInfo>),
+    /// A dial failed.
+    Failed(Arc<Failure>),
+    /// An open connection ended other than by the user.
+    Dropped(Arc<CloseInfo>),
+    /// `max_attempts` ran out.
+    GaveUp {
+        /// Attempts made in the outage.
+        attempts: u32,
+    },
+}
+
+impl Milestone {
+    /// True for a connect.
+    pub fn up(&self) -> bool {
+        matches!(self, Milestone::Connected(_))
+    }
+}
+
 /// One line of the connect/drop timeline.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TimelineEntry {
     /// When.
     pub at: SystemTime,
-    /// True for a connect, false for a drop or failure.
-    pub up: bool,
-    /// What happened, in words.
-    pub text: String,
+    /// What happened.
+    pub what: Milestone,
+}
+
+/// The last thing that went wrong: a failure, or a close by someone other than the user.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Trouble {
+    /// A dial failed, or an open connection broke.
+    Failed(Arc<Failure>),
+    /// The server closed, or the heartbeat gave up on the peer.
+    Dropped(Arc<CloseInfo>),
+}
+
+/// What began an outage, as the metrics label it.
+pub fn outage_cause_name(by: ClosedBy, failure: Option<Cause>) -> &'static str {
+    match by {
+        ClosedBy::Server => "server_close",
+        ClosedBy::Client => "user",
+        ClosedBy::Heartbeat => "heartbeat",
+        ClosedBy::Error => failure.map_or("io", Cause::as_str),
+    }
 }
 
 /// Everything frontends show about one connection, derived from its events.
@@ -172,13 +227,13 @@ pub struct ConnStats {
     /// Last frame of any kind from the peer.
     pub last_frame: Option<SystemTime>,
     /// What the last successful dial reported.
-    pub last_open: Option<OpenInfo>,
-    /// The last failure or drop, in plain words, and when.
-    pub last_failure: Option<(SystemTime, String)>,
+    pub last_open: Option<Arc<OpenInfo>>,
+    /// The last failure or drop, and when.
+    pub last_failure: Option<(SystemTime, Trouble)>,
     /// The last failure as reported (for HTTP details).
-    pub last_error: Option<Failure>,
+    pub last_error: Option<Arc<Failure>>,
     /// How the last connection ended.
-    pub last_close: Option<CloseInfo>,
+    pub last_close: Option<Arc<CloseInfo>>,
     /// Recent connects and drops, oldest first.
     pub timeline: VecDeque<TimelineEntry>,
     /// Messages waiting to be sent.
@@ -195,6 +250,14 @@ pub struct ConnStats {
     pub peer_pings: u64,
     /// Seconds we were told to wait by the last `Retry` event.
     pub next_delay: Option<Duration>,
+    /// Closed connections by who closed them, in `ClosedBy::ALL` order.
+    pub closes_by: [u64; 4],
+    /// Connections opened again after an outage, by what began the outage.
+    pub reconnects_by_cause: Vec<(&'static str, u64)>,
+    // What began the current outage, once it began; counted when the connection is back.
+    outage_cause: Option<&'static str>,
+    // The cause of the last failure of an open connection, for the close that follows it.
+    open_failure: Option<Cause>,
 }
 
 impl Default for ConnStats {
@@ -228,6 +291,10 @@ impl Default for ConnStats {
             pings_sent: 0,
             peer_pings: 0,
             next_delay: None,
+            closes_by: [0; 4],
+            reconnects_by_cause: Vec::new(),
+            outage_cause: None,
+            open_failure: None,
         }
     }
 }
@@ -256,20 +323,18 @@ impl ConnStats {
                     self.reconnects += 1;
                 }
                 self.outage_attempts = 0;
-                let tries = if info.attempt > 1 {
-                    format!(" after {} attempts", info.attempt)
-                } else {
-                    String::new()
-                };
-                self.push_timeline(
-                    at,
-                    true,
-                    format!(
-                        "connected{tries} in {} ms",
-                        crate::text::millis(dial_time(info))
-                    ),
-                );
-                self.last_open = Some((**info).clone());
+                if let Some(cause) = self.outage_cause.take() {
+                    match self
+                        .reconnects_by_cause
+                        .iter_mut()
+                        .find(|(c, _)| *c == cause)
+                    {
+                        Some((_, n)) => *n += 1,
+                        None => self.reconnects_by_cause.push((cause, 1)),
+                    }
+                }
+                self.push_timeline(at, Milestone::Connected(info.clone()));
+                self.last_open = Some(info.clone());
             }
             Event::Message(m) => {
                 let len = m.data.len() as u64;
@@ -305,29 +370,35 @@ impl ConnStats {
                     self.down_since = Some(at);
                 }
                 self.state = ConnState::Closed;
+                self.closes_by[ClosedBy::ALL
+                    .iter()
+                    .position(|b| *b == info.by)
+                    .unwrap_or(0)] += 1;
+                self.outage_cause = Some(outage_cause_name(info.by, self.open_failure.take()));
                 if info.by != ClosedBy::Client {
                     self.drops += 1;
-                    let text = describe_close(info);
                     if info.by != ClosedBy::Error {
                         // An error close was already described by its Error event.
-                        self.last_failure = Some((at, text.clone()));
+                        self.last_failure = Some((at, Trouble::Dropped(info.clone())));
                     }
                     if info.by == ClosedBy::Heartbeat {
                         self.heartbeat_drops += 1;
                     }
-                    self.push_timeline(at, false, text);
+                    self.push_timeline(at, Milestone::Dropped(info.clone()));
                 }
-                self.last_close = Some((**info).clone());
+                self.last_close = Some(info.clone());
             }
             Event::Error(f) => {
-                let text = describe_failure(f);
                 self.failures_by_cause
                     [Cause::ALL.iter().position(|c| *c == f.cause).unwrap_or(0)] += 1;
-                self.last_failure = Some((at, text.clone()));
-                self.last_error = Some((**f).clone());
-                // Failures of an open connection are put on the timeline by their Closed event.
-                if f.phase != super::event::Phase::Open {
-                    self.push_timeline(at, false, text);
+                self.last_failure = Some((at, Trouble::Failed(f.clone())));
+                self.last_error = Some(f.clone());
+                if f.phase == Phase::Open {
+                    self.open_failure = Some(f.cause);
+                } else {
+                    // Failures of an open connection are put on the timeline by their Closed
+                    // event.
+                    self.push_timeline(at, Milestone::Failed(f.clone()));
                 }
             }
             Event::Retry { attempt, delay } => {
@@ -339,7 +410,12 @@ impl ConnStats {
             }
             Event::GaveUp { attempts } => {
                 self.state = ConnState::GaveUp;
-                self.push_timeline(at, false, format!("gave up after {attempts} attempts"));
+                self.push_timeline(
+                    at,
+                    Milestone::GaveUp {
+                        attempts: *attempts,
+                    },
+                );
             }
             Event::Queued { queued, .. } => self.queued = *queued,
             Event::Dropped { .. } => self.dropped_sends += 1,
@@ -347,11 +423,11 @@ impl ConnStats {
         }
     }
 
-    fn push_timeline(&mut self, at: SystemTime, up: bool, text: String) {
+    fn push_timeline(&mut self, at: SystemTime, what: Milestone) {
         if self.timeline.len() == TIMELINE_LEN {
             self.timeline.pop_front();
         }
-        self.timeline.push_back(TimelineEntry { at, up, text });
+        self.timeline.push_back(TimelineEntry { at, what });
     }
 
     /// How long the current connection has been open.
@@ -400,63 +476,10 @@ pub fn dial_time(info: &OpenInfo) -> Duration {
     p.dns + p.tcp + p.proxy.unwrap_or_default() + p.tls.unwrap_or_default() + p.handshake
 }
 
-/// A close in plain words: "closed by server: 1012 service restart (deploy)".
-pub fn describe_close(info: &CloseInfo) -> String {
-    let code = match info.code {
-        Some(c) => format!("{c} {}", close_code_name(c)),
-        None => "no close code".to_string(),
-    };
-    // A reason that only repeats the code's name adds nothing.
-    let redundant = info
-        .code
-        .is_some_and(|c| close_code_name(c).eq_ignore_ascii_case(info.reason.trim()));
-    let reason = if info.reason.is_empty() || redundant {
-        String::new()
-    } else {
-        format!(" ({})", info.reason)
-    };
-    match info.by {
-        ClosedBy::Server => format!("closed by server: {code}{reason}"),
-        ClosedBy::Client => format!("closed by you: {code}{reason}"),
-        ClosedBy::Heartbeat => {
-            if info.reason.is_empty() {
-                "heartbeat: no pong".to_string()
-            } else {
-                info.reason.clone()
-            }
-        }
-        ClosedBy::Error => format!("connection lost: {code}{reason}"),
-    }
-}
-
-/// A failure in plain words: "TLS: certificate expired", "HTTP 401 Unauthorized: token expired".
-pub fn describe_failure(f: &Failure) -> String {
-    match (&f.http, f.cause) {
-        (Some(h), _) => {
-            let detail = f
-                .message
-                .split_once(&format!("{} {}", h.status, h.reason))
-                .map(|(_, rest)| rest.trim_start_matches(':').trim())
-                .unwrap_or("");
-            if detail.is_empty() {
-                format!("HTTP {} {}", h.status, h.reason)
-            } else {
-                format!("HTTP {} {}: {detail}", h.status, h.reason)
-            }
-        }
-        (None, Cause::Tls) => format!("TLS: {}", f.message),
-        (None, Cause::Dns) => format!("DNS: {}", f.message),
-        (None, Cause::Refused) => f.message.clone(),
-        (None, Cause::Timeout) => format!("timeout: {}", f.message),
-        (None, Cause::Protocol) => format!("protocol: {}", f.message),
-        (None, Cause::Io) | (None, Cause::Http) => f.message.clone(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::event::{HttpFailure, Kind, Message, Phase, Phases};
+    use crate::engine::event::{HttpFailure, Kind, Message, Phases};
     use std::net::SocketAddr;
 
     fn at(secs: u64) -> SystemTime {
@@ -471,7 +494,7 @@ mod tests {
     }
 
     fn open(attempt: u32) -> Event {
-        Event::Open(Box::new(OpenInfo {
+        Event::Open(Arc::new(OpenInfo {
             attempt,
             phases: Phases::default(),
             remote: SocketAddr::from(([127, 0, 0, 1], 1)),
@@ -482,7 +505,7 @@ mod tests {
     }
 
     fn closed(by: ClosedBy, code: Option<u16>) -> Event {
-        Event::Closed(Box::new(CloseInfo {
+        Event::Closed(Arc::new(CloseInfo {
             code,
             reason: String::new(),
             by,
@@ -526,10 +549,13 @@ mod tests {
             (s.connects, s.reconnects, s.drops, s.total_attempts),
             (2, 1, 1, 2)
         );
-        assert_eq!(
-            s.last_failure.as_ref().unwrap().1,
-            "closed by server: 1012 service restart"
+        assert!(
+            matches!(&s.last_failure, Some((_, Trouble::Dropped(c))) if c.code == Some(1012)),
+            "{:?}",
+            s.last_failure
         );
+        assert_eq!(s.closes_by, [1, 0, 0, 0]);
+        assert_eq!(s.reconnects_by_cause, [("server_close", 1)]);
     }
 
     #[test]
@@ -585,11 +611,11 @@ mod tests {
     }
 
     #[test]
-    fn http_failure_in_plain_words() {
+    fn http_failures_are_counted_and_put_on_the_timeline() {
         let f = Failure {
             cause: Cause::Http,
             phase: Phase::Upgrade,
-            message: "the server answered the upgrade with 401 Unauthorized: token expired".into(),
+            message: "the server answered the upgrade with 401 Unauthorized".into(),
             http: Some(HttpFailure {
                 status: 401,
                 reason: "Unauthorized".into(),
@@ -599,13 +625,12 @@ mod tests {
             }),
             retry_after: None,
         };
-        assert_eq!(describe_failure(&f), "HTTP 401 Unauthorized: token expired");
         let mut s = ConnStats::default();
-        s.apply(&ev(0, Event::Error(Box::new(f))));
+        s.apply(&ev(0, Event::Error(Arc::new(f.clone()))));
         assert_eq!(s.failures_by_cause[4], 1);
         assert_eq!(
-            s.timeline.back().unwrap().text,
-            "HTTP 401 Unauthorized: token expired"
+            s.timeline.back().unwrap().what,
+            Milestone::Failed(Arc::new(f))
         );
     }
 
@@ -615,6 +640,11 @@ mod tests {
         for i in 0..100u64 {
             s.apply(&ev(i, Event::Rtt(Duration::from_millis(i + 1))));
         }
+        // 1 ms falls in the bucket up to 1 ms, 2 ms in the one up to 2.5 ms; none above 5 s.
+        assert_eq!(s.rtt.buckets[1], 1);
+        assert_eq!(s.rtt.buckets[2], 1);
+        assert_eq!(s.rtt.buckets.iter().sum::<u64>(), 100);
+        assert_eq!(s.rtt.buckets[RTT_BUCKETS.len()], 0);
         let [p50, p99] = s.rtt.percentiles([50.0, 99.0]);
         assert_eq!(p50, Some(Duration::from_millis(50)));
         assert_eq!(p99, Some(Duration::from_millis(99)));
@@ -640,22 +670,6 @@ mod tests {
         assert_eq!(
             (s.msgs_in, s.bytes_in, s.msgs_out, s.bytes_out),
             (1, 5, 1, 3)
-        );
-    }
-
-    #[test]
-    fn close_reasons_are_not_repeated() {
-        let mut c = CloseInfo {
-            code: Some(1012),
-            reason: "service restart".into(),
-            by: ClosedBy::Server,
-            uptime: Duration::ZERO,
-        };
-        assert_eq!(describe_close(&c), "closed by server: 1012 service restart");
-        c.reason = "deploy 42".into();
-        assert_eq!(
-            describe_close(&c),
-            "closed by server: 1012 service restart (deploy 42)"
         );
     }
 

@@ -19,7 +19,7 @@ use super::backoff::Backoff;
 use super::dial::{self, Ws};
 use super::event::{
     Batch, Cause, CloseInfo, ClosedBy, Command, Dir, DropReason, Event, Failure, Kind, Message,
-    Phase, Stamped, Tap,
+    Phase, Stamped, Tap, Warning,
 };
 use super::heartbeat::{Beat, Heartbeat};
 use super::settings::ConnSettings;
@@ -135,7 +135,7 @@ fn log_event(event: &Event) {
             "retry scheduled"
         ),
         Event::GaveUp { attempts } => tracing::warn!(attempts, "gave up"),
-        Event::Warning(w) => tracing::warn!("{w}"),
+        Event::Warning(w) => tracing::warn!(warning = ?w, "warning"),
         _ => {}
     }
 }
@@ -214,9 +214,7 @@ impl Task {
 
     pub(super) async fn run(mut self) {
         if self.s.insecure && self.s.target.is_secure() {
-            self.sink.push(Event::Warning(
-                "--insecure: the server certificate is NOT verified; anyone on the path can read and change this connection".into(),
-            ));
+            self.sink.push(Event::Warning(Warning::Insecure));
         }
         // A fleet's engines start spread over the stagger window, not in one burst.
         let mut next = if self.s.stagger.is_zero() {
@@ -292,8 +290,7 @@ impl Task {
                 None
             }
             Some(Command::Ping) => {
-                self.sink
-                    .push(Event::Warning("not connected: ping not sent".into()));
+                self.sink.push(Event::Warning(Warning::PingNotConnected));
                 None
             }
             Some(Command::Reconnect) => {
@@ -306,7 +303,7 @@ impl Task {
     }
 
     fn push_cancelled(&mut self) {
-        self.sink.push(Event::Closed(Box::new(CloseInfo {
+        self.sink.push(Event::Closed(Arc::new(CloseInfo {
             code: None,
             reason: "closed by you before connecting".into(),
             by: ClosedBy::Client,
@@ -353,7 +350,7 @@ impl Task {
             None => dial::timeout_failure(phase, s.connect_timeout),
         };
         let retry_after = failure.retry_after;
-        self.sink.push(Event::Error(Box::new(failure)));
+        self.sink.push(Event::Error(Arc::new(failure)));
         self.schedule_retry(retry_after)
     }
 
@@ -417,7 +414,7 @@ impl Task {
         info.attempt = self.attempt;
         self.attempt = 0;
         let opened = Instant::now();
-        self.sink.push(Event::Open(Box::new(info)));
+        self.sink.push(Event::Open(Arc::new(info)));
         if !self.sink.flush().await {
             return Next::Exit;
         }
@@ -445,7 +442,7 @@ impl Task {
                     let _ = tokio::time::timeout(Duration::from_millis(500), ws.close(Some(frame)))
                         .await;
                 }
-                self.sink.push(Event::Error(Box::new(failure)));
+                self.sink.push(Event::Error(Arc::new(failure)));
                 self.push_closed(
                     Some(send_code.unwrap_or(1006)),
                     String::new(),
@@ -457,7 +454,7 @@ impl Task {
             End::Dead => {
                 let timeout = crate::text::duration(self.s.pong_timeout);
                 let reason = format!("no pong for {timeout}");
-                self.sink.push(Event::Error(Box::new(Failure::new(
+                self.sink.push(Event::Error(Arc::new(Failure::new(
                     Cause::Timeout,
                     Phase::Open,
                     format!("{reason}: the peer or the path is gone (half-open connection)"),
@@ -489,7 +486,7 @@ impl Task {
     }
 
     fn push_closed(&mut self, code: Option<u16>, reason: String, by: ClosedBy, uptime: Duration) {
-        self.sink.push(Event::Closed(Box::new(CloseInfo {
+        self.sink.push(Event::Closed(Arc::new(CloseInfo {
             code,
             reason,
             by,

@@ -14,10 +14,11 @@ use tui_input::backend::crossterm::EventHandler;
 use super::input::{Action, History, append_history, parse_line};
 use super::log::{Entry, Filter, Level, MessageLog, Origin, Status, contains_ignore_case};
 use super::theme::Theme;
+use crate::describe;
 use crate::engine::close_code::close_code_name;
-use crate::engine::stats::{describe_close, describe_failure};
-use crate::engine::{ClosedBy, Command, ConnStats, Dir, DropReason, Event, Failure, Stamped};
-use crate::record::{RecordHeader, RecordStatus};
+use crate::engine::{ClosedBy, Command, ConnStats, Dir, DropReason, Event, Stamped};
+use crate::jsonl::RecordHeader;
+use crate::record::RecordStatus;
 use crate::report::ReportBuilder;
 use crate::text;
 
@@ -387,43 +388,7 @@ impl App {
                 ));
             }
             Event::Open(info) => {
-                let p = &info.phases;
-                let total = p.dns
-                    + p.tcp
-                    + p.proxy.unwrap_or_default()
-                    + p.tls.unwrap_or_default()
-                    + p.handshake;
-                let mut text = format!("open: {} in {} ms", info.remote, text::millis(total));
-                if let Some(proto) = &info.subprotocol {
-                    text.push_str(&format!(", subprotocol {proto}"));
-                }
-                if let Some(v) = info.tls_version {
-                    text.push_str(&format!(", {v}"));
-                }
-                if info.attempt > 1 {
-                    text.push_str(&format!(" after {} attempts", info.attempt));
-                }
-                let mut detail = format!(
-                    "{text}\n\nDNS      {} ms\nTCP      {} ms\n",
-                    text::millis(p.dns),
-                    text::millis(p.tcp)
-                );
-                if let Some(px) = p.proxy {
-                    detail.push_str(&format!(
-                        "proxy    {} ms ({})\n",
-                        text::millis(px),
-                        info.proxy.as_deref().unwrap_or("")
-                    ));
-                }
-                if let Some(tls) = p.tls {
-                    detail.push_str(&format!("TLS      {} ms\n", text::millis(tls)));
-                }
-                detail.push_str(&format!(
-                    "upgrade  {} ms\ntotal    {} ms\n",
-                    text::millis(p.handshake),
-                    text::millis(total)
-                ));
-                self.push(Entry::event(at, Level::Good, detail));
+                self.push(Entry::event(at, Level::Good, describe::open_detail(info)));
             }
             Event::Closing { code, reason } => {
                 let r = if reason.is_empty() {
@@ -443,11 +408,11 @@ impl App {
                 } else {
                     Level::Bad
                 };
-                let text = format!("{} after {}", describe_close(c), text::duration(c.uptime));
+                let text = format!("{} after {}", describe::close(c), text::duration(c.uptime));
                 self.push(Entry::event(at, level, text));
             }
             Event::Error(f) => {
-                let text = failure_detail(f);
+                let text = describe::failure_detail(f);
                 self.push(Entry::event(at, Level::Bad, text));
             }
             Event::Retry { attempt, delay } => {
@@ -465,10 +430,12 @@ impl App {
                 ));
             }
             Event::Warning(w) => {
-                if w.starts_with("--insecure") {
-                    self.warnings.push("TLS NOT VERIFIED (--insecure)".into());
+                if let Some(badge) = describe::warning_badge(w)
+                    && !self.warnings.iter().any(|b| b == badge)
+                {
+                    self.warnings.push(badge.to_string());
                 }
-                self.push(Entry::event(at, Level::Warn, w.clone()));
+                self.push(Entry::event(at, Level::Warn, describe::warning(w)));
             }
             Event::Ping { .. } | Event::PeerPing | Event::Rtt(_) => {}
         }
@@ -874,32 +841,6 @@ impl App {
         }
         Vec::new()
     }
-}
-
-/// An error event's text: one summary line, then the details the detail view shows.
-fn failure_detail(f: &Failure) -> String {
-    let mut text = format!(
-        "{}\n\ncause    {}\nphase    {}\nmessage  {}\n",
-        describe_failure(f),
-        f.cause,
-        f.phase.as_str(),
-        f.message
-    );
-    if let Some(wait) = f.retry_after {
-        text.push_str(&format!("retry-after {}\n", text::duration(wait)));
-    }
-    if let Some(h) = &f.http {
-        text.push_str(&format!("\nHTTP/1.1 {} {}\n", h.status, h.reason));
-        for (n, v) in &h.headers {
-            text.push_str(&format!("{n}: {v}\n"));
-        }
-        text.push('\n');
-        text.push_str(&String::from_utf8_lossy(&h.body));
-        if h.body_truncated {
-            text.push_str("\n[body cut at 4 KiB]");
-        }
-    }
-    text
 }
 
 /// Builds the detail view of an entry.

@@ -24,7 +24,8 @@ pub fn opts(theme: Theme) -> UiOptions {
         demo: false,
         theme,
         history: None,
-        header: wsmon::record::RecordHeader {
+        header: wsmon::jsonl::RecordHeader {
+            tool: String::new(),
             url: "wss://api.example.com/feed?token=***".into(),
             headers: vec![("Authorization".into(), "***".into())],
             subprotocols: vec!["v2.feed".into()],
@@ -50,7 +51,7 @@ pub fn ev(secs: f64, event: Event) -> Stamped {
 }
 
 pub fn open_event(attempt: u32) -> Event {
-    Event::Open(Box::new(OpenInfo {
+    Event::Open(std::sync::Arc::new(OpenInfo {
         attempt,
         phases: Phases {
             dns: Duration::from_micros(2_140),
@@ -92,7 +93,7 @@ pub fn connecting(attempt: u32) -> Event {
 }
 
 pub fn closed(by: ClosedBy, code: Option<u16>, reason: &str, uptime: u64) -> Event {
-    Event::Closed(Box::new(CloseInfo {
+    Event::Closed(std::sync::Arc::new(CloseInfo {
         code,
         reason: reason.into(),
         by,

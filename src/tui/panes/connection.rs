@@ -54,7 +54,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     }
     let last = match &s.last_failure {
         Some((at, what)) => vec![
-            span(text::sanitize(what), t.bad()),
+            span(text::sanitize(&crate::describe::trouble(what)), t.bad()),
             span(
                 format!(
                     " ({} ago)",

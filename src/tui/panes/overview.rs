@@ -193,7 +193,7 @@ pub fn render(fleet: &FleetApp, order: &[usize], area: Rect, buf: &mut Buffer) {
                 format!(
                     "{} ago: {}",
                     text::duration(round_secs(age)),
-                    text::sanitize(what)
+                    text::sanitize(&crate::describe::trouble(what))
                 )
             }
             None => String::new(),

@@ -62,7 +62,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     }
     let room = (inner.height as usize).saturating_sub(out.len());
     for e in s.timeline.iter().rev().take(room) {
-        let (mark, style) = if e.up {
+        let (mark, style) = if e.what.up() {
             ("▲ ", t.good())
         } else {
             ("▼ ", t.bad())
@@ -70,7 +70,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         out.push(ratatui::text::Line::from(vec![
             span(format!("{} ", text::clock(e.at)), t.dim()),
             span(mark, style),
-            span(text::sanitize(&e.text), style),
+            span(text::sanitize(&crate::describe::milestone(&e.what)), style),
         ]));
     }
     lines(out, inner, buf);

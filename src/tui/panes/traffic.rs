@@ -161,7 +161,10 @@ pub fn render_summary(app: &App, area: Rect, buf: &mut Buffer) {
     }
     if let Some((_, what)) = &s.last_failure {
         v.push(span(" · ", t.dim()));
-        v.push(span(text::sanitize(what), t.bad()));
+        v.push(span(
+            text::sanitize(&crate::describe::trouble(what)),
+            t.bad(),
+        ));
     }
     Paragraph::new(Line::from(v)).render(area, buf);
 }

@@ -1,0 +1,237 @@
+//! Engine facts in words: the one place that turns failures, closes, warnings and timeline
+//! milestones into the sentences the dashboard, headless mode, the report and the recordings
+//! show. The engine reports typed facts; nothing reads these sentences back.
+
+use crate::engine::close_code::close_code_name;
+use crate::engine::stats::{Milestone, Trouble, dial_time};
+use crate::engine::{Cause, CloseInfo, ClosedBy, Failure, OpenInfo, Phase, Warning};
+use crate::text;
+
+/// A dial phase as a person says it: "DNS lookup", "TLS handshake".
+pub fn phase(p: Phase) -> &'static str {
+    match p {
+        Phase::Dns => "DNS lookup",
+        Phase::Tcp => "TCP connect",
+        Phase::Proxy => "proxy CONNECT",
+        Phase::Tls => "TLS handshake",
+        Phase::Upgrade => "HTTP upgrade",
+        Phase::Open => "open connection",
+    }
+}
+
+/// A failure in one line, cause first: "TLS: certificate expired", "HTTP 401 Unauthorized:
+/// token expired".
+pub fn failure(f: &Failure) -> String {
+    match (&f.http, f.cause) {
+        (Some(h), _) => format!(
+            "HTTP {} {}{}",
+            h.status,
+            h.reason,
+            h.summary_tail(f.retry_after)
+        ),
+        (None, Cause::Tls) => format!("TLS: {}", f.message),
+        (None, Cause::Dns) => format!("DNS: {}", f.message),
+        (None, Cause::Timeout) => format!("timeout: {}", f.message),
+        (None, Cause::Protocol) => format!("protocol: {}", f.message),
+        (None, Cause::Refused | Cause::Io | Cause::Http) => f.message.clone(),
+    }
+}
+
+/// A failure in full, for the detail view: the summary line, then cause, phase and message,
+/// then the HTTP answer when there was one.
+pub fn failure_detail(f: &Failure) -> String {
+    let mut out = format!(
+        "{}\n\ncause    {}\nphase    {}\nmessage  {}\n",
+        failure(f),
+        f.cause,
+        phase(f.phase),
+        f.message
+    );
+    if let Some(wait) = f.retry_after {
+        out.push_str(&format!("retry-after {}\n", text::duration(wait)));
+    }
+    if let Some(h) = &f.http {
+        out.push_str(&format!("\nHTTP/1.1 {} {}\n", h.status, h.reason));
+        for (n, v) in &h.headers {
+            out.push_str(&format!("{n}: {v}\n"));
+        }
+        out.push('\n');
+        out.push_str(&String::from_utf8_lossy(&h.body));
+        if h.body_truncated {
+            out.push_str("\n[body cut at 4 KiB]");
+        }
+    }
+    out
+}
+
+/// A close in one line: "closed by server: 1012 service restart (deploy)".
+pub fn close(info: &CloseInfo) -> String {
+    let code = match info.code {
+        Some(c) => format!("{c} {}", close_code_name(c)),
+        None => "no close code".to_string(),
+    };
+    // A reason that only repeats the code's name adds nothing.
+    let redundant = info
+        .code
+        .is_some_and(|c| close_code_name(c).eq_ignore_ascii_case(info.reason.trim()));
+    let reason = if info.reason.is_empty() || redundant {
+        String::new()
+    } else {
+        format!(" ({})", info.reason)
+    };
+    match info.by {
+        ClosedBy::Server => format!("closed by server: {code}{reason}"),
+        ClosedBy::Client => format!("closed by you: {code}{reason}"),
+        ClosedBy::Heartbeat => {
+            if info.reason.is_empty() {
+                "heartbeat: no pong".to_string()
+            } else {
+                info.reason.clone()
+            }
+        }
+        ClosedBy::Error => format!("connection lost: {code}{reason}"),
+    }
+}
+
+/// What went wrong last, in one line.
+pub fn trouble(t: &Trouble) -> String {
+    match t {
+        Trouble::Failed(f) => failure(f),
+        Trouble::Dropped(c) => close(c),
+    }
+}
+
+/// A connect or drop of the timeline, in one line.
+pub fn milestone(m: &Milestone) -> String {
+    match m {
+        Milestone::Connected(info) => {
+            let tries = if info.attempt > 1 {
+                format!(" after {} attempts", info.attempt)
+            } else {
+                String::new()
+            };
+            format!("connected{tries} in {} ms", text::millis(dial_time(info)))
+        }
+        Milestone::Failed(f) => failure(f),
+        Milestone::Dropped(c) => close(c),
+        Milestone::GaveUp { attempts } => format!("gave up after {attempts} attempts"),
+    }
+}
+
+/// A connection that just opened, in one line: "open: 10.0.0.1:443 in 12 ms, TLS 1.3".
+pub fn open(info: &OpenInfo) -> String {
+    let mut out = format!(
+        "open: {} in {} ms",
+        info.remote,
+        text::millis(dial_time(info))
+    );
+    if let Some(proto) = &info.subprotocol {
+        out.push_str(&format!(", subprotocol {proto}"));
+    }
+    if let Some(v) = info.tls_version {
+        out.push_str(&format!(", {v}"));
+    }
+    if info.attempt > 1 {
+        out.push_str(&format!(" after {} attempts", info.attempt));
+    }
+    out
+}
+
+/// A connection that just opened, in full: the line, then the time of each phase.
+pub fn open_detail(info: &OpenInfo) -> String {
+    let p = &info.phases;
+    let mut out = format!(
+        "{}\n\nDNS      {} ms\nTCP      {} ms\n",
+        open(info),
+        text::millis(p.dns),
+        text::millis(p.tcp)
+    );
+    if let Some(px) = p.proxy {
+        out.push_str(&format!(
+            "proxy    {} ms ({})\n",
+            text::millis(px),
+            info.proxy.as_deref().unwrap_or("")
+        ));
+    }
+    if let Some(tls) = p.tls {
+        out.push_str(&format!("TLS      {} ms\n", text::millis(tls)));
+    }
+    out.push_str(&format!(
+        "upgrade  {} ms\ntotal    {} ms\n",
+        text::millis(p.handshake),
+        text::millis(dial_time(info))
+    ));
+    out
+}
+
+/// A warning in one line.
+pub fn warning(w: &Warning) -> String {
+    match w {
+        Warning::Insecure => "--insecure: the server certificate is NOT verified; anyone on the path can read and change this connection".into(),
+        Warning::PingNotConnected => "not connected: ping not sent".into(),
+        Warning::SkippedLine { line, reason } => format!("line {line}: {reason}; skipped"),
+        Warning::EndOfRecording { replayed, skipped } => format!(
+            "end of the recording: {replayed} events replayed, {skipped} lines skipped"
+        ),
+        Warning::Note(text) => text.clone(),
+    }
+}
+
+/// The short badge a standing warning gets in the title, if it stands.
+pub fn warning_badge(w: &Warning) -> Option<&'static str> {
+    match w {
+        Warning::Insecure => Some("TLS NOT VERIFIED (--insecure)"),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::HttpFailure;
+
+    #[test]
+    fn http_failure_in_plain_words() {
+        let f = Failure {
+            cause: Cause::Http,
+            phase: Phase::Upgrade,
+            message: "the server answered the upgrade with 401 Unauthorized: token expired".into(),
+            http: Some(HttpFailure {
+                status: 401,
+                reason: "Unauthorized".into(),
+                headers: vec![],
+                body: "token expired\nmore".into(),
+                body_truncated: false,
+            }),
+            retry_after: None,
+        };
+        assert_eq!(failure(&f), "HTTP 401 Unauthorized: token expired");
+        let mut redirect = f.clone();
+        let h = redirect.http.as_mut().unwrap();
+        h.status = 302;
+        h.reason = "Found".into();
+        h.headers = vec![("Location".into(), "wss://x/".into())];
+        h.body = Default::default();
+        redirect.retry_after = Some(std::time::Duration::from_secs(5));
+        assert_eq!(
+            failure(&redirect),
+            "HTTP 302 Found -> wss://x/: connect to that URL instead (Retry-After 5s)"
+        );
+    }
+
+    #[test]
+    fn close_reasons_are_not_repeated() {
+        let mut c = CloseInfo {
+            code: Some(1012),
+            reason: "service restart".into(),
+            by: ClosedBy::Server,
+            uptime: std::time::Duration::ZERO,
+        };
+        assert_eq!(close(&c), "closed by server: 1012 service restart");
+        c.reason = "deploy 42".into();
+        assert_eq!(
+            close(&c),
+            "closed by server: 1012 service restart (deploy 42)"
+        );
+    }
+}

@@ -1,0 +1,163 @@
+//! The one reader of recordings: lines in, a header, events, and the lines it had to skip
+//! (with their numbers and why), for replay, report and the tests alike.
+
+use std::fs::File;
+use std::io::{self, BufRead, BufReader};
+use std::path::Path;
+use std::time::SystemTime;
+
+use super::schema::{Line, RecordHeader, decode_with_endpoint};
+use crate::engine::Stamped;
+
+/// What a line of a recording turned out to be.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Item {
+    /// A `recording` header (one starts each recorded file, and each rotated part).
+    Header {
+        /// When the file was started.
+        at: SystemTime,
+        /// What was recorded.
+        header: RecordHeader,
+    },
+    /// An event, with the endpoint it belongs to when the line names one.
+    Event {
+        /// The endpoint's name (headless output of a fleet).
+        endpoint: Option<String>,
+        /// The event.
+        event: Stamped,
+    },
+    /// A line that could not be used.
+    Skipped {
+        /// Its 1-based number.
+        line: u64,
+        /// What is wrong with it.
+        reason: String,
+    },
+}
+
+/// Reads a recording line by line; blank lines are passed over, and after a read error the
+/// rest of the file is skipped (reported once).
+pub struct Reader<R> {
+    input: R,
+    number: u64,
+    buf: Vec<u8>,
+    done: bool,
+}
+
+impl Reader<BufReader<File>> {
+    /// Opens a recording.
+    pub fn open(path: &Path) -> io::Result<Self> {
+        Ok(Reader::new(BufReader::with_capacity(
+            256 * 1024,
+            File::open(path)?,
+        )))
+    }
+}
+
+impl<R: BufRead> Reader<R> {
+    /// Reads recorded lines from `input`.
+    pub fn new(input: R) -> Self {
+        Reader {
+            input,
+            number: 0,
+            buf: Vec::new(),
+            done: false,
+        }
+    }
+
+    /// The number of the last line read.
+    pub fn line_number(&self) -> u64 {
+        self.number
+    }
+}
+
+impl<R: BufRead> Iterator for Reader<R> {
+    type Item = Item;
+
+    fn next(&mut self) -> Option<Item> {
+        while !self.done {
+            self.buf.clear();
+            let read = match self.input.read_until(b'\n', &mut self.buf) {
+                Ok(0) => return None,
+                Ok(n) => n,
+                Err(e) => {
+                    self.done = true;
+                    return Some(Item::Skipped {
+                        line: self.number + 1,
+                        reason: format!("cannot be read ({e}); the rest of the file is skipped"),
+                    });
+                }
+            };
+            self.number += 1;
+            let cut_short = read > 0 && self.buf.last() != Some(&b'\n');
+            let line = match std::str::from_utf8(&self.buf) {
+                Ok(l) => l.trim_end_matches(['\n', '\r']),
+                Err(_) => {
+                    return Some(Item::Skipped {
+                        line: self.number,
+                        reason: "not UTF-8 text".into(),
+                    });
+                }
+            };
+            if line.trim().is_empty() {
+                continue;
+            }
+            return Some(match decode_with_endpoint(line) {
+                Ok((_, Line::Header(at, header))) => Item::Header { at, header },
+                Ok((endpoint, Line::Event(event))) => Item::Event { endpoint, event },
+                Err(e) => Item::Skipped {
+                    line: self.number,
+                    reason: if cut_short {
+                        format!("{e} (the line is cut short)")
+                    } else {
+                        e
+                    },
+                },
+            });
+        }
+        None
+    }
+}
+
+/// The header of a recording, if it starts with one (looks at the first 100 lines).
+pub fn header_of(path: &Path) -> io::Result<Option<RecordHeader>> {
+    Ok(Reader::open(path)?
+        .take(100)
+        .find_map(|item| match item {
+            Item::Header { header, .. } => Some(Some(header)),
+            Item::Event { .. } => Some(None),
+            Item::Skipped { .. } => None,
+        })
+        .flatten())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headers_events_and_skipped_lines_are_told_apart() {
+        let text = "\
+{\"ts\":\"2026-11-25T17:00:00.000Z\",\"event\":\"recording\",\"tool\":\"wsmon\",\"url\":\"ws://h/\",\"headers\":{},\"subprotocols\":[],\"ping_interval_ms\":0,\"pong_timeout_ms\":0}
+
+{\"ts\":\"2026-11-25T17:00:00.001Z\",\"event\":\"ping\",\"seq\":1}
+{not json
+{\"ts\":\"2026-11-25T17:00:00.002Z\",\"endpoint\":\"eu\",\"event\":\"peer_ping\"}
+{\"ts\":\"2026-11-25T17:00:00.003Z\",\"event\":\"rtt\"";
+        let items: Vec<Item> = Reader::new(text.as_bytes()).collect();
+        assert!(matches!(&items[0], Item::Header { header, .. } if header.url == "ws://h/"));
+        assert!(matches!(&items[1], Item::Event { endpoint: None, .. }));
+        assert!(
+            matches!(&items[2], Item::Skipped { line: 4, reason } if reason.starts_with("not valid JSON")),
+            "{:?}",
+            items[2]
+        );
+        assert!(matches!(&items[3], Item::Event { endpoint: Some(e), .. } if e == "eu"));
+        assert!(
+            matches!(&items[4], Item::Skipped { line: 6, reason } if reason.ends_with("(the line is cut short)")),
+            "{:?}",
+            items[4]
+        );
+        assert_eq!(items.len(), 5);
+    }
+}

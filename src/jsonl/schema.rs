@@ -1,0 +1,720 @@
+//! The JSON-lines schema as serde types: what every line of the headless output and of a
+//! recording holds. Lines are decoded with these types; the fast encoder writes the same JSON,
+//! which the tests check over arbitrary events. Durations travel in milliseconds with
+//! microsecond precision (`*_ms` with a fraction) or whole milliseconds (`uptime_ms`,
+//! `delay_ms`, `retry_after_ms`); timestamps to the millisecond.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use base64::Engine as _;
+use bytes::Bytes;
+use serde::{Deserialize, Serialize};
+
+use crate::engine::{
+    Cause, CloseInfo, ClosedBy, DropReason, Event, Failure, HttpFailure, Kind, Message, OpenInfo,
+    Phase, Phases, Stamped, Warning,
+};
+
+/// One line: a recording header or an event, when it happened, and (in a fleet) whose it is.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct WireLine {
+    /// When, as RFC 3339 UTC with milliseconds.
+    #[serde(with = "rfc3339")]
+    pub ts: SystemTime,
+    /// The endpoint's name, when several are watched.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
+    /// What happened.
+    #[serde(flatten)]
+    pub body: Body,
+}
+
+/// What a line says, named by its `event` field.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Body {
+    /// The first line of each recorded file: what is recorded, secrets masked.
+    Recording(RecordHeader),
+    /// A dial started.
+    Connecting {
+        /// Attempt in the outage (1 = first try).
+        attempt: u32,
+        /// The URL, secrets masked.
+        url: String,
+    },
+    /// The connection is open.
+    Open {
+        /// Attempt that succeeded.
+        attempt: u32,
+        /// DNS time.
+        dns_ms: f64,
+        /// TCP connect time.
+        tcp_ms: f64,
+        /// Proxy CONNECT time, when a proxy was used.
+        proxy_ms: Option<f64>,
+        /// TLS handshake time, for wss.
+        tls_ms: Option<f64>,
+        /// Upgrade time.
+        handshake_ms: f64,
+        /// The address connected to.
+        remote: SocketAddr,
+        /// The proxy, masked.
+        proxy: Option<String>,
+        /// The subprotocol the server chose.
+        subprotocol: Option<String>,
+        /// The TLS version.
+        tls_version: Option<String>,
+    },
+    /// A message received.
+    Recv(Payload),
+    /// A message sent.
+    Sent(Payload),
+    /// A ping we sent.
+    Ping {
+        /// Its sequence number.
+        seq: u64,
+    },
+    /// A ping from the peer (answered automatically).
+    PeerPing,
+    /// A round-trip time.
+    Rtt {
+        /// Milliseconds.
+        ms: f64,
+    },
+    /// We started a close handshake.
+    Closing {
+        /// Close code sent.
+        code: u16,
+        /// Close reason sent.
+        reason: String,
+    },
+    /// The connection ended.
+    Closed {
+        /// Close code (null when the connection ended without one).
+        code: Option<u16>,
+        /// The code's name.
+        code_name: Option<String>,
+        /// Close reason.
+        reason: String,
+        /// Who closed it.
+        by: ClosedBy,
+        /// How long it had been open.
+        uptime_ms: u64,
+    },
+    /// A dial failed or a connection broke.
+    Error(ErrorLine),
+    /// The next attempt is scheduled.
+    Retry {
+        /// The attempt it will be.
+        attempt: u32,
+        /// How long until then.
+        delay_ms: u64,
+    },
+    /// `max_attempts` ran out.
+    GaveUp {
+        /// Attempts made.
+        attempts: u32,
+    },
+    /// A message waits for the connection.
+    Queued {
+        /// Its id.
+        id: u64,
+        /// Text or binary.
+        kind: Kind,
+        /// Payload length.
+        len: usize,
+        /// Messages waiting now.
+        queued: usize,
+        /// Text payload.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        data: Option<String>,
+        /// Binary (or non-UTF-8) payload.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        base64: Option<String>,
+    },
+    /// A message was not sent.
+    Dropped {
+        /// Its id.
+        id: u64,
+        /// Text or binary.
+        kind: Kind,
+        /// Payload length.
+        len: usize,
+        /// Why.
+        reason: DropReason,
+        /// Text payload.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        data: Option<String>,
+        /// Binary (or non-UTF-8) payload.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        base64: Option<String>,
+    },
+    /// Something to know that is not a failure.
+    Warning(WarningLine),
+}
+
+/// The `recording` line at the top of each recorded file.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordHeader {
+    /// What wrote it (`wsmon 0.1.0`).
+    #[serde(default)]
+    pub tool: String,
+    /// The URL, masked.
+    #[serde(default)]
+    pub url: String,
+    /// Request headers, values of secret ones masked.
+    #[serde(default, with = "pairs")]
+    pub headers: Vec<(String, String)>,
+    /// Offered subprotocols.
+    #[serde(default)]
+    pub subprotocols: Vec<String>,
+    /// Heartbeat period in ms (0 = off).
+    #[serde(default)]
+    pub ping_interval_ms: u64,
+    /// Dead-peer timeout in ms.
+    #[serde(default)]
+    pub pong_timeout_ms: u64,
+}
+
+/// A data message's line.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Payload {
+    /// Text or binary.
+    pub kind: Kind,
+    /// Payload length.
+    pub len: usize,
+    /// For sent messages, the id the frontend got when it asked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<u64>,
+    /// Text payload.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<String>,
+    /// Binary (or non-UTF-8) payload.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base64: Option<String>,
+}
+
+/// An `error` line.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ErrorLine {
+    /// The class of failure.
+    pub cause: Cause,
+    /// Where it happened.
+    pub phase: Phase,
+    /// The explanation.
+    pub message: String,
+    /// How long the server asked us to wait.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after_ms: Option<u64>,
+    /// HTTP status of a refused upgrade or CONNECT.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    /// Its reason phrase.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Its headers: lower-case names, repeated headers joined with `, `, secrets masked.
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "opt_pairs")]
+    pub headers: Option<Vec<(String, String)>>,
+    /// The start of its body (as text; bytes that are not UTF-8 are replaced).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+    /// Whether the body was longer than what was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body_truncated: Option<bool>,
+}
+
+/// A `warning` line.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct WarningLine {
+    /// The warning in words.
+    pub message: String,
+    /// What it is about, when it is one wsmon knows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// For `skipped_line`: the line number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<u64>,
+    /// For `skipped_line`: what is wrong with it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// For `end_of_recording`: events replayed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replayed: Option<u64>,
+    /// For `end_of_recording`: lines skipped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skipped: Option<u64>,
+}
+
+/// A decoded line.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Line {
+    /// An engine event.
+    Event(Stamped),
+    /// The `recording` header that starts each recorded file.
+    Header(SystemTime, RecordHeader),
+}
+
+/// Parses one JSON line (the inverse of `Encoder::encode`).
+pub fn decode(line: &str) -> Result<Line, String> {
+    decode_with_endpoint(line).map(|(_, l)| l)
+}
+
+/// Parses one JSON line and the endpoint it names, if any.
+pub fn decode_with_endpoint(line: &str) -> Result<(Option<String>, Line), String> {
+    let wire: WireLine = serde_json::from_str(line).map_err(explain)?;
+    let at = wire.ts;
+    let line = match wire.body {
+        Body::Recording(h) => Line::Header(at, h),
+        body => Line::Event(Stamped {
+            at,
+            event: body.into_event()?,
+        }),
+    };
+    Ok((wire.endpoint, line))
+}
+
+/// serde_json's message, said for a person reading about a recording.
+fn explain(e: serde_json::Error) -> String {
+    use serde_json::error::Category;
+    match e.classify() {
+        Category::Syntax | Category::Eof => format!("not valid JSON ({e})"),
+        Category::Data | Category::Io => {
+            // Drop serde_json's "at line 1 column N": the caller names the line.
+            let text = e.to_string();
+            let text = text
+                .rsplit_once(" at line ")
+                .map_or(text.as_str(), |(t, _)| t);
+            text.replace("internally tagged enum Body", "line")
+                .replace("struct WireLine", "a JSON object")
+                .replace("variant", "event")
+        }
+    }
+}
+
+/// Milliseconds with a fraction, as a duration at microsecond precision.
+fn ms(v: f64, field: &str) -> Result<Duration, String> {
+    if !(0.0..1e12).contains(&v) {
+        return Err(format!("`{field}` is out of range"));
+    }
+    Ok(Duration::from_micros((v * 1000.0).round() as u64))
+}
+
+/// A payload from its `data` or `base64` field.
+fn payload(data: Option<String>, b64: Option<String>) -> Result<Bytes, String> {
+    match (data, b64) {
+        (Some(text), _) => Ok(Bytes::from(text)),
+        (None, Some(b64)) => base64::engine::general_purpose::STANDARD
+            .decode(b64)
+            .map(Bytes::from)
+            .map_err(|e| format!("bad base64 ({e})")),
+        (None, None) => Err("missing field `data` or `base64`".into()),
+    }
+}
+
+fn tls_version(v: &str) -> &'static str {
+    match v {
+        "TLS 1.3" => "TLS 1.3",
+        "TLS 1.2" => "TLS 1.2",
+        _ => "TLS (old)",
+    }
+}
+
+impl Body {
+    /// The engine event this line stands for.
+    fn into_event(self) -> Result<Event, String> {
+        Ok(match self {
+            Body::Recording(_) => return Err("a recording header is not an event".into()),
+            Body::Connecting { attempt, url } => Event::Connecting {
+                attempt,
+                url: url.into(),
+            },
+            Body::Open {
+                attempt,
+                dns_ms,
+                tcp_ms,
+                proxy_ms,
+                tls_ms,
+                handshake_ms,
+                remote,
+                proxy,
+                subprotocol,
+                tls_version: tls,
+            } => Event::Open(Arc::new(OpenInfo {
+                attempt,
+                phases: Phases {
+                    dns: ms(dns_ms, "dns_ms")?,
+                    tcp: ms(tcp_ms, "tcp_ms")?,
+                    proxy: proxy_ms.map(|v| ms(v, "proxy_ms")).transpose()?,
+                    tls: tls_ms.map(|v| ms(v, "tls_ms")).transpose()?,
+                    handshake: ms(handshake_ms, "handshake_ms")?,
+                },
+                remote,
+                proxy,
+                subprotocol,
+                tls_version: tls.as_deref().map(tls_version),
+            })),
+            Body::Recv(p) => Event::Message(p.into_message(crate::engine::Dir::In)?),
+            Body::Sent(p) => Event::Message(p.into_message(crate::engine::Dir::Out)?),
+            Body::Ping { seq } => Event::Ping { seq },
+            Body::PeerPing => Event::PeerPing,
+            Body::Rtt { ms: v } => Event::Rtt(ms(v, "ms")?),
+            Body::Closing { code, reason } => Event::Closing { code, reason },
+            Body::Closed {
+                code,
+                reason,
+                by,
+                uptime_ms,
+                ..
+            } => Event::Closed(Arc::new(CloseInfo {
+                code,
+                reason,
+                by,
+                uptime: Duration::from_millis(uptime_ms),
+            })),
+            Body::Error(e) => Event::Error(Arc::new(e.into_failure())),
+            Body::Retry { attempt, delay_ms } => Event::Retry {
+                attempt,
+                delay: Duration::from_millis(delay_ms),
+            },
+            Body::GaveUp { attempts } => Event::GaveUp { attempts },
+            Body::Queued {
+                id,
+                kind,
+                queued,
+                data,
+                base64,
+                ..
+            } => Event::Queued {
+                id,
+                kind,
+                data: payload(data, base64)?,
+                queued,
+            },
+            Body::Dropped {
+                id,
+                kind,
+                reason,
+                data,
+                base64,
+                ..
+            } => Event::Dropped {
+                id,
+                kind,
+                data: payload(data, base64)?,
+                reason,
+            },
+            Body::Warning(w) => Event::Warning(w.into_warning()),
+        })
+    }
+}
+
+impl Payload {
+    fn into_message(self, dir: crate::engine::Dir) -> Result<Message, String> {
+        Ok(Message {
+            dir,
+            kind: self.kind,
+            data: payload(self.data, self.base64)?,
+            id: self.id.unwrap_or(0),
+        })
+    }
+}
+
+impl ErrorLine {
+    fn into_failure(self) -> Failure {
+        let http = self.status.map(|status| HttpFailure {
+            status,
+            reason: self.reason.clone().unwrap_or_default(),
+            headers: self.headers.clone().unwrap_or_default(),
+            body: Bytes::from(self.body.clone().unwrap_or_default()),
+            body_truncated: self.body_truncated.unwrap_or(false),
+        });
+        Failure {
+            cause: self.cause,
+            phase: self.phase,
+            message: self.message,
+            http,
+            retry_after: self.retry_after_ms.map(Duration::from_millis),
+        }
+    }
+}
+
+impl WarningLine {
+    fn into_warning(self) -> Warning {
+        match self.code.as_deref() {
+            Some("insecure") => Warning::Insecure,
+            Some("ping_not_connected") => Warning::PingNotConnected,
+            Some("skipped_line") => Warning::SkippedLine {
+                line: self.line.unwrap_or(0),
+                reason: self.reason.unwrap_or_default(),
+            },
+            Some("end_of_recording") => Warning::EndOfRecording {
+                replayed: self.replayed.unwrap_or(0),
+                skipped: self.skipped.unwrap_or(0),
+            },
+            _ => Warning::Note(self.message),
+        }
+    }
+}
+
+impl WireLine {
+    /// The line for an event, as serde would write it (the fast encoder must agree).
+    pub fn of(s: &Stamped, endpoint: Option<&str>) -> WireLine {
+        WireLine {
+            ts: s.at,
+            endpoint: endpoint.map(str::to_string),
+            body: Body::of(&s.event),
+        }
+    }
+}
+
+/// Milliseconds with a fraction, at microsecond precision.
+fn ms_of(d: Duration) -> f64 {
+    d.as_micros() as f64 / 1000.0
+}
+
+/// The `data` and `base64` fields of a payload.
+fn fields_of(kind: Kind, data: &[u8]) -> (Option<String>, Option<String>) {
+    match (kind, std::str::from_utf8(data)) {
+        (Kind::Text, Ok(text)) => (Some(text.to_string()), None),
+        _ => (
+            None,
+            Some(base64::engine::general_purpose::STANDARD.encode(data)),
+        ),
+    }
+}
+
+impl Body {
+    /// The line body for an event.
+    pub fn of(e: &Event) -> Body {
+        match e {
+            Event::Connecting { attempt, url } => Body::Connecting {
+                attempt: *attempt,
+                url: url.to_string(),
+            },
+            Event::Open(info) => Body::Open {
+                attempt: info.attempt,
+                dns_ms: ms_of(info.phases.dns),
+                tcp_ms: ms_of(info.phases.tcp),
+                proxy_ms: info.phases.proxy.map(ms_of),
+                tls_ms: info.phases.tls.map(ms_of),
+                handshake_ms: ms_of(info.phases.handshake),
+                remote: info.remote,
+                proxy: info.proxy.clone(),
+                subprotocol: info.subprotocol.clone(),
+                tls_version: info.tls_version.map(str::to_string),
+            },
+            Event::Message(m) => {
+                let (data, base64) = fields_of(m.kind, &m.data);
+                let p = Payload {
+                    kind: m.kind,
+                    len: m.data.len(),
+                    id: (m.id != 0).then_some(m.id),
+                    data,
+                    base64,
+                };
+                match m.dir {
+                    crate::engine::Dir::In => Body::Recv(p),
+                    crate::engine::Dir::Out => Body::Sent(p),
+                }
+            }
+            Event::Ping { seq } => Body::Ping { seq: *seq },
+            Event::PeerPing => Body::PeerPing,
+            Event::Rtt(rtt) => Body::Rtt { ms: ms_of(*rtt) },
+            Event::Closing { code, reason } => Body::Closing {
+                code: *code,
+                reason: reason.clone(),
+            },
+            Event::Closed(c) => Body::Closed {
+                code: c.code,
+                code_name: c
+                    .code
+                    .map(|code| crate::engine::close_code::close_code_name(code).to_string()),
+                reason: c.reason.clone(),
+                by: c.by,
+                uptime_ms: c.uptime.as_millis() as u64,
+            },
+            Event::Error(f) => Body::Error(ErrorLine {
+                cause: f.cause,
+                phase: f.phase,
+                message: f.message.clone(),
+                retry_after_ms: f.retry_after.map(|d| d.as_millis() as u64),
+                status: f.http.as_ref().map(|h| h.status),
+                reason: f.http.as_ref().map(|h| h.reason.clone()),
+                headers: f.http.as_ref().map(|h| joined_headers(&h.headers)),
+                body: f
+                    .http
+                    .as_ref()
+                    .map(|h| String::from_utf8_lossy(&h.body).into_owned()),
+                body_truncated: f.http.as_ref().map(|h| h.body_truncated),
+            }),
+            Event::Retry { attempt, delay } => Body::Retry {
+                attempt: *attempt,
+                delay_ms: delay.as_millis() as u64,
+            },
+            Event::GaveUp { attempts } => Body::GaveUp {
+                attempts: *attempts,
+            },
+            Event::Queued {
+                id,
+                kind,
+                data,
+                queued,
+            } => {
+                let (text, base64) = fields_of(*kind, data);
+                Body::Queued {
+                    id: *id,
+                    kind: *kind,
+                    len: data.len(),
+                    queued: *queued,
+                    data: text,
+                    base64,
+                }
+            }
+            Event::Dropped {
+                id,
+                kind,
+                data,
+                reason,
+            } => {
+                let (text, base64) = fields_of(*kind, data);
+                Body::Dropped {
+                    id: *id,
+                    kind: *kind,
+                    len: data.len(),
+                    reason: *reason,
+                    data: text,
+                    base64,
+                }
+            }
+            Event::Warning(w) => Body::Warning(WarningLine {
+                message: crate::describe::warning(w),
+                code: w.code().map(str::to_string),
+                line: match w {
+                    Warning::SkippedLine { line, .. } => Some(*line),
+                    _ => None,
+                },
+                reason: match w {
+                    Warning::SkippedLine { reason, .. } => Some(reason.clone()),
+                    _ => None,
+                },
+                replayed: match w {
+                    Warning::EndOfRecording { replayed, .. } => Some(*replayed),
+                    _ => None,
+                },
+                skipped: match w {
+                    Warning::EndOfRecording { skipped, .. } => Some(*skipped),
+                    _ => None,
+                },
+            }),
+        }
+    }
+}
+
+/// Headers as a JSON object has them: lower-case names, in first-seen order, the values of a
+/// repeated header joined with `, `.
+pub fn joined_headers(headers: &[(String, String)]) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    for (name, value) in headers {
+        let lower = name.to_ascii_lowercase();
+        match out.iter_mut().find(|(n, _)| *n == lower) {
+            Some((_, v)) => {
+                v.push_str(", ");
+                v.push_str(value);
+            }
+            None => out.push((lower, value.clone())),
+        }
+    }
+    out
+}
+
+/// The recording header line, newline included.
+pub fn header_line(at: SystemTime, header: &RecordHeader) -> Vec<u8> {
+    let line = WireLine {
+        ts: at,
+        endpoint: None,
+        body: Body::Recording(RecordHeader {
+            tool: concat!("wsmon ", env!("CARGO_PKG_VERSION")).to_string(),
+            ..header.clone()
+        }),
+    };
+    let mut out = serde_json::to_vec(&line).expect("a header always serializes");
+    out.push(b'\n');
+    out
+}
+
+/// `ts` as RFC 3339 with milliseconds.
+mod rfc3339 {
+    use std::time::SystemTime;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(at: &SystemTime, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&crate::text::timestamp(*at))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<SystemTime, D::Error> {
+        let text = String::deserialize(d)?;
+        humantime::parse_rfc3339(&text)
+            .map_err(|e| serde::de::Error::custom(format!("bad timestamp `{text}` ({e})")))
+    }
+}
+
+/// Name/value pairs as a JSON object, in order.
+mod pairs {
+    use std::fmt;
+
+    use serde::de::{MapAccess, Visitor};
+    use serde::ser::SerializeMap;
+    use serde::{Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(pairs: &[(String, String)], s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(pairs.len()))?;
+        for (k, v) in pairs {
+            m.serialize_entry(k, v)?;
+        }
+        m.end()
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<(String, String)>, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Vec<(String, String)>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an object of header names and text values")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut out = Vec::new();
+                while let Some((k, v)) = map.next_entry::<String, String>()? {
+                    out.push((k, v));
+                }
+                Ok(out)
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+/// `pairs`, optional.
+mod opt_pairs {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(
+        pairs: &Option<Vec<(String, String)>>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        match pairs {
+            Some(p) => super::pairs::serialize(p, s),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<Vec<(String, String)>>, D::Error> {
+        #[derive(Deserialize)]
+        struct Wrap(#[serde(with = "super::pairs")] Vec<(String, String)>);
+        Ok(Option::<Wrap>::deserialize(d)?.map(|w| w.0))
+    }
+}

@@ -1,0 +1,574 @@
+//! The encoder against the schema: every event and arbitrary ones round-trip, and the fast
+//! encoder writes what serde writes.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, UNIX_EPOCH};
+
+use proptest::prelude::*;
+use serde_json::Value;
+
+use super::schema::WireLine;
+use super::*;
+use crate::engine::*;
+
+fn line(event: Event) -> Value {
+    let mut out = Vec::new();
+    let at = UNIX_EPOCH + Duration::from_millis(1_764_091_437_123);
+    Encoder::new().encode(&Stamped { at, event }, &mut out);
+    assert_eq!(out.last(), Some(&b'\n'));
+    assert_eq!(
+        out.iter().filter(|&&b| b == b'\n').count(),
+        1,
+        "exactly one line"
+    );
+    serde_json::from_slice(&out).expect("valid JSON")
+}
+
+fn all_kinds() -> Vec<Event> {
+    let mut f = Failure::new(
+        Cause::Http,
+        Phase::Upgrade,
+        "the server answered the upgrade with 503",
+    );
+    f.retry_after = Some(Duration::from_secs(5));
+    f.http = Some(HttpFailure {
+        status: 503,
+        reason: "Service Unavailable".into(),
+        headers: vec![
+            ("retry-after".into(), "5".into()),
+            ("x-a".into(), "1, 2".into()),
+        ],
+        body: "maintenance".into(),
+        body_truncated: true,
+    });
+    vec![
+        Event::Connecting {
+            attempt: 3,
+            url: "wss://h/x?token=***".into(),
+        },
+        Event::Open(Arc::new(OpenInfo {
+            attempt: 3,
+            phases: Phases {
+                dns: Duration::from_micros(1234),
+                tcp: Duration::from_micros(56),
+                proxy: Some(Duration::from_micros(789)),
+                tls: Some(Duration::from_micros(12_000)),
+                handshake: Duration::from_micros(999),
+            },
+            remote: SocketAddr::from(([10, 0, 0, 1], 443)),
+            proxy: Some("http://p:3128/".into()),
+            subprotocol: Some("v2".into()),
+            tls_version: Some("TLS 1.3"),
+        })),
+        Event::Message(Message {
+            dir: Dir::In,
+            kind: Kind::Text,
+            data: "a\"b\n\u{1b}é".into(),
+            id: 0,
+        }),
+        Event::Message(Message {
+            dir: Dir::Out,
+            kind: Kind::Binary,
+            data: vec![0, 255, 7].into(),
+            id: 9,
+        }),
+        Event::Ping { seq: 4 },
+        Event::PeerPing,
+        Event::Rtt(Duration::from_micros(12_345)),
+        Event::Closing {
+            code: 4000,
+            reason: "bye".into(),
+        },
+        Event::Closed(Arc::new(CloseInfo {
+            code: Some(1012),
+            reason: "restart".into(),
+            by: ClosedBy::Server,
+            uptime: Duration::from_millis(61_000),
+        })),
+        Event::Closed(Arc::new(CloseInfo {
+            code: None,
+            reason: "no pong for 10s".into(),
+            by: ClosedBy::Heartbeat,
+            uptime: Duration::ZERO,
+        })),
+        Event::Error(Arc::new(f)),
+        Event::Error(Arc::new(Failure::new(
+            Cause::Tls,
+            Phase::Tls,
+            "certificate expired",
+        ))),
+        Event::Retry {
+            attempt: 2,
+            delay: Duration::from_millis(1750),
+        },
+        Event::GaveUp { attempts: 5 },
+        Event::Queued {
+            id: 1,
+            kind: Kind::Text,
+            data: "later".into(),
+            queued: 1,
+        },
+        Event::Dropped {
+            id: 2,
+            kind: Kind::Binary,
+            data: vec![1, 2].into(),
+            reason: DropReason::QueueFull,
+        },
+        Event::Warning(Warning::Insecure),
+        Event::Warning(Warning::Note("from another version".into())),
+        Event::Warning(Warning::SkippedLine {
+            line: 7,
+            reason: "not valid JSON".into(),
+        }),
+        Event::Warning(Warning::EndOfRecording {
+            replayed: 10,
+            skipped: 1,
+        }),
+    ]
+}
+
+#[test]
+fn every_event_round_trips() {
+    let at = UNIX_EPOCH + Duration::from_millis(1_764_091_437_123);
+    let mut enc = Encoder::new();
+    for event in all_kinds() {
+        let s = Stamped { at, event };
+        let mut out = Vec::new();
+        enc.encode(&s, &mut out);
+        let text = std::str::from_utf8(&out).unwrap();
+        assert_eq!(
+            decode(text.trim_end()),
+            Ok(Line::Event(s.clone())),
+            "{text}"
+        );
+    }
+}
+
+#[test]
+fn bad_lines_say_what_is_wrong() {
+    assert!(
+        decode("{not json")
+            .unwrap_err()
+            .starts_with("not valid JSON")
+    );
+    assert_eq!(
+        decode("[1]").unwrap_err(),
+        "invalid type: sequence, expected a JSON object"
+    );
+    assert_eq!(
+        decode(r#"{"ts":"2026-11-25T17:00:00.000Z"}"#).unwrap_err(),
+        "missing field `event`"
+    );
+    assert_eq!(
+        decode(r#"{"ts":"x","event":"rtt","ms":1}"#).unwrap_err(),
+        "bad timestamp `x` (timestamp format is invalid)"
+    );
+    assert!(
+        decode(r#"{"ts":"2026-11-25T17:00:00.000Z","event":"teleport"}"#)
+            .unwrap_err()
+            .starts_with("unknown event `teleport`, expected one of `recording`, `connecting`"),
+    );
+    assert_eq!(
+        decode(r#"{"ts":"2026-11-25T17:00:00.000Z","event":"rtt","ms":-5}"#).unwrap_err(),
+        "`ms` is out of range"
+    );
+}
+
+#[test]
+fn open_line_has_phase_timings() {
+    let v = line(Event::Open(Arc::new(OpenInfo {
+        attempt: 2,
+        phases: Phases {
+            dns: Duration::from_micros(1234),
+            tcp: Duration::from_micros(50),
+            proxy: None,
+            tls: Some(Duration::from_millis(12)),
+            handshake: Duration::from_micros(999),
+        },
+        remote: SocketAddr::from(([10, 0, 0, 1], 443)),
+        proxy: None,
+        subprotocol: Some("v2".into()),
+        tls_version: Some("TLS 1.3"),
+    })));
+    assert_eq!(v["ts"], "2025-11-25T17:23:57.123Z");
+    assert_eq!(v["event"], "open");
+    assert_eq!(v["attempt"], 2);
+    assert_eq!(v["dns_ms"], 1.234);
+    assert_eq!(v["tcp_ms"], 0.05);
+    assert_eq!(v["tls_ms"], 12.0);
+    assert_eq!(v["handshake_ms"], 0.999);
+    assert_eq!(v["proxy_ms"], Value::Null);
+    assert_eq!(v["remote"], "10.0.0.1:443");
+    assert_eq!(v["subprotocol"], "v2");
+    assert_eq!(v["tls_version"], "TLS 1.3");
+}
+
+#[test]
+fn messages_text_escaped_and_binary_base64() {
+    let v = line(Event::Message(Message {
+        dir: Dir::In,
+        kind: Kind::Text,
+        data: "a\"b\\\n\u{1b}[31m\u{7f}é".into(),
+        id: 0,
+    }));
+    assert_eq!(v["event"], "recv");
+    assert_eq!(v["kind"], "text");
+    assert_eq!(v["data"], "a\"b\\\n\u{1b}[31m\u{7f}é");
+    assert_eq!(v["len"], 13);
+    let v = line(Event::Message(Message {
+        dir: Dir::Out,
+        kind: Kind::Binary,
+        data: vec![0, 1, 254, 255].into(),
+        id: 7,
+    }));
+    assert_eq!(
+        (v["event"].as_str(), v["id"].as_u64()),
+        (Some("sent"), Some(7))
+    );
+    assert_eq!(v["base64"], "AAH+/w==");
+}
+
+#[test]
+fn the_word_at_a_time_escaper_agrees_with_serde_json() {
+    let mut cases: Vec<String> = vec![
+        String::new(),
+        "plain ascii text that is long enough".into(),
+        "é✓ unicode 日本".into(),
+    ];
+    for b in 0u8..0x80 {
+        for pos in 0..17 {
+            let mut t = "x".repeat(pos);
+            t.push(b as char);
+            t.push_str("tail-of-text");
+            cases.push(t);
+        }
+    }
+    for c in cases {
+        let mut out = Vec::new();
+        push_str(&mut out, &c);
+        let back: String = serde_json::from_slice(&out)
+            .unwrap_or_else(|e| panic!("{c:?}: {e}: {}", String::from_utf8_lossy(&out)));
+        assert_eq!(back, c);
+        assert!(
+            !out.iter().any(|&b| b < 0x20 || b == 0x7f),
+            "raw control in {:?}",
+            String::from_utf8_lossy(&out)
+        );
+    }
+}
+
+#[test]
+fn raw_escape_bytes_never_reach_the_output() {
+    let mut out = Vec::new();
+    let event = Event::Message(Message {
+        dir: Dir::In,
+        kind: Kind::Text,
+        data: "\u{1b}]0;pwned\u{7}".into(),
+        id: 0,
+    });
+    Encoder::new().encode(
+        &Stamped {
+            at: UNIX_EPOCH,
+            event,
+        },
+        &mut out,
+    );
+    assert!(
+        !out.iter().any(|&b| b == 0x1b || b == 0x07),
+        "{}",
+        String::from_utf8_lossy(&out)
+    );
+}
+
+#[test]
+fn closed_error_and_retry_lines() {
+    let v = line(Event::Closed(Arc::new(CloseInfo {
+        code: Some(1012),
+        reason: "deploy".into(),
+        by: ClosedBy::Server,
+        uptime: Duration::from_millis(1500),
+    })));
+    assert_eq!(
+        (
+            v["code"].as_u64(),
+            v["code_name"].as_str(),
+            v["by"].as_str(),
+            v["uptime_ms"].as_u64()
+        ),
+        (
+            Some(1012),
+            Some("service restart"),
+            Some("server"),
+            Some(1500)
+        )
+    );
+    let v = line(Event::Closed(Arc::new(CloseInfo {
+        code: None,
+        reason: "no pong for 10s".into(),
+        by: ClosedBy::Heartbeat,
+        uptime: Duration::ZERO,
+    })));
+    assert_eq!(
+        (v["code"].clone(), v["by"].as_str()),
+        (Value::Null, Some("heartbeat"))
+    );
+    let mut f = Failure::new(
+        Cause::Http,
+        Phase::Upgrade,
+        "the server answered the upgrade with 401 Unauthorized",
+    );
+    f.http = Some(HttpFailure {
+        status: 401,
+        reason: "Unauthorized".into(),
+        headers: vec![
+            ("WWW-Authenticate".into(), "Bearer".into()),
+            ("Set-Cookie".into(), "***".into()),
+            ("set-cookie".into(), "***".into()),
+        ],
+        body: "token expired".into(),
+        body_truncated: false,
+    });
+    let v = line(Event::Error(Arc::new(f)));
+    assert_eq!(
+        (
+            v["cause"].as_str(),
+            v["status"].as_u64(),
+            v["body"].as_str()
+        ),
+        (Some("http"), Some(401), Some("token expired"))
+    );
+    assert_eq!(v["headers"]["www-authenticate"], "Bearer");
+    assert_eq!(v["headers"]["set-cookie"], "***, ***");
+    let v = line(Event::Retry {
+        attempt: 3,
+        delay: Duration::from_millis(1750),
+    });
+    assert_eq!(
+        (v["attempt"].as_u64(), v["delay_ms"].as_u64()),
+        (Some(3), Some(1750))
+    );
+}
+
+#[test]
+fn the_fast_encoder_writes_what_the_schema_writes() {
+    let at = UNIX_EPOCH + Duration::from_millis(1_764_091_437_123);
+    let mut enc = Encoder::new();
+    for event in all_kinds() {
+        let s = Stamped { at, event };
+        for endpoint in [None, Some("eu-1")] {
+            let mut fast = Vec::new();
+            enc.encode_for(&s, endpoint, &mut fast);
+            let fast: Value = serde_json::from_slice(&fast).unwrap();
+            let slow = serde_json::to_value(WireLine::of(&s, endpoint)).unwrap();
+            assert_eq!(fast, slow, "{:?}", s.event);
+        }
+    }
+}
+
+/// Durations at the wire's precision: microseconds for `*_ms` with a fraction.
+fn micros() -> impl Strategy<Value = Duration> {
+    (0u64..10_000_000_000).prop_map(Duration::from_micros)
+}
+
+/// Durations in whole milliseconds (`uptime_ms`, `delay_ms`, `retry_after_ms`).
+fn millis() -> impl Strategy<Value = Duration> {
+    (0u64..100_000_000).prop_map(Duration::from_millis)
+}
+
+fn kind() -> impl Strategy<Value = Kind> {
+    prop_oneof![Just(Kind::Text), Just(Kind::Binary)]
+}
+
+/// A payload of its kind: text payloads are mostly UTF-8 (any string, controls included), and
+/// sometimes not, as a text frame can hold only for outgoing data a frontend built.
+fn payload() -> impl Strategy<Value = bytes::Bytes> {
+    prop_oneof![
+        any::<String>().prop_map(bytes::Bytes::from),
+        proptest::collection::vec(any::<u8>(), 0..64).prop_map(bytes::Bytes::from),
+    ]
+}
+
+fn text() -> impl Strategy<Value = String> {
+    any::<String>()
+}
+
+fn failure() -> impl Strategy<Value = Failure> {
+    let cause = proptest::sample::select(Cause::ALL.to_vec());
+    let phase = proptest::sample::select(vec![
+        Phase::Dns,
+        Phase::Tcp,
+        Phase::Proxy,
+        Phase::Tls,
+        Phase::Upgrade,
+        Phase::Open,
+    ]);
+    // Header names as the JSON object has them: lower case, each once.
+    let headers = proptest::collection::btree_map("[a-z][a-z0-9-]{0,12}", text(), 0..4)
+        .prop_map(|m| m.into_iter().collect::<Vec<_>>());
+    let http = proptest::option::of(
+        (100u16..600, text(), headers, text(), any::<bool>()).prop_map(
+            |(status, reason, headers, body, body_truncated)| HttpFailure {
+                status,
+                reason,
+                headers,
+                body: body.into(),
+                body_truncated,
+            },
+        ),
+    );
+    (cause, phase, text(), http, proptest::option::of(millis())).prop_map(
+        |(cause, phase, message, http, retry_after)| Failure {
+            cause,
+            phase,
+            message,
+            http,
+            retry_after,
+        },
+    )
+}
+
+fn warning() -> impl Strategy<Value = Warning> {
+    prop_oneof![
+        Just(Warning::Insecure),
+        Just(Warning::PingNotConnected),
+        (any::<u64>(), text()).prop_map(|(line, reason)| Warning::SkippedLine { line, reason }),
+        (any::<u64>(), any::<u64>())
+            .prop_map(|(replayed, skipped)| Warning::EndOfRecording { replayed, skipped }),
+        text().prop_map(Warning::Note),
+    ]
+}
+
+fn event() -> impl Strategy<Value = Event> {
+    let open = (
+        any::<u32>(),
+        (micros(), micros(), proptest::option::of(micros())),
+        (proptest::option::of(micros()), micros()),
+        any::<SocketAddr>(),
+        (proptest::option::of(text()), proptest::option::of(text())),
+        proptest::option::of(proptest::sample::select(vec![
+            "TLS 1.3",
+            "TLS 1.2",
+            "TLS (old)",
+        ])),
+    )
+        .prop_map(
+            |(attempt, (dns, tcp, proxy_t), (tls, handshake), remote, (proxy, sub), tls_v)| {
+                Event::Open(Arc::new(OpenInfo {
+                    attempt,
+                    phases: Phases {
+                        dns,
+                        tcp,
+                        proxy: proxy_t,
+                        tls,
+                        handshake,
+                    },
+                    remote,
+                    proxy,
+                    subprotocol: sub,
+                    tls_version: tls_v,
+                }))
+            },
+        );
+    let by = proptest::sample::select(ClosedBy::ALL.to_vec());
+    let reason = proptest::sample::select(vec![
+        DropReason::QueueFull,
+        DropReason::TooLarge,
+        DropReason::Shutdown,
+        DropReason::Discarded,
+    ]);
+    prop_oneof![
+        (any::<u32>(), text()).prop_map(|(attempt, url)| Event::Connecting {
+            attempt,
+            url: url.into()
+        }),
+        open,
+        (any::<bool>(), kind(), payload(), any::<u64>()).prop_map(|(inbound, kind, data, id)| {
+            Event::Message(Message {
+                dir: if inbound { Dir::In } else { Dir::Out },
+                kind,
+                data,
+                id,
+            })
+        }),
+        any::<u64>().prop_map(|seq| Event::Ping { seq }),
+        Just(Event::PeerPing),
+        micros().prop_map(Event::Rtt),
+        (any::<u16>(), text()).prop_map(|(code, reason)| Event::Closing { code, reason }),
+        (proptest::option::of(any::<u16>()), text(), by, millis()).prop_map(
+            |(code, reason, by, uptime)| Event::Closed(Arc::new(CloseInfo {
+                code,
+                reason,
+                by,
+                uptime,
+            }))
+        ),
+        failure().prop_map(|f| Event::Error(Arc::new(f))),
+        (any::<u32>(), millis()).prop_map(|(attempt, delay)| Event::Retry { attempt, delay }),
+        any::<u32>().prop_map(|attempts| Event::GaveUp { attempts }),
+        (any::<u64>(), kind(), payload(), 0usize..100_000).prop_map(|(id, kind, data, queued)| {
+            Event::Queued {
+                id,
+                kind,
+                data,
+                queued,
+            }
+        }),
+        (any::<u64>(), kind(), payload(), reason).prop_map(|(id, kind, data, reason)| {
+            Event::Dropped {
+                id,
+                kind,
+                data,
+                reason,
+            }
+        }),
+        warning().prop_map(Event::Warning),
+    ]
+}
+
+/// The event as the wire can carry it: incoming messages have no id, and an IPv6 address is
+/// written without its flow label (as every socket address is written).
+fn as_on_the_wire(e: Event) -> Event {
+    match e {
+        Event::Message(mut m) if m.dir == Dir::In => {
+            m.id = 0;
+            Event::Message(m)
+        }
+        Event::Open(info) => {
+            let mut info = (*info).clone();
+            if let SocketAddr::V6(a) = &mut info.remote {
+                a.set_flowinfo(0);
+            }
+            Event::Open(Arc::new(info))
+        }
+        other => other,
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    /// Any event, written by the fast encoder, reads back as itself through the schema, and
+    /// is the JSON serde writes for it.
+    #[test]
+    fn arbitrary_events_round_trip(
+        event in event().prop_map(as_on_the_wire),
+        ms in 0u64..4_102_444_800_000,
+        endpoint in proptest::option::of("[a-z0-9 #-]{1,20}"),
+    ) {
+        let at = UNIX_EPOCH + Duration::from_millis(ms);
+        let s = Stamped { at, event };
+        let mut out = Vec::new();
+        Encoder::new().encode_for(&s, endpoint.as_deref(), &mut out);
+        prop_assert_eq!(out.iter().filter(|&&b| b == b'\n').count(), 1);
+        let text = std::str::from_utf8(&out).unwrap().trim_end();
+        let (named, line) = schema::decode_with_endpoint(text).map_err(|e| {
+            TestCaseError::fail(format!("{e}: {text}"))
+        })?;
+        prop_assert_eq!(named, endpoint.clone());
+        prop_assert_eq!(line, Line::Event(s.clone()));
+        let fast: Value = serde_json::from_str(text).unwrap();
+        let slow = serde_json::to_value(WireLine::of(&s, endpoint.as_deref())).unwrap();
+        prop_assert_eq!(fast, slow);
+    }
+}
