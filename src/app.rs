@@ -103,22 +103,20 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 fn watch(args: WatchArgs) -> anyhow::Result<ExitCode> {
     let file = config::find_file(args.config.as_deref())?;
     let env = |k: &str| std::env::var(k).ok();
-    let cfg = config::resolve(
-        &args.conn,
-        args.urls.first().map(String::as_str),
-        file.as_ref(),
-        &env,
-    )?;
+    // The demo server's port is known once it runs; everything else is checked now.
+    let urls = if args.demo {
+        vec![DEMO_PLACEHOLDER.to_string()]
+    } else {
+        args.urls.clone()
+    };
+    let mut cfg = config::load(&args.conn, &urls, file.as_ref(), &env)?;
+    if args.demo {
+        for e in &mut cfg.endpoints {
+            config::layer::demo(&mut e.resolved);
+        }
+    }
     if args.print_config {
         print!("{}", cfg.print_table());
-        if let Ok(eps) = config::endpoints(&cfg, &args.conn, &args.urls, file.as_ref(), &env)
-            && eps.len() > 1
-        {
-            println!("\n{} endpoints:", eps.len());
-            for e in &eps {
-                println!("  {:<24} {}", e.name, e.settings.shown_url());
-            }
-        }
         return Ok(ExitCode::SUCCESS);
     }
     let mode = if args.headless {
@@ -126,13 +124,8 @@ fn watch(args: WatchArgs) -> anyhow::Result<ExitCode> {
     } else {
         Mode::Tui
     };
-    // Check every URL and endpoint table before anything else happens.
-    let endpoints = if args.demo {
-        Vec::new()
-    } else {
-        config::endpoints(&cfg, &args.conn, &args.urls, file.as_ref(), &env)?
-    };
-    if cfg.record.is_some() && endpoints.len() > 1 {
+    let endpoints = cfg.watch_list()?;
+    if cfg.session.record.is_some() && endpoints.len() > 1 {
         return Err(UsageError(format!(
             "--record records one endpoint and {} are given: record them one at a time, or press r in one endpoint's dashboard",
             endpoints.len()
@@ -152,17 +145,16 @@ fn watch(args: WatchArgs) -> anyhow::Result<ExitCode> {
             .await
             .context("cannot start the demo server on loopback")?;
             let target = Target::parse(&server.url()).expect("the demo server's URL is valid");
-            let mut settings = cfg.settings_for(target)?;
-            // The demo shows RTT within seconds unless a heartbeat was chosen explicitly.
-            if cfg.source_of("ping_interval") == Some(&config::Source::Default) {
-                settings.ping_interval = Some(std::time::Duration::from_secs(2));
+            let mut endpoints = endpoints;
+            for e in &mut endpoints {
+                e.name = config::name_for(&target);
+                e.settings.target = target.clone();
             }
-            let name = config::name_for(&settings.target);
-            (vec![config::Endpoint { name, settings }], Some(server))
+            (endpoints, Some(server))
         } else {
             (endpoints, None)
         };
-        let metrics = match cfg.metrics {
+        let metrics = match cfg.session.metrics {
             Some(addr) => {
                 let m = crate::metrics::Metrics::new(endpoints.iter().map(|e| e.name.clone()));
                 let bound = crate::metrics::serve(addr, m.clone()).await.map_err(|e| {
@@ -179,11 +171,12 @@ fn watch(args: WatchArgs) -> anyhow::Result<ExitCode> {
             None => None,
         };
         tracing::info!(endpoints = endpoints.len(), ?mode, "watching");
-        let record_now = cfg.record.is_some();
+        let record_now = cfg.session.record.is_some();
         match mode {
             Mode::Headless => {
                 let record = endpoints.first().filter(|_| record_now).map(|e| {
-                    cfg.record_options(cfg.record.clone().unwrap_or_default(), &e.settings)
+                    cfg.session
+                        .record_options(cfg.session.record.clone().unwrap_or_default(), &e.settings)
                 });
                 crate::headless::run(endpoints, record, metrics).await
             }
@@ -196,12 +189,15 @@ fn watch(args: WatchArgs) -> anyhow::Result<ExitCode> {
                         if n > 1 {
                             // The log's bounds are for the whole fleet.
                             opts.name = Some(e.name);
-                            opts.log_capacity = (cfg.log_capacity / n).max(FLEET_MIN_LOG_ENTRIES);
+                            opts.log_capacity =
+                                (cfg.session.log_capacity / n).max(FLEET_MIN_LOG_ENTRIES);
                             opts.log_max_bytes =
-                                (cfg.log_max_bytes as usize / n).max(FLEET_MIN_LOG_BYTES);
+                                (cfg.session.log_max_bytes / n).max(FLEET_MIN_LOG_BYTES);
                         }
-                        let record =
-                            cfg.record_options(cfg.record.clone().unwrap_or_default(), &e.settings);
+                        let record = cfg.session.record_options(
+                            cfg.session.record.clone().unwrap_or_default(),
+                            &e.settings,
+                        );
                         crate::tui::Watch {
                             settings: e.settings,
                             opts,
@@ -217,6 +213,9 @@ fn watch(args: WatchArgs) -> anyhow::Result<ExitCode> {
     rt.shutdown_background();
     result
 }
+
+/// Stands for the demo server's URL until the server runs and has a port.
+const DEMO_PLACEHOLDER: &str = "ws://127.0.0.1:40100/";
 
 /// Files a run opens besides one socket per endpoint: stdio, terminal, log file, metrics
 /// connections, the runtime's own.
@@ -249,21 +248,21 @@ fn ui_options(
 ) -> crate::tui::app::UiOptions {
     crate::tui::app::UiOptions {
         url: settings.shown_url(),
-        log_capacity: cfg.log_capacity,
-        log_max_bytes: cfg.log_max_bytes as usize,
-        fps: cfg.fps,
+        log_capacity: cfg.session.log_capacity,
+        log_max_bytes: cfg.session.log_max_bytes,
+        fps: cfg.session.fps,
         ping_interval: settings.ping_interval,
         pong_timeout: settings.pong_timeout,
         demo,
         theme: crate::tui::theme::Theme::from_env(),
         history: crate::paths::data_dir().map(|d| d.join("history")),
-        header: config::record_header(settings),
+        header: crate::jsonl::RecordHeader::of(settings),
         replay,
         name: None,
     }
 }
 
-fn replay(args: Box<crate::cli::ReplayArgs>) -> anyhow::Result<ExitCode> {
+fn replay(args: crate::cli::ReplayArgs) -> anyhow::Result<ExitCode> {
     if !args.file.is_file() {
         return Err(UsageError(format!(
             "no recording at `{}`: give a file made with --record or the r key",
@@ -279,13 +278,11 @@ fn replay(args: Box<crate::cli::ReplayArgs>) -> anyhow::Result<ExitCode> {
         .into());
     }
     let file = config::find_file(args.config.as_deref())?;
-    let cfg = config::resolve(&args.conn, args.send.as_deref(), file.as_ref(), &|k| {
-        std::env::var(k).ok()
-    })?;
-    let settings = if args.send.is_some() {
-        Some(cfg.settings()?)
-    } else {
-        None
+    let urls: Vec<String> = args.send.iter().cloned().collect();
+    let cfg = config::load(&args.conn, &urls, file.as_ref(), &|k| std::env::var(k).ok())?;
+    let settings = match &args.send {
+        Some(_) => Some(cfg.watch_list()?.remove(0).settings),
+        None => None,
     };
     let _log = crate::logging::init();
     let rt = runtime()?;
@@ -306,9 +303,9 @@ fn replay(args: Box<crate::cli::ReplayArgs>) -> anyhow::Result<ExitCode> {
             } else {
                 header.url.clone()
             },
-            log_capacity: cfg.log_capacity,
-            log_max_bytes: cfg.log_max_bytes as usize,
-            fps: cfg.fps,
+            log_capacity: cfg.session.log_capacity,
+            log_max_bytes: cfg.session.log_max_bytes,
+            fps: cfg.session.fps,
             ping_interval: (header.ping_interval_ms > 0)
                 .then(|| std::time::Duration::from_millis(header.ping_interval_ms)),
             pong_timeout: std::time::Duration::from_millis(header.pong_timeout_ms),

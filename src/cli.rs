@@ -3,15 +3,16 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Arg, ArgAction, Args, FromArgMatches, Parser, Subcommand};
 
-use crate::config::values::{parse_duration, parse_size};
+use crate::config::keys::{KEYS, Key, Kind, Value};
+use crate::config::values::{parse_count, parse_duration, parse_size};
 
 const EXAMPLES: &str = "\
 Examples:
   wsmon --demo                                   a dashboard on a built-in demo server
   wsmon ws://localhost:40100/                    watch an endpoint
-  wsmon wss://api.example.com/feed -H 'Authorization: Bearer $TOKEN' --subprotocol v2.feed
+  wsmon wss://api.example.com/feed -H \"Authorization: Bearer $TOKEN\" --subprotocol v2.feed
   wsmon wss://dev.local/ws --ca dev-ca.pem       trust a private CA
   wsmon --headless ws://host/ws | jq .           JSON lines; stdin lines are sent
   wsmon serve --tick 1s                          a test server on 127.0.0.1:40100
@@ -45,7 +46,7 @@ pub enum Cmd {
     /// Run the built-in WebSocket test server (echo, ticks, floods, drops, rejections).
     Serve(ServeArgs),
     /// Replay a recording in the dashboard (or as JSON lines, or re-sent to a server).
-    Replay(Box<ReplayArgs>),
+    Replay(ReplayArgs),
     /// Write the Markdown diagnostic report of a recording.
     Report(ReportArgs),
     /// Print shell completions to stdout.
@@ -79,78 +80,94 @@ pub struct WatchArgs {
     pub conn: ConnArgs,
 }
 
-/// Connection settings; each overrides the config key of the same name.
-#[derive(Debug, Args, Default, Clone)]
+/// Settings given as flags, one per key of the key table (`config::keys`): each overrides
+/// the config key of the same name, and `--help` shows each key's doc and default.
+#[derive(Clone, Debug, Default)]
 pub struct ConnArgs {
-    /// Request header, repeatable: -H 'Authorization: Bearer TOKEN'.
-    #[arg(short = 'H', long = "header", value_name = "'NAME: VALUE'")]
-    pub headers: Vec<String>,
-    /// Subprotocol to offer, repeatable, in preference order.
-    #[arg(long = "subprotocol", value_name = "NAME")]
-    pub subprotocols: Vec<String>,
-    /// Origin header.
-    #[arg(long, value_name = "ORIGIN")]
-    pub origin: Option<String>,
-    /// HTTP CONNECT proxy (http://[user:pass@]host:port), or "none" to ignore HTTPS_PROXY/HTTP_PROXY.
-    #[arg(long, value_name = "URL")]
-    pub proxy: Option<String>,
-    /// PEM file of CA certificates to trust in addition to the Web PKI roots.
-    #[arg(long, value_name = "FILE")]
-    pub ca: Option<PathBuf>,
-    /// Do not verify the server certificate (a warning stays on screen).
-    #[arg(long)]
-    pub insecure: bool,
-    /// Bound on one dial: DNS, TCP, proxy, TLS and upgrade [default: 10s].
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
-    pub connect_timeout: Option<Duration>,
-    /// Shortest reconnect delay [default: 500ms].
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
-    pub reconnect_min: Option<Duration>,
-    /// Longest reconnect delay [default: 30s].
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
-    pub reconnect_max: Option<Duration>,
-    /// Give up after this many failed attempts in one outage; 0 = never [default: 0].
-    #[arg(long, value_name = "N")]
-    pub max_attempts: Option<u32>,
-    /// A connection open this long resets the backoff [default: 10s].
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
-    pub stable_after: Option<Duration>,
-    /// Heartbeat ping period; 0 disables [default: 15s].
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
-    pub ping_interval: Option<Duration>,
-    /// No frame this long after a ping means the peer is dead [default: 10s].
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
-    pub pong_timeout: Option<Duration>,
-    /// Messages that may wait while disconnected [default: 1000].
-    #[arg(long, value_name = "N")]
-    pub send_queue: Option<usize>,
-    /// Largest message, e.g. 64MiB [default: 64MiB].
-    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
-    pub max_message_size: Option<u64>,
-    /// Query parameter whose value is masked, repeatable [default: token, access_token, key, apikey, password, secret].
-    #[arg(long = "redact-query", value_name = "NAME")]
-    pub redact_query: Vec<String>,
-    /// Messages the dashboard's log keeps [default: 100000].
-    #[arg(long, value_name = "N")]
-    pub log_capacity: Option<usize>,
-    /// Payload bytes the dashboard's log keeps, e.g. 1GiB [default: 256MiB].
-    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
-    pub log_max_bytes: Option<u64>,
-    /// Dashboard frame-rate cap [default: 30].
-    #[arg(long, value_name = "N")]
-    pub fps: Option<u32>,
-    /// Serve Prometheus metrics at http://ADDR/metrics, e.g. 127.0.0.1:9464.
-    #[arg(long, value_name = "ADDR")]
-    pub metrics: Option<String>,
-    /// Append every event to FILE as JSON lines (the headless schema).
-    #[arg(long, value_name = "FILE")]
-    pub record: Option<PathBuf>,
-    /// Start a new recording file past this size, e.g. 100MiB; 0 = never [default: 0].
-    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
-    pub record_max_bytes: Option<u64>,
-    /// Rotated recording files kept (FILE.1 is the newest) [default: 5].
-    #[arg(long, value_name = "N")]
-    pub record_keep: Option<usize>,
+    given: Vec<(&'static Key, Value)>,
+}
+
+impl ConnArgs {
+    /// The flags given, each with its key, in the key table's order.
+    pub fn given(&self) -> impl Iterator<Item = (&'static Key, &Value)> {
+        self.given.iter().map(|(k, v)| (*k, v))
+    }
+
+    /// Parses setting flags alone (`["--fps", "10"]`), as the command line would.
+    pub fn from_flags(args: &[&str]) -> Result<ConnArgs, clap::Error> {
+        let cmd = ConnArgs::augment_args(clap::Command::new("wsmon").no_binary_name(true));
+        ConnArgs::from_arg_matches(&cmd.try_get_matches_from(args)?)
+    }
+}
+
+/// The flag of a key, built from its table entry.
+fn flag(key: &'static Key) -> Option<Arg> {
+    if key.flag.is_empty() {
+        return None;
+    }
+    let help = match key.kind.help_default(&key.default_value()) {
+        Some(d) => format!("{} [default: {d}]", key.doc),
+        None => key.doc.to_string(),
+    };
+    let mut arg = Arg::new(key.name).long(key.flag).help(help);
+    if let Some(c) = key.short {
+        arg = arg.short(c);
+    }
+    arg = match key.kind {
+        Kind::Bool => return Some(arg.action(ArgAction::SetTrue)),
+        Kind::Duration { .. } => arg.value_parser(parse_duration),
+        Kind::Size { .. } => arg.value_parser(parse_size),
+        Kind::Count { .. } => arg.value_parser(parse_count),
+        Kind::Path | Kind::CaFile => arg.value_parser(clap::value_parser!(PathBuf)),
+        Kind::Tokens | Kind::Names | Kind::Headers => arg.action(ArgAction::Append),
+        Kind::Text | Kind::Url | Kind::Proxy | Kind::Addr => arg,
+    };
+    Some(arg.value_name(key.value_name))
+}
+
+impl clap::Args for ConnArgs {
+    fn augment_args(cmd: clap::Command) -> clap::Command {
+        cmd.args(KEYS.iter().filter_map(flag))
+    }
+
+    fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
+        Self::augment_args(cmd)
+    }
+}
+
+impl clap::FromArgMatches for ConnArgs {
+    fn from_arg_matches(m: &clap::ArgMatches) -> Result<Self, clap::Error> {
+        let mut given = Vec::new();
+        for key in KEYS.iter().filter(|k| !k.flag.is_empty()) {
+            if m.value_source(key.name) != Some(clap::parser::ValueSource::CommandLine) {
+                continue;
+            }
+            let one = |m: &clap::ArgMatches| m.get_one::<String>(key.name).cloned();
+            let value = match key.kind {
+                Kind::Bool => Value::Bool(m.get_flag(key.name)),
+                Kind::Duration { .. } => {
+                    Value::Duration(m.get_one::<Duration>(key.name).copied().unwrap_or_default())
+                }
+                Kind::Size { .. } | Kind::Count { .. } => {
+                    Value::Num(m.get_one::<u64>(key.name).copied().unwrap_or_default())
+                }
+                Kind::Path | Kind::CaFile => Value::Path(m.get_one::<PathBuf>(key.name).cloned()),
+                Kind::Tokens | Kind::Names | Kind::Headers => Value::List(
+                    m.get_many::<String>(key.name)
+                        .map(|v| v.cloned().collect())
+                        .unwrap_or_default(),
+                ),
+                Kind::Text | Kind::Url | Kind::Proxy | Kind::Addr => Value::Text(one(m)),
+            };
+            given.push((key, value));
+        }
+        Ok(ConnArgs { given })
+    }
+
+    fn update_from_arg_matches(&mut self, m: &clap::ArgMatches) -> Result<(), clap::Error> {
+        *self = ConnArgs::from_arg_matches(m)?;
+        Ok(())
+    }
 }
 
 /// Arguments of `wsmon replay`.
@@ -159,7 +176,7 @@ pub struct ReplayArgs {
     /// A recording made with --record (or the r key).
     #[arg(value_name = "FILE")]
     pub file: PathBuf,
-    /// Speed: 1 is real time, 10 ten times faster, 0 as fast as possible [default: 1].
+    /// Speed: 1 is real time, 10 ten times faster, 0 as fast as possible.
     #[arg(long, value_name = "X", default_value_t = 1.0)]
     pub speed: f64,
     /// Start paused; each press of `.` replays one event.

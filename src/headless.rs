@@ -8,12 +8,12 @@ use std::sync::Arc;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::sync::mpsc;
 
-use crate::config::Endpoint;
 use crate::engine::{Command, ConnStats, Engine, Event, Kind};
 use crate::error::UsageError;
 use crate::jsonl::Encoder;
 use crate::metrics::Metrics;
 use crate::record::{RecordOptions, RecordStatus, Recorder};
+use crate::session::Endpoint;
 
 /// Runs until a stop signal, stdout closing, or every endpoint giving up (exit code 1);
 /// records the first endpoint's events to `record` as well, and feeds `metrics`.

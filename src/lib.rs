@@ -16,6 +16,7 @@ pub mod record;
 pub mod replay;
 pub mod report;
 pub mod server;
+pub mod session;
 pub mod signals;
 pub mod text;
 pub mod tui;

@@ -537,7 +537,6 @@ async fn user_close_stays_closed_until_reconnect() {
 mod tls {
     use super::*;
     use crate::common::pki::pki;
-    use wsmon::engine::tls::client_config;
 
     async fn tls_server(p: &common::pki::Pki) -> Server {
         server(ServeOptions {
@@ -553,7 +552,8 @@ mod tls {
         insecure: bool,
     ) -> wsmon::engine::Failure {
         let mut s = fast(&url);
-        s.tls = client_config(ca, insecure).unwrap();
+        s.ca = ca.map(std::path::Path::to_path_buf);
+        s.insecure = insecure;
         let mut p = Probe::start(s);
         let e = p.until("error", |e| matches!(e, Event::Error(_))).await;
         p.shutdown().await;
@@ -567,7 +567,7 @@ mod tls {
         let srv = tls_server(&p).await;
         let url = format!("wss://localhost:{}/", srv.addr().port());
         let mut s = fast(&url);
-        s.tls = client_config(Some(&p.ca), false).unwrap();
+        s.ca = Some(p.ca.clone());
         let mut probe = Probe::start(s);
         let Event::Open(info) = probe.until("open", |e| matches!(e, Event::Open(_))).await else {
             unreachable!()
@@ -652,7 +652,7 @@ mod tls {
         let p = pki(&["other.example"], true);
         let srv = tls_server(&p).await;
         let mut s = fast(&format!("wss://localhost:{}/", srv.addr().port()));
-        s.tls = client_config(None, true).unwrap();
+        s.insecure = true;
         s.insecure = true;
         let mut probe = Probe::start(s);
         let w = probe

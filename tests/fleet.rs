@@ -18,6 +18,7 @@ use wsmon::cli::ConnArgs;
 use wsmon::config::{self, file};
 use wsmon::engine::*;
 use wsmon::server::{ServeOptions, Server};
+use wsmon::session::Endpoint;
 use wsmon::tui::Screen;
 use wsmon::tui::app::{App, Effect};
 use wsmon::tui::fleet::{FleetApp, SortKey};
@@ -27,14 +28,13 @@ fn no_env(_: &str) -> Option<String> {
     None
 }
 
-fn endpoints_of(text: &str, cli_urls: &[&str]) -> Result<Vec<config::Endpoint>, String> {
+fn endpoints_of(text: &str, cli_urls: &[&str]) -> Result<Vec<Endpoint>, String> {
     let f =
         file::parse(Path::new("/etc/wsmon.toml"), text.to_string()).map_err(|e| e.to_string())?;
-    let cli = ConnArgs::default();
-    let top = config::resolve(&cli, cli_urls.first().copied(), Some(&f), &no_env)
-        .map_err(|e| e.to_string())?;
     let urls: Vec<String> = cli_urls.iter().map(|s| s.to_string()).collect();
-    config::endpoints(&top, &cli, &urls, Some(&f), &no_env).map_err(|e| e.to_string())
+    config::load(&ConnArgs::default(), &urls, Some(&f), &no_env)
+        .and_then(|c| c.watch_list())
+        .map_err(|e| e.to_string())
 }
 
 const FLEET_TOML: &str = r#"ping_interval = "20s"

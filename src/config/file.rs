@@ -1,190 +1,59 @@
-//! The config file: every key optional, unknown keys refused, errors with line numbers.
+//! The config file: its schema is the key table; every key is optional, unknown keys are
+//! refused with the nearest known one, and every error names the line.
 
-use std::collections::BTreeMap;
-use std::ops::Range;
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
 use toml::Spanned;
+use toml::de::{DeTable, DeValue};
 
 use super::ConfigError;
-use super::values::{DurationValue, SizeValue};
+use super::keys::{self, Key, Scope, Value};
 
-/// Declares a config struct with the connection keys, which both the top level and each
-/// `[[endpoint]]` table accept (serde's `flatten` cannot be combined with unknown-key errors).
-macro_rules! with_connection_keys {
-    ($(#[$meta:meta])* pub struct $name:ident { $($(#[$fmeta:meta])* pub $field:ident: $ty:ty,)* }) => {
-        $(#[$meta])*
-        pub struct $name {
-            $($(#[$fmeta])* pub $field: $ty,)*
-            /// The WebSocket URL.
-            pub url: Option<Spanned<String>>,
-            /// Extra request headers.
-            pub headers: Option<Spanned<BTreeMap<String, String>>>,
-            /// Subprotocols to offer.
-            pub subprotocols: Option<Spanned<Vec<String>>>,
-            /// `Origin` header.
-            pub origin: Option<Spanned<String>>,
-            /// HTTP CONNECT proxy URL, or "none".
-            pub proxy: Option<Spanned<String>>,
-            /// PEM file of extra trusted CAs.
-            pub ca: Option<Spanned<PathBuf>>,
-            /// Skip certificate verification.
-            pub insecure: Option<Spanned<bool>>,
-            /// Bound on one dial.
-            pub connect_timeout: Option<Spanned<DurationValue>>,
-            /// Shortest reconnect delay.
-            pub reconnect_min: Option<Spanned<DurationValue>>,
-            /// Longest reconnect delay.
-            pub reconnect_max: Option<Spanned<DurationValue>>,
-            /// Attempts per outage before giving up (0 = never).
-            pub max_attempts: Option<Spanned<u32>>,
-            /// Uptime that resets the backoff.
-            pub stable_after: Option<Spanned<DurationValue>>,
-            /// Heartbeat period (0 = off).
-            pub ping_interval: Option<Spanned<DurationValue>>,
-            /// Silence after a ping that means the peer is dead.
-            pub pong_timeout: Option<Spanned<DurationValue>>,
-            /// Messages that may wait while disconnected.
-            pub send_queue: Option<Spanned<usize>>,
-            /// Largest message.
-            pub max_message_size: Option<Spanned<SizeValue>>,
-        }
-    };
+/// One value set in the file, in its kind's shape, with the line that set it.
+#[derive(Clone, Debug)]
+pub struct Entry {
+    /// The key.
+    pub key: &'static Key,
+    /// The value as written (shaped, not yet checked against its range).
+    pub value: Value,
+    /// The 1-based line.
+    pub line: usize,
 }
 
-with_connection_keys! {
-    /// Every key the config file may hold; each one is also a flag.
-    #[derive(Clone, Debug, Default, Deserialize)]
-    #[serde(deny_unknown_fields)]
-    pub struct ConfigFile {
-        /// Query parameters whose values are masked.
-        pub redact_query: Option<Spanned<Vec<String>>>,
-        /// Messages the dashboard's log keeps.
-        pub log_capacity: Option<Spanned<usize>>,
-        /// Payload bytes the dashboard's log keeps.
-        pub log_max_bytes: Option<Spanned<SizeValue>>,
-        /// Dashboard frame-rate cap.
-        pub fps: Option<Spanned<u32>>,
-        /// Recording file.
-        pub record: Option<Spanned<PathBuf>>,
-        /// Recording rotation size.
-        pub record_max_bytes: Option<Spanned<SizeValue>>,
-        /// Rotated recording files kept.
-        pub record_keep: Option<Spanned<usize>>,
-        /// Metrics listen address.
-        pub metrics: Option<Spanned<String>>,
-        /// Several endpoints, each with its own name, URL and overrides.
-        pub endpoint: Option<Vec<Spanned<EndpointFile>>>,
+/// The keys set in one table of the file (the top level, or an `[[endpoint]]`).
+#[derive(Clone, Debug, Default)]
+pub struct Table {
+    /// What was set, in file order.
+    pub entries: Vec<Entry>,
+}
+
+impl Table {
+    /// The entry for `name`, if the table sets it.
+    pub fn get(&self, name: &str) -> Option<&Entry> {
+        self.entries.iter().find(|e| e.key.name == name)
     }
 }
 
-with_connection_keys! {
-    /// One `[[endpoint]]` table: a name, a URL, and any connection key to override.
-    #[derive(Clone, Debug, Default, Deserialize)]
-    #[serde(deny_unknown_fields)]
-    pub struct EndpointFile {
-        /// How the endpoint is called on screen, in JSON lines and in metrics.
-        pub name: Option<Spanned<String>>,
-    }
+/// One `[[endpoint]]` table.
+#[derive(Clone, Debug)]
+pub struct EndpointTable {
+    /// The line of its `[[endpoint]]` header.
+    pub line: usize,
+    /// Its `name`, and that line.
+    pub name: Option<(String, usize)>,
+    /// Its connection keys.
+    pub table: Table,
 }
 
-impl ConfigFile {
-    /// The top-level keys with an endpoint's keys laid over them.
-    pub fn with_endpoint(&self, ep: &EndpointFile) -> ConfigFile {
-        let mut f = self.clone();
-        f.endpoint = None;
-        macro_rules! over {
-            ($($k:ident),*) => {$(
-                if ep.$k.is_some() {
-                    f.$k = ep.$k.clone();
-                }
-            )*};
-        }
-        over!(
-            url,
-            headers,
-            subprotocols,
-            origin,
-            proxy,
-            ca,
-            insecure,
-            connect_timeout,
-            reconnect_min,
-            reconnect_max,
-            max_attempts,
-            stable_after,
-            ping_interval,
-            pong_timeout,
-            send_queue,
-            max_message_size
-        );
-        f
-    }
-}
-
-/// The keys, in the order `config.toml` documents them.
-pub const KEYS: [&str; 26] = [
-    "url",
-    "headers",
-    "subprotocols",
-    "origin",
-    "proxy",
-    "ca",
-    "insecure",
-    "connect_timeout",
-    "reconnect_min",
-    "reconnect_max",
-    "max_attempts",
-    "stable_after",
-    "ping_interval",
-    "pong_timeout",
-    "send_queue",
-    "max_message_size",
-    "redact_query",
-    "log_capacity",
-    "log_max_bytes",
-    "fps",
-    "record",
-    "record_max_bytes",
-    "record_keep",
-    "metrics",
-    "endpoint",
-    "name",
-];
-
-/// A parsed file with its text, for turning spans into line numbers.
-#[derive(Debug)]
+/// A parsed config file.
+#[derive(Clone, Debug)]
 pub struct LoadedFile {
     /// Where it came from.
     pub path: PathBuf,
-    text: String,
-    /// Its keys.
-    pub file: ConfigFile,
-}
-
-impl LoadedFile {
-    /// The same file with `file` in place of what was parsed (an endpoint's overlay).
-    pub fn with_file(&self, file: ConfigFile) -> LoadedFile {
-        LoadedFile {
-            path: self.path.clone(),
-            text: self.text.clone(),
-            file,
-        }
-    }
-
-    /// The 1-based line of a byte offset.
-    pub fn line_of(&self, span: &Range<usize>) -> usize {
-        line_of(&self.text, span.start)
-    }
-}
-
-fn line_of(text: &str, offset: usize) -> usize {
-    text.as_bytes()[..offset.min(text.len())]
-        .iter()
-        .filter(|&&b| b == b'\n')
-        .count()
-        + 1
+    /// The top-level keys.
+    pub top: Table,
+    /// The `[[endpoint]]` tables, in order.
+    pub endpoints: Vec<EndpointTable>,
 }
 
 /// Reads and parses a config file.
@@ -203,69 +72,146 @@ pub fn load(path: &Path) -> Result<LoadedFile, ConfigError> {
 
 /// Parses config text that came from `path`.
 pub fn parse(path: &Path, text: String) -> Result<LoadedFile, ConfigError> {
-    match toml::from_str::<ConfigFile>(&text) {
-        Ok(file) => Ok(LoadedFile {
-            path: path.to_path_buf(),
-            text,
-            file,
-        }),
-        Err(e) => {
-            let line = e.span().map(|s| line_of(&text, s.start)).unwrap_or(1);
-            let key = e
-                .span()
-                .and_then(|s| key_on_line(&text, s.start))
-                .filter(|k| KEYS.contains(&k.as_str()));
-            Err(ConfigError::Syntax {
-                path: path.to_path_buf(),
-                line,
-                message: explain(e.message(), key.as_deref()),
-            })
+    let syntax = |offset: usize, message: String| ConfigError::Syntax {
+        path: path.to_path_buf(),
+        line: line_of(&text, offset),
+        message,
+    };
+    let doc = DeTable::parse(&text).map_err(|e| {
+        let offset = e.span().map_or(0, |s| s.start);
+        syntax(offset, e.message().trim().to_string())
+    })?;
+    let mut top = Table::default();
+    let mut endpoints = Vec::new();
+    for (k, v) in doc.get_ref().iter() {
+        let name = k.get_ref().as_ref();
+        if name == "endpoint" {
+            endpoints = endpoint_tables(v, &text, &syntax)?;
+            continue;
         }
+        let key = known(name).ok_or_else(|| syntax(k.span().start, unknown(name)))?;
+        top.entries.push(entry(key, v, &text, &syntax)?);
     }
+    Ok(LoadedFile {
+        path: path.to_path_buf(),
+        top,
+        endpoints,
+    })
 }
 
-/// The key assigned on the line holding `offset`, if the line is `key = ...`.
-fn key_on_line(text: &str, offset: usize) -> Option<String> {
-    let start = text[..offset.min(text.len())]
-        .rfind('\n')
-        .map_or(0, |i| i + 1);
-    let line = text[start..].lines().next()?;
-    let (key, _) = line.split_once('=')?;
-    Some(key.trim().trim_matches('"').to_string())
+type Syntax<'a> = dyn Fn(usize, String) -> ConfigError + 'a;
+
+/// A key's value, shaped by its kind.
+fn entry(
+    key: &'static Key,
+    v: &Spanned<DeValue<'_>>,
+    text: &str,
+    syntax: &Syntax<'_>,
+) -> Result<Entry, ConfigError> {
+    // Inside a table, the line to name is the entry's.
+    if let DeValue::Table(t) = v.get_ref()
+        && let Some((name, bad)) = t
+            .iter()
+            .find(|(_, v)| !matches!(v.get_ref(), DeValue::String(_)))
+    {
+        return Err(syntax(
+            bad.span().start,
+            format!(
+                "`{}`: the value of `{}` must be text in quotes",
+                key.name,
+                name.get_ref()
+            ),
+        ));
+    }
+    let value = key
+        .kind
+        .from_toml(v.get_ref())
+        .map_err(|m| syntax(v.span().start, format!("`{}`: {m}", key.name)))?;
+    Ok(Entry {
+        key,
+        value,
+        line: line_of(text, v.span().start),
+    })
 }
 
-/// Turns serde/toml wording into a message that names the key and what is allowed.
-fn explain(message: &str, key: Option<&str>) -> String {
-    let message = message.trim();
-    if let Some(rest) = message.strip_prefix("unknown field `") {
-        let unknown = rest.split('`').next().unwrap_or("");
-        let hint = match nearest_key(unknown) {
-            Some(k) => format!(" (did you mean `{k}`?)"),
-            None => String::new(),
+/// The `[[endpoint]]` tables: a name, and connection keys only.
+fn endpoint_tables(
+    v: &Spanned<DeValue<'_>>,
+    text: &str,
+    syntax: &Syntax<'_>,
+) -> Result<Vec<EndpointTable>, ConfigError> {
+    let DeValue::Array(items) = v.get_ref() else {
+        return Err(syntax(
+            v.span().start,
+            "`endpoint` must be a list of [[endpoint]] tables, each with a name and a url".into(),
+        ));
+    };
+    let mut out = Vec::new();
+    for item in items {
+        let DeValue::Table(t) = item.get_ref() else {
+            return Err(syntax(
+                item.span().start,
+                "each endpoint must be an [[endpoint]] table".into(),
+            ));
         };
-        return format!(
-            "unknown key `{unknown}`{hint}; config.toml in the wsmon repository lists every key"
-        );
+        let mut ep = EndpointTable {
+            line: line_of(text, item.span().start),
+            name: None,
+            table: Table::default(),
+        };
+        for (k, v) in t.iter() {
+            let name = k.get_ref().as_ref();
+            if name == "name" {
+                let DeValue::String(s) = v.get_ref() else {
+                    return Err(syntax(
+                        v.span().start,
+                        "`name`: expected text in quotes".into(),
+                    ));
+                };
+                ep.name = Some((s.to_string(), line_of(text, v.span().start)));
+                continue;
+            }
+            let key = known(name).ok_or_else(|| syntax(k.span().start, unknown(name)))?;
+            if key.scope == Scope::Session {
+                return Err(syntax(
+                    k.span().start,
+                    format!(
+                        "`{name}` is a setting of the whole run, not of one endpoint: move it above the first [[endpoint]]"
+                    ),
+                ));
+            }
+            ep.table.entries.push(entry(key, v, text, syntax)?);
+        }
+        out.push(ep);
     }
-    let friendlier = message
-        .replace("expected u32", "expected a whole number")
-        .replace("expected usize", "expected a whole number")
-        .replace("expected a boolean", "expected true or false")
-        .replace("expected a sequence", "expected a list like [\"a\", \"b\"]")
-        .replace(
-            "expected a map",
-            "expected a table like { Name = \"value\" }",
-        );
-    match key {
-        Some(k) => format!("`{k}`: {friendlier}"),
-        None => friendlier,
-    }
+    Ok(out)
+}
+
+fn known(name: &str) -> Option<&'static Key> {
+    keys::find(name)
+}
+
+fn unknown(name: &str) -> String {
+    let hint = match nearest_key(name) {
+        Some(k) => format!(" (did you mean `{k}`?)"),
+        None => String::new(),
+    };
+    format!("unknown key `{name}`{hint}; config.toml in the wsmon repository lists every key")
+}
+
+/// The 1-based line of a byte offset.
+fn line_of(text: &str, offset: usize) -> usize {
+    text.as_bytes()[..offset.min(text.len())]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
 }
 
 /// The known key closest to a misspelt one, if it is close.
 fn nearest_key(word: &str) -> Option<&'static str> {
-    KEYS.iter()
-        .map(|k| (edit_distance(word, k), *k))
+    keys::all_names()
+        .map(|k| (edit_distance(word, k), k))
         .filter(|(d, k)| *d <= 2.max(k.len() / 4))
         .min()
         .map(|(_, k)| k)
@@ -317,6 +263,10 @@ mod tests {
             e.contains("`insecure`") && e.contains("true or false"),
             "{e}"
         );
+        let e = err("subprotocols = \"v1\"\n");
+        assert!(e.contains("expected a list"), "{e}");
+        let e = err("[headers]\nX = 1\n");
+        assert!(e.contains("line 2") && e.contains("`headers`"), "{e}");
     }
 
     #[test]
@@ -340,8 +290,29 @@ mod tests {
     fn zero_duration_is_allowed_as_integer() {
         let f = parse(Path::new("x"), "ping_interval = 0\n".into()).unwrap();
         assert_eq!(
-            f.file.ping_interval.unwrap().into_inner().0,
-            std::time::Duration::ZERO
+            f.top.get("ping_interval").unwrap().value,
+            Value::Duration(std::time::Duration::ZERO)
         );
+    }
+
+    #[test]
+    fn endpoint_tables_take_connection_keys_only() {
+        let f = parse(
+            Path::new("x"),
+            "fps = 10\n[[endpoint]]\nname = \"a\"\nurl = \"ws://a\"\nping_interval = \"5s\"\n"
+                .into(),
+        )
+        .unwrap();
+        assert_eq!(f.endpoints.len(), 1);
+        assert_eq!(f.endpoints[0].line, 2);
+        assert_eq!(f.endpoints[0].name, Some(("a".into(), 3)));
+        assert_eq!(f.endpoints[0].table.get("ping_interval").unwrap().line, 5);
+        let e = err("[[endpoint]]\nurl = \"ws://a\"\nfps = 10\n");
+        assert!(
+            e.contains("line 3") && e.contains("`fps` is a setting of the whole run"),
+            "{e}"
+        );
+        let e = err("[[endpoint]]\npong_timout = \"1s\"\n");
+        assert!(e.contains("did you mean `pong_timeout`"), "{e}");
     }
 }

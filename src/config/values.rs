@@ -1,10 +1,18 @@
-//! Human values in config and flags: durations (`500ms`, `15s`, `2m`) and sizes (`64MiB`).
+//! Human values in config and flags: durations (`500ms`, `15s`, `2m`), sizes (`64MiB`),
+//! counts, headers and proxies; and for each kind of key, how its value is read from the file,
+//! checked against its range, and shown.
 
-use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
-use serde::Deserialize;
-use serde::de::{self, Deserializer, Visitor};
+use toml::de::DeValue;
+
+use super::keys::{Kind, Value};
+use crate::engine::Proxy;
+use crate::engine::redact::Redactor;
+use crate::engine::target::Target;
+use crate::text;
 
 /// Parses a duration like `500ms`, `15s`, `2m`, `1h30m` or `1.5s`; `0` means zero (off).
 /// Whatever `text::duration` writes reads back.
@@ -63,66 +71,341 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
     n.checked_mul(mult).ok_or_else(bad)
 }
 
-/// A duration in a config file: a string with a unit, or the integer 0.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct DurationValue(pub Duration);
+/// Parses a whole number for a flag.
+pub fn parse_count(text: &str) -> Result<u64, String> {
+    text.trim()
+        .parse()
+        .map_err(|_| format!("`{text}` is not a whole number: write digits, like 10"))
+}
 
-impl<'de> Deserialize<'de> for DurationValue {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl Visitor<'_> for V {
-            type Value = DurationValue;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a duration like \"500ms\", \"15s\" or \"2m\"")
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-                parse_duration(v).map(DurationValue).map_err(E::custom)
-            }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
-                if v == 0 {
-                    Ok(DurationValue(Duration::ZERO))
-                } else if v < 0 {
-                    Err(E::custom(format!("a duration cannot be negative, got {v}")))
-                } else {
-                    Err(E::custom(format!(
-                        "a duration needs a unit: write \"{v}s\" or \"{v}ms\""
-                    )))
-                }
-            }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
-                self.visit_i64(v.min(i64::MAX as u64) as i64)
-            }
-        }
-        d.deserialize_any(V)
+/// What a TOML value is, for "expected ..., got ..." messages.
+fn toml_type(v: &DeValue<'_>) -> &'static str {
+    match v {
+        DeValue::String(_) => "a string",
+        DeValue::Integer(_) => "a number",
+        DeValue::Float(_) => "a decimal number",
+        DeValue::Boolean(_) => "true/false",
+        DeValue::Datetime(_) => "a date",
+        DeValue::Array(_) => "a list",
+        DeValue::Table(_) => "a table",
     }
 }
 
-/// A size in a config file: a string with a unit, or an integer number of bytes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct SizeValue(pub u64);
+fn toml_int(v: &DeValue<'_>) -> Option<i128> {
+    match v {
+        DeValue::Integer(i) => i128::from_str_radix(i.as_str(), i.radix()).ok(),
+        _ => None,
+    }
+}
 
-impl<'de> Deserialize<'de> for SizeValue {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl Visitor<'_> for V {
-            type Value = SizeValue;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a size like \"64MiB\" or a number of bytes")
+fn toml_str<'a>(v: &'a DeValue<'_>) -> Option<&'a str> {
+    match v {
+        DeValue::String(s) => Some(s),
+        _ => None,
+    }
+}
+
+impl Kind {
+    /// Reads a value of this kind from the config file; the message says what is allowed.
+    pub fn from_toml(&self, v: &DeValue<'_>) -> Result<Value, String> {
+        let expected = |what: &str| format!("expected {what}, got {}", toml_type(v));
+        match self {
+            Kind::Duration { .. } => match (toml_str(v), toml_int(v)) {
+                (Some(text), _) => parse_duration(text).map(Value::Duration),
+                (_, Some(0)) => Ok(Value::Duration(Duration::ZERO)),
+                (_, Some(n)) if n < 0 => Err(format!("a duration cannot be negative, got {n}")),
+                (_, Some(n)) => Err(format!(
+                    "a duration needs a unit: write \"{n}s\" or \"{n}ms\""
+                )),
+                _ => Err(expected("a duration like \"500ms\", \"15s\" or \"2m\"")),
+            },
+            Kind::Size { .. } => match (toml_str(v), toml_int(v)) {
+                (Some(text), _) => parse_size(text).map(Value::Num),
+                (_, Some(n)) if n < 0 => Err(format!("a size cannot be negative, got {n}")),
+                (_, Some(n)) => u64::try_from(n)
+                    .map(Value::Num)
+                    .map_err(|_| format!("{n} bytes is too large")),
+                _ => Err(expected("a size like \"64MiB\" or a number of bytes")),
+            },
+            Kind::Count { .. } => match toml_int(v) {
+                Some(n) if n >= 0 => u64::try_from(n)
+                    .map(Value::Num)
+                    .map_err(|_| format!("{n} is too large")),
+                Some(n) => Err(format!("expected a whole number, got {n}")),
+                None => Err(expected("a whole number")),
+            },
+            Kind::Bool => match v {
+                DeValue::Boolean(b) => Ok(Value::Bool(*b)),
+                _ => Err(expected("true or false")),
+            },
+            Kind::Text | Kind::Url | Kind::Proxy | Kind::Addr => toml_str(v)
+                .map(|s| Value::Text(Some(s.to_string())))
+                .ok_or_else(|| expected("text in quotes")),
+            Kind::Path | Kind::CaFile => toml_str(v)
+                .map(|s| Value::Path(Some(PathBuf::from(s))))
+                .ok_or_else(|| expected("a file name in quotes")),
+            Kind::Tokens | Kind::Names => match v {
+                DeValue::Array(items) => items
+                    .iter()
+                    .map(|i| toml_str(i.get_ref()).map(str::to_string))
+                    .collect::<Option<Vec<_>>>()
+                    .map(Value::List)
+                    .ok_or_else(|| "expected a list of text, like [\"a\", \"b\"]".to_string()),
+                _ => Err(expected("a list like [\"a\", \"b\"]")),
+            },
+            Kind::Headers => match v {
+                DeValue::Table(t) => t
+                    .iter()
+                    .map(|(k, v)| {
+                        toml_str(v.get_ref())
+                            .map(|text| (k.get_ref().to_string(), text.to_string()))
+                    })
+                    .collect::<Option<Vec<_>>>()
+                    .map(Value::Pairs)
+                    .ok_or_else(|| "each header's value must be text in quotes".to_string()),
+                _ => Err(expected("a table like { Name = \"value\" }")),
+            },
+        }
+    }
+
+    /// Checks a value against the kind's range and syntax, and returns it in its final form
+    /// (a parsed URL, proxy or address); the message says what is allowed.
+    pub fn check(&self, v: Value) -> Result<Value, String> {
+        match (self, v) {
+            (Kind::Duration { min, max, off }, Value::Duration(d)) => {
+                if (off.is_some() && d.is_zero()) || (*min..=*max).contains(&d) {
+                    return Ok(Value::Duration(d));
+                }
+                let range = format!(
+                    "between {} and {}",
+                    text::duration(*min),
+                    text::duration(*max)
+                );
+                Err(format!(
+                    "must be {}, got {}",
+                    or_off(*off, range),
+                    text::duration(d)
+                ))
             }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-                parse_size(v).map(SizeValue).map_err(E::custom)
+            (Kind::Size { min, max, off }, Value::Num(n)) => {
+                if (off.is_some() && n == 0) || (*min..=*max).contains(&n) {
+                    return Ok(Value::Num(n));
+                }
+                let range = if *max == u64::MAX {
+                    format!("at least {}", text::size(*min))
+                } else {
+                    format!("between {} and {}", text::size(*min), text::size(*max))
+                };
+                Err(format!(
+                    "must be {}, got {}",
+                    or_off(*off, range),
+                    text::size(n)
+                ))
             }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
-                u64::try_from(v)
-                    .map(SizeValue)
-                    .map_err(|_| E::custom(format!("a size cannot be negative, got {v}")))
+            (Kind::Count { min, max }, Value::Num(n)) => {
+                if (*min..=*max).contains(&n) {
+                    Ok(Value::Num(n))
+                } else {
+                    Err(format!("must be between {min} and {max}, got {n}"))
+                }
             }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
-                Ok(SizeValue(v))
+            (Kind::Text, Value::Text(Some(t))) => {
+                if t.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0) {
+                    Err("must be one line (it contains a line break)".into())
+                } else {
+                    Ok(Value::Text(Some(t)))
+                }
+            }
+            (Kind::CaFile, Value::Path(Some(p))) => {
+                // Read it now so a bad file is a config error, not a failure at the first dial.
+                crate::engine::tls::load_pem_certs(&p).map_err(|e| e.to_string())?;
+                Ok(Value::Path(Some(p)))
+            }
+            (Kind::Tokens, Value::List(words)) => {
+                if let Some(bad) = words
+                    .iter()
+                    .find(|w| w.is_empty() || !w.bytes().all(is_token_byte))
+                {
+                    return Err(format!(
+                        "`{bad}` is not a valid subprotocol name (letters, digits and !#$%&'*+-.^_`|~ only)"
+                    ));
+                }
+                Ok(Value::List(words))
+            }
+            (Kind::Headers, Value::Pairs(pairs)) => pairs
+                .iter()
+                .map(|(n, v)| validate_header(n, v))
+                .collect::<Result<Vec<_>, _>>()
+                .map(Value::Pairs),
+            (Kind::Url, Value::Text(Some(t))) => Target::parse(&t)
+                .map(|t| Value::Url(Some(t)))
+                .map_err(|e| e.to_string()),
+            (Kind::Proxy, Value::Text(Some(t))) => parse_proxy(&t).map(Value::Proxy),
+            (Kind::Addr, Value::Text(Some(t))) => t
+                .trim()
+                .parse::<SocketAddr>()
+                .map(|a| Value::Addr(Some(a)))
+                .map_err(|_| {
+                    format!(
+                        "`{t}` is not an address to listen on: write ip:port, like 127.0.0.1:9464 or 0.0.0.0:9464"
+                    )
+                }),
+            (_, v) => Ok(v),
+        }
+    }
+
+    /// The value as `--print-config` shows it, secrets masked with `r`.
+    pub fn show(&self, v: &Value, r: &Redactor) -> String {
+        match v {
+            Value::Bool(b) => b.to_string(),
+            Value::Num(0) if matches!(self, Kind::Size { off: Some(_), .. }) => "0".into(),
+            Value::Num(n) if matches!(self, Kind::Size { .. }) => format!("{:?}", text::size(*n)),
+            Value::Num(n) => n.to_string(),
+            Value::Duration(d) => format!("{:?}", text::duration(*d)),
+            Value::Text(Some(t)) => format!("{t:?}"),
+            Value::Path(Some(p)) => format!("{:?}", p.display().to_string()),
+            Value::List(l) => format!("{l:?}"),
+            Value::Pairs(p) if p.is_empty() => "{}".into(),
+            Value::Pairs(p) => format!(
+                "{{ {} }}",
+                p.iter()
+                    .map(|(n, v)| format!("{n:?} = {:?}", r.header_value(n, v)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            Value::Url(Some(t)) => format!("{:?}", t.redacted(r)),
+            Value::Proxy(Some(p)) => format!("{:?}", p.shown),
+            Value::Addr(Some(a)) => format!("{:?}", a.to_string()),
+            Value::Addr(None) => "(off)".into(),
+            Value::Text(None) | Value::Path(None) | Value::Url(None) | Value::Proxy(None) => {
+                "(none)".into()
             }
         }
-        d.deserialize_any(V)
     }
+
+    /// The default as `--help` names it, when there is one worth naming.
+    pub fn help_default(&self, v: &Value) -> Option<String> {
+        match v {
+            Value::Duration(d) => Some(text::duration(*d)),
+            Value::Num(0) if matches!(self, Kind::Size { .. }) => Some("0".into()),
+            Value::Num(n) if matches!(self, Kind::Size { .. }) => Some(text::size(*n)),
+            Value::Num(n) => Some(n.to_string()),
+            Value::List(l) if !l.is_empty() => Some(l.join(", ")),
+            _ => None,
+        }
+    }
+}
+
+/// A range, or 0 with its meaning.
+fn or_off(off: Option<&str>, range: String) -> String {
+    match off {
+        Some(word) => format!("0 ({word}) or {range}"),
+        None => range,
+    }
+}
+
+/// Checks a header name and value; returns them trimmed.
+pub fn validate_header(name: &str, value: &str) -> Result<(String, String), String> {
+    let name = name.trim();
+    if name.is_empty() || !name.bytes().all(is_token_byte) {
+        return Err(format!(
+            "`{name}` is not a valid header name (letters, digits and !#$%&'*+-.^_`|~ only)"
+        ));
+    }
+    if value.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0) {
+        return Err(format!(
+            "the value of header `{name}` contains a line break"
+        ));
+    }
+    let lower = name.to_ascii_lowercase();
+    match lower.as_str() {
+        "upgrade" | "connection" | "sec-websocket-key" | "sec-websocket-version" | "sec-websocket-extensions" => {
+            Err(format!("`{name}` is set by wsmon for the WebSocket handshake; remove it"))
+        }
+        "sec-websocket-protocol" => Err("use --subprotocol NAME (or `subprotocols = [...]`) instead of a Sec-WebSocket-Protocol header".into()),
+        _ => Ok((name.to_string(), value.trim().to_string())),
+    }
+}
+
+fn is_token_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
+
+/// Parses `-H 'Name: value'`.
+pub fn parse_header_arg(arg: &str) -> Result<(String, String), String> {
+    let Some((name, value)) = arg.split_once(':') else {
+        return Err(format!("header `{arg}` must look like 'Name: value'"));
+    };
+    validate_header(name, value)
+}
+
+/// Parses a proxy URL; `none` (or nothing) means no proxy.
+pub fn parse_proxy(text: &str) -> Result<Option<Proxy>, String> {
+    let t = text.trim();
+    if t.is_empty() || t.eq_ignore_ascii_case("none") {
+        return Ok(None);
+    }
+    let with_scheme = if t.contains("://") {
+        t.to_string()
+    } else {
+        format!("http://{t}")
+    };
+    let url = url::Url::parse(&with_scheme).map_err(|e| {
+        format!("`{t}` is not a proxy URL ({e}): write it like http://proxy.corp:3128")
+    })?;
+    match url.scheme() {
+        "http" => {}
+        "https" => return Err("TLS to the proxy (https://) is not supported: use an http:// proxy URL; the tunnel still carries wss:// end to end".into()),
+        other => return Err(format!("`{other}://` proxies are not supported: use an http:// CONNECT proxy")),
+    }
+    let host = url.host_str().ok_or_else(|| format!("`{t}` has no host"))?;
+    let host = host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_string();
+    let port = url.port().unwrap_or(80);
+    let auth = if url.username().is_empty() {
+        None
+    } else {
+        use base64::Engine as _;
+        let user = percent_encoding::percent_decode_str(url.username())
+            .decode_utf8_lossy()
+            .into_owned();
+        let pass = percent_encoding::percent_decode_str(url.password().unwrap_or(""))
+            .decode_utf8_lossy()
+            .into_owned();
+        Some(format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"))
+        ))
+    };
+    Ok(Some(Proxy {
+        host,
+        port,
+        auth,
+        // Only the password is masked in a proxy URL.
+        shown: Redactor::new(Vec::new()).url(&url),
+    }))
+}
+
+/// Whether `NO_PROXY` exempts `host`.
+pub fn no_proxy_matches(list: &str, host: &str) -> bool {
+    let host = host.to_ascii_lowercase();
+    list.split(',')
+        .map(|e| e.trim().to_ascii_lowercase())
+        .filter(|e| !e.is_empty())
+        .any(|entry| {
+            if entry == "*" {
+                return true;
+            }
+            let entry = entry
+                .split(':')
+                .next()
+                .unwrap_or("")
+                .trim_start_matches("*.")
+                .trim_start_matches('.');
+            host == entry || host.ends_with(&format!(".{entry}"))
+        })
 }
 
 #[cfg(test)]

@@ -184,7 +184,10 @@ pub async fn dial(
                     ),
                 )
             })?;
-        let tls_stream = TlsConnector::from(s.tls.clone())
+        // Built once per (CA file, insecure) and shared by every engine that uses it.
+        let config = tls::client_config(s.ca.as_deref(), s.insecure)
+            .map_err(|e| Failure::new(Cause::Tls, Phase::Tls, e.to_string()))?;
+        let tls_stream = TlsConnector::from(config)
             .connect(name, tcp)
             .await
             .map_err(|e| {

@@ -45,6 +45,11 @@ impl Redactor {
         }
     }
 
+    /// The query parameter names it masks.
+    pub fn names(&self) -> &[String] {
+        &self.query_names
+    }
+
     /// Whether a header's value must never be shown.
     pub fn is_secret_header(name: &str) -> bool {
         SECRET_HEADERS.iter().any(|h| h.eq_ignore_ascii_case(name))

@@ -1,12 +1,11 @@
-//! The fully validated settings one engine needs; built by the config layer.
+//! Everything one engine needs to dial and keep a connection alive. `Default` is the one
+//! source of the defaults: the config layer, `--help` and `config.toml`'s test read them here.
 
-use std::sync::Arc;
+use std::path::PathBuf;
 use std::time::Duration;
 
-use rustls::ClientConfig;
-
 use super::redact::Redactor;
-use super::target::Target;
+use super::target::{DEFAULT_PORT, Target};
 
 /// An HTTP proxy to tunnel through with CONNECT.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -34,8 +33,8 @@ pub struct ConnSettings {
     pub origin: Option<String>,
     /// HTTP CONNECT proxy, after `NO_PROXY` was applied.
     pub proxy: Option<Proxy>,
-    /// TLS client configuration for `wss://`.
-    pub tls: Arc<ClientConfig>,
+    /// PEM file of CA certificates trusted besides the Web PKI roots.
+    pub ca: Option<PathBuf>,
     /// Certificate verification is off (`--insecure`).
     pub insecure: bool,
     /// Bound on the whole dial: DNS, TCP, proxy, TLS and upgrade.
@@ -64,18 +63,21 @@ pub struct ConnSettings {
     /// Spread for a fleet: the first dial waits a random part of this, the first ping and the
     /// retries are jittered, so many engines do not act in lockstep. Zero for one endpoint.
     pub stagger: Duration,
+    /// Seed for the engine's randomness (jitter, stagger); `None` draws one. Tests that
+    /// assert on delays set it.
+    pub seed: Option<u64>,
 }
 
-impl ConnSettings {
-    /// Settings for `target` with the documented defaults (used by tests and the demo).
-    pub fn new(target: Target) -> Self {
+impl Default for ConnSettings {
+    fn default() -> Self {
         ConnSettings {
-            target,
+            target: Target::parse(&format!("ws://127.0.0.1:{DEFAULT_PORT}/"))
+                .expect("the default URL is valid"),
             headers: Vec::new(),
             subprotocols: Vec::new(),
             origin: None,
             proxy: None,
-            tls: super::tls::client_config(None, false).expect("built-in roots are valid"),
+            ca: None,
             insecure: false,
             connect_timeout: Duration::from_secs(10),
             reconnect_min: Duration::from_millis(500),
@@ -89,6 +91,17 @@ impl ConnSettings {
             redactor: Redactor::default(),
             read_buffer_size: 128 * 1024,
             stagger: Duration::ZERO,
+            seed: None,
+        }
+    }
+}
+
+impl ConnSettings {
+    /// Settings for `target` with the defaults.
+    pub fn new(target: Target) -> Self {
+        ConnSettings {
+            target,
+            ..ConnSettings::default()
         }
     }
 

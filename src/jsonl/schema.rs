@@ -178,6 +178,24 @@ pub struct RecordHeader {
     pub pong_timeout_ms: u64,
 }
 
+impl RecordHeader {
+    /// What a recording or report says about the endpoint of `settings`, secrets masked.
+    pub fn of(settings: &crate::engine::ConnSettings) -> RecordHeader {
+        RecordHeader {
+            tool: String::new(),
+            url: settings.shown_url(),
+            headers: settings
+                .headers
+                .iter()
+                .map(|(n, v)| (n.clone(), settings.redactor.header_value(n, v).into_owned()))
+                .collect(),
+            subprotocols: settings.subprotocols.clone(),
+            ping_interval_ms: settings.ping_interval.map_or(0, |d| d.as_millis() as u64),
+            pong_timeout_ms: settings.pong_timeout.as_millis() as u64,
+        }
+    }
+}
+
 /// A data message's line.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Payload {

@@ -1,0 +1,140 @@
+//! The endpoints of a run: the URLs on the command line (one endpoint each), else the file's
+//! `[[endpoint]]` tables, else its `url`; named, checked, and spread out when there are many.
+
+use std::time::Duration;
+
+use super::file::LoadedFile;
+use super::layer::{self, Layer, Resolved};
+use super::{ConfigError, Source};
+use crate::engine::redact::Redactor;
+use crate::engine::target::Target;
+
+/// One endpoint as configured: its name, where its table is, and its resolved settings.
+#[derive(Clone, Debug)]
+pub struct Configured {
+    /// How it is called on screen, in JSON lines and in metrics.
+    pub name: String,
+    /// The line of its `[[endpoint]]` table, when it has one.
+    pub table_line: Option<usize>,
+    /// Its settings and where each came from.
+    pub resolved: Resolved,
+}
+
+/// A readable name for a URL: host, port when not the default, and path.
+pub fn name_for(target: &Target) -> String {
+    let shown = target.redacted(&Redactor::new(Vec::new()));
+    let after_scheme = shown.split_once("://").map_or(shown.as_str(), |(_, r)| r);
+    let without_query = after_scheme.split('?').next().unwrap_or(after_scheme);
+    let without_user = without_query
+        .rsplit_once('@')
+        .map_or(without_query, |(_, r)| r);
+    without_user.trim_end_matches('/').to_string()
+}
+
+/// The endpoints: each command-line URL over the flags and the file's top level; else each
+/// `[[endpoint]]` table over the top level; else the top level alone (which may lack a URL:
+/// `--print-config` shows that, a run refuses it).
+pub fn configure(
+    cli: &Layer,
+    urls: &[String],
+    file: Option<&LoadedFile>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Vec<Configured>, ConfigError> {
+    let top = file
+        .map(|f| layer::from_table(f, &f.top))
+        .unwrap_or_default();
+    let mut out: Vec<Configured> = Vec::new();
+    if !urls.is_empty() {
+        let url_key = super::keys::find("url").expect("the url key");
+        for url in urls {
+            let given: Layer = vec![layer::Given {
+                key: url_key,
+                value: super::keys::Value::Text(Some(url.clone())),
+                source: Source::Cli("url"),
+            }];
+            let resolved = layer::connection(&[&given, cli, &top], env)?;
+            out.push(Configured {
+                name: name_for(&resolved.settings.target),
+                table_line: None,
+                resolved,
+            });
+        }
+    } else if let Some(f) = file.filter(|f| !f.endpoints.is_empty()) {
+        if let Some(url) = f.top.get("url") {
+            return Err(ConfigError::Syntax {
+                path: f.path.clone(),
+                line: url.line,
+                message: "`url` and [[endpoint]] tables are both set: put each URL in its own [[endpoint]] table".into(),
+            });
+        }
+        for table in &f.endpoints {
+            let own = layer::from_table(f, &table.table);
+            let resolved = layer::connection(&[cli, &own, &top], env)?;
+            if !resolved.has_url {
+                return Err(ConfigError::Syntax {
+                    path: f.path.clone(),
+                    line: table.line,
+                    message: "this [[endpoint]] has no `url`: add url = \"ws://host:port/path\""
+                        .into(),
+                });
+            }
+            let name = match &table.name {
+                Some((n, line)) => {
+                    let text = n.trim();
+                    if text.is_empty() || text.len() > 64 || text.chars().any(char::is_control) {
+                        return Err(ConfigError::Syntax {
+                            path: f.path.clone(),
+                            line: *line,
+                            message: "`name` must be 1 to 64 printable characters".into(),
+                        });
+                    }
+                    text.to_string()
+                }
+                None => name_for(&resolved.settings.target),
+            };
+            if out.iter().any(|e| e.name == name) {
+                return Err(ConfigError::Syntax {
+                    path: f.path.clone(),
+                    line: table.line,
+                    message: format!(
+                        "two endpoints are called `{name}`: give each a different `name`"
+                    ),
+                });
+            }
+            out.push(Configured {
+                name,
+                table_line: Some(table.line),
+                resolved,
+            });
+        }
+    } else {
+        let resolved = layer::connection(&[cli, &top], env)?;
+        out.push(Configured {
+            name: name_for(&resolved.settings.target),
+            table_line: None,
+            resolved,
+        });
+    }
+    // URLs given twice on the command line still need names of their own.
+    for i in 1..out.len() {
+        let mut n = 2;
+        let base = out[i].name.clone();
+        while out[..i].iter().any(|e| e.name == out[i].name) {
+            out[i].name = format!("{base} #{n}");
+            n += 1;
+        }
+    }
+    if out.len() > 1 {
+        // A fleet: spread the starts and keep each idle connection small.
+        let stagger = Duration::from_millis(5 * out.len() as u64)
+            .clamp(Duration::from_millis(200), Duration::from_secs(5));
+        let small_buffers = out.len() > 8;
+        for e in &mut out {
+            e.resolved.settings.stagger = stagger;
+            if small_buffers {
+                e.resolved.settings.read_buffer_size = 16 * 1024;
+            }
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,581 @@
+//! The one table of settings. Each key's entry says its name, its flag, the kind of value it
+//! takes with its allowed range, what it is for, whether an `[[endpoint]]` may override it,
+//! and which field of the engine's `ConnSettings` (or the session's `SessionOptions`) it sets.
+//! The config file's schema, the endpoint overlay, the flags and their `--help`, the range
+//! checks and `--print-config` are all driven from it; the defaults come from those structs'
+//! `Default`. Adding a key: a field with its default, and one entry here (plus its docs).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::engine::redact::Redactor;
+use crate::engine::target::Target;
+use crate::engine::{ConnSettings, Proxy};
+use crate::session::SessionOptions;
+
+/// A value of a key, in the shape its kind takes.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value {
+    /// A switch.
+    Bool(bool),
+    /// A count or a size in bytes.
+    Num(u64),
+    /// A duration; zero may mean off.
+    Duration(Duration),
+    /// One line of text, or nothing.
+    Text(Option<String>),
+    /// A file, or none.
+    Path(Option<PathBuf>),
+    /// A list of words.
+    List(Vec<String>),
+    /// Name/value pairs (headers).
+    Pairs(Vec<(String, String)>),
+    /// A WebSocket URL, or none.
+    Url(Option<Target>),
+    /// A proxy, or none.
+    Proxy(Option<Proxy>),
+    /// An address to listen on, or none.
+    Addr(Option<SocketAddr>),
+}
+
+/// What kind of value a key takes, with its allowed range: this decides how it is parsed
+/// from a flag or the file, checked, and shown.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Kind {
+    /// `500ms`, `15s`, `2m`; with `off`, 0 is allowed and means that word.
+    Duration {
+        /// Smallest allowed.
+        min: Duration,
+        /// Largest allowed.
+        max: Duration,
+        /// What 0 means, when it is allowed.
+        off: Option<&'static str>,
+    },
+    /// `64MiB` or a number of bytes; with `off`, 0 is allowed and means that word.
+    Size {
+        /// Smallest allowed.
+        min: u64,
+        /// Largest allowed.
+        max: u64,
+        /// What 0 means, when it is allowed.
+        off: Option<&'static str>,
+    },
+    /// A whole number.
+    Count {
+        /// Smallest allowed.
+        min: u64,
+        /// Largest allowed.
+        max: u64,
+    },
+    /// `true` or `false`; as a flag, present means true.
+    Bool,
+    /// One line of text.
+    Text,
+    /// A file.
+    Path,
+    /// A PEM file of CA certificates.
+    CaFile,
+    /// A list of HTTP tokens (subprotocol names); as a flag, repeatable.
+    Tokens,
+    /// A list of names; as a flag, repeatable.
+    Names,
+    /// Header names and values; as a flag, repeatable `'Name: value'`.
+    Headers,
+    /// A ws:// or wss:// URL.
+    Url,
+    /// An http:// proxy URL, or `none`.
+    Proxy,
+    /// An `ip:port` to listen on.
+    Addr,
+}
+
+/// Where a key may be set.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scope {
+    /// A connection setting: top level, and overridable in each `[[endpoint]]`.
+    Endpoint,
+    /// A setting of the whole run: top level only.
+    Session,
+}
+
+/// Which field a key sets, read and written as a `Value`.
+#[derive(Clone, Copy)]
+pub enum Slot {
+    /// A field of the engine's `ConnSettings`.
+    Conn {
+        /// Reads it.
+        get: fn(&ConnSettings) -> Value,
+        /// Writes it (the value was checked against the key's kind).
+        set: fn(&mut ConnSettings, Value),
+    },
+    /// A field of the session's `SessionOptions`.
+    Session {
+        /// Reads it.
+        get: fn(&SessionOptions) -> Value,
+        /// Writes it.
+        set: fn(&mut SessionOptions, Value),
+    },
+}
+
+/// One setting: a config key, usually also a flag.
+#[derive(Clone, Copy)]
+pub struct Key {
+    /// The config key.
+    pub name: &'static str,
+    /// The long flag without `--`; `""` when there is none (the URL is an argument).
+    pub flag: &'static str,
+    /// A short flag.
+    pub short: Option<char>,
+    /// The flag's value placeholder in `--help`.
+    pub value_name: &'static str,
+    /// The kind of value, with its range.
+    pub kind: Kind,
+    /// Where it may be set.
+    pub scope: Scope,
+    /// What it is for, one line (the flag's help).
+    pub doc: &'static str,
+    /// The field it sets.
+    pub slot: Slot,
+}
+
+impl std::fmt::Debug for Key {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Key({})", self.name)
+    }
+}
+
+impl Key {
+    /// How the flag is named in messages: `--pong-timeout`, `-H/--header`; the URL, which
+    /// is an argument, is `URL`.
+    pub fn flag_display(&self) -> String {
+        match (self.flag, self.short) {
+            ("", _) => "URL".to_string(),
+            (long, Some(c)) => format!("-{c}/--{long}"),
+            (long, None) => format!("--{long}"),
+        }
+    }
+
+    /// The value this key has by default.
+    pub fn default_value(&self) -> Value {
+        match self.slot {
+            Slot::Conn { get, .. } => get(&ConnSettings::default()),
+            Slot::Session { get, .. } => get(&SessionOptions::default()),
+        }
+    }
+}
+
+/// A field's type as a `Value`.
+pub trait Setting: Sized {
+    /// The field as a value.
+    fn to_value(&self) -> Value;
+    /// The field from a value of its key's kind.
+    fn from_value(v: Value) -> Self;
+}
+
+macro_rules! setting {
+    ($ty:ty, $variant:ident, |$v:ident| $to:expr, |$w:ident| $from:expr) => {
+        impl Setting for $ty {
+            fn to_value(&self) -> Value {
+                let $v = self;
+                Value::$variant($to)
+            }
+            fn from_value(v: Value) -> Self {
+                match v {
+                    Value::$variant($w) => $from,
+                    other => {
+                        unreachable!(concat!("a ", stringify!($ty), " key was given {:?}"), other)
+                    }
+                }
+            }
+        }
+    };
+}
+
+setting!(bool, Bool, |v| *v, |b| b);
+setting!(u32, Num, |v| u64::from(*v), |n| n
+    .try_into()
+    .unwrap_or(u32::MAX));
+setting!(u64, Num, |v| *v, |n| n);
+setting!(usize, Num, |v| *v as u64, |n| n
+    .try_into()
+    .unwrap_or(usize::MAX));
+setting!(Duration, Duration, |v| *v, |d| d);
+setting!(Option<Duration>, Duration, |v| v.unwrap_or_default(), |d| {
+    (!d.is_zero()).then_some(d)
+});
+setting!(Option<String>, Text, |v| v.clone(), |t| t);
+setting!(Option<PathBuf>, Path, |v| v.clone(), |p| p);
+setting!(Vec<String>, List, |v| v.clone(), |l| l);
+setting!(Vec<(String, String)>, Pairs, |v| v.clone(), |p| p);
+setting!(Target, Url, |v| Some(v.clone()), |t| {
+    t.expect("a URL is set only when there is one")
+});
+setting!(Option<Proxy>, Proxy, |v| v.clone(), |p| p);
+setting!(Option<SocketAddr>, Addr, |v| *v, |a| a);
+setting!(Redactor, List, |v| v.names().to_vec(), |names| {
+    Redactor::new(names)
+});
+
+/// The slot of a `ConnSettings` field.
+macro_rules! conn {
+    ($field:ident) => {
+        Slot::Conn {
+            get: |s| Setting::to_value(&s.$field),
+            set: |s, v| s.$field = Setting::from_value(v),
+        }
+    };
+}
+
+/// The slot of a `SessionOptions` field.
+macro_rules! session {
+    ($field:ident) => {
+        Slot::Session {
+            get: |s| Setting::to_value(&s.$field),
+            set: |s, v| s.$field = Setting::from_value(v),
+        }
+    };
+}
+
+const MS: Duration = Duration::from_millis(1);
+const S: Duration = Duration::from_secs(1);
+const KIB: u64 = 1 << 10;
+const MIB: u64 = 1 << 20;
+const GIB: u64 = 1 << 30;
+
+/// A key of kind `kind` that sets `slot`, with a flag named like the key.
+const fn key(
+    name: &'static str,
+    flag: &'static str,
+    value_name: &'static str,
+    kind: Kind,
+    scope: Scope,
+    doc: &'static str,
+    slot: Slot,
+) -> Key {
+    Key {
+        name,
+        flag,
+        short: None,
+        value_name,
+        kind,
+        scope,
+        doc,
+        slot,
+    }
+}
+
+use Scope::{Endpoint as E, Session as SS};
+
+/// Every setting, in the order `config.toml` documents them.
+pub static KEYS: &[Key] = &[
+    key(
+        "url",
+        "",
+        "URL",
+        Kind::Url,
+        E,
+        "The WebSocket URL",
+        conn!(target),
+    ),
+    Key {
+        short: Some('H'),
+        ..key(
+            "headers",
+            "header",
+            "'NAME: VALUE'",
+            Kind::Headers,
+            E,
+            "Request header, repeatable: -H \"Authorization: Bearer $TOKEN\"",
+            conn!(headers),
+        )
+    },
+    key(
+        "subprotocols",
+        "subprotocol",
+        "NAME",
+        Kind::Tokens,
+        E,
+        "Subprotocol to offer, repeatable, in preference order",
+        conn!(subprotocols),
+    ),
+    key(
+        "origin",
+        "origin",
+        "ORIGIN",
+        Kind::Text,
+        E,
+        "Origin header",
+        conn!(origin),
+    ),
+    key(
+        "proxy",
+        "proxy",
+        "URL",
+        Kind::Proxy,
+        E,
+        "HTTP CONNECT proxy (http://[user:pass@]host:port), or \"none\" to ignore HTTPS_PROXY/HTTP_PROXY",
+        conn!(proxy),
+    ),
+    key(
+        "ca",
+        "ca",
+        "FILE",
+        Kind::CaFile,
+        E,
+        "PEM file of CA certificates to trust in addition to the Web PKI roots",
+        conn!(ca),
+    ),
+    key(
+        "insecure",
+        "insecure",
+        "",
+        Kind::Bool,
+        E,
+        "Do not verify the server certificate (a warning stays on screen)",
+        conn!(insecure),
+    ),
+    key(
+        "connect_timeout",
+        "connect-timeout",
+        "DURATION",
+        Kind::Duration {
+            min: MS.saturating_mul(100),
+            max: S.saturating_mul(300),
+            off: None,
+        },
+        E,
+        "Bound on one dial: DNS, TCP, proxy, TLS and upgrade",
+        conn!(connect_timeout),
+    ),
+    key(
+        "reconnect_min",
+        "reconnect-min",
+        "DURATION",
+        Kind::Duration {
+            min: MS.saturating_mul(10),
+            max: S.saturating_mul(600),
+            off: None,
+        },
+        E,
+        "Shortest reconnect delay",
+        conn!(reconnect_min),
+    ),
+    key(
+        "reconnect_max",
+        "reconnect-max",
+        "DURATION",
+        Kind::Duration {
+            min: MS.saturating_mul(10),
+            max: S.saturating_mul(3600),
+            off: None,
+        },
+        E,
+        "Longest reconnect delay",
+        conn!(reconnect_max),
+    ),
+    key(
+        "max_attempts",
+        "max-attempts",
+        "N",
+        Kind::Count {
+            min: 0,
+            max: 1_000_000,
+        },
+        E,
+        "Give up after this many failed attempts in one outage; 0 = never",
+        conn!(max_attempts),
+    ),
+    key(
+        "stable_after",
+        "stable-after",
+        "DURATION",
+        Kind::Duration {
+            min: Duration::ZERO,
+            max: S.saturating_mul(3600),
+            off: Some("off"),
+        },
+        E,
+        "A connection open this long resets the backoff",
+        conn!(stable_after),
+    ),
+    key(
+        "ping_interval",
+        "ping-interval",
+        "DURATION",
+        Kind::Duration {
+            min: MS.saturating_mul(100),
+            max: S.saturating_mul(3600),
+            off: Some("off"),
+        },
+        E,
+        "Heartbeat ping period; 0 disables",
+        conn!(ping_interval),
+    ),
+    key(
+        "pong_timeout",
+        "pong-timeout",
+        "DURATION",
+        Kind::Duration {
+            min: MS.saturating_mul(100),
+            max: S.saturating_mul(600),
+            off: None,
+        },
+        E,
+        "No frame this long after a ping means the peer is dead",
+        conn!(pong_timeout),
+    ),
+    key(
+        "send_queue",
+        "send-queue",
+        "N",
+        Kind::Count {
+            min: 1,
+            max: 1_000_000,
+        },
+        E,
+        "Messages that may wait while disconnected",
+        conn!(send_queue),
+    ),
+    key(
+        "max_message_size",
+        "max-message-size",
+        "SIZE",
+        Kind::Size {
+            min: KIB,
+            max: GIB,
+            off: None,
+        },
+        E,
+        "Largest message, e.g. 64MiB",
+        conn!(max_message_size),
+    ),
+    key(
+        "redact_query",
+        "redact-query",
+        "NAME",
+        Kind::Names,
+        E,
+        "Query parameter whose value is masked, repeatable",
+        conn!(redactor),
+    ),
+    key(
+        "log_capacity",
+        "log-capacity",
+        "N",
+        Kind::Count {
+            min: 100,
+            max: 10_000_000,
+        },
+        SS,
+        "Messages the dashboard's log keeps",
+        session!(log_capacity),
+    ),
+    key(
+        "log_max_bytes",
+        "log-max-bytes",
+        "SIZE",
+        Kind::Size {
+            min: MIB,
+            max: 64 * GIB,
+            off: None,
+        },
+        SS,
+        "Payload bytes the dashboard's log keeps, e.g. 1GiB",
+        session!(log_max_bytes),
+    ),
+    key(
+        "fps",
+        "fps",
+        "N",
+        Kind::Count { min: 1, max: 120 },
+        SS,
+        "Dashboard frame-rate cap",
+        session!(fps),
+    ),
+    key(
+        "record",
+        "record",
+        "FILE",
+        Kind::Path,
+        SS,
+        "Append every event to FILE as JSON lines (the headless schema)",
+        session!(record),
+    ),
+    key(
+        "record_max_bytes",
+        "record-max-bytes",
+        "SIZE",
+        Kind::Size {
+            min: 64 * KIB,
+            max: u64::MAX,
+            off: Some("no rotation"),
+        },
+        SS,
+        "Start a new recording file past this size, e.g. 100MiB; 0 = never",
+        session!(record_max_bytes),
+    ),
+    key(
+        "record_keep",
+        "record-keep",
+        "N",
+        Kind::Count { min: 1, max: 100 },
+        SS,
+        "Rotated recording files kept (FILE.1 is the newest)",
+        session!(record_keep),
+    ),
+    key(
+        "metrics",
+        "metrics",
+        "ADDR",
+        Kind::Addr,
+        SS,
+        "Serve Prometheus metrics at http://ADDR/metrics, e.g. 127.0.0.1:9464",
+        session!(metrics),
+    ),
+];
+
+/// Keys of the file that are not settings: the fleet's tables and their names.
+pub const STRUCTURE: [&str; 2] = ["endpoint", "name"];
+
+/// The key called `name`.
+pub fn find(name: &str) -> Option<&'static Key> {
+    KEYS.iter().find(|k| k.name == name)
+}
+
+/// Every name the config file knows, settings first, in `config.toml` order.
+pub fn all_names() -> impl Iterator<Item = &'static str> {
+    KEYS.iter().map(|k| k.name).chain(STRUCTURE)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_are_unique() {
+        let mut seen = std::collections::HashSet::new();
+        for k in KEYS.iter().filter(|k| !k.flag.is_empty()) {
+            assert!(seen.insert(k.flag), "two keys use --{}", k.flag);
+        }
+        assert_eq!(find("headers").unwrap().flag_display(), "-H/--header");
+        assert_eq!(find("url").unwrap().flag_display(), "URL");
+    }
+
+    #[test]
+    fn every_default_fits_its_range() {
+        for k in KEYS {
+            let ok = match (k.kind, k.default_value()) {
+                (Kind::Duration { min, max, off }, Value::Duration(d)) => {
+                    (off.is_some() && d.is_zero()) || (min..=max).contains(&d)
+                }
+                (Kind::Size { min, max, off }, Value::Num(n)) => {
+                    (off.is_some() && n == 0) || (min..=max).contains(&n)
+                }
+                (Kind::Count { min, max }, Value::Num(n)) => (min..=max).contains(&n),
+                _ => true,
+            };
+            assert!(ok, "the default of `{}` is out of its range", k.name);
+        }
+    }
+}
