@@ -8,9 +8,10 @@ use clap::{CommandFactory, Parser};
 use crate::cli::{Cli, Cmd, WatchArgs};
 use crate::config::{self, ConfigError};
 use crate::engine::target::Target;
-use crate::server::{ServeOptions, Server};
-
 use crate::error::UsageError;
+use crate::server::{ServeOptions, Server};
+use crate::session::Session;
+use crate::tui::app::{App, UiOptions};
 
 /// How wsmon presents an endpoint.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -125,13 +126,6 @@ fn watch(args: WatchArgs) -> anyhow::Result<ExitCode> {
         Mode::Tui
     };
     let endpoints = cfg.watch_list()?;
-    if cfg.session.record.is_some() && endpoints.len() > 1 {
-        return Err(UsageError(format!(
-            "--record records one endpoint and {} are given: record them one at a time, or press r in one endpoint's dashboard",
-            endpoints.len()
-        ))
-        .into());
-    }
     ensure_fd_limit(endpoints.len())?;
     let _log = crate::logging::init();
     let rt = runtime()?;
@@ -154,58 +148,22 @@ fn watch(args: WatchArgs) -> anyhow::Result<ExitCode> {
         } else {
             (endpoints, None)
         };
-        let metrics = match cfg.session.metrics {
-            Some(addr) => {
-                let m = crate::metrics::Metrics::new(endpoints.iter().map(|e| e.name.clone()));
-                let bound = crate::metrics::serve(addr, m.clone()).await.map_err(|e| {
-                    UsageError(format!(
-                        "--metrics {addr}: cannot listen there ({e}); give a free address, e.g. --metrics 127.0.0.1:9464"
-                    ))
-                })?;
-                tracing::info!(%bound, "serving Prometheus metrics");
-                if mode == Mode::Headless {
-                    eprintln!("wsmon: Prometheus metrics at http://{bound}/metrics");
-                }
-                Some(m)
-            }
-            None => None,
-        };
         tracing::info!(endpoints = endpoints.len(), ?mode, "watching");
-        let record_now = cfg.session.record.is_some();
         match mode {
             Mode::Headless => {
-                let record = endpoints.first().filter(|_| record_now).map(|e| {
-                    cfg.session
-                        .record_options(cfg.session.record.clone().unwrap_or_default(), &e.settings)
-                });
-                crate::headless::run(endpoints, record, metrics).await
+                let session = Session::start(endpoints, &cfg.session).await?;
+                crate::headless::run(session).await
             }
             Mode::Tui => {
+                // Refuse a redirected terminal before any connection is made.
+                crate::tui::terminal::check()?;
                 let n = endpoints.len();
-                let watches = endpoints
-                    .into_iter()
-                    .map(|e| {
-                        let mut opts = ui_options(&cfg, &e.settings, args.demo, false);
-                        if n > 1 {
-                            // The log's bounds are for the whole fleet.
-                            opts.name = Some(e.name);
-                            opts.log_capacity =
-                                (cfg.session.log_capacity / n).max(FLEET_MIN_LOG_ENTRIES);
-                            opts.log_max_bytes =
-                                (cfg.session.log_max_bytes / n).max(FLEET_MIN_LOG_BYTES);
-                        }
-                        let record = cfg.session.record_options(
-                            cfg.session.record.clone().unwrap_or_default(),
-                            &e.settings,
-                        );
-                        crate::tui::Watch {
-                            settings: e.settings,
-                            opts,
-                            record,
-                        }
-                    })
+                let apps = endpoints
+                    .iter()
+                    .map(|e| App::new(UiOptions::live(&cfg.session, e, n, args.demo)))
                     .collect();
-                crate::tui::run(watches, record_now, metrics).await
+                let session = Session::start(endpoints, &cfg.session).await?;
+                crate::tui::run(session, apps).await
             }
         }
     });
@@ -231,34 +189,6 @@ fn ensure_fd_limit(endpoints: usize) -> Result<(), UsageError> {
         ))),
         // Fine, or the limit cannot be read: go ahead and let dials report what happens.
         _ => Ok(()),
-    }
-}
-
-/// Fewest log entries kept per endpoint of a fleet, however large the fleet.
-const FLEET_MIN_LOG_ENTRIES: usize = 100;
-/// Fewest payload bytes kept per endpoint of a fleet.
-const FLEET_MIN_LOG_BYTES: usize = 64 << 10;
-
-/// Dashboard options for a config and an endpoint.
-fn ui_options(
-    cfg: &config::Config,
-    settings: &crate::engine::ConnSettings,
-    demo: bool,
-    replay: bool,
-) -> crate::tui::app::UiOptions {
-    crate::tui::app::UiOptions {
-        url: settings.shown_url(),
-        log_capacity: cfg.session.log_capacity,
-        log_max_bytes: cfg.session.log_max_bytes,
-        fps: cfg.session.fps,
-        ping_interval: settings.ping_interval,
-        pong_timeout: settings.pong_timeout,
-        demo,
-        theme: crate::tui::theme::Theme::from_env(),
-        history: crate::paths::data_dir().map(|d| d.join("history")),
-        header: crate::jsonl::RecordHeader::of(settings),
-        replay,
-        name: None,
     }
 }
 
@@ -290,33 +220,28 @@ fn replay(args: crate::cli::ReplayArgs) -> anyhow::Result<ExitCode> {
         if let Some(settings) = settings {
             return crate::replay::send(&args.file, settings, args.speed, args.linger).await;
         }
+        if !args.headless {
+            // Refuse a redirected terminal before reading anything.
+            crate::tui::terminal::check()?;
+        }
+        let player = crate::replay::play(&args.file, args.speed, args.step)
+            .await
+            .map_err(|e| {
+                UsageError(format!(
+                    "cannot open recording `{}`: {e}",
+                    args.file.display()
+                ))
+            })?;
+        let session = Session::replay(player, args.file.display().to_string());
         if args.headless {
-            return crate::replay::headless(&args.file, args.speed).await;
+            return crate::headless::run(session).await;
         }
         let header = crate::jsonl::read::header_of(&args.file)
             .ok()
             .flatten()
             .unwrap_or_default();
-        let opts = crate::tui::app::UiOptions {
-            url: if header.url.is_empty() {
-                args.file.display().to_string()
-            } else {
-                header.url.clone()
-            },
-            log_capacity: cfg.session.log_capacity,
-            log_max_bytes: cfg.session.log_max_bytes,
-            fps: cfg.session.fps,
-            ping_interval: (header.ping_interval_ms > 0)
-                .then(|| std::time::Duration::from_millis(header.ping_interval_ms)),
-            pong_timeout: std::time::Duration::from_millis(header.pong_timeout_ms),
-            demo: false,
-            theme: crate::tui::theme::Theme::from_env(),
-            history: None,
-            header,
-            replay: true,
-            name: None,
-        };
-        crate::tui::run_replay(&args.file, opts, args.speed, args.step).await
+        let app = App::new(UiOptions::replay(&cfg.session, header, &args.file));
+        crate::tui::run_replay(session, app, &args.file).await
     });
     rt.shutdown_background();
     result

@@ -3,53 +3,25 @@
 //! (or, written `@NAME text`, to one).
 
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::sync::mpsc;
 
-use crate::engine::{Command, ConnStats, Engine, Event, Kind};
-use crate::error::UsageError;
+use crate::engine::{Command, ConnStats, Event, Kind};
 use crate::jsonl::Encoder;
-use crate::metrics::Metrics;
-use crate::record::{RecordOptions, RecordStatus, Recorder};
-use crate::session::Endpoint;
+use crate::session::{Arrival, Session};
 
-/// Runs until a stop signal, stdout closing, or every endpoint giving up (exit code 1);
-/// records the first endpoint's events to `record` as well, and feeds `metrics`.
-pub async fn run(
-    endpoints: Vec<Endpoint>,
-    record: Option<RecordOptions>,
-    metrics: Option<Arc<Metrics>>,
-) -> anyhow::Result<ExitCode> {
-    let recorder =
-        match record {
-            Some(opts) => Some(Recorder::start(opts.clone()).map_err(|e| {
-                UsageError(format!("cannot record to `{}`: {e}", opts.path.display()))
-            })?),
-            None => None,
-        };
-    let mut rec_status = recorder.as_ref().map(|r| r.status.clone());
-    let mut last_rec_error: Option<String> = None;
-
-    let fleet = endpoints.len() > 1;
-    let names: Vec<String> = endpoints.iter().map(|e| e.name.clone()).collect();
-    let (tx, mut events) = Engine::fleet_channel(endpoints.len());
-    let mut commands = Vec::with_capacity(endpoints.len());
-    let mut tasks = Vec::with_capacity(endpoints.len());
-    for (i, e) in endpoints.into_iter().enumerate() {
-        let tap = if i == 0 {
-            recorder.as_ref().map(|r| r.tap.clone())
-        } else {
-            None
-        };
-        let h = Engine::spawn_tagged(e.settings, i, tx.clone(), tap);
-        commands.push(h.commands);
-        tasks.push(h.task);
+/// Runs on `session` until a stop signal, stdout closing, the events ending (a replay), or
+/// every endpoint giving up (exit code 1).
+pub async fn run(mut session: Session) -> anyhow::Result<ExitCode> {
+    let names: Vec<String> = session.names().to_vec();
+    let fleet = names.len() > 1;
+    if let Some(at) = session.metrics_address() {
+        eprintln!("wsmon: Prometheus metrics at http://{at}/metrics");
     }
-    drop(tx);
-
-    let stdin_task = tokio::spawn(forward_stdin(commands.clone(), names.clone()));
+    let commands = session.command_senders();
+    let stdin_task =
+        (!commands.is_empty()).then(|| tokio::spawn(forward_stdin(commands, names.clone())));
     // This loop runs on the thread that called block_on, not on a runtime worker: a blocking
     // write here is backpressure for the engines, and skips a hand-off to the blocking pool
     // per batch (as tokio's Stdout would do).
@@ -60,16 +32,42 @@ pub async fn run(
     let mut gave_up: Vec<Option<u32>> = vec![None; names.len()];
     let mut stopping = false;
     let mut writable = true;
+    let mut last_rec_error: Option<String> = None;
     let stop = crate::signals::wait_for_stop();
     tokio::pin!(stop);
     loop {
         tokio::select! {
-            batch = events.recv() => {
-                let Some((id, batch)) = batch else { break };
+            arrival = session.next() => {
+                let (id, batch) = match arrival {
+                    Arrival::Batch(id, batch) => (id, batch),
+                    Arrival::Ended => break,
+                    Arrival::Scrape(scrape) => {
+                        scrape.answer(crate::metrics::render(
+                            names.iter().map(String::as_str).zip(&stats),
+                            session.now(),
+                        ));
+                        continue;
+                    }
+                    Arrival::RecordingProblem(problem) => {
+                        // Say each new recording problem once, on stderr; monitoring goes on.
+                        if last_rec_error.as_ref() != Some(&problem) {
+                            eprintln!("wsmon: {problem}");
+                        }
+                        last_rec_error = Some(problem);
+                        continue;
+                    }
+                };
                 buf.clear();
                 let endpoint = fleet.then(|| names[id].as_str());
                 for e in batch.iter() {
                     stats[id].apply(e);
+                    if let Event::Warning(w) = &e.event
+                        && w.about_the_recording()
+                    {
+                        // A replay's notes about its file are for the person, not the output.
+                        eprintln!("wsmon: {}: {}", names[id], crate::describe::warning(w));
+                        continue;
+                    }
                     enc.encode_for(e, endpoint, &mut buf);
                     if let Event::GaveUp { attempts } = e.event {
                         gave_up[id] = Some(attempts);
@@ -78,27 +76,16 @@ pub async fn run(
                         }
                     }
                 }
-                if let Some(m) = &metrics {
-                    m.apply(id, &batch);
-                }
                 if writable && write_out(&stdout, &buf).is_err() {
                     // The reader went away (`| head`): stop quietly.
                     writable = false;
                     stopping = true;
-                    crate::engine::shutdown_all(&commands).await;
+                    session.shutdown().await;
                 }
                 if !stopping && gave_up.iter().all(Option::is_some) {
                     stopping = true;
-                    crate::engine::shutdown_all(&commands).await;
+                    session.shutdown().await;
                 }
-            }
-            Ok(()) = changed(&mut rec_status) => {
-                // Say each new recording problem once, on stderr; monitoring goes on.
-                let err = rec_status.as_ref().and_then(|r| r.borrow().error.clone());
-                if err.is_some() && err != last_rec_error {
-                    eprintln!("wsmon: {}", err.as_deref().unwrap_or_default());
-                }
-                last_rec_error = err;
             }
             _ = &mut stop => {
                 if stopping {
@@ -106,20 +93,16 @@ pub async fn run(
                     break;
                 }
                 stopping = true;
-                crate::engine::shutdown_all(&commands).await;
+                session.shutdown().await;
                 stop.set(crate::signals::wait_for_stop());
             }
         }
     }
-    stdin_task.abort();
-    let _ = tokio::time::timeout(
-        std::time::Duration::from_secs(3),
-        futures_util::future::join_all(tasks),
-    )
-    .await;
-    drop(events);
-    if let Some(r) = recorder {
-        let s = r.finish().await;
+    if let Some(t) = stdin_task {
+        t.abort();
+    }
+    let finished = session.finish().await;
+    for s in &finished.recordings {
         if s.lost > 0 {
             eprintln!(
                 "wsmon: {} events could not be written to {}",
@@ -128,7 +111,7 @@ pub async fn run(
             );
         }
     }
-    if gave_up.iter().all(Option::is_some) {
+    if !gave_up.is_empty() && gave_up.iter().all(Option::is_some) {
         for (i, attempts) in gave_up.iter().enumerate() {
             let last = stats[i]
                 .last_error
@@ -155,23 +138,6 @@ fn write_out(stdout: &std::io::Stdout, buf: &[u8]) -> std::io::Result<()> {
     let mut lock = stdout.lock();
     lock.write_all(buf)?;
     lock.flush()
-}
-
-/// Resolves when the recorder reports a problem; never when there is no recorder.
-async fn changed(rx: &mut Option<tokio::sync::watch::Receiver<RecordStatus>>) -> Result<(), ()> {
-    match rx {
-        Some(rx) => {
-            if rx.changed().await.is_err() {
-                std::future::pending::<()>().await;
-            }
-            if rx.borrow().error.is_some() {
-                Ok(())
-            } else {
-                Err(())
-            }
-        }
-        None => std::future::pending().await,
-    }
 }
 
 /// What one stdin line asks for: a text message (or binary, when it is not UTF-8), without

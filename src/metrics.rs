@@ -3,8 +3,7 @@
 
 use std::io;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
@@ -14,67 +13,93 @@ use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::registry::Registry;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
+use tokio::sync::{mpsc, oneshot};
 
 use crate::engine::stats::RTT_BUCKETS;
-use crate::engine::{Cause, ClosedBy, ConnState, ConnStats, Stamped};
+use crate::engine::{Cause, ClosedBy, ConnState, ConnStats};
 
-/// What the metrics know about one endpoint.
-#[derive(Debug, Default)]
-struct EndpointMetrics {
-    name: String,
-    stats: ConnStats,
-}
-
-impl EndpointMetrics {
-    fn apply(&mut self, s: &Stamped) {
-        self.stats.apply(s);
-    }
-}
-
-/// Metrics of a set of endpoints, updated by the frontend as it folds events.
+/// What the metrics show of one endpoint, taken from its stats when a scrape comes.
 #[derive(Debug)]
-pub struct Metrics {
-    endpoints: Mutex<Vec<EndpointMetrics>>,
+struct Snapshot {
+    name: String,
+    up: bool,
+    state: u8,
+    uptime: f64,
+    connected: f64,
+    disconnected: f64,
+    dials: u64,
+    reconnects_by_cause: Vec<(&'static str, u64)>,
+    failures_by_cause: [u64; 7],
+    closes_by: [u64; 4],
+    msgs_in: u64,
+    msgs_out: u64,
+    bytes_in: u64,
+    bytes_out: u64,
+    last_close_code: u16,
+    queued: usize,
+    rtt_buckets: [u64; RTT_BUCKETS.len() + 1],
+    rtt_sum: f64,
+    rtt_count: u64,
 }
 
-impl Metrics {
-    /// Metrics for endpoints with these names, in engine order.
-    pub fn new(names: impl IntoIterator<Item = String>) -> Arc<Metrics> {
-        Arc::new(Metrics {
-            endpoints: Mutex::new(
-                names
-                    .into_iter()
-                    .map(|name| EndpointMetrics {
-                        name,
-                        ..Default::default()
-                    })
-                    .collect(),
-            ),
-        })
-    }
-
-    /// Folds a batch of endpoint `id`'s events in.
-    pub fn apply(&self, id: usize, batch: &[Stamped]) {
-        let mut eps = self.endpoints.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(ep) = eps.get_mut(id) {
-            batch.iter().for_each(|s| ep.apply(s));
+impl Snapshot {
+    fn of(name: &str, s: &ConnStats, now: SystemTime) -> Snapshot {
+        Snapshot {
+            name: name.to_string(),
+            up: s.state == ConnState::Open,
+            state: s.state.code(),
+            uptime: s.uptime(now).map_or(0.0, |d| d.as_secs_f64()),
+            connected: s.up_total(now).as_secs_f64(),
+            disconnected: s.down_total(now).as_secs_f64(),
+            dials: s.total_attempts,
+            reconnects_by_cause: s.reconnects_by_cause.clone(),
+            failures_by_cause: s.failures_by_cause,
+            closes_by: s.closes_by,
+            msgs_in: s.msgs_in,
+            msgs_out: s.msgs_out,
+            bytes_in: s.bytes_in,
+            bytes_out: s.bytes_out,
+            last_close_code: s.last_close.as_ref().and_then(|c| c.code).unwrap_or(0),
+            queued: s.queued,
+            rtt_buckets: s.rtt.buckets,
+            rtt_sum: s.rtt.sum.as_secs_f64(),
+            rtt_count: s.rtt.count,
         }
     }
+}
 
-    /// The metrics in the Prometheus text exposition format.
-    pub fn render(self: &Arc<Self>) -> String {
-        let mut registry = Registry::default();
-        registry.register_collector(Box::new(Snapshot(self.clone())));
-        let mut out = String::new();
-        prometheus_client::encoding::text::encode(&mut out, &registry)
-            .expect("writing to a String cannot fail");
-        out
+/// The metrics of these endpoints (name and stats) in the Prometheus text format.
+pub fn render<'a>(
+    endpoints: impl IntoIterator<Item = (&'a str, &'a ConnStats)>,
+    now: SystemTime,
+) -> String {
+    let snapshots: Vec<Snapshot> = endpoints
+        .into_iter()
+        .map(|(name, s)| Snapshot::of(name, s, now))
+        .collect();
+    let mut registry = Registry::default();
+    registry.register_collector(Box::new(Snapshots(snapshots)));
+    let mut out = String::new();
+    prometheus_client::encoding::text::encode(&mut out, &registry)
+        .expect("writing to a String cannot fail");
+    out
+}
+
+/// A scrape waiting for its answer. The frontend that folds the events (and so holds the
+/// stats) answers it: the events are folded once, and a scrape costs nothing until it comes.
+#[derive(Debug)]
+pub struct Scrape(oneshot::Sender<String>);
+
+impl Scrape {
+    /// Sends the metrics text to the scraper.
+    pub fn answer(self, text: String) {
+        let _ = self.0.send(text);
     }
 }
 
-/// Encodes the current state on each scrape.
+/// Encodes snapshots taken for one scrape.
 #[derive(Debug)]
-struct Snapshot(Arc<Metrics>);
+struct Snapshots(Vec<Snapshot>);
 
 type Labels = Vec<(&'static str, String)>;
 
@@ -86,15 +111,14 @@ fn with(name: &str, key: &'static str, value: &str) -> Labels {
     vec![("endpoint", name.to_string()), (key, value.to_string())]
 }
 
-impl Collector for Snapshot {
+impl Collector for Snapshots {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
-        let now = SystemTime::now();
-        let eps = self.0.endpoints.lock().unwrap_or_else(|e| e.into_inner());
+        let eps = &self.0;
 
         let gauge = |encoder: &mut DescriptorEncoder,
                      name: &str,
                      help: &str,
-                     f: &dyn Fn(&EndpointMetrics) -> f64|
+                     f: &dyn Fn(&Snapshot) -> f64|
          -> Result<(), std::fmt::Error> {
             let mut d = encoder.encode_descriptor(name, help, None, MetricType::Gauge)?;
             for ep in eps.iter() {
@@ -105,7 +129,7 @@ impl Collector for Snapshot {
         let counter = |encoder: &mut DescriptorEncoder,
                        name: &str,
                        help: &str,
-                       f: &dyn Fn(&EndpointMetrics) -> Vec<(Labels, f64)>|
+                       f: &dyn Fn(&Snapshot) -> Vec<(Labels, f64)>|
          -> Result<(), std::fmt::Error> {
             let mut d = encoder.encode_descriptor(name, help, None, MetricType::Counter)?;
             for ep in eps.iter() {
@@ -120,45 +144,44 @@ impl Collector for Snapshot {
             &mut encoder,
             "wsmon_up",
             "1 while the connection is open, else 0",
-            &|ep| f64::from(u8::from(ep.stats.state == ConnState::Open)),
+            &|ep| f64::from(u8::from(ep.up)),
         )?;
         gauge(
             &mut encoder,
             "wsmon_state",
             "Connection state: 0 starting, 1 connecting, 2 open, 3 closing, 4 closed, 5 waiting to retry, 6 gave up",
-            &|ep| f64::from(ep.stats.state.code()),
+            &|ep| f64::from(ep.state),
         )?;
         gauge(
             &mut encoder,
             "wsmon_uptime_seconds",
             "How long the current connection has been open (0 when down)",
-            &|ep| ep.stats.uptime(now).map_or(0.0, |d| d.as_secs_f64()),
+            &|ep| ep.uptime,
         )?;
         counter(
             &mut encoder,
             "wsmon_connected_seconds",
             "Time connected since wsmon started",
-            &|ep| vec![(labels(&ep.name), ep.stats.up_total(now).as_secs_f64())],
+            &|ep| vec![(labels(&ep.name), ep.connected)],
         )?;
         counter(
             &mut encoder,
             "wsmon_disconnected_seconds",
             "Time not connected since wsmon started",
-            &|ep| vec![(labels(&ep.name), ep.stats.down_total(now).as_secs_f64())],
+            &|ep| vec![(labels(&ep.name), ep.disconnected)],
         )?;
         counter(
             &mut encoder,
             "wsmon_dials",
             "Connection attempts started",
-            &|ep| vec![(labels(&ep.name), ep.stats.total_attempts as f64)],
+            &|ep| vec![(labels(&ep.name), ep.dials as f64)],
         )?;
         counter(
             &mut encoder,
             "wsmon_reconnects",
             "Connections opened again after an outage, by what began the outage",
             &|ep| {
-                ep.stats
-                    .reconnects_by_cause
+                ep.reconnects_by_cause
                     .iter()
                     .map(|(c, n)| (with(&ep.name, "cause", c), *n as f64))
                     .collect()
@@ -171,7 +194,7 @@ impl Collector for Snapshot {
             &|ep| {
                 Cause::ALL
                     .iter()
-                    .zip(ep.stats.failures_by_cause)
+                    .zip(ep.failures_by_cause)
                     .map(|(c, n)| (with(&ep.name, "cause", c.as_str()), n as f64))
                     .collect()
             },
@@ -183,7 +206,7 @@ impl Collector for Snapshot {
             &|ep| {
                 ClosedBy::ALL
                     .iter()
-                    .zip(ep.stats.closes_by)
+                    .zip(ep.closes_by)
                     .map(|(by, n)| (with(&ep.name, "by", by.as_str()), n as f64))
                     .collect()
             },
@@ -194,8 +217,8 @@ impl Collector for Snapshot {
             "Data messages, by direction",
             &|ep| {
                 vec![
-                    (with(&ep.name, "direction", "in"), ep.stats.msgs_in as f64),
-                    (with(&ep.name, "direction", "out"), ep.stats.msgs_out as f64),
+                    (with(&ep.name, "direction", "in"), ep.msgs_in as f64),
+                    (with(&ep.name, "direction", "out"), ep.msgs_out as f64),
                 ]
             },
         )?;
@@ -205,11 +228,8 @@ impl Collector for Snapshot {
             "Payload bytes, by direction",
             &|ep| {
                 vec![
-                    (with(&ep.name, "direction", "in"), ep.stats.bytes_in as f64),
-                    (
-                        with(&ep.name, "direction", "out"),
-                        ep.stats.bytes_out as f64,
-                    ),
+                    (with(&ep.name, "direction", "in"), ep.bytes_in as f64),
+                    (with(&ep.name, "direction", "out"), ep.bytes_out as f64),
                 ]
             },
         )?;
@@ -217,21 +237,13 @@ impl Collector for Snapshot {
             &mut encoder,
             "wsmon_last_close_code",
             "Close code of the last close (0 when none was received)",
-            &|ep| {
-                f64::from(
-                    ep.stats
-                        .last_close
-                        .as_ref()
-                        .and_then(|c| c.code)
-                        .unwrap_or(0),
-                )
-            },
+            &|ep| f64::from(ep.last_close_code),
         )?;
         gauge(
             &mut encoder,
             "wsmon_queued_messages",
             "Messages waiting to be sent until the connection is back",
-            &|ep| ep.stats.queued as f64,
+            &|ep| ep.queued as f64,
         )?;
 
         let mut d = encoder.encode_descriptor(
@@ -241,18 +253,17 @@ impl Collector for Snapshot {
             MetricType::Histogram,
         )?;
         for ep in eps.iter() {
-            let rtt = &ep.stats.rtt;
             // Per-bucket counts: the encoder makes them cumulative.
             let buckets: Vec<(f64, u64)> = RTT_BUCKETS
                 .iter()
                 .copied()
                 .chain(std::iter::once(f64::INFINITY))
-                .zip(rtt.buckets)
+                .zip(ep.rtt_buckets)
                 .collect();
             d.encode_family(&labels(&ep.name))?
                 .encode_histogram::<prometheus_client::encoding::NoLabelSet>(
-                    rtt.sum.as_secs_f64(),
-                    rtt.count,
+                    ep.rtt_sum,
+                    ep.rtt_count,
                     &buckets,
                     None,
                 )?;
@@ -261,60 +272,75 @@ impl Collector for Snapshot {
     }
 }
 
-/// Serves `GET /metrics` on `addr`; returns the address bound (useful with port 0).
-pub async fn serve(addr: SocketAddr, metrics: Arc<Metrics>) -> io::Result<SocketAddr> {
+/// How long a scrape waits for the frontend to answer.
+const ANSWER_WITHIN: Duration = Duration::from_secs(10);
+
+/// Serves `GET /metrics` on `addr`; returns the address bound (useful with port 0) and the
+/// scrapes to answer.
+pub async fn serve(addr: SocketAddr) -> io::Result<(SocketAddr, mpsc::Receiver<Scrape>)> {
     let listener = TcpListener::bind(addr).await?;
     let bound = listener.local_addr()?;
+    let (tx, scrapes) = mpsc::channel(16);
     tokio::spawn(async move {
         loop {
-            let (mut tcp, _) = crate::net::accept(&listener).await;
-            let metrics = metrics.clone();
-            tokio::spawn(async move {
-                let mut req = Vec::new();
-                let mut buf = [0u8; 1024];
-                while !req.windows(4).any(|w| w == b"\r\n\r\n") && req.len() < 8192 {
-                    match tokio::time::timeout(
-                        std::time::Duration::from_secs(5),
-                        tcp.read(&mut buf),
-                    )
-                    .await
-                    {
-                        Ok(Ok(n)) if n > 0 => req.extend_from_slice(&buf[..n]),
-                        _ => return,
-                    }
-                }
-                let line = String::from_utf8_lossy(&req);
-                let target = line.split_whitespace().nth(1).unwrap_or("");
-                let (status, ctype, body) = if line.starts_with("GET ")
-                    && (target == "/metrics" || target.starts_with("/metrics?"))
-                {
-                    (
-                        "200 OK",
-                        "application/openmetrics-text; version=1.0.0; charset=utf-8",
-                        metrics.render(),
-                    )
-                } else if line.starts_with("GET ") && target == "/" {
-                    (
-                        "200 OK",
-                        "text/plain; charset=utf-8",
-                        "wsmon: Prometheus metrics are at /metrics\n".to_string(),
-                    )
-                } else {
-                    (
-                        "404 Not Found",
-                        "text/plain; charset=utf-8",
-                        "not found: try /metrics\n".to_string(),
-                    )
-                };
-                let head = format!(
-                    "HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                    body.len()
-                );
-                let _ = tcp.write_all(head.as_bytes()).await;
-                let _ = tcp.write_all(body.as_bytes()).await;
-                let _ = tcp.shutdown().await;
-            });
+            let (tcp, _) = crate::net::accept(&listener).await;
+            tokio::spawn(answer(tcp, tx.clone()));
         }
     });
-    Ok(bound)
+    Ok((bound, scrapes))
+}
+
+/// Answers one HTTP request.
+async fn answer(mut tcp: tokio::net::TcpStream, scrapes: mpsc::Sender<Scrape>) {
+    let mut req = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !req.windows(4).any(|w| w == b"\r\n\r\n") && req.len() < 8192 {
+        match tokio::time::timeout(Duration::from_secs(5), tcp.read(&mut buf)).await {
+            Ok(Ok(n)) if n > 0 => req.extend_from_slice(&buf[..n]),
+            _ => return,
+        }
+    }
+    let line = String::from_utf8_lossy(&req);
+    let target = line.split_whitespace().nth(1).unwrap_or("");
+    let text = "text/plain; charset=utf-8";
+    let (status, ctype, body) = if line.starts_with("GET ")
+        && (target == "/metrics" || target.starts_with("/metrics?"))
+    {
+        let (reply, answer) = oneshot::channel();
+        let answered = async {
+            scrapes.send(Scrape(reply)).await.ok()?;
+            answer.await.ok()
+        };
+        match tokio::time::timeout(ANSWER_WITHIN, answered).await {
+            Ok(Some(body)) => (
+                "200 OK",
+                "application/openmetrics-text; version=1.0.0; charset=utf-8",
+                body,
+            ),
+            _ => (
+                "503 Service Unavailable",
+                text,
+                "wsmon did not answer in time (it is stopping, or busy); try again\n".to_string(),
+            ),
+        }
+    } else if line.starts_with("GET ") && target == "/" {
+        (
+            "200 OK",
+            text,
+            "wsmon: Prometheus metrics are at /metrics\n".to_string(),
+        )
+    } else {
+        (
+            "404 Not Found",
+            text,
+            "not found: try /metrics\n".to_string(),
+        )
+    };
+    let head = format!(
+        "HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    let _ = tcp.write_all(head.as_bytes()).await;
+    let _ = tcp.write_all(body.as_bytes()).await;
+    let _ = tcp.shutdown().await;
 }

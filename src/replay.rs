@@ -232,34 +232,6 @@ async fn wait_until(clock: &ReplayClock, step: &Notify, at: SystemTime) -> bool 
     }
 }
 
-/// `wsmon replay FILE --headless`: the events again as JSON lines on stdout; skipped lines
-/// are named on stderr.
-pub async fn headless(path: &Path, speed: f64) -> anyhow::Result<ExitCode> {
-    let mut player = play(path, speed, false)
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot open recording `{}`: {e}", path.display()))?;
-    let mut out = tokio::io::stdout();
-    let mut enc = Encoder::new();
-    let mut buf = Vec::with_capacity(64 * 1024);
-    while let Some((_, batch)) = player.events.recv().await {
-        buf.clear();
-        for s in batch.iter() {
-            if let Event::Warning(w) = &s.event
-                && w.about_the_recording()
-            {
-                eprintln!("wsmon: {}: {}", path.display(), crate::describe::warning(w));
-                continue;
-            }
-            enc.encode(s, &mut buf);
-        }
-        if out.write_all(&buf).await.is_err() || out.flush().await.is_err() {
-            player.stop();
-            break;
-        }
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
 /// One recorded outgoing message and when it went.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Sent {

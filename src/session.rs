@@ -1,12 +1,20 @@
 //! A session: the endpoints being watched and what the whole run does besides (recording,
-//! metrics, the dashboard's bounds). Every frontend runs on one.
+//! metrics, the dashboard's bounds). Every frontend (dashboard, headless, replay) runs on one.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::{Duration, SystemTime};
 
-use crate::engine::ConnSettings;
+use tokio::sync::mpsc;
+use tokio::sync::mpsc::error::TrySendError;
+use tokio::task::JoinHandle;
+
+use crate::engine::{Batch, Command, ConnSettings, DropReason, Engine, Event, Tagged};
+use crate::error::UsageError;
 use crate::jsonl::RecordHeader;
-use crate::record::RecordOptions;
+use crate::metrics::Scrape;
+use crate::record::{RecordOptions, RecordStatus, Recorder};
+use crate::replay::Player;
 
 /// One endpoint to watch: its name and how to connect.
 #[derive(Clone, Debug)]
@@ -59,5 +67,378 @@ impl SessionOptions {
             keep: self.record_keep,
             header: RecordHeader::of(settings),
         }
+    }
+}
+
+/// Where a session's events come from.
+enum Feed {
+    /// Live engines, one per endpoint.
+    Live(Vec<Handle>),
+    /// A recording being replayed.
+    Replay(Player),
+}
+
+/// One live endpoint: its engine and, while recording, its recorder.
+struct Handle {
+    commands: mpsc::Sender<Command>,
+    task: JoinHandle<()>,
+    recorder: Option<Recorder>,
+    /// How a recording started with `r` is set up (the path aside).
+    record_template: RecordOptions,
+}
+
+/// A running session: the endpoints' events in one channel, the commands back to them, and
+/// what is attached (recorders, the metrics endpoint). The dashboard, headless mode and a
+/// replay all run on one, so starting, recording, scraping and shutting down are written once.
+pub struct Session {
+    names: Vec<String>,
+    /// Tagged batches from every endpoint (or from the replay, as endpoint 0).
+    events: mpsc::Receiver<Tagged>,
+    events_open: bool,
+    feed: Feed,
+    scrapes: Option<mpsc::Receiver<Scrape>>,
+    metrics_at: Option<SocketAddr>,
+}
+
+/// Why a command did not reach an engine.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CommandError {
+    /// Its queue is full; try again.
+    Busy,
+    /// The engine has stopped.
+    Stopped,
+    /// A replay has no connection to command.
+    NotLive,
+}
+
+impl std::fmt::Display for CommandError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            CommandError::Busy => "the engine is busy; try again",
+            CommandError::Stopped => "the engine has stopped",
+            CommandError::NotLive => "replay: there is no live connection",
+        })
+    }
+}
+
+/// What a session hands its frontend next.
+#[derive(Debug)]
+pub enum Arrival {
+    /// Events of endpoint `.0`.
+    Batch(usize, Batch),
+    /// A metrics scrape to answer with the frontend's stats.
+    Scrape(Scrape),
+    /// The recorder of endpoint 0 has a new problem (monitoring goes on).
+    RecordingProblem(String),
+    /// No more events will come.
+    Ended,
+}
+
+/// The next metrics scrape; never, without `--metrics`.
+async fn next_scrape(scrapes: &mut Option<mpsc::Receiver<Scrape>>) -> Scrape {
+    match scrapes {
+        Some(rx) => match rx.recv().await {
+            Some(s) => s,
+            None => std::future::pending().await,
+        },
+        None => std::future::pending().await,
+    }
+}
+
+/// A new problem of endpoint 0's recorder; never, when nothing records.
+async fn recording_problem(feed: &mut Feed) -> String {
+    let rx = match feed {
+        Feed::Live(handles) => handles
+            .first_mut()
+            .and_then(|h| h.recorder.as_mut())
+            .map(|r| &mut r.status),
+        Feed::Replay(_) => None,
+    };
+    let Some(rx) = rx else {
+        return std::future::pending().await;
+    };
+    loop {
+        if rx.changed().await.is_err() {
+            return std::future::pending().await;
+        }
+        if let Some(e) = rx.borrow_and_update().error.clone() {
+            return e;
+        }
+    }
+}
+
+/// What recording an endpoint now does, after `Session::toggle_recording`.
+#[derive(Clone, Debug, PartialEq)]
+pub enum RecordingChange {
+    /// Recording started into this file.
+    Started(PathBuf),
+    /// Recording stopped; this is what was written.
+    Stopped(RecordStatus),
+    /// Recording could not start.
+    Failed(String),
+}
+
+/// What a session left behind when it ended.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Finished {
+    /// Queued messages that were never sent.
+    pub not_sent: u64,
+    /// What each recording wrote.
+    pub recordings: Vec<RecordStatus>,
+}
+
+impl Session {
+    /// Starts one engine per endpoint; with `options.record`, records the (one) endpoint from
+    /// the first event; with `options.metrics`, serves `/metrics` (whose scrapes the frontend
+    /// answers, see `next_scrape`).
+    pub async fn start(
+        endpoints: Vec<Endpoint>,
+        options: &SessionOptions,
+    ) -> anyhow::Result<Session> {
+        if options.record.is_some() && endpoints.len() > 1 {
+            return Err(UsageError(format!(
+                "--record records one endpoint and {} are given: record them one at a time, or press r in one endpoint's dashboard",
+                endpoints.len()
+            ))
+            .into());
+        }
+        let scrapes = match options.metrics {
+            Some(addr) => {
+                let (bound, scrapes) = crate::metrics::serve(addr).await.map_err(|e| {
+                    UsageError(format!(
+                        "--metrics {addr}: cannot listen there ({e}); give a free address, e.g. --metrics 127.0.0.1:9464"
+                    ))
+                })?;
+                tracing::info!(%bound, "serving Prometheus metrics");
+                Some((bound, scrapes))
+            }
+            None => None,
+        };
+        let (tx, events) = Engine::fleet_channel(endpoints.len());
+        let mut names = Vec::with_capacity(endpoints.len());
+        let mut handles = Vec::with_capacity(endpoints.len());
+        for (id, e) in endpoints.into_iter().enumerate() {
+            let template = options.record_options(PathBuf::new(), &e.settings);
+            let recorder = match &options.record {
+                Some(path) => {
+                    let opts = RecordOptions {
+                        path: path.clone(),
+                        ..template.clone()
+                    };
+                    Some(Recorder::start(opts).map_err(|err| {
+                        UsageError(format!("cannot record to `{}`: {err}", path.display()))
+                    })?)
+                }
+                None => None,
+            };
+            let tap = recorder.as_ref().map(|r| r.tap.clone());
+            let h = Engine::spawn_tagged(e.settings, id, tx.clone(), tap);
+            names.push(e.name);
+            handles.push(Handle {
+                commands: h.commands,
+                task: h.task,
+                recorder,
+                record_template: template,
+            });
+        }
+        tracing::info!(endpoints = names.len(), "session started");
+        Ok(Session {
+            names,
+            events,
+            events_open: true,
+            feed: Feed::Live(handles),
+            metrics_at: scrapes.as_ref().map(|(bound, _)| *bound),
+            scrapes: scrapes.map(|(_, s)| s),
+        })
+    }
+
+    /// A session over a replay of a recording, as one endpoint.
+    pub fn replay(mut player: Player, name: String) -> Session {
+        let events = std::mem::replace(&mut player.events, mpsc::channel(1).1);
+        Session {
+            names: vec![name],
+            events,
+            events_open: true,
+            feed: Feed::Replay(player),
+            scrapes: None,
+            metrics_at: None,
+        }
+    }
+
+    /// Where `/metrics` is served, with `--metrics`.
+    pub fn metrics_address(&self) -> Option<SocketAddr> {
+        self.metrics_at
+    }
+
+    /// The endpoints' names, in engine order.
+    pub fn names(&self) -> &[String] {
+        &self.names
+    }
+
+    /// The replay, when this is one.
+    pub fn player(&self) -> Option<&Player> {
+        match &self.feed {
+            Feed::Replay(p) => Some(p),
+            Feed::Live(_) => None,
+        }
+    }
+
+    /// The session's clock: the replay's, or the wall clock.
+    pub fn now(&self) -> SystemTime {
+        match &self.feed {
+            Feed::Replay(p) => p.clock.now(),
+            Feed::Live(_) => SystemTime::now(),
+        }
+    }
+
+    /// Hands a command to endpoint `id`'s engine without waiting.
+    pub fn command(&self, id: usize, cmd: Command) -> Result<(), CommandError> {
+        let Feed::Live(handles) = &self.feed else {
+            return Err(CommandError::NotLive);
+        };
+        let h = handles.get(id).ok_or(CommandError::Stopped)?;
+        h.commands.try_send(cmd).map_err(|e| match e {
+            TrySendError::Full(_) => CommandError::Busy,
+            TrySendError::Closed(_) => CommandError::Stopped,
+        })
+    }
+
+    /// Each endpoint's command channel (headless mode forwards stdin lines to them).
+    pub fn command_senders(&self) -> Vec<mpsc::Sender<Command>> {
+        match &self.feed {
+            Feed::Live(handles) => handles.iter().map(|h| h.commands.clone()).collect(),
+            Feed::Replay(_) => Vec::new(),
+        }
+    }
+
+    /// Asks every engine to close politely and stop; an engine already gone is skipped.
+    pub async fn shutdown(&self) {
+        if let Feed::Live(handles) = &self.feed {
+            for h in handles {
+                let _ = h.commands.send(Command::Shutdown).await;
+            }
+        }
+    }
+
+    /// Starts recording endpoint `id` into a new file in the data directory, or stops it.
+    pub async fn toggle_recording(&mut self, id: usize) -> RecordingChange {
+        let Feed::Live(handles) = &mut self.feed else {
+            return RecordingChange::Failed(CommandError::NotLive.to_string());
+        };
+        let Some(h) = handles.get_mut(id) else {
+            return RecordingChange::Failed(CommandError::Stopped.to_string());
+        };
+        if let Some(r) = h.recorder.take() {
+            let _ = h.commands.send(Command::Tap(None)).await;
+            return RecordingChange::Stopped(r.finish().await);
+        }
+        let Some(dir) = crate::paths::data_dir() else {
+            return RecordingChange::Failed(
+                "no data directory to record into: set WSMON_DATA_DIR or use --record FILE".into(),
+            );
+        };
+        let opts = RecordOptions {
+            path: crate::record::default_path(&dir),
+            ..h.record_template.clone()
+        };
+        match Recorder::start(opts.clone()) {
+            Ok(r) => {
+                let _ = h.commands.send(Command::Tap(Some(r.tap.clone()))).await;
+                h.recorder = Some(r);
+                RecordingChange::Started(opts.path)
+            }
+            Err(e) => {
+                RecordingChange::Failed(format!("cannot record to {}: {e}", opts.path.display()))
+            }
+        }
+    }
+
+    /// What endpoint `id`'s recorder has done so far, while it records.
+    pub fn recording(&self, id: usize) -> Option<RecordStatus> {
+        match &self.feed {
+            Feed::Live(handles) => handles
+                .get(id)?
+                .recorder
+                .as_ref()
+                .map(|r| r.status.borrow().clone()),
+            Feed::Replay(_) => None,
+        }
+    }
+
+    /// The next thing a frontend must handle: a batch of events, a metrics scrape to answer,
+    /// a recording problem to report, or the end of the events (a replay that ran out, or
+    /// every engine gone); after the end, only scrapes and problems come.
+    pub async fn next(&mut self) -> Arrival {
+        let Session {
+            events,
+            events_open,
+            feed,
+            scrapes,
+            ..
+        } = self;
+        tokio::select! {
+            biased;
+            scrape = next_scrape(scrapes) => Arrival::Scrape(scrape),
+            problem = recording_problem(feed) => Arrival::RecordingProblem(problem),
+            batch = events.recv(), if *events_open => match batch {
+                Some((id, batch)) => Arrival::Batch(id, batch),
+                None => {
+                    *events_open = false;
+                    Arrival::Ended
+                }
+            },
+        }
+    }
+
+    /// A batch that is already waiting, without waiting for one (to fold a burst at once).
+    pub fn try_batch(&mut self) -> Option<Tagged> {
+        self.events.try_recv().ok()
+    }
+
+    /// Closes every connection politely, lets the last events and recorded lines out, and
+    /// says what was left: messages never sent, and what each recording wrote.
+    pub async fn finish(mut self) -> Finished {
+        let mut done = Finished::default();
+        let handles = match std::mem::replace(&mut self.feed, Feed::Live(Vec::new())) {
+            Feed::Live(handles) => handles,
+            Feed::Replay(player) => {
+                player.stop();
+                return done;
+            }
+        };
+        for h in &handles {
+            let _ = h.commands.send(Command::Shutdown).await;
+        }
+        let mut tasks = Vec::new();
+        let mut recorders = Vec::new();
+        for h in handles {
+            tasks.push(h.task);
+            recorders.extend(h.recorder);
+        }
+        let events = &mut self.events;
+        let not_sent = &mut done.not_sent;
+        // Drained even after the frontend saw the end: the engines' last events come now.
+        let _ = tokio::time::timeout(Duration::from_secs(2), async {
+            while let Some((_, batch)) = events.recv().await {
+                *not_sent += batch
+                    .iter()
+                    .filter(|s| {
+                        matches!(
+                            s.event,
+                            Event::Dropped {
+                                reason: DropReason::Shutdown,
+                                ..
+                            }
+                        )
+                    })
+                    .count() as u64;
+            }
+            futures_util::future::join_all(tasks).await;
+        })
+        .await;
+        for r in recorders {
+            done.recordings.push(r.finish().await);
+        }
+        done
     }
 }

@@ -217,6 +217,12 @@ pub fn size(n: u64) -> String {
     format!("{n}B")
 }
 
+/// A speed factor without trailing zeros: `10`, `0.5`.
+pub fn speed(factor: f64) -> String {
+    let s = format!("{factor:.3}");
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
 /// A byte count: `512B`, `1.2KiB`, `3.4MiB`.
 pub fn bytes(n: u64) -> String {
     const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];

@@ -12,9 +12,10 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{Event as TermEvent, KeyCode, KeyEvent, KeyModifiers};
 use tokio::sync::mpsc;
+use wsmon::engine::ConnSettings;
 use wsmon::engine::target::Target;
-use wsmon::engine::{ConnSettings, Engine};
 use wsmon::server::{ServeOptions, Server};
+use wsmon::session::{Endpoint, Session, SessionOptions};
 use wsmon::tui::app::{App, UiOptions};
 use wsmon::tui::theme::Theme;
 
@@ -135,11 +136,14 @@ pub(crate) async fn tui_loop(n: u64, size: usize) -> (Duration, Vec<Duration>) {
     let mut settings = ConnSettings::new(Target::parse(&srv.url()).expect("url"));
     settings.ping_interval = None;
     let t0 = Instant::now();
-    let (tx, mut events) = Engine::fleet_channel(1);
-    let wsmon::engine::EngineHandle { commands, task } =
-        Engine::spawn_tagged(settings, 0, tx, None);
+    let endpoint = Endpoint {
+        name: "flood".into(),
+        settings,
+    };
+    let mut session = Session::start(vec![endpoint], &SessionOptions::default())
+        .await
+        .expect("session");
     let mut app = App::new(ui_options());
-    let mut session = wsmon::tui::Session::live(vec![commands]);
     let mut terminal = Terminal::new(TestBackend::new(120, 40)).expect("terminal");
 
     let (key_tx, mut key_rx) = mpsc::unbounded_channel::<TermEvent>();
@@ -193,7 +197,6 @@ pub(crate) async fn tui_loop(n: u64, size: usize) -> (Duration, Vec<Duration>) {
     };
     wsmon::tui::drive(
         &mut app,
-        &mut events,
         &mut session,
         &mut terminal,
         &mut keys,
@@ -205,7 +208,6 @@ pub(crate) async fn tui_loop(n: u64, size: usize) -> (Duration, Vec<Duration>) {
     let took = t0.elapsed();
     assert!(app.stats().msgs_in >= n, "the dashboard got every message");
     injector.abort();
-    drop(events);
-    task.abort();
+    drop(session);
     (took, latencies)
 }

@@ -11,7 +11,7 @@ use ratatui::crossterm::event::{
 use tui_input::Input;
 use tui_input::backend::crossterm::EventHandler;
 
-use super::input::{Action, History, append_history, parse_line};
+use super::input::{Action, History, parse_line};
 use super::log::{Entry, Filter, Level, MessageLog, Origin, Status, contains_ignore_case};
 use super::theme::Theme;
 use crate::describe;
@@ -20,6 +20,7 @@ use crate::engine::{ClosedBy, Command, ConnStats, Dir, DropReason, Event, Stampe
 use crate::jsonl::RecordHeader;
 use crate::record::RecordStatus;
 use crate::report::ReportBuilder;
+use crate::session::{Endpoint, SessionOptions};
 use crate::text;
 
 /// How long a status message stays in the footer.
@@ -77,6 +78,69 @@ pub struct UiOptions {
     pub name: Option<String>,
 }
 
+/// Fewest log entries kept per endpoint of a fleet, however large the fleet.
+const FLEET_MIN_LOG_ENTRIES: usize = 100;
+/// Fewest payload bytes kept per endpoint of a fleet.
+const FLEET_MIN_LOG_BYTES: usize = 64 << 10;
+
+impl UiOptions {
+    /// The dashboard of endpoint `e` in a session of `endpoints` endpoints; a fleet shares the
+    /// log's bounds and names each dashboard.
+    pub fn live(session: &SessionOptions, e: &Endpoint, endpoints: usize, demo: bool) -> UiOptions {
+        let fleet = endpoints > 1;
+        let n = endpoints.max(1);
+        UiOptions {
+            url: e.settings.shown_url(),
+            log_capacity: if fleet {
+                (session.log_capacity / n).max(FLEET_MIN_LOG_ENTRIES)
+            } else {
+                session.log_capacity
+            },
+            log_max_bytes: if fleet {
+                (session.log_max_bytes / n).max(FLEET_MIN_LOG_BYTES)
+            } else {
+                session.log_max_bytes
+            },
+            fps: session.fps,
+            ping_interval: e.settings.ping_interval,
+            pong_timeout: e.settings.pong_timeout,
+            demo,
+            theme: Theme::from_env(),
+            history: crate::paths::data_dir().map(|d| d.join("history")),
+            header: RecordHeader::of(&e.settings),
+            replay: false,
+            name: fleet.then(|| e.name.clone()),
+        }
+    }
+
+    /// The dashboard of a recording replayed from `file`, described by its `header`.
+    pub fn replay(
+        session: &SessionOptions,
+        header: RecordHeader,
+        file: &std::path::Path,
+    ) -> UiOptions {
+        UiOptions {
+            url: if header.url.is_empty() {
+                file.display().to_string()
+            } else {
+                header.url.clone()
+            },
+            log_capacity: session.log_capacity,
+            log_max_bytes: session.log_max_bytes,
+            fps: session.fps,
+            ping_interval: (header.ping_interval_ms > 0)
+                .then(|| Duration::from_millis(header.ping_interval_ms)),
+            pong_timeout: Duration::from_millis(header.pong_timeout_ms),
+            demo: false,
+            theme: Theme::from_env(),
+            history: None,
+            header,
+            replay: true,
+            name: None,
+        }
+    }
+}
+
 /// What a replay shows in the title.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ReplayView {
@@ -103,6 +167,8 @@ pub enum Effect {
     ReplaySpeed(f64),
     /// Replay one event while paused.
     ReplayStep,
+    /// Append a submitted line to the history file.
+    AppendHistory(PathBuf, String),
 }
 
 /// Where keys go.
@@ -742,11 +808,18 @@ impl App {
         if line.is_empty() {
             return Vec::new();
         }
+        let mut effects = Vec::new();
         if let Some((path, text)) = self.history.push(&line) {
-            append_history(path, text);
+            effects.push(Effect::AppendHistory(path, text));
         }
         self.input.reset();
-        match parse_line(&line) {
+        effects.extend(self.act_on_line(&line));
+        effects
+    }
+
+    /// What a submitted line asks for.
+    fn act_on_line(&mut self, line: &str) -> Vec<Effect> {
+        match parse_line(line) {
             Action::Engine(cmd) => {
                 if matches!(cmd, Command::Send { .. }) {
                     // Sending is a moment to watch the answer come in.
@@ -773,7 +846,7 @@ impl App {
             Action::Error(e) => {
                 self.say(Level::Bad, e);
                 // Give the line back so it can be fixed.
-                self.input = Input::new(line);
+                self.input = Input::new(line.to_string());
                 Vec::new()
             }
         }

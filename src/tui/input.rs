@@ -221,26 +221,24 @@ impl History {
     }
 }
 
-/// Appends to the history file, away from the render loop; it is rewritten when it grows
-/// far beyond the kept length.
-pub fn append_history(path: PathBuf, line: String) {
-    tokio::task::spawn_blocking(move || {
-        use std::io::Write;
-        if let Some(dir) = path.parent() {
-            let _ = std::fs::create_dir_all(dir);
-        }
-        if let Ok(mut f) = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)
-        {
-            let _ = f.write_all(line.as_bytes());
-        }
-        if std::fs::metadata(&path).is_ok_and(|m| m.len() > 1 << 20) {
-            let mut kept = History::load(Some(path.clone()));
-            let _ = std::fs::write(&path, kept.entries().join("\n") + "\n");
-        }
-    });
+/// Appends a line to the history file (blocking: the loop runs it on the blocking pool); the
+/// file is rewritten when it grows far beyond the kept length.
+pub fn append_history(path: &std::path::Path, line: &str) {
+    use std::io::Write;
+    if let Some(dir) = path.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    if let Ok(mut f) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+    {
+        let _ = f.write_all(line.as_bytes());
+    }
+    if std::fs::metadata(path).is_ok_and(|m| m.len() > 1 << 20) {
+        let mut kept = History::load(Some(path.to_path_buf()));
+        let _ = std::fs::write(path, kept.entries().join("\n") + "\n");
+    }
 }
 
 #[cfg(test)]

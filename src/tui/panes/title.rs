@@ -60,7 +60,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         let what = if r.paused {
             " ⏸ REPLAY PAUSED ".to_string()
         } else {
-            format!(" ⏵ REPLAY ×{} ", crate::tui::trim_speed(r.speed))
+            format!(" ⏵ REPLAY ×{} ", crate::text::speed(r.speed))
         };
         right.push(Span::styled(what, t.warn()));
     }

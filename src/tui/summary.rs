@@ -1,0 +1,107 @@
+//! The lines printed after the screen is given back: what was watched, how it went, what was
+//! recorded.
+
+use std::time::SystemTime;
+
+use super::app::App;
+use super::fleet::{self, FleetApp};
+use crate::engine::ConnState;
+use crate::text;
+
+/// What a recording wrote, in one line.
+pub fn recording(s: &crate::record::RecordStatus) -> String {
+    let mut line = format!(
+        "wsmon: recorded {} events ({}) to {}",
+        text::count(s.events),
+        text::bytes(s.bytes),
+        s.path.display()
+    );
+    if s.lost > 0 {
+        line.push_str(&format!(
+            "; {} events could not be written",
+            text::count(s.lost)
+        ));
+    }
+    line
+}
+/// One line printed after the screen is restored.
+pub fn one(app: &App) -> String {
+    let s = &app.stats();
+    let now = SystemTime::now();
+    let watched = s
+        .started
+        .map(|t| now.duration_since(t).unwrap_or_default())
+        .unwrap_or_default();
+    let avail = s
+        .availability(now)
+        .map(|a| format!(", {a:.2}% available"))
+        .unwrap_or_default();
+    format!(
+        "wsmon: watched {} for {}: {} connects, {} drops, {} in / {} out{avail}",
+        app.opts.url,
+        text::duration(watched),
+        s.connects,
+        s.drops,
+        text::count(s.msgs_in),
+        text::count(s.msgs_out)
+    )
+}
+
+/// Most endpoints named one by one in a fleet's summary.
+const SUMMARY_ENDPOINTS: usize = 20;
+
+/// The lines printed after a fleet's screen is restored: totals, then the endpoints that
+/// dropped or are down, worst first.
+pub fn for_fleet(fleet: &FleetApp) -> Vec<String> {
+    let now = SystemTime::now();
+    let c = fleet.counts();
+    let (mut connects, mut drops, mut msgs_in, mut msgs_out) = (0, 0, 0, 0);
+    for a in &fleet.apps {
+        let s = a.stats();
+        connects += s.connects;
+        drops += s.drops;
+        msgs_in += s.msgs_in;
+        msgs_out += s.msgs_out;
+    }
+    let mut lines = vec![format!(
+        "wsmon: watched {} endpoints: {} open, {} down, {} connecting at the end; {connects} connects, {drops} drops, {} in / {} out",
+        fleet.apps.len(),
+        c.open,
+        c.down,
+        c.connecting,
+        text::count(msgs_in),
+        text::count(msgs_out)
+    )];
+    let mut troubled: Vec<usize> = (0..fleet.apps.len())
+        .filter(|i| {
+            let s = fleet.apps[*i].stats();
+            s.drops > 0 || s.state != ConnState::Open
+        })
+        .collect();
+    troubled.sort_by_key(|i| (fleet::severity(&fleet.apps[*i]), fleet.name(*i).to_string()));
+    for i in troubled.iter().take(SUMMARY_ENDPOINTS) {
+        let s = fleet.apps[*i].stats();
+        let avail = s
+            .availability(now)
+            .map(|a| format!(", {a:.2}% available"))
+            .unwrap_or_default();
+        let last = s
+            .last_failure
+            .as_ref()
+            .map(|(_, what)| format!("; last failure: {}", crate::describe::trouble(what)))
+            .unwrap_or_default();
+        lines.push(format!(
+            "  {}: {}, {} drops{avail}{last}",
+            fleet.name(*i),
+            s.state.label(),
+            s.drops
+        ));
+    }
+    if troubled.len() > SUMMARY_ENDPOINTS {
+        lines.push(format!(
+            "  and {} more that dropped or are down",
+            troubled.len() - SUMMARY_ENDPOINTS
+        ));
+    }
+    lines
+}
