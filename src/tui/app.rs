@@ -11,6 +11,7 @@ use ratatui::crossterm::event::{
 use tui_input::Input;
 use tui_input::backend::crossterm::EventHandler;
 
+use super::bindings::{self, Act};
 use super::input::{Action, History, parse_line};
 use super::log::{Entry, Filter, Level, MessageLog, Origin, Status, contains_ignore_case};
 use super::theme::Theme;
@@ -854,65 +855,82 @@ impl App {
 
     fn on_log_key(&mut self, key: KeyEvent) -> Vec<Effect> {
         let page = self.log_rows.max(2) - 1;
-        if self.opts.replay {
-            match key.code {
-                KeyCode::Char(' ') => return vec![Effect::ReplayPause],
-                KeyCode::Char('+' | '=') => return vec![Effect::ReplaySpeed(2.0)],
-                KeyCode::Char('-') => return vec![Effect::ReplaySpeed(0.5)],
-                KeyCode::Char('.') => return vec![Effect::ReplayStep],
-                KeyCode::Tab | KeyCode::Char('i' | 'p' | 'R' | 'r') => {
-                    self.say(
-                        Level::Warn,
-                        "replay: there is no live connection to send to or record",
-                    );
-                    return Vec::new();
-                }
-                _ => {}
-            }
-        }
-        match key.code {
-            KeyCode::Char('q') => self.quit = true,
-            KeyCode::Char('?') => self.overlay = Some(Overlay::Help),
-            KeyCode::Tab | KeyCode::Char('i') => self.focus = Focus::Input,
-            KeyCode::Char('/') => {
+        let in_fleet = self.opts.name.is_some();
+        let Some(act) = bindings::lookup(bindings::DASHBOARD, key.code, self.opts.replay, in_fleet)
+        else {
+            self.hint(key.code);
+            return Vec::new();
+        };
+        match act {
+            Act::Quit => self.quit = true,
+            Act::Help => self.overlay = Some(Overlay::Help),
+            Act::Type => self.focus = Focus::Input,
+            Act::Search => {
                 self.search_input = Input::new(self.search.clone().unwrap_or_default());
                 self.focus = Focus::Search;
             }
-            KeyCode::Char('n') => self.search_step(true),
-            KeyCode::Char('N') => self.search_step(false),
-            KeyCode::Char('f') => {
-                self.filter = self.filter.next();
-                if let Some(sel) = self.selected
-                    && !self.log.get(sel).is_some_and(|e| self.filter.matches(e))
-                {
-                    let near = self
-                        .log
-                        .prev(sel, self.filter)
-                        .or_else(|| self.log.next(sel, self.filter));
-                    match near {
-                        Some(s) => self.selected = Some(s),
-                        None => self.follow(),
-                    }
+            Act::OlderHit => self.search_step(true),
+            Act::NewerHit => self.search_step(false),
+            Act::Filter => self.next_filter(),
+            Act::Up => self.scroll_up(1),
+            Act::Down => self.scroll_down(1),
+            Act::PageUp => self.scroll_up(page),
+            Act::PageDown => self.scroll_down(page),
+            Act::Oldest => self.scroll_home(),
+            Act::Newest => self.follow(),
+            Act::Detail => self.open_detail(),
+            Act::Back => {
+                if self.search.take().is_none() {
+                    self.follow();
                 }
-                self.view_top = self.selected.unwrap_or(self.view_top);
-                let label = self.filter.label();
-                self.say(Level::Info, format!("showing {label}"));
             }
-            KeyCode::Up | KeyCode::Char('k') => self.scroll_up(1),
-            KeyCode::Down | KeyCode::Char('j') => self.scroll_down(1),
-            KeyCode::PageUp => self.scroll_up(page),
-            KeyCode::PageDown | KeyCode::Char(' ') => self.scroll_down(page),
-            KeyCode::Home | KeyCode::Char('g') => self.scroll_home(),
-            KeyCode::End | KeyCode::Char('G') => self.follow(),
-            KeyCode::Enter => self.open_detail(),
-            KeyCode::Esc if self.search.take().is_none() => self.follow(),
-            KeyCode::Char('p') => return vec![Effect::Engine(Command::Ping)],
-            KeyCode::Char('R') => return vec![Effect::Engine(Command::Reconnect)],
-            KeyCode::Char('r') => return vec![Effect::ToggleRecording],
-            KeyCode::Char('d') => return vec![Effect::WriteReport],
-            _ => {}
+            Act::Ping => return vec![Effect::Engine(Command::Ping)],
+            Act::Reconnect => return vec![Effect::Engine(Command::Reconnect)],
+            Act::Record => return vec![Effect::ToggleRecording],
+            Act::Report => return vec![Effect::WriteReport],
+            Act::Pause => return vec![Effect::ReplayPause],
+            Act::Faster => return vec![Effect::ReplaySpeed(2.0)],
+            Act::Slower => return vec![Effect::ReplaySpeed(0.5)],
+            Act::Step => return vec![Effect::ReplayStep],
         }
         Vec::new()
+    }
+
+    /// Says why a key did nothing: it needs a live connection, or it is not a key here.
+    fn hint(&mut self, code: KeyCode) {
+        match (bindings::elsewhere(code), self.opts.replay) {
+            (Some(what), true) => self.say(
+                Level::Warn,
+                format!("replay: there is no live connection ({what})"),
+            ),
+            _ => {
+                if let KeyCode::Char(c) = code {
+                    self.say(
+                        Level::Info,
+                        format!("`{c}` is not a key here: ? lists the keys, Tab types a message"),
+                    );
+                }
+            }
+        }
+    }
+
+    fn next_filter(&mut self) {
+        self.filter = self.filter.next();
+        if let Some(sel) = self.selected
+            && !self.log.get(sel).is_some_and(|e| self.filter.matches(e))
+        {
+            let near = self
+                .log
+                .prev(sel, self.filter)
+                .or_else(|| self.log.next(sel, self.filter));
+            match near {
+                Some(s) => self.selected = Some(s),
+                None => self.follow(),
+            }
+        }
+        self.view_top = self.selected.unwrap_or(self.view_top);
+        let label = self.filter.label();
+        self.say(Level::Info, format!("showing {label}"));
     }
 }
 

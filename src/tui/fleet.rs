@@ -9,6 +9,7 @@ use tui_input::Input;
 use tui_input::backend::crossterm::EventHandler;
 
 use super::app::{App, Effect, Focus, Notice};
+use super::bindings::{self, FleetAct};
 use super::log::Level;
 use super::theme::Theme;
 use crate::engine::{ConnState, Stamped};
@@ -381,22 +382,31 @@ impl FleetApp {
             return Vec::new();
         }
         let page = self.rows.max(2) as isize - 1;
-        match key.code {
-            KeyCode::Char('q') => self.quit = true,
-            KeyCode::Char('?') => self.help = true,
-            KeyCode::Up | KeyCode::Char('k') => self.move_cursor(-1),
-            KeyCode::Down | KeyCode::Char('j') => self.move_cursor(1),
-            KeyCode::PageUp => self.move_cursor(-page),
-            KeyCode::PageDown | KeyCode::Char(' ') => self.move_cursor(page),
-            KeyCode::Home | KeyCode::Char('g') => self.move_cursor(isize::MIN / 2),
-            KeyCode::End | KeyCode::Char('G') => self.move_cursor(isize::MAX / 2),
-            KeyCode::Enter => {
+        let Some(act) = bindings::lookup(bindings::OVERVIEW, key.code, false, true) else {
+            if let KeyCode::Char(c) = key.code {
+                self.say(
+                    Level::Info,
+                    format!("`{c}` is not a key here: ? lists the keys, Enter opens an endpoint"),
+                );
+            }
+            return Vec::new();
+        };
+        match act {
+            FleetAct::Quit => self.quit = true,
+            FleetAct::Help => self.help = true,
+            FleetAct::Up => self.move_cursor(-1),
+            FleetAct::Down => self.move_cursor(1),
+            FleetAct::PageUp => self.move_cursor(-page),
+            FleetAct::PageDown => self.move_cursor(page),
+            FleetAct::First => self.move_cursor(isize::MIN / 2),
+            FleetAct::Last => self.move_cursor(isize::MAX / 2),
+            FleetAct::Open => {
                 self.drill(Focus::Log);
             }
-            KeyCode::Tab | KeyCode::Char('i') => {
+            FleetAct::OpenAndType => {
                 self.drill(Focus::Input);
             }
-            KeyCode::Char('s') => {
+            FleetAct::Sort => {
                 self.sort = self.sort.next();
                 if self.sort == SortKey::Rtt {
                     self.refresh_p50();
@@ -404,26 +414,25 @@ impl FleetApp {
                 self.top = 0;
                 self.say(Level::Info, format!("sorted by {}", self.sort.label()));
             }
-            KeyCode::Char('/') => {
+            FleetAct::Filter => {
                 self.filter_input = Some(Input::new(self.filter.clone()));
             }
-            KeyCode::Esc if !self.filter.is_empty() => self.filter.clear(),
-            KeyCode::Char('p') => {
+            FleetAct::ClearFilter => self.filter.clear(),
+            FleetAct::Ping => {
                 return vec![(self.selected, Effect::Engine(crate::engine::Command::Ping))];
             }
-            KeyCode::Char('R') => {
+            FleetAct::Reconnect => {
                 return vec![(
                     self.selected,
                     Effect::Engine(crate::engine::Command::Reconnect),
                 )];
             }
-            KeyCode::Char('r' | 'd') => {
+            FleetAct::PerEndpoint => {
                 self.say(
                     Level::Info,
                     "open an endpoint (Enter) to record it or write its report",
                 );
             }
-            _ => {}
         }
         Vec::new()
     }

@@ -28,7 +28,7 @@ pub enum Action {
 }
 
 /// The commands the input line understands, for help and errors.
-pub const COMMANDS: [(&str, &str); 7] = [
+pub const COMMANDS: [(&str, &str); 8] = [
     ("/ping", "send a ping now (an RTT sample)"),
     (
         "/reconnect",
@@ -48,6 +48,7 @@ pub const COMMANDS: [(&str, &str); 7] = [
         "send to every endpoint that is open now (a fleet)",
     ),
     ("//text", "send text that starts with a slash"),
+    ("/help", "the keys and these commands"),
 ];
 
 /// Interprets a submitted line.
@@ -81,7 +82,7 @@ pub fn parse_line(line: &str) -> Action {
             other => other,
         },
         other => Action::Error(format!(
-            "unknown command /{other}: try /ping, /reconnect, /close [code] [reason], /binary <hex>, /broadcast <text>, /clear (// sends a literal /)"
+            "unknown command /{other}: try /ping, /reconnect, /close [code] [reason], /binary <hex>, /broadcast <text>, /clear, /help (// sends a literal /)"
         )),
     }
 }

@@ -6,67 +6,18 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Widget};
 
 use crate::tui::app::App;
+use crate::tui::bindings;
 use crate::tui::input::COMMANDS;
 use crate::tui::theme::Theme;
 
-/// Every key binding: (keys, what they do).
-pub const KEYS: [(&str, &str); 13] = [
-    ("↑ ↓  k j", "move one message; moving up pauses following"),
-    ("PgUp PgDn  wheel", "move a page / three rows"),
-    ("Home g", "oldest message"),
-    ("End G", "newest message, and follow again"),
-    (
-        "Enter",
-        "detail: JSON pretty-printed, hex for binary, wrapped text",
-    ),
-    ("/  n  N", "search; next older hit; next newer hit"),
-    ("f", "filter: all, in only, out only, events only"),
-    (
-        "Esc",
-        "clear the search, follow again, then back to the fleet",
-    ),
-    ("p  R", "ping now (an RTT sample); reconnect now"),
-    (
-        "Tab  i",
-        "type a message: Enter sends, Esc leaves, ↑↓ history",
-    ),
-    (
-        "r  d",
-        "record to a file (again: stop); write the diagnostic report",
-    ),
-    (
-        "Space + - .",
-        "in a replay: pause, faster, slower, one event",
-    ),
-    ("?  q  Ctrl-C", "this help; quit"),
-];
-
-/// Keys of the fleet overview.
-pub const FLEET_KEYS: [(&str, &str); 10] = [
-    ("↑ ↓  k j", "move the cursor; PgUp PgDn Home End jump"),
-    ("Enter", "open the endpoint's dashboard (Esc comes back)"),
-    ("Tab  i", "open it and type a message to it"),
-    (
-        "s",
-        "sort: problems first, name, availability, RTT p50, reconnects",
-    ),
-    ("/", "filter by name or URL (Enter keeps it, Esc clears it)"),
-    ("p  R", "ping the endpoint now; reconnect it now"),
-    (
-        "/broadcast",
-        "in an endpoint's input line: send to all open ones",
-    ),
-    (
-        "r  d",
-        "in an endpoint's dashboard: record it; write its report",
-    ),
-    ("?", "this help"),
-    ("q  Ctrl-C", "quit"),
-];
-
 /// Draws the help over everything.
 pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
-    render_box(&app.opts.theme, &KEYS, area, buf);
+    let keys = bindings::help(
+        bindings::DASHBOARD,
+        app.opts.replay,
+        app.opts.name.is_some(),
+    );
+    render_box(&app.opts.theme, &keys, area, buf);
 }
 
 /// Draws a help box of these keys and the input commands, centred in `area`.

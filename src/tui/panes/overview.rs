@@ -264,7 +264,8 @@ pub fn render(fleet: &FleetApp, order: &[usize], area: Rect, buf: &mut Buffer) {
 
     render_footer(fleet, footer, buf);
     if fleet.help {
-        super::help::render_box(t, &super::help::FLEET_KEYS, area, buf);
+        let keys = crate::tui::bindings::help(crate::tui::bindings::OVERVIEW, false, true);
+        super::help::render_box(t, &keys, area, buf);
     }
 }
 
