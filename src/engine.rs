@@ -13,6 +13,8 @@ pub mod stats;
 pub mod target;
 pub mod tls;
 
+mod open;
+mod sink;
 mod task;
 
 use std::sync::Arc;
@@ -20,6 +22,7 @@ use std::sync::Arc;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
+pub use dial::{Connector, Network};
 pub use event::{
     Batch, Cause, CloseInfo, ClosedBy, Command, Dir, DropReason, Event, Failure, HttpFailure, Kind,
     Message, OpenInfo, Phase, Phases, Stamped, Tap, Warning,
@@ -46,10 +49,23 @@ pub struct Engine {
 impl Engine {
     /// Starts the socket task on the current tokio runtime.
     pub fn spawn(settings: ConnSettings) -> Engine {
+        Engine::spawn_with(settings, Arc::new(Network))
+    }
+
+    /// Starts the socket task with its own way of opening connections (tests dial in-memory
+    /// pipes, so timing can be asserted on tokio's paused clock).
+    pub fn spawn_with(settings: ConnSettings, connector: Arc<dyn Connector>) -> Engine {
         let (cmd_tx, cmd_rx) = mpsc::channel(COMMANDS);
         let (ev_tx, ev_rx) = mpsc::channel(EVENT_BATCHES);
         let task = tokio::spawn(
-            task::Task::new(Arc::new(settings), cmd_rx, task::Out::Single(ev_tx), None).run(),
+            task::Task::new(
+                Arc::new(settings),
+                cmd_rx,
+                sink::Out::Single(ev_tx),
+                None,
+                connector,
+            )
+            .run(),
         );
         Engine {
             commands: cmd_tx,
@@ -71,8 +87,9 @@ impl Engine {
             task::Task::new(
                 Arc::new(settings),
                 cmd_rx,
-                task::Out::Tagged(id, events),
+                sink::Out::Tagged(id, events),
                 tap,
+                Arc::new(Network),
             )
             .run(),
         );

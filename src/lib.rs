@@ -3,6 +3,7 @@
 pub mod app;
 pub mod cli;
 pub mod config;
+pub mod deadline;
 pub mod describe;
 pub mod engine;
 pub mod error;

@@ -338,7 +338,7 @@ pub async fn send(
         });
         let linger_until = done_at.map(|d| d + linger);
         tokio::select! {
-            _ = sleep_until_opt(due) => {
+            _ = crate::deadline::sleep_until(due) => {
                 let m = &sent[next];
                 let _ = commands.send(Command::Send { kind: m.kind, data: m.data.clone() }).await;
                 next += 1;
@@ -346,7 +346,7 @@ pub async fn send(
                     done_at = Some(Instant::now());
                 }
             }
-            _ = sleep_until_opt(linger_until) => break,
+            _ = crate::deadline::sleep_until(linger_until) => break,
             batch = events.recv() => {
                 let Some(batch) = batch else { break };
                 buf.clear();
@@ -371,11 +371,4 @@ pub async fn send(
     let _ = out.flush().await;
     let _ = tokio::time::timeout(Duration::from_secs(3), task).await;
     Ok(ExitCode::SUCCESS)
-}
-
-async fn sleep_until_opt(at: Option<Instant>) {
-    match at {
-        Some(at) => tokio::time::sleep_until(at).await,
-        None => std::future::pending().await,
-    }
 }

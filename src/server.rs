@@ -17,7 +17,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
-use tokio::time::{Instant, sleep_until};
+use tokio::time::Instant;
 use tokio_rustls::TlsAcceptor;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::handshake::server::{Request, Response};
@@ -505,7 +505,7 @@ async fn serve_connection<S: AsyncRead + AsyncWrite + Unpin + Send>(
                     None => return "client went away".into(),
                 }
             }
-            _ = sleep_until_opt(next_tick) => {
+            _ = crate::deadline::sleep_until(next_tick) => {
                 tick_seq += 1;
                 next_tick = opts.tick.map(|t| Instant::now() + t);
                 let ts = crate::text::timestamp(SystemTime::now());
@@ -513,7 +513,7 @@ async fn serve_connection<S: AsyncRead + AsyncWrite + Unpin + Send>(
                 if ws.send(Message::Text(text.into())).await.is_err() { return "send failed".into(); }
                 counts.1 += 1;
             }
-            _ = sleep_until_opt(next_scene) => {
+            _ = crate::deadline::sleep_until(next_scene) => {
                 if let Some(s) = scenario.as_mut() {
                     for msg in s.due(start) {
                         if ws.send(msg).await.is_err() { return "send failed".into(); }
@@ -524,7 +524,7 @@ async fn serve_connection<S: AsyncRead + AsyncWrite + Unpin + Send>(
             _ = tokio::time::sleep(held_check), if ws.get_ref().has_held_pongs() => {
                 let _ = ws.flush().await;
             }
-            _ = sleep_until_opt(drop_at) => {
+            _ = crate::deadline::sleep_until(drop_at) => {
                 let code = match scenario.as_ref() { Some(s) => s.drop_code(), None => opts.drop_code };
                 return match code {
                     Some(code) => {
@@ -541,13 +541,6 @@ async fn serve_connection<S: AsyncRead + AsyncWrite + Unpin + Send>(
                 };
             }
         }
-    }
-}
-
-async fn sleep_until_opt(at: Option<Instant>) {
-    match at {
-        Some(at) => sleep_until(at).await,
-        None => std::future::pending().await,
     }
 }
 

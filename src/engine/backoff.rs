@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use rand::RngExt;
+use rand::{Rng, RngExt};
 
 /// Exponential backoff with full jitter: the n-th delay of an outage is drawn uniformly from
 /// `[min, min(max, min * 2^n)]`, so clients spread out instead of retrying in lockstep.
@@ -43,8 +43,8 @@ impl Backoff {
         }
     }
 
-    /// The next delay; each call raises the ceiling until `max`.
-    pub fn next_delay(&mut self) -> Duration {
+    /// The next delay, drawn with `rng`; each call raises the ceiling until `max`.
+    pub fn next_delay(&mut self, rng: &mut impl Rng) -> Duration {
         let ceiling = self.ceiling();
         self.step = self.step.saturating_add(1);
         if ceiling <= self.min {
@@ -52,7 +52,7 @@ impl Backoff {
         }
         let lo = self.min.as_nanos() as u64;
         let hi = ceiling.as_nanos() as u64;
-        Duration::from_nanos(rand::rng().random_range(lo..=hi))
+        Duration::from_nanos(rng.random_range(lo..=hi))
     }
 
     /// Back to the shortest delay, after a connection has proven stable.
@@ -64,14 +64,21 @@ impl Backoff {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rand::SeedableRng;
+    use rand::rngs::SmallRng;
+
+    fn rng() -> SmallRng {
+        SmallRng::seed_from_u64(7)
+    }
 
     #[test]
     fn ceilings_double_up_to_max_and_delays_stay_within() {
+        let mut r = rng();
         let mut b = Backoff::new(Duration::from_millis(500), Duration::from_secs(30));
         let mut ceilings = Vec::new();
         for _ in 0..10 {
             let c = b.ceiling();
-            let d = b.next_delay();
+            let d = b.next_delay(&mut r);
             assert!(
                 d >= Duration::from_millis(500) && d <= c,
                 "{d:?} not in [500ms, {c:?}]"
@@ -88,11 +95,12 @@ mod tests {
 
     #[test]
     fn a_spread_backoff_jitters_even_the_first_delay() {
+        let mut r = rng();
         let firsts: std::collections::HashSet<Duration> = (0..20)
             .map(|_| {
                 Backoff::new(Duration::from_millis(100), Duration::from_secs(1))
                     .spread()
-                    .next_delay()
+                    .next_delay(&mut r)
             })
             .collect();
         assert!(firsts.len() > 10, "{firsts:?}");
@@ -105,31 +113,34 @@ mod tests {
 
     #[test]
     fn reset_returns_to_the_floor() {
+        let mut r = rng();
         let mut b = Backoff::new(Duration::from_millis(100), Duration::from_secs(1));
         for _ in 0..5 {
-            b.next_delay();
+            b.next_delay(&mut r);
         }
         b.reset();
-        assert_eq!(b.next_delay(), Duration::from_millis(100));
+        assert_eq!(b.next_delay(&mut r), Duration::from_millis(100));
     }
 
     #[test]
     fn jitter_spreads_delays() {
+        let mut r = rng();
         let mut seen = std::collections::HashSet::new();
         for _ in 0..20 {
             let mut b = Backoff::new(Duration::from_millis(100), Duration::from_secs(10));
-            b.next_delay();
-            b.next_delay();
-            seen.insert(b.next_delay());
+            b.next_delay(&mut r);
+            b.next_delay(&mut r);
+            seen.insert(b.next_delay(&mut r));
         }
         assert!(seen.len() > 10, "delays should differ: {seen:?}");
     }
 
     #[test]
     fn huge_step_counts_do_not_overflow() {
+        let mut r = rng();
         let mut b = Backoff::new(Duration::from_secs(1), Duration::from_secs(60));
         for _ in 0..100 {
-            assert!(b.next_delay() <= Duration::from_secs(60));
+            assert!(b.next_delay(&mut r) <= Duration::from_secs(60));
         }
     }
 }

@@ -21,13 +21,57 @@ use super::redact::Redactor;
 use super::settings::ConnSettings;
 use super::tls;
 
-/// The byte stream under the WebSocket: plain TCP or TLS over TCP.
-#[derive(Debug)]
+/// Any byte stream a connection can run over.
+pub trait ByteStream: AsyncRead + AsyncWrite + Send + Unpin {}
+
+impl<T: AsyncRead + AsyncWrite + Send + Unpin> ByteStream for T {}
+
+/// The byte stream under the WebSocket: plain TCP, TLS over TCP, or (for tests) any other.
 pub enum Io {
     /// `ws://`.
     Plain(TcpStream),
     /// `wss://`.
     Tls(Box<TlsStream<TcpStream>>),
+    /// A stream a test connector made (an in-memory pipe).
+    Other(Box<dyn ByteStream>),
+}
+
+impl std::fmt::Debug for Io {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Io::Plain(_) => "Io::Plain",
+            Io::Tls(_) => "Io::Tls",
+            Io::Other(_) => "Io::Other",
+        })
+    }
+}
+
+/// How an engine opens its connections: over the network (`Network`), or, in tests, over
+/// any byte stream, so that timing can be checked on tokio's paused clock.
+pub trait Connector: Send + Sync + 'static {
+    /// One dial of `s` that must finish by `deadline`; `phase` follows its progress so a
+    /// timeout can name where it struck.
+    fn connect<'a>(
+        &'a self,
+        s: &'a ConnSettings,
+        deadline: Instant,
+        phase: &'a mut Phase,
+    ) -> Pin<Box<dyn std::future::Future<Output = Result<Dialed, Failure>> + Send + 'a>>;
+}
+
+/// The real dial: DNS, TCP, proxy CONNECT, TLS and the HTTP upgrade.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Network;
+
+impl Connector for Network {
+    fn connect<'a>(
+        &'a self,
+        s: &'a ConnSettings,
+        deadline: Instant,
+        phase: &'a mut Phase,
+    ) -> Pin<Box<dyn std::future::Future<Output = Result<Dialed, Failure>> + Send + 'a>> {
+        Box::pin(dial(s, deadline, phase))
+    }
 }
 
 /// The connection after the upgrade: bytes the server sent right behind its 101 answer are
@@ -70,6 +114,7 @@ impl AsyncRead for Transport {
         match &mut this.io {
             Io::Plain(s) => Pin::new(s).poll_read(cx, buf),
             Io::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+            Io::Other(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
         }
     }
 }
@@ -83,6 +128,7 @@ impl AsyncWrite for Transport {
         match &mut self.get_mut().io {
             Io::Plain(s) => Pin::new(s).poll_write(cx, buf),
             Io::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+            Io::Other(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
         }
     }
 
@@ -90,6 +136,7 @@ impl AsyncWrite for Transport {
         match &mut self.get_mut().io {
             Io::Plain(s) => Pin::new(s).poll_flush(cx),
             Io::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+            Io::Other(s) => Pin::new(s.as_mut()).poll_flush(cx),
         }
     }
 
@@ -97,6 +144,7 @@ impl AsyncWrite for Transport {
         match &mut self.get_mut().io {
             Io::Plain(s) => Pin::new(s).poll_shutdown(cx),
             Io::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+            Io::Other(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
         }
     }
 }
@@ -110,6 +158,22 @@ pub struct Dialed {
     pub ws: Ws,
     /// What was learned on the way (attempt is filled in by the caller).
     pub info: OpenInfo,
+}
+
+impl Dialed {
+    /// A connection over a byte stream that is already past its upgrade (what a test
+    /// connector returns; the peer runs a WebSocket server on the other end).
+    pub async fn over(
+        stream: impl ByteStream + 'static,
+        s: &ConnSettings,
+        info: OpenInfo,
+    ) -> Dialed {
+        let transport = Transport::new(Io::Other(Box::new(stream)));
+        let ws =
+            WebSocketStream::from_raw_socket(transport, Role::Client, Some(client_ws_config(s)))
+                .await;
+        Dialed { ws, info }
+    }
 }
 
 /// The WebSocket settings for a connection with these limits.
