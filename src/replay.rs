@@ -372,3 +372,44 @@ pub async fn send(
     let _ = tokio::time::timeout(Duration::from_secs(3), task).await;
     Ok(ExitCode::SUCCESS)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const S: Duration = Duration::from_secs(1);
+
+    #[tokio::test(start_paused = true)]
+    async fn the_replay_clock_runs_at_its_speed_and_stops_when_paused() {
+        let t0 = SystemTime::UNIX_EPOCH + 1000 * S;
+        let clock = ReplayClock::new(2.0, false);
+        clock.set(t0);
+        tokio::time::sleep(S).await;
+        assert_eq!(clock.now(), t0 + 2 * S, "twice as fast as real time");
+        assert!(clock.toggle_pause());
+        tokio::time::sleep(10 * S).await;
+        assert_eq!(clock.now(), t0 + 2 * S, "paused: the clock stands");
+        assert!(!clock.toggle_pause());
+        clock.set_speed(0.5);
+        tokio::time::sleep(4 * S).await;
+        assert_eq!(clock.now(), t0 + 4 * S, "half as fast");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_paused_replay_releases_one_event_per_step() {
+        let clock = ReplayClock::new(1.0, true);
+        let step = Notify::new();
+        let at = SystemTime::UNIX_EPOCH + 5000 * S;
+        clock.set(SystemTime::UNIX_EPOCH);
+        let waiting = wait_until(&clock, &step, at);
+        tokio::pin!(waiting);
+        // Paused: an hour goes by and the event does not come.
+        assert!(
+            tokio::time::timeout(3600 * S, &mut waiting).await.is_err(),
+            "a paused replay waits"
+        );
+        step.notify_one();
+        assert!(waiting.await, "a step releases it");
+        assert_eq!(clock.now(), at, "and the clock moves to it");
+    }
+}

@@ -1,6 +1,8 @@
 //! The binary's edge: bad input is one line on stderr with exit code 2, never a panic;
 //! --print-config shows values and their sources with secrets masked; --help is complete.
 
+mod common;
+
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -22,19 +24,10 @@ impl Sandbox {
     }
 
     fn run(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_wsmon"))
-            .args(args)
-            .current_dir(self.dir.path())
-            .env("XDG_CONFIG_HOME", self.dir.path().join("xdg"))
-            .env("WSMON_DATA_DIR", self.dir.path().join("data"))
-            .env("COLUMNS", "100")
-            .env_remove("HTTPS_PROXY")
-            .env_remove("HTTP_PROXY")
-            .env_remove("https_proxy")
-            .env_remove("http_proxy")
-            .env_remove("ALL_PROXY")
-            .output()
-            .expect("wsmon runs")
+        let mut c = Command::new(env!("CARGO_BIN_EXE_wsmon"));
+        c.args(args);
+        common::bin::hermetic(&mut c, self.dir.path());
+        c.env("COLUMNS", "100").output().expect("wsmon runs")
     }
 }
 

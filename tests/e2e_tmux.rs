@@ -52,10 +52,10 @@ async fn dashboard_sends_echoes_survives_a_restart_and_gives_the_terminal_back()
     .unwrap();
     t.wait_for(&["OPEN", "1 reconnects"]);
 
-    // q quits and the shell works again.
-    // A pause between them, as a person makes: ESC followed at once by q reads as Alt-q.
+    // q quits and the shell works again. Esc leaves the input line first; q goes only once
+    // the footer shows it was read (ESC followed at once by q would read as Alt-q).
     t.keys(&["Escape"]);
-    std::thread::sleep(std::time::Duration::from_millis(300));
+    t.wait_for(&["q quit"]);
     t.keys(&["q"]);
     let s = t.wait_for(&["wsmon: watched", "2 connects, 1 drops"]);
     assert!(!t.alternate_screen(), "back on the normal screen:\n{s}");
@@ -81,9 +81,11 @@ async fn a_fleet_overview_drills_in_broadcasts_and_comes_back() {
     })
     .await
     .unwrap();
-    let gone = common::free_port().await;
-    let metrics = common::free_port().await;
+    let gone_port = common::reserve_port();
+    let gone = gone_port.port;
+    let metrics_port = common::reserve_port();
     let t = Tmux::start("e2e-fleet", 120, 24);
+    let metrics = metrics_port.release();
     t.run_wsmon(&format!(
         "{} {} ws://127.0.0.1:{gone}/ --reconnect-max 2s --metrics 127.0.0.1:{metrics}",
         a.url(),
@@ -129,10 +131,9 @@ async fn a_fleet_overview_drills_in_broadcasts_and_comes_back() {
 
     // Esc leaves the input, Esc again goes back to the overview, q quits with a summary.
     t.keys(&["Escape"]);
-    std::thread::sleep(std::time::Duration::from_millis(300));
+    t.wait_for(&["Esc overview"]);
     t.keys(&["Escape"]);
     t.wait_for(&["FLEET 3", "sorted by problems first"]);
-    std::thread::sleep(std::time::Duration::from_millis(300));
     t.keys(&["q"]);
     let s = t.wait_for(&["wsmon: watched 3 endpoints", "2 open, 1 down"]);
     assert!(!t.alternate_screen(), "back on the normal screen:\n{s}");

@@ -9,20 +9,12 @@ use std::path::Path;
 use std::time::Duration;
 
 use common::bin::{Lines, is};
-use common::ui::*;
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
-use ratatui::crossterm::event::KeyCode;
 use tokio::io::AsyncWriteExt;
 use wsmon::cli::ConnArgs;
 use wsmon::config::{self, file};
 use wsmon::engine::*;
 use wsmon::server::{ServeOptions, Server};
 use wsmon::session::Endpoint;
-use wsmon::tui::Screen;
-use wsmon::tui::app::{App, Effect};
-use wsmon::tui::fleet::{FleetApp, SortKey};
-use wsmon::tui::theme::Theme;
 
 fn no_env(_: &str) -> Option<String> {
     None
@@ -298,8 +290,6 @@ async fn headless_fleet_names_each_line_routes_at_name_and_serves_metrics() {
         format!("127.0.0.1:{}", a.addr().port()),
         format!("127.0.0.1:{}", b.addr().port()),
     );
-    let mport = common::free_port().await;
-    let maddr = format!("127.0.0.1:{mport}");
     let mut w = Lines::spawn(&[
         "--headless",
         "--ping-interval",
@@ -309,10 +299,16 @@ async fn headless_fleet_names_each_line_routes_at_name_and_serves_metrics() {
         "--reconnect-max",
         "300ms",
         "--metrics",
-        &maddr,
+        "127.0.0.1:0",
         &a.url(),
         &b.url(),
     ]);
+    // Port 0: the one it got is on stderr.
+    let said = w.stderr_until("Prometheus metrics at").await;
+    let mport: u16 = said
+        .rsplit_once(':')
+        .and_then(|(_, rest)| rest.trim_end_matches("/metrics").parse().ok())
+        .unwrap_or_else(|| panic!("no port in {said:?}"));
     let mut opened = Vec::new();
     while opened.len() < 2 {
         let o = w.until("open", is("open")).await;
@@ -472,7 +468,7 @@ async fn headless_fleet_names_each_line_routes_at_name_and_serves_metrics() {
     let (code, seen, err) = w.finish().await;
     assert_eq!(code, 0, "stderr: {err}");
     assert!(
-        err.contains(&format!("http://{maddr}/metrics")),
+        err.contains(&format!("http://127.0.0.1:{mport}/metrics")),
         "says where metrics are: {err}"
     );
     assert!(
@@ -490,15 +486,14 @@ fn a_fleet_larger_than_the_open_files_limit_is_refused_with_the_fix() {
         text.push_str(&format!("[[endpoint]]\nurl = \"ws://127.0.0.1:9/{i}\"\n"));
     }
     std::fs::write(&path, text).unwrap();
-    let out = std::process::Command::new("sh")
-        .arg("-c")
-        .arg(format!(
-            "ulimit -n 60 && exec {} --headless --config {}",
-            env!("CARGO_BIN_EXE_wsmon"),
-            path.display()
-        ))
-        .output()
-        .unwrap();
+    let mut c = std::process::Command::new("sh");
+    c.arg("-c").arg(format!(
+        "ulimit -n 60 && exec {} --headless --config {}",
+        env!("CARGO_BIN_EXE_wsmon"),
+        path.display()
+    ));
+    common::bin::hermetic(&mut c, &common::bin::sandbox());
+    let out = c.output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(
@@ -509,16 +504,16 @@ fn a_fleet_larger_than_the_open_files_limit_is_refused_with_the_fix() {
 
 #[test]
 fn record_with_a_fleet_is_refused_with_the_fix() {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_wsmon"))
-        .args([
-            "--headless",
-            "--record",
-            "/tmp/wsmon-never.jsonl",
-            "ws://127.0.0.1:9/a",
-            "ws://127.0.0.1:9/b",
-        ])
-        .output()
-        .unwrap();
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_wsmon"));
+    c.args([
+        "--headless",
+        "--record",
+        "never.jsonl",
+        "ws://127.0.0.1:9/a",
+        "ws://127.0.0.1:9/b",
+    ]);
+    common::bin::hermetic(&mut c, &common::bin::sandbox());
+    let out = c.output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(
@@ -529,229 +524,3 @@ fn record_with_a_fleet_is_refused_with_the_fix() {
 }
 
 // ---- the overview -----------------------------------------------------------------------------
-
-fn member(name: &str) -> App {
-    let mut o = opts(Theme::mono());
-    o.name = Some(name.into());
-    o.url = format!("wss://{name}.example.com/feed");
-    let mut a = App::new(o);
-    a.now = at(0.0);
-    a
-}
-
-fn refused() -> Event {
-    Event::Error(std::sync::Arc::new(Failure::new(
-        Cause::Refused,
-        Phase::Tcp,
-        "refused by 203.0.113.7:443: nothing is listening on that port",
-    )))
-}
-
-/// Four endpoints: healthy, recently dropped and back, waiting after a refusal, given up.
-fn fleet() -> FleetApp {
-    let mut apps = vec![
-        member("alpha"),
-        member("bravo"),
-        member("charlie"),
-        member("delta"),
-    ];
-    healthy(&mut apps[0]);
-    healthy(&mut apps[1]);
-    apps[1].apply(&[
-        ev(40.0, closed(ClosedBy::Server, Some(1012), "deploy", 40)),
-        ev(40.5, connecting(1)),
-        ev(40.6, open_event(1)),
-    ]);
-    apps[2].apply(&[
-        ev(0.0, connecting(1)),
-        ev(0.01, refused()),
-        ev(
-            0.01,
-            Event::Retry {
-                attempt: 2,
-                delay: Duration::from_secs(90),
-            },
-        ),
-    ]);
-    apps[3].apply(&[
-        ev(0.0, connecting(1)),
-        ev(0.01, refused()),
-        ev(0.01, Event::GaveUp { attempts: 1 }),
-    ]);
-    let mut f = FleetApp::new(apps);
-    f.set_now(at(62.0));
-    for a in &mut f.apps {
-        a.tick(at(61.0));
-        a.tick(at(62.0));
-    }
-    f
-}
-
-fn names(f: &FleetApp) -> Vec<&str> {
-    f.order().into_iter().map(|i| f.name(i)).collect()
-}
-
-fn draw(f: &mut FleetApp, w: u16, h: u16) -> Terminal<TestBackend> {
-    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
-    t.draw(|frame| f.draw(frame)).unwrap();
-    t
-}
-
-#[test]
-fn the_overview_puts_problems_first_and_sorts_and_filters_on_keys() {
-    let mut f = fleet();
-    assert_eq!(
-        names(&f),
-        ["delta", "charlie", "bravo", "alpha"],
-        "gave up, down, recently failed, healthy"
-    );
-    let mut t = draw(&mut f, 130, 9);
-    insta::assert_snapshot!(t.backend());
-    assert_eq!(
-        f.name(f.selected),
-        "delta",
-        "the cursor starts on the top row"
-    );
-
-    Screen::on_terminal(&mut f, &ch('s'));
-    assert_eq!(
-        (f.sort, names(&f)),
-        (SortKey::Name, vec!["alpha", "bravo", "charlie", "delta"])
-    );
-    Screen::on_terminal(&mut f, &ch('s'));
-    assert_eq!(f.sort, SortKey::Availability);
-    assert_eq!(
-        &names(&f)[2..],
-        ["bravo", "alpha"],
-        "the least available first"
-    );
-    Screen::on_terminal(&mut f, &ch('s'));
-    Screen::on_terminal(&mut f, &ch('s'));
-    assert_eq!(f.sort, SortKey::Reconnects);
-    assert_eq!(names(&f)[0], "bravo");
-    Screen::on_terminal(&mut f, &ch('s'));
-    assert_eq!(f.sort, SortKey::Problems);
-
-    // `/` filters by name as it is typed; Enter keeps it, Esc clears it.
-    for c in "/ha.EX".chars() {
-        Screen::on_terminal(&mut f, &ch(c));
-    }
-    assert_eq!(names(&f), ["alpha"], "case-insensitive, on the URL too");
-    Screen::on_terminal(&mut f, &key(KeyCode::Enter));
-    t = draw(&mut f, 130, 9);
-    let text: String = t
-        .backend()
-        .buffer()
-        .content
-        .iter()
-        .map(|c| c.symbol())
-        .collect();
-    assert!(
-        text.contains("filter `ha.EX`") && !text.contains("delta"),
-        "{text}"
-    );
-    Screen::on_terminal(&mut f, &key(KeyCode::Esc));
-    assert_eq!(names(&f).len(), 4);
-}
-
-#[test]
-fn enter_drills_into_one_endpoint_and_esc_comes_back_only_when_nothing_is_open() {
-    let mut f = fleet();
-    draw(&mut f, 130, 20);
-    Screen::on_terminal(&mut f, &key(KeyCode::Down));
-    assert_eq!(f.name(f.selected), "charlie");
-    let fx = Screen::on_terminal(&mut f, &ch('R'));
-    assert_eq!(
-        fx,
-        [(2, Effect::Engine(Command::Reconnect))],
-        "keys act on the selected endpoint"
-    );
-    Screen::on_terminal(&mut f, &key(KeyCode::Enter));
-    assert_eq!(f.drilled, Some(2));
-    let t = draw(&mut f, 100, 20);
-    let text: String = t
-        .backend()
-        .buffer()
-        .content
-        .iter()
-        .map(|c| c.symbol())
-        .collect();
-    assert!(
-        text.contains("charlie") && text.contains("Esc overview"),
-        "{text}"
-    );
-    assert!(
-        text.contains("refused by 203.0.113.7:443"),
-        "the endpoint's own log: {text}"
-    );
-
-    // Esc first closes what is open in the dashboard (here the help), then goes back.
-    Screen::on_terminal(&mut f, &ch('?'));
-    Screen::on_terminal(&mut f, &key(KeyCode::Esc));
-    assert_eq!(f.drilled, Some(2), "Esc closed the help");
-    Screen::on_terminal(&mut f, &key(KeyCode::Esc));
-    assert_eq!((f.drilled, f.name(f.selected)), (None, "charlie"));
-}
-
-#[test]
-fn typing_goes_to_the_focused_endpoint_and_broadcast_to_every_open_one() {
-    let mut f = fleet();
-    draw(&mut f, 130, 20);
-    Screen::on_terminal(&mut f, &key(KeyCode::End));
-    assert_eq!(f.name(f.selected), "alpha");
-    Screen::on_terminal(&mut f, &key(KeyCode::Tab));
-    assert_eq!(
-        f.drilled,
-        Some(0),
-        "Tab opens the endpoint with the input focused"
-    );
-    let send = |t: &str| Command::Send {
-        kind: Kind::Text,
-        data: t.to_string().into(),
-    };
-    let typed = |f: &mut FleetApp, s: &str| -> Vec<(usize, Effect)> {
-        let mut fx: Vec<(usize, Effect)> = s
-            .chars()
-            .flat_map(|c| Screen::on_terminal(f, &ch(c)))
-            .collect();
-        fx.extend(Screen::on_terminal(f, &key(KeyCode::Enter)));
-        fx
-    };
-    assert_eq!(typed(&mut f, "hi"), [(0, Effect::Engine(send("hi")))]);
-    let fx = typed(&mut f, "/broadcast all hands");
-    assert_eq!(
-        fx,
-        [
-            (0, Effect::Engine(send("all hands"))),
-            (1, Effect::Engine(send("all hands")))
-        ],
-        "only alpha and bravo are open"
-    );
-    let status = f.apps[0].current_status().unwrap().0.to_string();
-    assert_eq!(
-        status,
-        "broadcast to 2 open endpoints; 2 not open, not sent"
-    );
-}
-
-#[test]
-fn the_overview_redraws_for_state_changes_not_for_every_heartbeat() {
-    let mut f = fleet();
-    let rtt = |t: f64| ev(t, Event::Rtt(Duration::from_millis(2)));
-    assert!(
-        !f.apply(0, &[rtt(63.0)]),
-        "an RTT sample waits for the clock"
-    );
-    assert!(
-        f.apply(0, &[ev(63.5, closed(ClosedBy::Server, Some(1001), "", 63))]),
-        "a drop shows at once"
-    );
-    Screen::on_terminal(&mut f, &key(KeyCode::Enter));
-    let shown = f.drilled.expect("an endpoint is open");
-    let other = (shown + 1) % f.apps.len();
-    assert!(
-        f.apply(shown, &[rtt(64.0)]),
-        "the endpoint on screen redraws at once"
-    );
-    assert!(!f.apply(other, &[rtt(64.0)]));
-}

@@ -328,7 +328,15 @@ async fn a_recording_removed_while_open_is_recreated() {
     let mut w = Lines::spawn(&["--headless", "--record", rec.to_str().unwrap(), &srv.url()]);
     w.until("open", is("open")).await;
     std::fs::remove_file(&rec).unwrap();
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // The recorder looks once a second; it starts a new file when it sees the old one gone.
+    let deadline = std::time::Instant::now() + common::PATIENCE;
+    while !rec.exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the recording was never recreated"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     let mut stdin = w.child.stdin.take().unwrap();
     stdin
         .write_all(b"written after the removal\n")

@@ -186,7 +186,7 @@ async fn the_screen_and_the_files_the_dashboard_writes_are_clean() {
     let s = t.wait_for(&["WWW-Authenticate"]);
     assert_clean("the detail view", &s);
     t.keys(&["Escape"]);
-    std::thread::sleep(std::time::Duration::from_millis(300));
+    t.wait_gone("WWW-Authenticate: ");
     t.keys(&["q"]);
     t.wait_for(&["wsmon: recorded"]);
     let files = every_file_under(t.data_dir.path());

@@ -70,13 +70,10 @@ async fn a_panic_restores_the_terminal_and_prints_its_message() {
     .await
     .unwrap();
     let t = Tmux::start("panic", 100, 30);
-    t.text(&format!(
-        "WSMON_TEST_PANIC=1 WSMON_DATA_DIR={} {} {}; echo EXIT=$?",
-        t.data_dir.path().display(),
-        env!("CARGO_BIN_EXE_wsmon"),
-        srv.url()
-    ));
-    t.keys(&["Enter"]);
+    t.run(
+        &format!("WSMON_TEST_PANIC=1 {}", env!("CARGO_BIN_EXE_wsmon")),
+        &format!("{}; echo EXIT=$?", srv.url()),
+    );
     // "EXIT=$?" is on the command line already; the status itself is what to wait for.
     let s = t.wait_for(&["EXIT=1"]);
     assert!(
@@ -128,7 +125,7 @@ async fn queued_messages_not_sent_at_exit_are_reported() {
     }
     t.wait_for(&["3 queued until reconnect"]);
     t.keys(&["Escape"]);
-    std::thread::sleep(Duration::from_millis(300));
+    t.wait_for(&["q quit"]);
     t.keys(&["q"]);
     let s = t.wait_for(&["EXIT=0"]);
     assert!(

@@ -9,20 +9,55 @@ use tokio::process::{Child, Command};
 
 const PATIENCE: Duration = Duration::from_secs(15);
 
+/// Variables of the developer's environment that would change what wsmon does.
+const LEAKY: [&str; 12] = [
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "ALL_PROXY",
+    "NO_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "all_proxy",
+    "no_proxy",
+    "WSMON_LOG",
+    "WSMON_TEST_PANIC",
+    "RUST_LOG",
+    "NO_COLOR",
+];
+
+/// A fresh directory for one run of the binary, inside the target directory.
+pub fn sandbox() -> std::path::PathBuf {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
+        "sandbox-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    ));
+    std::fs::create_dir_all(&dir).expect("a sandbox directory");
+    dir
+}
+
+/// Runs the binary as if on a fresh machine: its own home, config, data and working
+/// directories inside `dir`, and none of the developer's proxy or logging variables.
+pub fn hermetic(c: &mut std::process::Command, dir: &std::path::Path) {
+    for v in LEAKY {
+        c.env_remove(v);
+    }
+    c.env("HOME", dir)
+        .env("XDG_CONFIG_HOME", dir.join("config"))
+        .env("XDG_DATA_HOME", dir.join("share"))
+        .env("WSMON_DATA_DIR", dir.join("data"))
+        .current_dir(dir);
+}
+
+/// This build's wsmon with `args`, hermetic (see `hermetic`), stdio piped.
 pub fn wsmon(args: &[&str]) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_wsmon"));
-    c.args(args)
-        .env(
-            "WSMON_DATA_DIR",
-            std::env::temp_dir().join("wsmon-test-data"),
-        )
-        .env_remove("HTTP_PROXY")
-        .env_remove("HTTPS_PROXY")
-        .env_remove("http_proxy")
-        .env_remove("https_proxy")
-        .env_remove("ALL_PROXY")
-        .current_dir(std::env::temp_dir())
-        .stdin(Stdio::piped())
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_wsmon"));
+    c.args(args);
+    hermetic(&mut c, &sandbox());
+    let mut c = Command::from(c);
+    c.stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true);
@@ -32,6 +67,9 @@ pub fn wsmon(args: &[&str]) -> Command {
 pub struct Lines {
     pub child: Child,
     out: tokio::io::Lines<BufReader<tokio::process::ChildStdout>>,
+    err: Option<tokio::io::Lines<BufReader<tokio::process::ChildStderr>>>,
+    /// The stderr lines read so far by `stderr_until` (the rest is read by `finish`).
+    pub stderr_seen: Vec<String>,
     pub seen: Vec<Value>,
 }
 
@@ -50,9 +88,12 @@ impl Lines {
     fn spawn_cmd(mut cmd: Command) -> Lines {
         let mut child = cmd.spawn().expect("wsmon runs");
         let out = BufReader::new(child.stdout.take().unwrap()).lines();
+        let err = Some(BufReader::new(child.stderr.take().unwrap()).lines());
         Lines {
             child,
             out,
+            err,
+            stderr_seen: Vec::new(),
             seen: Vec::new(),
         }
     }
@@ -84,6 +125,26 @@ impl Lines {
         }
     }
 
+    /// Reads stderr until a line contains `needle`; returns that line.
+    pub async fn stderr_until(&mut self, needle: &str) -> String {
+        let err = self.err.as_mut().expect("stderr is still open");
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        loop {
+            match tokio::time::timeout_at(deadline, err.next_line()).await {
+                Ok(Ok(Some(line))) => {
+                    self.stderr_seen.push(line.clone());
+                    if line.contains(needle) {
+                        return line;
+                    }
+                }
+                _ => panic!(
+                    "stderr never said {needle:?}; it said {:#?}",
+                    self.stderr_seen
+                ),
+            }
+        }
+    }
+
     pub async fn signal(&self, sig: &str) {
         let pid = self.child.id().expect("running").to_string();
         let ok = Command::new("kill")
@@ -103,10 +164,16 @@ impl Lines {
             .await
             .expect("exits")
             .unwrap();
-        let mut err = String::new();
-        tokio::io::AsyncReadExt::read_to_string(&mut self.child.stderr.take().unwrap(), &mut err)
-            .await
-            .unwrap();
+        let mut err = self.stderr_seen.join("\n");
+        if !err.is_empty() {
+            err.push('\n');
+        }
+        if let Some(mut lines) = self.err.take() {
+            while let Ok(Some(line)) = lines.next_line().await {
+                err.push_str(&line);
+                err.push('\n');
+            }
+        }
         (status.code().unwrap_or(-1), self.seen, err)
     }
 }

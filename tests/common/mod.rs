@@ -3,14 +3,17 @@
 
 pub mod bin;
 pub mod faults;
+pub mod pipe;
 pub mod pki;
 pub mod tmux;
 pub mod ui;
 
 use std::time::Duration;
 
+use std::sync::Arc;
+
 use wsmon::engine::target::Target;
-use wsmon::engine::{Command, ConnSettings, Engine, Event, Stamped};
+use wsmon::engine::{Command, ConnSettings, Connector, Engine, Event, Stamped};
 
 /// Wait this long at most for something that should happen; only reached when a test fails.
 pub const PATIENCE: Duration = Duration::from_secs(15);
@@ -30,6 +33,7 @@ pub struct Probe {
     pub engine: Engine,
     pub log: Vec<Stamped>,
     seen: usize,
+    patience: Duration,
 }
 
 impl Probe {
@@ -38,12 +42,24 @@ impl Probe {
             engine: Engine::spawn(settings),
             log: Vec::new(),
             seen: 0,
+            patience: PATIENCE,
+        }
+    }
+
+    /// An engine that connects through `connector`, for tests on tokio's paused clock: there
+    /// virtual time is free, so the patience is long.
+    pub fn start_with(settings: ConnSettings, connector: Arc<dyn Connector>) -> Probe {
+        Probe {
+            engine: Engine::spawn_with(settings, connector),
+            log: Vec::new(),
+            seen: 0,
+            patience: Duration::from_secs(24 * 3600),
         }
     }
 
     /// Waits for the next event (after those already returned) that matches.
     pub async fn until(&mut self, what: &str, pred: impl Fn(&Event) -> bool) -> Event {
-        let deadline = tokio::time::Instant::now() + PATIENCE;
+        let deadline = tokio::time::Instant::now() + self.patience;
         loop {
             while self.seen < self.log.len() {
                 let e = &self.log[self.seen].event;
@@ -78,7 +94,8 @@ impl Probe {
     /// Shuts the engine down and collects its last events.
     pub async fn shutdown(mut self) -> Vec<Stamped> {
         let _ = self.engine.commands.send(Command::Shutdown).await;
-        while let Ok(Some(batch)) = tokio::time::timeout(PATIENCE, self.engine.events.recv()).await
+        while let Ok(Some(batch)) =
+            tokio::time::timeout(self.patience, self.engine.events.recv()).await
         {
             self.log.extend(batch.iter().cloned());
         }
@@ -98,10 +115,37 @@ impl Probe {
     }
 }
 
-/// A port on loopback that nothing listens on.
-pub async fn free_port() -> u16 {
-    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    l.local_addr().unwrap().port()
+/// A loopback port held by a bound socket that does not listen: connecting to it is
+/// refused, and nothing else (another test, another process) can take it until `release`.
+pub struct ReservedPort {
+    socket: Option<socket2::Socket>,
+    pub port: u16,
+}
+
+impl ReservedPort {
+    /// Frees the port for a server the test starts on it now.
+    pub fn release(mut self) -> u16 {
+        drop(self.socket.take());
+        self.port
+    }
+}
+
+/// A port on loopback that nothing listens on, held until released.
+pub fn reserve_port() -> ReservedPort {
+    use socket2::{Domain, Socket, Type};
+    let socket = Socket::new(Domain::IPV4, Type::STREAM, None).expect("a socket");
+    let any: std::net::SocketAddr = "127.0.0.1:0".parse().unwrap();
+    socket.bind(&any.into()).expect("bind a loopback port");
+    let port = socket
+        .local_addr()
+        .unwrap()
+        .as_socket()
+        .expect("an IP address")
+        .port();
+    ReservedPort {
+        socket: Some(socket),
+        port,
+    }
 }
 
 /// The text of `GET /metrics` on a loopback port, fetched with a real HTTP client.

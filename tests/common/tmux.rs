@@ -53,14 +53,15 @@ impl Tmux {
             .expect("tmux runs")
     }
 
-    /// Runs `bin` with `args` in the pane's shell, in a hermetic environment: its own data and
-    /// config directories, no proxy variables.
+    /// Runs `bin` with `args` in the pane's shell, in a hermetic environment: its own working,
+    /// data and config directories, no proxy or logging variables.
     pub fn run(&self, bin: &str, args: &str) {
         let d = self.data_dir.path().display();
         let line = format!(
-            "export PS1='$ ' TERM=xterm-256color WSMON_DATA_DIR={d} XDG_CONFIG_HOME={d}/config \
-             XDG_DATA_HOME={d}/data; unset HTTP_PROXY HTTPS_PROXY ALL_PROXY NO_PROXY http_proxy \
-             https_proxy all_proxy no_proxy WSMON_LOG; {bin} {args}"
+            "cd {d}; export PS1='$ ' TERM=xterm-256color HOME={d} WSMON_DATA_DIR={d} \
+             XDG_CONFIG_HOME={d}/config XDG_DATA_HOME={d}/share; unset HTTP_PROXY HTTPS_PROXY \
+             ALL_PROXY NO_PROXY http_proxy https_proxy all_proxy no_proxy WSMON_LOG RUST_LOG \
+             NO_COLOR; {bin} {args}"
         );
         self.text(&line);
         self.keys(&["Enter"]);
