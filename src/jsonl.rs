@@ -3,6 +3,7 @@
 //! one reader of recordings.
 
 pub mod encode;
+pub mod from_event;
 pub mod read;
 pub mod schema;
 

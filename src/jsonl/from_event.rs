@@ -1,0 +1,198 @@
+//! Events as schema lines: what serde writes for each event (the fast encoder must write the
+//! same), and the recording header of an endpoint.
+
+use std::time::Duration;
+
+use base64::Engine as _;
+
+use super::schema::{Body, ErrorLine, Payload, RecordHeader, WarningLine, WireLine};
+use crate::engine::{Event, Kind, Stamped, Warning};
+
+impl RecordHeader {
+    /// What a recording or report says about the endpoint of `settings`, secrets masked.
+    pub fn of(settings: &crate::engine::ConnSettings) -> RecordHeader {
+        RecordHeader {
+            tool: String::new(),
+            url: settings.shown_url(),
+            headers: settings
+                .headers
+                .iter()
+                .map(|(n, v)| (n.clone(), settings.redactor.header_value(n, v).into_owned()))
+                .collect(),
+            subprotocols: settings.subprotocols.clone(),
+            ping_interval_ms: settings.ping_interval.map_or(0, |d| d.as_millis() as u64),
+            pong_timeout_ms: settings.pong_timeout.as_millis() as u64,
+        }
+    }
+}
+
+impl WireLine {
+    /// The line for an event, as serde would write it (the fast encoder must agree).
+    pub fn of(s: &Stamped, endpoint: Option<&str>) -> WireLine {
+        WireLine {
+            ts: s.at,
+            endpoint: endpoint.map(str::to_string),
+            body: Body::of(&s.event),
+        }
+    }
+}
+
+/// Milliseconds with a fraction, at microsecond precision.
+fn ms_of(d: Duration) -> f64 {
+    d.as_micros() as f64 / 1000.0
+}
+
+/// The `data` and `base64` fields of a payload.
+fn fields_of(kind: Kind, data: &[u8]) -> (Option<String>, Option<String>) {
+    match (kind, std::str::from_utf8(data)) {
+        (Kind::Text, Ok(text)) => (Some(text.to_string()), None),
+        _ => (
+            None,
+            Some(base64::engine::general_purpose::STANDARD.encode(data)),
+        ),
+    }
+}
+
+impl Body {
+    /// The line body for an event.
+    pub fn of(e: &Event) -> Body {
+        match e {
+            Event::Connecting { attempt, url } => Body::Connecting {
+                attempt: *attempt,
+                url: url.to_string(),
+            },
+            Event::Open(info) => Body::Open {
+                attempt: info.attempt,
+                dns_ms: ms_of(info.phases.dns),
+                tcp_ms: ms_of(info.phases.tcp),
+                proxy_ms: info.phases.proxy.map(ms_of),
+                tls_ms: info.phases.tls.map(ms_of),
+                handshake_ms: ms_of(info.phases.handshake),
+                remote: info.remote,
+                proxy: info.proxy.clone(),
+                subprotocol: info.subprotocol.clone(),
+                tls_version: info.tls_version.map(str::to_string),
+            },
+            Event::Message(m) => {
+                let (data, base64) = fields_of(m.kind, &m.data);
+                let p = Payload {
+                    kind: m.kind,
+                    len: m.data.len(),
+                    id: (m.id != 0).then_some(m.id),
+                    data,
+                    base64,
+                };
+                match m.dir {
+                    crate::engine::Dir::In => Body::Recv(p),
+                    crate::engine::Dir::Out => Body::Sent(p),
+                }
+            }
+            Event::Ping { seq } => Body::Ping { seq: *seq },
+            Event::PeerPing => Body::PeerPing,
+            Event::Rtt(rtt) => Body::Rtt { ms: ms_of(*rtt) },
+            Event::Closing { code, reason } => Body::Closing {
+                code: *code,
+                reason: reason.clone(),
+            },
+            Event::Closed(c) => Body::Closed {
+                code: c.code,
+                code_name: c
+                    .code
+                    .map(|code| crate::engine::close_code::close_code_name(code).to_string()),
+                reason: c.reason.clone(),
+                by: c.by,
+                uptime_ms: c.uptime.as_millis() as u64,
+            },
+            Event::Error(f) => Body::Error(ErrorLine {
+                cause: f.cause,
+                phase: f.phase,
+                message: f.message.clone(),
+                retry_after_ms: f.retry_after.map(|d| d.as_millis() as u64),
+                status: f.http.as_ref().map(|h| h.status),
+                reason: f.http.as_ref().map(|h| h.reason.clone()),
+                headers: f.http.as_ref().map(|h| joined_headers(&h.headers)),
+                body: f
+                    .http
+                    .as_ref()
+                    .map(|h| String::from_utf8_lossy(&h.body).into_owned()),
+                body_truncated: f.http.as_ref().map(|h| h.body_truncated),
+            }),
+            Event::Retry { attempt, delay } => Body::Retry {
+                attempt: *attempt,
+                delay_ms: delay.as_millis() as u64,
+            },
+            Event::GaveUp { attempts } => Body::GaveUp {
+                attempts: *attempts,
+            },
+            Event::Queued {
+                id,
+                kind,
+                data,
+                queued,
+            } => {
+                let (text, base64) = fields_of(*kind, data);
+                Body::Queued {
+                    id: *id,
+                    kind: *kind,
+                    len: data.len(),
+                    queued: *queued,
+                    data: text,
+                    base64,
+                }
+            }
+            Event::Dropped {
+                id,
+                kind,
+                data,
+                reason,
+            } => {
+                let (text, base64) = fields_of(*kind, data);
+                Body::Dropped {
+                    id: *id,
+                    kind: *kind,
+                    len: data.len(),
+                    reason: *reason,
+                    data: text,
+                    base64,
+                }
+            }
+            Event::Warning(w) => Body::Warning(WarningLine {
+                message: crate::describe::warning(w),
+                code: w.code().map(str::to_string),
+                line: match w {
+                    Warning::SkippedLine { line, .. } => Some(*line),
+                    _ => None,
+                },
+                reason: match w {
+                    Warning::SkippedLine { reason, .. } => Some(reason.clone()),
+                    _ => None,
+                },
+                replayed: match w {
+                    Warning::EndOfRecording { replayed, .. } => Some(*replayed),
+                    _ => None,
+                },
+                skipped: match w {
+                    Warning::EndOfRecording { skipped, .. } => Some(*skipped),
+                    _ => None,
+                },
+            }),
+        }
+    }
+}
+
+/// Headers as a JSON object has them: lower-case names, in first-seen order, the values of a
+/// repeated header joined with `, `.
+pub fn joined_headers(headers: &[(String, String)]) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    for (name, value) in headers {
+        let lower = name.to_ascii_lowercase();
+        match out.iter_mut().find(|(n, _)| *n == lower) {
+            Some((_, v)) => {
+                v.push_str(", ");
+                v.push_str(value);
+            }
+            None => out.push((lower, value.clone())),
+        }
+    }
+    out
+}

@@ -1,0 +1,100 @@
+//! What a dashboard is started with, for a live endpoint or a replayed recording.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::jsonl::RecordHeader;
+use crate::session::{Endpoint, SessionOptions};
+use crate::tui::theme::Theme;
+
+/// What the dashboard was started with.
+#[derive(Clone, Debug)]
+pub struct UiOptions {
+    /// The URL, secrets masked.
+    pub url: String,
+    /// Log ring size.
+    pub log_capacity: usize,
+    /// Most payload bytes the log keeps.
+    pub log_max_bytes: usize,
+    /// Frame-rate cap.
+    pub fps: u32,
+    /// Heartbeat period, for display.
+    pub ping_interval: Option<Duration>,
+    /// Dead-peer timeout, for display.
+    pub pong_timeout: Duration,
+    /// Watching the built-in demo server.
+    pub demo: bool,
+    /// Colours or monochrome.
+    pub theme: Theme,
+    /// Where input history lives.
+    pub history: Option<PathBuf>,
+    /// What is watched, secrets masked, for reports.
+    pub header: RecordHeader,
+    /// Replaying a recording rather than watching a live connection.
+    pub replay: bool,
+    /// The endpoint's name when it is one of a fleet (Esc goes back to the overview).
+    pub name: Option<String>,
+}
+
+/// Fewest log entries kept per endpoint of a fleet, however large the fleet.
+const FLEET_MIN_LOG_ENTRIES: usize = 100;
+/// Fewest payload bytes kept per endpoint of a fleet.
+const FLEET_MIN_LOG_BYTES: usize = 64 << 10;
+
+impl UiOptions {
+    /// The dashboard of endpoint `e` in a session of `endpoints` endpoints; a fleet shares the
+    /// log's bounds and names each dashboard.
+    pub fn live(session: &SessionOptions, e: &Endpoint, endpoints: usize, demo: bool) -> UiOptions {
+        let fleet = endpoints > 1;
+        let n = endpoints.max(1);
+        UiOptions {
+            url: e.settings.shown_url(),
+            log_capacity: if fleet {
+                (session.log_capacity / n).max(FLEET_MIN_LOG_ENTRIES)
+            } else {
+                session.log_capacity
+            },
+            log_max_bytes: if fleet {
+                (session.log_max_bytes / n).max(FLEET_MIN_LOG_BYTES)
+            } else {
+                session.log_max_bytes
+            },
+            fps: session.fps,
+            ping_interval: e.settings.ping_interval,
+            pong_timeout: e.settings.pong_timeout,
+            demo,
+            theme: Theme::from_env(),
+            history: crate::paths::data_dir().map(|d| d.join("history")),
+            header: RecordHeader::of(&e.settings),
+            replay: false,
+            name: fleet.then(|| e.name.clone()),
+        }
+    }
+
+    /// The dashboard of a recording replayed from `file`, described by its `header`.
+    pub fn replay(
+        session: &SessionOptions,
+        header: RecordHeader,
+        file: &std::path::Path,
+    ) -> UiOptions {
+        UiOptions {
+            url: if header.url.is_empty() {
+                file.display().to_string()
+            } else {
+                header.url.clone()
+            },
+            log_capacity: session.log_capacity,
+            log_max_bytes: session.log_max_bytes,
+            fps: session.fps,
+            ping_interval: (header.ping_interval_ms > 0)
+                .then(|| Duration::from_millis(header.ping_interval_ms)),
+            pong_timeout: Duration::from_millis(header.pong_timeout_ms),
+            demo: false,
+            theme: Theme::from_env(),
+            history: None,
+            header,
+            replay: true,
+            name: None,
+        }
+    }
+}
