@@ -252,17 +252,7 @@ impl Task {
                 }
                 if let Err(e) = ws.send(to_ws_message(kind, data.clone())).await {
                     // Not sent: it waits for the next connection like any other.
-                    self.queue.push_front(Outgoing {
-                        id,
-                        kind,
-                        data: data.clone(),
-                    });
-                    self.sink.push(Event::Queued {
-                        id,
-                        kind,
-                        data,
-                        queued: self.queue.len(),
-                    });
+                    self.hold(Outgoing { id, kind, data }, true);
                     return Some(broken(e));
                 }
                 self.sink.push(Event::Message(Message {

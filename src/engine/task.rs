@@ -148,18 +148,24 @@ impl Task {
                 reason: DropReason::QueueFull,
             });
         } else {
-            self.queue.push_back(Outgoing {
-                id,
-                kind,
-                data: data.clone(),
-            });
-            self.sink.push(Event::Queued {
-                id,
-                kind,
-                data,
-                queued: self.queue.len(),
-            });
+            self.hold(Outgoing { id, kind, data }, false);
         }
+    }
+
+    /// Puts a message in the queue (at the front when it was next to go) and reports it.
+    pub(super) fn hold(&mut self, o: Outgoing, front: bool) {
+        let (id, kind, data) = (o.id, o.kind, o.data.clone());
+        if front {
+            self.queue.push_front(o);
+        } else {
+            self.queue.push_back(o);
+        }
+        self.sink.push(Event::Queued {
+            id,
+            kind,
+            data,
+            queued: self.queue.len(),
+        });
     }
 
     /// Commands while not open; `Some` when the command changes what happens next.
