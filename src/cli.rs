@@ -119,8 +119,14 @@ fn flag(key: &'static Key) -> Option<Arg> {
         Kind::Size { .. } => arg.value_parser(parse_size),
         Kind::Count { .. } => arg.value_parser(parse_count),
         Kind::Path | Kind::CaFile => arg.value_parser(clap::value_parser!(PathBuf)),
-        Kind::Tokens | Kind::Names | Kind::Headers => arg.action(ArgAction::Append),
-        Kind::Text | Kind::Url | Kind::Proxy | Kind::Addr => arg,
+        Kind::Tokens | Kind::List | Kind::Headers | Kind::Rules => arg.action(ArgAction::Append),
+        Kind::Text
+        | Kind::Url
+        | Kind::Proxy
+        | Kind::Addr
+        | Kind::Regex
+        | Kind::Choice(_)
+        | Kind::Json => arg,
     };
     Some(arg.value_name(key.value_name))
 }
@@ -152,12 +158,18 @@ impl clap::FromArgMatches for ConnArgs {
                     Value::Num(m.get_one::<u64>(key.name).copied().unwrap_or_default())
                 }
                 Kind::Path | Kind::CaFile => Value::Path(m.get_one::<PathBuf>(key.name).cloned()),
-                Kind::Tokens | Kind::Names | Kind::Headers => Value::List(
+                Kind::Tokens | Kind::List | Kind::Headers | Kind::Rules => Value::List(
                     m.get_many::<String>(key.name)
                         .map(|v| v.cloned().collect())
                         .unwrap_or_default(),
                 ),
-                Kind::Text | Kind::Url | Kind::Proxy | Kind::Addr => Value::Text(one(m)),
+                Kind::Text
+                | Kind::Url
+                | Kind::Proxy
+                | Kind::Addr
+                | Kind::Regex
+                | Kind::Choice(_)
+                | Kind::Json => Value::Text(one(m)),
             };
             given.push((key, value));
         }

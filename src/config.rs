@@ -76,6 +76,8 @@ pub enum Source {
     Env(String),
     /// Set by `--demo`.
     Demo,
+    /// Filled in by a preset.
+    Preset(&'static str),
 }
 
 /// How a key's flag is named, for a source that is a flag.
@@ -91,6 +93,7 @@ impl fmt::Display for Source {
             Source::File { path, line } => write!(f, "{}:{line}", path.display()),
             Source::Env(name) => write!(f, "environment {name}"),
             Source::Demo => f.write_str("--demo"),
+            Source::Preset(name) => write!(f, "preset {name}"),
         }
     }
 }
@@ -103,7 +106,7 @@ pub fn at(key: &str, source: &Source) -> String {
             format!("config file `{}` line {line}, `{key}`", path.display())
         }
         Source::Env(name) => format!("environment variable {name}"),
-        Source::Default | Source::Demo => format!("`{key}`"),
+        Source::Default | Source::Demo | Source::Preset(_) => format!("`{key}`"),
     }
 }
 

@@ -15,6 +15,7 @@ pub fn phase(p: Phase) -> &'static str {
         Phase::Proxy => "proxy CONNECT",
         Phase::Tls => "TLS handshake",
         Phase::Upgrade => "HTTP upgrade",
+        Phase::App => "application handshake",
         Phase::Open => "open connection",
     }
 }
@@ -89,6 +90,7 @@ pub fn close(info: &CloseInfo) -> String {
                 info.reason.clone()
             }
         }
+        ClosedBy::Stale => format!("closed by wsmon: the feed was stale{reason}"),
         ClosedBy::Error => format!("connection lost: {code}{reason}"),
     }
 }

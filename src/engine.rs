@@ -7,6 +7,7 @@ pub mod dial;
 pub mod event;
 pub mod heartbeat;
 pub mod http;
+pub mod protocol;
 pub mod redact;
 pub mod settings;
 pub mod stats;
@@ -27,7 +28,8 @@ pub use event::{
     Batch, Cause, CloseInfo, ClosedBy, Command, Dir, DropReason, Event, Failure, HttpFailure, Kind,
     Message, OpenInfo, Phase, Phases, Stamped, Tap, Warning,
 };
-pub use settings::{ConnSettings, Proxy};
+pub use protocol::Preset;
+pub use settings::{AutoReply, ConnSettings, Proxy, StaleAction};
 pub use stats::{ConnState, ConnStats};
 
 /// Batches of events in flight between the engine and its frontend; the bound gives

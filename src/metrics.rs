@@ -30,7 +30,7 @@ struct Snapshot {
     dials: u64,
     reconnects_by_cause: Vec<(&'static str, u64)>,
     failures_by_cause: [u64; 7],
-    closes_by: [u64; 4],
+    closes_by: [u64; 5],
     msgs_in: u64,
     msgs_out: u64,
     bytes_in: u64,

@@ -259,8 +259,10 @@ async fn pongs_give_rtt_samples() {
     s.pong_timeout = Duration::from_secs(2);
     let mut p = Probe::start(s);
     p.until("open", |e| matches!(e, Event::Open(_))).await;
-    let rtt = p.until("rtt", |e| matches!(e, Event::Rtt(_))).await;
-    let Event::Rtt(rtt) = rtt else { unreachable!() };
+    let rtt = p.until("rtt", |e| matches!(e, Event::Rtt { .. })).await;
+    let Event::Rtt { rtt, .. } = rtt else {
+        unreachable!()
+    };
     assert!(
         rtt >= Duration::from_millis(60),
         "rtt {rtt:?} should include the server's pong delay"
@@ -272,7 +274,7 @@ async fn pongs_give_rtt_samples() {
     );
     p.send(Command::Ping).await;
     p.until("ping", |e| matches!(e, Event::Ping { .. })).await;
-    p.until("rtt", |e| matches!(e, Event::Rtt(_))).await;
+    p.until("rtt", |e| matches!(e, Event::Rtt { .. })).await;
     p.shutdown().await;
 }
 

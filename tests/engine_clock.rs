@@ -69,9 +69,15 @@ async fn pings_go_out_on_schedule_and_every_pong_is_an_rtt_sample() {
     let (_, opened) = at(&mut p, "open", |e| matches!(e, Event::Open(_))).await;
     for i in 1..=10u32 {
         let (ping, when) = at(&mut p, "ping", |e| matches!(e, Event::Ping { .. })).await;
-        assert_eq!(ping, Event::Ping { seq: u64::from(i) });
+        assert_eq!(
+            ping,
+            Event::Ping {
+                seq: u64::from(i),
+                app: false
+            }
+        );
         assert_eq!(when - opened, S * i, "ping {i}");
-        p.until("rtt", |e| matches!(e, Event::Rtt(_))).await;
+        p.until("rtt", |e| matches!(e, Event::Rtt { .. })).await;
     }
     let log = p.shutdown().await;
     assert!(

@@ -43,7 +43,7 @@ async fn a_half_open_path_is_found_by_the_heartbeat_and_left_when_it_heals() {
     s.connect_timeout = Duration::from_millis(800);
     let mut p = Probe::start(s);
     p.until("open", |e| matches!(e, Event::Open(_))).await;
-    p.until("a pong", |e| matches!(e, Event::Rtt(_))).await;
+    p.until("a pong", |e| matches!(e, Event::Rtt { .. })).await;
 
     // The path stops forwarding; nothing is closed.
     proxy.blackhole(true);

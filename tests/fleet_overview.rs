@@ -222,7 +222,15 @@ fn typing_goes_to_the_focused_endpoint_and_broadcast_to_every_open_one() {
 #[test]
 fn the_overview_redraws_for_state_changes_not_for_every_heartbeat() {
     let mut f = fleet();
-    let rtt = |t: f64| ev(t, Event::Rtt(Duration::from_millis(2)));
+    let rtt = |t: f64| {
+        ev(
+            t,
+            Event::Rtt {
+                rtt: Duration::from_millis(2),
+                app: false,
+            },
+        )
+    };
     assert!(
         !f.apply(0, &[rtt(63.0)]),
         "an RTT sample waits for the clock"

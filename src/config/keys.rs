@@ -9,9 +9,11 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use regex::Regex;
+
 use crate::engine::redact::Redactor;
 use crate::engine::target::Target;
-use crate::engine::{ConnSettings, Proxy};
+use crate::engine::{AutoReply, ConnSettings, Preset, Proxy, StaleAction};
 use crate::session::SessionOptions;
 
 /// A value of a key, in the shape its kind takes.
@@ -29,7 +31,7 @@ pub enum Value {
     Path(Option<PathBuf>),
     /// A list of words.
     List(Vec<String>),
-    /// Name/value pairs (headers).
+    /// Name/value pairs (headers; auto-reply rules).
     Pairs(Vec<(String, String)>),
     /// A WebSocket URL, or none.
     Url(Option<Target>),
@@ -78,8 +80,17 @@ pub enum Kind {
     CaFile,
     /// A list of HTTP tokens (subprotocol names); as a flag, repeatable.
     Tokens,
-    /// A list of names; as a flag, repeatable.
-    Names,
+    /// A list of texts; as a flag, repeatable.
+    List,
+    /// A regular expression.
+    Regex,
+    /// Rules "when a text matches REGEX, send TEXT": in the file a list of
+    /// `{ when = "REGEX", send = "TEXT" }`, as a flag (repeatable) `'REGEX => TEXT'`.
+    Rules,
+    /// One of these words.
+    Choice(&'static [&'static str]),
+    /// A JSON value.
+    Json,
     /// Header names and values; as a flag, repeatable `'Name: value'`.
     Headers,
     /// A ws:// or wss:// URL.
@@ -216,6 +227,45 @@ setting!(Option<SocketAddr>, Addr, |v| *v, |a| a);
 setting!(Redactor, List, |v| v.names().to_vec(), |names| {
     Redactor::new(names)
 });
+setting!(String, Text, |v| Some(v.clone()), |t| t.unwrap_or_default());
+setting!(
+    Option<Regex>,
+    Text,
+    |v| v.as_ref().map(|r| r.as_str().to_string()),
+    |t| t.and_then(|p| Regex::new(&p).ok())
+);
+setting!(
+    Vec<AutoReply>,
+    Pairs,
+    |v| v
+        .iter()
+        .map(|r| (r.when.as_str().to_string(), r.send.clone()))
+        .collect(),
+    |rules| rules
+        .into_iter()
+        .filter_map(|(when, send)| Some(AutoReply {
+            when: Regex::new(&when).ok()?,
+            send
+        }))
+        .collect()
+);
+setting!(StaleAction, Text, |v| Some(v.name().to_string()), |t| {
+    StaleAction::NAMES
+        .iter()
+        .find(|(n, _)| Some(*n) == t.as_deref())
+        .map_or(StaleAction::Report, |(_, a)| *a)
+});
+setting!(
+    Option<Preset>,
+    Text,
+    |v| v.map(|p| p.name().to_string()),
+    |t| {
+        Preset::NAMES
+            .iter()
+            .find(|(n, _)| Some(*n) == t.as_deref())
+            .map(|(_, p)| *p)
+    }
+);
 
 /// The slot of a `ConnSettings` field.
 macro_rules! conn {
@@ -454,10 +504,95 @@ pub static KEYS: &[Key] = &[
         "redact_query",
         "redact-query",
         "NAME",
-        Kind::Names,
+        Kind::List,
         E,
         "Query parameter whose value is masked, repeatable",
         conn!(redactor),
+    ),
+    key(
+        "preset",
+        "preset",
+        "NAME",
+        Kind::Choice(&["none", "socketio", "graphql-ws"]),
+        E,
+        "Application protocol to speak: socketio (Socket.IO 4) or graphql-ws",
+        conn!(preset),
+    ),
+    key(
+        "on_open",
+        "on-open",
+        "TEXT",
+        Kind::List,
+        E,
+        "Message sent after every open (after a preset's handshake), repeatable, in order",
+        conn!(on_open),
+    ),
+    key(
+        "app_ping",
+        "app-ping",
+        "TEXT",
+        Kind::Text,
+        E,
+        "Application heartbeat: sent every ping_interval",
+        conn!(app_ping),
+    ),
+    key(
+        "app_pong",
+        "app-pong",
+        "REGEX",
+        Kind::Regex,
+        E,
+        "A received text matching this answers app_ping (an RTT sample)",
+        conn!(app_pong),
+    ),
+    key(
+        "auto_reply",
+        "auto-reply",
+        "'REGEX => TEXT'",
+        Kind::Rules,
+        E,
+        "Answer a received text matching REGEX with TEXT, repeatable",
+        conn!(auto_reply),
+    ),
+    key(
+        "stale_after",
+        "stale-after",
+        "DURATION",
+        Kind::Duration {
+            min: S,
+            max: S.saturating_mul(86_400),
+            off: Some("off"),
+        },
+        E,
+        "No data for this long makes an open connection STALE; 0 = never",
+        conn!(stale_after),
+    ),
+    key(
+        "stale_action",
+        "stale-action",
+        "ACTION",
+        Kind::Choice(&["report", "reconnect"]),
+        E,
+        "What a stale feed does: report, or reconnect (a new subscription)",
+        conn!(stale_action),
+    ),
+    key(
+        "namespace",
+        "namespace",
+        "NAME",
+        Kind::Text,
+        E,
+        "socketio preset: the namespace to join",
+        conn!(namespace),
+    ),
+    key(
+        "init_payload",
+        "init-payload",
+        "JSON",
+        Kind::Json,
+        E,
+        "graphql-ws preset: the connection_init payload",
+        conn!(init_payload),
     ),
     key(
         "log_capacity",

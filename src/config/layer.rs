@@ -41,6 +41,13 @@ pub fn from_cli(cli: &ConnArgs) -> Result<Layer, ConfigError> {
                         .collect::<Result<_, _>>()
                         .map_err(|m| invalid(key, &source, m))?,
                 ),
+                (Kind::Rules, Value::List(lines)) => Value::Pairs(
+                    lines
+                        .iter()
+                        .map(|l| super::values::parse_rule_arg(l))
+                        .collect::<Result<_, _>>()
+                        .map_err(|m| invalid(key, &source, m))?,
+                ),
                 (_, v) => v.clone(),
             };
             Ok(Given { key, value, source })
@@ -175,6 +182,7 @@ pub fn connection(
         })
         .collect();
     proxy_from_env(&mut settings, &mut provenance, has_url, env)?;
+    apply_preset(&mut settings, &mut provenance);
     Ok(Resolved {
         settings,
         has_url,
@@ -289,6 +297,46 @@ fn proxy_from_env(
         settings.proxy = proxy;
     }
     Ok(())
+}
+
+/// What a preset fills in where nothing else was set: Socket.IO's endpoint path; graphql-ws's
+/// subprotocol and its ping/pong as the application heartbeat.
+fn apply_preset(settings: &mut ConnSettings, provenance: &mut [Provenance]) {
+    let Some(preset) = settings.preset else {
+        return;
+    };
+    let name = preset.name();
+    let mut fill = |key: &str, value: String| {
+        if let Some(p) = provenance.iter_mut().find(|p| p.key == key) {
+            p.value = value;
+            p.source = Source::Preset(name);
+        }
+    };
+    match preset {
+        crate::engine::Preset::SocketIo => {
+            if let Some(t) = settings
+                .target
+                .with_default_path("/socket.io/", "EIO=4&transport=websocket")
+            {
+                fill("url", format!("{:?}", t.redacted(&settings.redactor)));
+                settings.target = t;
+            }
+        }
+        crate::engine::Preset::GraphqlWs => {
+            if settings.subprotocols.is_empty() {
+                settings.subprotocols = vec!["graphql-transport-ws".into()];
+                fill("subprotocols", format!("{:?}", settings.subprotocols));
+            }
+            if settings.app_ping.is_none() {
+                let ping = r#"{"type":"ping"}"#.to_string();
+                let pong = r#"^\s*\{\s*"type"\s*:\s*"pong""#;
+                fill("app_ping", format!("{ping:?}"));
+                fill("app_pong", format!("{pong:?}"));
+                settings.app_ping = Some(ping);
+                settings.app_pong = regex::Regex::new(pong).ok();
+            }
+        }
+    }
 }
 
 /// The demo's endpoint: its URL is the demo server's, and it shows RTT within seconds unless a

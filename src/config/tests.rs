@@ -276,10 +276,21 @@ fn other_value(kind: Kind, default: &Value, tag: &str, ca: &Path) -> String {
         (Kind::Text, _) => format!("\"https://{tag}.example\""),
         (Kind::CaFile, _) => format!("{:?}", ca.display().to_string()),
         (Kind::Tokens, _) => format!("[\"proto-{tag}\"]"),
-        (Kind::Names, _) => format!("[\"secret_{tag}\"]"),
+        (Kind::List, _) => format!("[\"secret_{tag}\"]"),
         (Kind::Headers, _) => format!("{{ X-{tag} = \"{tag}\" }}"),
         (Kind::Url, _) => format!("\"ws://{tag}.example:4{}/\"", tag.len()),
         (Kind::Proxy, _) => format!("\"http://proxy-{tag}:3128\""),
+        (Kind::Regex, _) => format!("\"^pong-{tag}$\""),
+        (Kind::Rules, _) => format!("[{{ when = \"^ping-{tag}$\", send = \"pong\" }}]"),
+        (Kind::Json, _) => format!("'{{\"who\":\"{tag}\"}}'"),
+        (Kind::Choice(words), Value::Text(d)) => format!(
+            "{:?}",
+            words
+                .iter()
+                .rev()
+                .find(|w| Some(**w) != d.as_deref() && **w != "none")
+                .unwrap()
+        ),
         (kind, default) => panic!("add a sample value for {kind:?} (default {default:?})"),
     }
 }

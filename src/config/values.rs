@@ -138,13 +138,19 @@ impl Kind {
                 DeValue::Boolean(b) => Ok(Value::Bool(*b)),
                 _ => Err(expected("true or false")),
             },
-            Kind::Text | Kind::Url | Kind::Proxy | Kind::Addr => toml_str(v)
+            Kind::Text
+            | Kind::Url
+            | Kind::Proxy
+            | Kind::Addr
+            | Kind::Regex
+            | Kind::Choice(_)
+            | Kind::Json => toml_str(v)
                 .map(|s| Value::Text(Some(s.to_string())))
                 .ok_or_else(|| expected("text in quotes")),
             Kind::Path | Kind::CaFile => toml_str(v)
                 .map(|s| Value::Path(Some(PathBuf::from(s))))
                 .ok_or_else(|| expected("a file name in quotes")),
-            Kind::Tokens | Kind::Names => match v {
+            Kind::Tokens | Kind::List => match v {
                 DeValue::Array(items) => items
                     .iter()
                     .map(|i| toml_str(i.get_ref()).map(str::to_string))
@@ -152,6 +158,31 @@ impl Kind {
                     .map(Value::List)
                     .ok_or_else(|| "expected a list of text, like [\"a\", \"b\"]".to_string()),
                 _ => Err(expected("a list like [\"a\", \"b\"]")),
+            },
+            Kind::Rules => match v {
+                DeValue::Array(items) => items
+                    .iter()
+                    .map(|i| {
+                        let DeValue::Table(t) = i.get_ref() else {
+                            return None;
+                        };
+                        let field = |k: &str| {
+                            t.iter()
+                                .find(|(name, _)| name.get_ref().as_ref() == k)
+                                .and_then(|(_, v)| toml_str(v.get_ref()))
+                                .map(str::to_string)
+                        };
+                        Some((field("when")?, field("send")?))
+                    })
+                    .collect::<Option<Vec<_>>>()
+                    .map(Value::Pairs)
+                    .ok_or_else(|| {
+                        "each rule must be a table like { when = \"^ping$\", send = \"pong\" }"
+                            .to_string()
+                    }),
+                _ => Err(expected(
+                    "a list of rules like [{ when = \"^ping$\", send = \"pong\" }]",
+                )),
             },
             Kind::Headers => match v {
                 DeValue::Table(t) => t
@@ -232,6 +263,30 @@ impl Kind {
                 }
                 Ok(Value::List(words))
             }
+            (Kind::Regex, Value::Text(Some(t))) => regex::Regex::new(&t)
+                .map(|_| Value::Text(Some(t)))
+                .map_err(|e| format!("not a regular expression: {}", one_line(&e.to_string()))),
+            (Kind::Rules, Value::Pairs(rules)) => {
+                for (when, _) in &rules {
+                    regex::Regex::new(when).map_err(|e| {
+                        format!(
+                            "`{when}` is not a regular expression: {}",
+                            one_line(&e.to_string())
+                        )
+                    })?;
+                }
+                Ok(Value::Pairs(rules))
+            }
+            (Kind::Choice(words), Value::Text(Some(t))) => {
+                if words.contains(&t.as_str()) {
+                    Ok(Value::Text(Some(t)))
+                } else {
+                    Err(format!("must be one of {}, got `{t}`", words.join(", ")))
+                }
+            }
+            (Kind::Json, Value::Text(Some(t))) => serde_json::from_str::<serde_json::Value>(&t)
+                .map(|_| Value::Text(Some(t)))
+                .map_err(|e| format!("not JSON ({e}): write it like '{{\"token\":\"...\"}}'")),
             (Kind::Headers, Value::Pairs(pairs)) => pairs
                 .iter()
                 .map(|(n, v)| validate_header(n, v))
@@ -265,6 +320,14 @@ impl Kind {
             Value::Text(Some(t)) => format!("{t:?}"),
             Value::Path(Some(p)) => format!("{:?}", p.display().to_string()),
             Value::List(l) => format!("{l:?}"),
+            Value::Pairs(p) if p.is_empty() && *self == Kind::Rules => "[]".into(),
+            Value::Pairs(p) if *self == Kind::Rules => format!(
+                "[{}]",
+                p.iter()
+                    .map(|(when, send)| format!("{{ when = {when:?}, send = {send:?} }}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
             Value::Pairs(p) if p.is_empty() => "{}".into(),
             Value::Pairs(p) => format!(
                 "{{ {} }}",
@@ -286,6 +349,7 @@ impl Kind {
     /// The default as `--help` names it, when there is one worth naming.
     pub fn help_default(&self, v: &Value) -> Option<String> {
         match v {
+            Value::Text(Some(t)) if matches!(self, Kind::Choice(_)) => Some(t.clone()),
             Value::Duration(d) => Some(text::duration(*d)),
             Value::Num(0) if matches!(self, Kind::Size { .. }) => Some("0".into()),
             Value::Num(n) if matches!(self, Kind::Size { .. }) => Some(text::size(*n)),
@@ -294,6 +358,25 @@ impl Kind {
             _ => None,
         }
     }
+}
+
+/// The first line of a multi-line message (the regex crate draws a caret diagram below).
+fn one_line(text: &str) -> String {
+    text.lines()
+        .map(str::trim)
+        .rfind(|l| !l.is_empty() && !l.chars().all(|c| c == '^' || c == ' '))
+        .unwrap_or(text)
+        .to_string()
+}
+
+/// Parses `--auto-reply 'REGEX => TEXT'`.
+pub fn parse_rule_arg(arg: &str) -> Result<(String, String), String> {
+    let Some((when, send)) = arg.split_once("=>") else {
+        return Err(format!(
+            "rule `{arg}` must look like 'REGEX => TEXT', e.g. '^2$ => 3'"
+        ));
+    };
+    Ok((when.trim().to_string(), send.trim().to_string()))
 }
 
 /// A range, or 0 with its meaning.

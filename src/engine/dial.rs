@@ -616,7 +616,9 @@ pub fn timeout_failure(phase: Phase, limit: std::time::Duration) -> Failure {
         Phase::Proxy => {
             format!("the proxy did not answer CONNECT within {secs} (connect_timeout)")
         }
-        Phase::Open => format!("the dial did not finish within {secs} (connect_timeout)"),
+        Phase::App | Phase::Open => {
+            format!("the dial did not finish within {secs} (connect_timeout)")
+        }
     };
     Failure::new(Cause::Timeout, phase, message)
 }

@@ -84,6 +84,8 @@ pub enum Phase {
     Tls,
     /// The HTTP upgrade to WebSocket.
     Upgrade,
+    /// The application protocol's handshake (a preset's), after the upgrade.
+    App,
     /// After the connection was open.
     Open,
 }
@@ -97,6 +99,7 @@ impl Phase {
             Phase::Proxy => "proxy",
             Phase::Tls => "tls",
             Phase::Upgrade => "upgrade",
+            Phase::App => "app",
             Phase::Open => "open",
         }
     }
@@ -144,16 +147,19 @@ pub enum ClosedBy {
     Client,
     /// The heartbeat declared the peer dead.
     Heartbeat,
+    /// No data came for `stale_after`, and `stale_action` is to reconnect.
+    Stale,
     /// The connection failed: reset, protocol error, closed without a close frame.
     Error,
 }
 
 impl ClosedBy {
     /// Every closer, in a stable order.
-    pub const ALL: [ClosedBy; 4] = [
+    pub const ALL: [ClosedBy; 5] = [
         ClosedBy::Server,
         ClosedBy::Client,
         ClosedBy::Heartbeat,
+        ClosedBy::Stale,
         ClosedBy::Error,
     ];
 
@@ -163,6 +169,7 @@ impl ClosedBy {
             ClosedBy::Server => "server",
             ClosedBy::Client => "client",
             ClosedBy::Heartbeat => "heartbeat",
+            ClosedBy::Stale => "stale",
             ClosedBy::Error => "error",
         }
     }
@@ -371,15 +378,50 @@ pub enum Event {
     Open(Arc<OpenInfo>),
     /// A data message was received or sent.
     Message(Message),
-    /// We sent a heartbeat or manual ping.
+    /// We sent a heartbeat or manual ping: a WebSocket ping, or (`app`) the application
+    /// heartbeat message `app_ping`.
     Ping {
-        /// Sequence number carried in the ping payload.
+        /// Sequence number (in a WebSocket ping's payload).
         seq: u64,
+        /// An application-level ping.
+        app: bool,
     },
     /// The peer pinged us (we answered automatically).
     PeerPing,
-    /// A pong answered our ping.
-    Rtt(Duration),
+    /// An answer to our ping came back: a pong, or (`app`) a message matching `app_pong`.
+    Rtt {
+        /// The round trip.
+        rtt: Duration,
+        /// An application-level answer.
+        app: bool,
+    },
+    /// A received message matched an `auto_reply` rule (or the preset's heartbeat) and its
+    /// reply went out; neither is data.
+    AutoReply {
+        /// What came in.
+        received: Bytes,
+        /// What went back.
+        sent: Bytes,
+        /// Replies made on this connection so far.
+        count: u64,
+    },
+    /// The application protocol's handshake completed (a preset): sends may go out now.
+    Ready {
+        /// The protocol.
+        protocol: &'static str,
+        /// What the server said, in a few words (a session id, a namespace).
+        detail: String,
+    },
+    /// No data came for `stale_after` on an open connection.
+    Stale {
+        /// How long nothing has come.
+        silent: Duration,
+    },
+    /// Data came again after the connection was stale.
+    Fresh {
+        /// How long nothing had come.
+        silent: Duration,
+    },
     /// We started a close handshake.
     Closing {
         /// Close code we sent.

@@ -25,6 +25,8 @@ pub struct Heartbeat {
     // Set while waiting for any sign of life after a ping.
     deadline: Option<Instant>,
     seq: u64,
+    // A pong answered one of our pings on this connection.
+    answered: bool,
 }
 
 impl Heartbeat {
@@ -47,6 +49,7 @@ impl Heartbeat {
             in_flight: Vec::new(),
             deadline: None,
             seq: 0,
+            answered: false,
         }
     }
 
@@ -98,7 +101,19 @@ impl Heartbeat {
         let (_, sent) = self.in_flight[idx];
         // Older pings are answered implicitly: pongs come back in order.
         self.in_flight.drain(..=idx);
+        self.answered = true;
         Some(now.saturating_duration_since(sent))
+    }
+
+    /// Whether any ping of this connection was answered (a peer that stops answering is not
+    /// the same as one that never did).
+    pub fn answered_any(&self) -> bool {
+        self.answered
+    }
+
+    /// Pings sent and not (yet) answered.
+    pub fn unanswered(&self) -> usize {
+        self.in_flight.len()
     }
 
     /// The payload that carries a sequence number in a ping.
@@ -109,6 +124,81 @@ impl Heartbeat {
     /// How long without any answer makes the peer dead.
     pub fn timeout(&self) -> Duration {
         self.timeout
+    }
+}
+
+/// The application heartbeat: a message (`app_ping`) every interval, answered by a message
+/// that matches `app_pong`; only that answer proves the application alive.
+#[derive(Debug)]
+pub struct AppHeartbeat {
+    interval: Duration,
+    timeout: Duration,
+    next: Option<Instant>,
+    // Sequence and send time of the ping being waited for.
+    waiting: Option<(u64, Instant)>,
+    seq: u64,
+    answered: bool,
+}
+
+impl AppHeartbeat {
+    /// Pings every `interval` starting `first` after `now`; no answer within `timeout` is the
+    /// verdict. Nothing is scheduled until `start` (a preset's handshake may come first).
+    pub fn new(interval: Duration, timeout: Duration) -> AppHeartbeat {
+        AppHeartbeat {
+            interval,
+            timeout,
+            next: None,
+            waiting: None,
+            seq: 0,
+            answered: false,
+        }
+    }
+
+    /// Schedules the first ping `first` after `now`.
+    pub fn start(&mut self, now: Instant, first: Duration) {
+        self.next = Some(now + first);
+    }
+
+    /// The next instant `poll` has something to do.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        let dead = self.waiting.map(|(_, sent)| sent + self.timeout);
+        match (self.next, dead) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// At or after `next_deadline`: `Ping(seq)` to send one, `Dead` when the answer is late.
+    pub fn poll(&mut self, now: Instant) -> Option<Beat> {
+        if self
+            .waiting
+            .is_some_and(|(_, sent)| now >= sent + self.timeout)
+        {
+            self.waiting = None;
+            self.next = None;
+            return Some(Beat::Dead);
+        }
+        if self.next.is_some_and(|n| now >= n) {
+            self.seq += 1;
+            if self.waiting.is_none() {
+                self.waiting = Some((self.seq, now));
+            }
+            self.next = Some(now + self.interval);
+            return Some(Beat::Ping(self.seq));
+        }
+        None
+    }
+
+    /// A message matching `app_pong` came: the round trip of the ping it answers.
+    pub fn answered(&mut self, now: Instant) -> Option<Duration> {
+        let (_, sent) = self.waiting.take()?;
+        self.answered = true;
+        Some(now.saturating_duration_since(sent))
+    }
+
+    /// Whether any application ping of this connection was answered.
+    pub fn answered_any(&self) -> bool {
+        self.answered
     }
 }
 
@@ -154,6 +244,21 @@ mod tests {
         assert_eq!(rtt, Some(Duration::from_millis(7)));
         // A pong we never asked for gives no sample.
         assert_eq!(hb.pong_received(b"unsolicited", t0 + 16 * S), None);
+    }
+
+    #[test]
+    fn the_application_heartbeat_waits_for_its_own_answer() {
+        let t0 = Instant::now();
+        let mut app = AppHeartbeat::new(15 * S, 10 * S);
+        assert_eq!(app.next_deadline(), None, "nothing before start");
+        app.start(t0, 15 * S);
+        assert_eq!(app.poll(t0 + 15 * S), Some(Beat::Ping(1)));
+        assert_eq!(app.next_deadline(), Some(t0 + 25 * S));
+        assert_eq!(app.answered(t0 + 16 * S), Some(S));
+        assert!(app.answered_any());
+        assert_eq!(app.answered(t0 + 17 * S), None, "one answer per ping");
+        assert_eq!(app.poll(t0 + 30 * S), Some(Beat::Ping(2)));
+        assert_eq!(app.poll(t0 + 40 * S), Some(Beat::Dead));
     }
 
     #[test]

@@ -4,8 +4,45 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use regex::Regex;
+
+use super::protocol::Preset;
 use super::redact::Redactor;
 use super::target::{DEFAULT_PORT, Target};
+
+/// "When a received text matches `when`, send `send`."
+#[derive(Clone, Debug)]
+pub struct AutoReply {
+    /// What to answer.
+    pub when: Regex,
+    /// The answer.
+    pub send: String,
+}
+
+/// What to do when a feed falls silent for `stale_after`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StaleAction {
+    /// Say so (the connection stays).
+    Report,
+    /// Say so and reconnect: for feeds that resume only on a new subscription.
+    Reconnect,
+}
+
+impl StaleAction {
+    /// Every action, by its name in config.
+    pub const NAMES: [(&'static str, StaleAction); 2] = [
+        ("report", StaleAction::Report),
+        ("reconnect", StaleAction::Reconnect),
+    ];
+
+    /// Its name in config.
+    pub fn name(self) -> &'static str {
+        match self {
+            StaleAction::Report => "report",
+            StaleAction::Reconnect => "reconnect",
+        }
+    }
+}
 
 /// An HTTP proxy to tunnel through with CONNECT.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -63,6 +100,25 @@ pub struct ConnSettings {
     /// Spread for a fleet: the first dial waits a random part of this, the first ping and the
     /// retries are jittered, so many engines do not act in lockstep. Zero for one endpoint.
     pub stagger: Duration,
+    /// Texts sent in order after every successful open (after a preset's handshake), before
+    /// the queued messages.
+    pub on_open: Vec<String>,
+    /// The application heartbeat: sent every `ping_interval`.
+    pub app_ping: Option<String>,
+    /// A received text matching this answers `app_ping` (an RTT sample).
+    pub app_pong: Option<Regex>,
+    /// Received texts answered automatically (not data; counted).
+    pub auto_reply: Vec<AutoReply>,
+    /// An open connection with no data for this long is stale; `None` = never.
+    pub stale_after: Option<Duration>,
+    /// What a stale feed does.
+    pub stale_action: StaleAction,
+    /// The application protocol spoken over the WebSocket.
+    pub preset: Option<Preset>,
+    /// Socket.IO: the namespace to join.
+    pub namespace: String,
+    /// graphql-ws: the `connection_init` payload (JSON).
+    pub init_payload: Option<String>,
     /// Seed for the engine's randomness (jitter, stagger); `None` draws one. Tests that
     /// assert on delays set it.
     pub seed: Option<u64>,
@@ -91,6 +147,15 @@ impl Default for ConnSettings {
             redactor: Redactor::default(),
             read_buffer_size: 128 * 1024,
             stagger: Duration::ZERO,
+            on_open: Vec::new(),
+            app_ping: None,
+            app_pong: None,
+            auto_reply: Vec::new(),
+            stale_after: None,
+            stale_action: StaleAction::Report,
+            preset: None,
+            namespace: "/".to_string(),
+            init_payload: None,
             seed: None,
         }
     }

@@ -188,6 +188,7 @@ pub fn outage_cause_name(by: ClosedBy, failure: Option<Cause>) -> &'static str {
         ClosedBy::Server => "server_close",
         ClosedBy::Client => "user",
         ClosedBy::Heartbeat => "heartbeat",
+        ClosedBy::Stale => "stale",
         ClosedBy::Error => failure.map_or("io", Cause::as_str),
     }
 }
@@ -244,14 +245,32 @@ pub struct ConnStats {
     pub failures_by_cause: [u64; 7],
     /// Drops by heartbeat.
     pub heartbeat_drops: u64,
-    /// Pings we sent.
+    /// WebSocket pings we sent.
     pub pings_sent: u64,
+    /// WebSocket pings of this connection not answered yet (reset by an answer).
+    pub unanswered: u64,
+    /// Application pings we sent.
+    pub app_pings_sent: u64,
+    /// Application pings of this connection not answered yet.
+    pub app_unanswered: u64,
+    /// Round-trip times of the application heartbeat.
+    pub app_rtt: RttStats,
+    /// The last data message from the peer.
+    pub last_data: Option<SystemTime>,
+    /// Since when the open connection has had no data (once it is stale).
+    pub stale_since: Option<SystemTime>,
+    /// Times the feed fell silent for `stale_after`.
+    pub stales: u64,
+    /// Messages answered by an auto-reply (or a preset's heartbeat).
+    pub auto_replies: u64,
+    /// The application protocol's handshake on this connection, once done: protocol and words.
+    pub ready: Option<(&'static str, String)>,
     /// Pings the peer sent us.
     pub peer_pings: u64,
     /// Seconds we were told to wait by the last `Retry` event.
     pub next_delay: Option<Duration>,
     /// Closed connections by who closed them, in `ClosedBy::ALL` order.
-    pub closes_by: [u64; 4],
+    pub closes_by: [u64; 5],
     /// Connections opened again after an outage, by what began the outage.
     pub reconnects_by_cause: Vec<(&'static str, u64)>,
     // What began the current outage, once it began; counted when the connection is back.
@@ -289,9 +308,18 @@ impl Default for ConnStats {
             failures_by_cause: [0; 7],
             heartbeat_drops: 0,
             pings_sent: 0,
+            unanswered: 0,
+            app_pings_sent: 0,
+            app_unanswered: 0,
+            app_rtt: RttStats::default(),
+            last_data: None,
+            stale_since: None,
+            stales: 0,
+            auto_replies: 0,
+            ready: None,
             peer_pings: 0,
             next_delay: None,
-            closes_by: [0; 4],
+            closes_by: [0; 5],
             reconnects_by_cause: Vec::new(),
             outage_cause: None,
             open_failure: None,
@@ -318,6 +346,11 @@ impl ConnStats {
                 self.open_since = Some(at);
                 self.down_since = None;
                 self.last_frame = Some(at);
+                // A new connection: its own heartbeat, feed and handshake.
+                self.unanswered = 0;
+                self.app_unanswered = 0;
+                self.stale_since = None;
+                self.ready = None;
                 self.connects += 1;
                 if self.connects > 1 {
                     self.reconnects += 1;
@@ -343,6 +376,7 @@ impl ConnStats {
                         self.msgs_in += 1;
                         self.bytes_in += len;
                         self.last_frame = Some(at);
+                        self.last_data = Some(at);
                     }
                     Dir::Out => {
                         self.msgs_out += 1;
@@ -354,15 +388,40 @@ impl ConnStats {
                     }
                 }
             }
-            Event::Ping { .. } => self.pings_sent += 1,
+            Event::Ping { app: false, .. } => {
+                self.pings_sent += 1;
+                self.unanswered += 1;
+            }
+            Event::Ping { app: true, .. } => {
+                self.app_pings_sent += 1;
+                self.app_unanswered += 1;
+            }
             Event::PeerPing => {
                 self.peer_pings += 1;
                 self.last_frame = Some(at);
             }
-            Event::Rtt(rtt) => {
+            Event::Rtt { rtt, app: false } => {
                 self.rtt.add(*rtt);
+                self.unanswered = 0;
                 self.last_frame = Some(at);
             }
+            Event::Rtt { rtt, app: true } => {
+                self.app_rtt.add(*rtt);
+                self.app_unanswered = 0;
+                self.last_frame = Some(at);
+            }
+            Event::AutoReply { .. } => {
+                self.auto_replies += 1;
+                self.last_frame = Some(at);
+            }
+            Event::Ready { protocol, detail } => {
+                self.ready = Some((protocol, detail.clone()));
+            }
+            Event::Stale { silent } => {
+                self.stales += 1;
+                self.stale_since = Some(at - *silent);
+            }
+            Event::Fresh { .. } => self.stale_since = None,
             Event::Closing { .. } => self.state = ConnState::Closing,
             Event::Closed(info) => {
                 if let Some(since) = self.open_since.take() {
@@ -370,6 +429,7 @@ impl ConnStats {
                     self.down_since = Some(at);
                 }
                 self.state = ConnState::Closed;
+                self.stale_since = None;
                 self.closes_by[ClosedBy::ALL
                     .iter()
                     .position(|b| *b == info.by)
@@ -455,6 +515,21 @@ impl ConnStats {
         let up = self.up_total(now).as_secs_f64();
         let total = up + self.down_total(now).as_secs_f64();
         (total > 0.0).then(|| 100.0 * up / total)
+    }
+
+    /// How long the open connection has had no data, once it is stale.
+    pub fn stale_for(&self, now: SystemTime) -> Option<Duration> {
+        self.stale_since
+            .map(|s| now.duration_since(s).unwrap_or_default())
+    }
+
+    /// The age of the last data message (of the start of the connection, before any came).
+    pub fn data_age(&self, now: SystemTime) -> Option<Duration> {
+        let since = match (self.last_data, self.open_since) {
+            (Some(d), Some(o)) => Some(d.max(o)),
+            (d, o) => d.or(o),
+        }?;
+        Some(now.duration_since(since).unwrap_or_default())
     }
 
     /// How long the current outage has lasted.
@@ -554,7 +629,7 @@ mod tests {
             "{:?}",
             s.last_failure
         );
-        assert_eq!(s.closes_by, [1, 0, 0, 0]);
+        assert_eq!(s.closes_by, [1, 0, 0, 0, 0]);
         assert_eq!(s.reconnects_by_cause, [("server_close", 1)]);
     }
 
@@ -638,7 +713,13 @@ mod tests {
     fn counts_traffic_and_rtt() {
         let mut s = ConnStats::default();
         for i in 0..100u64 {
-            s.apply(&ev(i, Event::Rtt(Duration::from_millis(i + 1))));
+            s.apply(&ev(
+                i,
+                Event::Rtt {
+                    rtt: Duration::from_millis(i + 1),
+                    app: false,
+                },
+            ));
         }
         // 1 ms falls in the bucket up to 1 ms, 2 ms in the one up to 2.5 ms; none above 5 s.
         assert_eq!(s.rtt.buckets[1], 1);

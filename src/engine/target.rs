@@ -133,6 +133,22 @@ impl Target {
         }
     }
 
+    /// The same URL with `path` (and `query`) when it has no path or query of its own: a
+    /// preset's well-known endpoint.
+    pub fn with_default_path(&self, path: &str, query: &str) -> Option<Target> {
+        if self.url.path() != "/" || self.url.query().is_some() {
+            return None;
+        }
+        let mut url = self.url.clone();
+        url.set_path(path);
+        url.set_query(Some(query));
+        Some(Target {
+            url,
+            host: self.host.clone(),
+            port: self.port,
+        })
+    }
+
     /// The `Host` header value: host, plus the port when it is not the scheme's default.
     pub fn host_header(&self) -> String {
         let host = self.url.host_str().unwrap_or(&self.host);

@@ -88,14 +88,46 @@ impl Encoder {
                 }
                 push_payload(out, m.kind, &m.data);
             }
-            Event::Ping { seq } => {
+            Event::Ping { seq, app } => {
                 out.extend_from_slice(b"ping\",\"seq\":");
                 push_int(out, *seq);
+                if *app {
+                    out.extend_from_slice(b",\"app\":true");
+                }
             }
             Event::PeerPing => out.extend_from_slice(b"peer_ping\""),
-            Event::Rtt(rtt) => {
+            Event::Rtt { rtt, app } => {
                 out.extend_from_slice(b"rtt\",\"ms\":");
                 push_ms(out, *rtt);
+                if *app {
+                    out.extend_from_slice(b",\"app\":true");
+                }
+            }
+            Event::AutoReply {
+                received,
+                sent,
+                count,
+            } => {
+                out.extend_from_slice(b"auto_reply\",\"received\":");
+                push_str(out, &String::from_utf8_lossy(received));
+                out.extend_from_slice(b",\"sent\":");
+                push_str(out, &String::from_utf8_lossy(sent));
+                out.extend_from_slice(b",\"count\":");
+                push_int(out, *count);
+            }
+            Event::Ready { protocol, detail } => {
+                out.extend_from_slice(b"ready\",\"protocol\":");
+                push_str(out, protocol);
+                out.extend_from_slice(b",\"detail\":");
+                push_str(out, detail);
+            }
+            Event::Stale { silent } => {
+                out.extend_from_slice(b"stale\",\"silent_ms\":");
+                push_int(out, silent.as_millis() as u64);
+            }
+            Event::Fresh { silent } => {
+                out.extend_from_slice(b"fresh\",\"silent_ms\":");
+                push_int(out, silent.as_millis() as u64);
             }
             Event::Closing { code, reason } => {
                 out.extend_from_slice(b"closing\",\"code\":");

@@ -87,9 +87,34 @@ impl Body {
                     crate::engine::Dir::Out => Body::Sent(p),
                 }
             }
-            Event::Ping { seq } => Body::Ping { seq: *seq },
+            Event::Ping { seq, app } => Body::Ping {
+                seq: *seq,
+                app: *app,
+            },
             Event::PeerPing => Body::PeerPing,
-            Event::Rtt(rtt) => Body::Rtt { ms: ms_of(*rtt) },
+            Event::Rtt { rtt, app } => Body::Rtt {
+                ms: ms_of(*rtt),
+                app: *app,
+            },
+            Event::AutoReply {
+                received,
+                sent,
+                count,
+            } => Body::AutoReply {
+                received: String::from_utf8_lossy(received).into_owned(),
+                sent: String::from_utf8_lossy(sent).into_owned(),
+                count: *count,
+            },
+            Event::Ready { protocol, detail } => Body::Ready {
+                protocol: protocol.to_string(),
+                detail: detail.clone(),
+            },
+            Event::Stale { silent } => Body::Stale {
+                silent_ms: silent.as_millis() as u64,
+            },
+            Event::Fresh { silent } => Body::Fresh {
+                silent_ms: silent.as_millis() as u64,
+            },
             Event::Closing { code, reason } => Body::Closing {
                 code: *code,
                 reason: reason.clone(),

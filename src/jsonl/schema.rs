@@ -75,6 +75,9 @@ pub enum Body {
     Ping {
         /// Its sequence number.
         seq: u64,
+        /// An application-level ping (`app_ping`).
+        #[serde(default, skip_serializing_if = "is_false")]
+        app: bool,
     },
     /// A ping from the peer (answered automatically).
     PeerPing,
@@ -82,6 +85,35 @@ pub enum Body {
     Rtt {
         /// Milliseconds.
         ms: f64,
+        /// Of the application heartbeat.
+        #[serde(default, skip_serializing_if = "is_false")]
+        app: bool,
+    },
+    /// A received text answered automatically.
+    AutoReply {
+        /// What came in.
+        received: String,
+        /// What went back.
+        sent: String,
+        /// Replies on this connection so far.
+        count: u64,
+    },
+    /// The application protocol's handshake completed.
+    Ready {
+        /// The protocol.
+        protocol: String,
+        /// What the server said, in a few words.
+        detail: String,
+    },
+    /// The feed has been silent for `stale_after`.
+    Stale {
+        /// How long, in ms.
+        silent_ms: u64,
+    },
+    /// Data came again.
+    Fresh {
+        /// How long it had been silent, in ms.
+        silent_ms: u64,
     },
     /// We started a close handshake.
     Closing {
@@ -313,6 +345,19 @@ fn payload(data: Option<String>, b64: Option<String>) -> Result<Bytes, String> {
     }
 }
 
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+/// A protocol's name as the engine has it.
+fn protocol_name(name: &str) -> &'static str {
+    match name {
+        "socket.io" => "socket.io",
+        "graphql-ws" => "graphql-ws",
+        _ => "application protocol",
+    }
+}
+
 fn tls_version(v: &str) -> &'static str {
     match v {
         "TLS 1.3" => "TLS 1.3",
@@ -357,9 +402,31 @@ impl Body {
             })),
             Body::Recv(p) => Event::Message(p.into_message(crate::engine::Dir::In)?),
             Body::Sent(p) => Event::Message(p.into_message(crate::engine::Dir::Out)?),
-            Body::Ping { seq } => Event::Ping { seq },
+            Body::Ping { seq, app } => Event::Ping { seq, app },
             Body::PeerPing => Event::PeerPing,
-            Body::Rtt { ms: v } => Event::Rtt(ms(v, "ms")?),
+            Body::Rtt { ms: v, app } => Event::Rtt {
+                rtt: ms(v, "ms")?,
+                app,
+            },
+            Body::AutoReply {
+                received,
+                sent,
+                count,
+            } => Event::AutoReply {
+                received: received.into(),
+                sent: sent.into(),
+                count,
+            },
+            Body::Ready { protocol, detail } => Event::Ready {
+                protocol: protocol_name(&protocol),
+                detail,
+            },
+            Body::Stale { silent_ms } => Event::Stale {
+                silent: Duration::from_millis(silent_ms),
+            },
+            Body::Fresh { silent_ms } => Event::Fresh {
+                silent: Duration::from_millis(silent_ms),
+            },
             Body::Closing { code, reason } => Event::Closing { code, reason },
             Body::Closed {
                 code,

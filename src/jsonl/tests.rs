@@ -73,9 +73,32 @@ fn all_kinds() -> Vec<Event> {
             data: vec![0, 255, 7].into(),
             id: 9,
         }),
-        Event::Ping { seq: 4 },
+        Event::Ping { seq: 4, app: false },
+        Event::Ping { seq: 5, app: true },
         Event::PeerPing,
-        Event::Rtt(Duration::from_micros(12_345)),
+        Event::Rtt {
+            rtt: Duration::from_micros(12_345),
+            app: false,
+        },
+        Event::Rtt {
+            rtt: Duration::from_micros(2_500),
+            app: true,
+        },
+        Event::AutoReply {
+            received: "2".into(),
+            sent: "3".into(),
+            count: 7,
+        },
+        Event::Ready {
+            protocol: "socket.io",
+            detail: "joined namespace / (sid x)".into(),
+        },
+        Event::Stale {
+            silent: Duration::from_millis(30_000),
+        },
+        Event::Fresh {
+            silent: Duration::from_millis(31_250),
+        },
         Event::Closing {
             code: 4000,
             reason: "bye".into(),
@@ -491,9 +514,21 @@ fn event() -> impl Strategy<Value = Event> {
                 id,
             })
         }),
-        any::<u64>().prop_map(|seq| Event::Ping { seq }),
+        (any::<u64>(), any::<bool>()).prop_map(|(seq, app)| Event::Ping { seq, app }),
         Just(Event::PeerPing),
-        micros().prop_map(Event::Rtt),
+        (micros(), any::<bool>()).prop_map(|(rtt, app)| Event::Rtt { rtt, app }),
+        (text(), text(), any::<u64>()).prop_map(|(received, sent, count)| Event::AutoReply {
+            received: received.into(),
+            sent: sent.into(),
+            count
+        }),
+        (
+            proptest::sample::select(vec!["socket.io", "graphql-ws"]),
+            text()
+        )
+            .prop_map(|(protocol, detail)| Event::Ready { protocol, detail }),
+        millis().prop_map(|silent| Event::Stale { silent }),
+        millis().prop_map(|silent| Event::Fresh { silent }),
         (any::<u16>(), text()).prop_map(|(code, reason)| Event::Closing { code, reason }),
         (proptest::option::of(any::<u16>()), text(), by, millis()).prop_map(
             |(code, reason, by, uptime)| Event::Closed(Arc::new(CloseInfo {

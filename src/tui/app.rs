@@ -169,6 +169,8 @@ pub struct App {
     pub warnings: Vec<String>,
     /// Queued outgoing messages: id to log sequence.
     pending: HashMap<u64, u64>,
+    /// The newest auto-reply line and its words, which repeats rewrite with a count.
+    last_auto_reply: Option<(u64, String)>,
     /// Rows in the log viewport at the last draw.
     pub log_rows: usize,
     /// Set when the user asked to quit.
@@ -200,6 +202,7 @@ impl App {
             rates: Rates::default(),
             warnings: Vec::new(),
             pending: HashMap::new(),
+            last_auto_reply: None,
             log_rows: 10,
             quit: false,
         }
@@ -391,7 +394,54 @@ impl App {
                 }
                 self.push(Entry::event(at, Level::Warn, describe::warning(w)));
             }
-            Event::Ping { .. } | Event::PeerPing | Event::Rtt(_) => {}
+            Event::AutoReply {
+                received,
+                sent,
+                count,
+            } => {
+                // A run of the same answer is one line that counts, not a line each.
+                let text = format!(
+                    "auto-reply `{}` to `{}`",
+                    String::from_utf8_lossy(sent),
+                    String::from_utf8_lossy(received)
+                );
+                let newest = self.log.end_seq().checked_sub(1);
+                match &self.last_auto_reply {
+                    Some((seq, last)) if Some(*seq) == newest && *last == text => {
+                        let (seq, text) = (*seq, format!("{text} ×{count}"));
+                        self.log.rewrite(seq, text);
+                    }
+                    _ => {
+                        let seq = self.push(Entry::event(at, Level::Info, text.clone()));
+                        self.last_auto_reply = Some((seq, text));
+                    }
+                }
+            }
+            Event::Ready { protocol, detail } => {
+                self.push(Entry::event(
+                    at,
+                    Level::Good,
+                    format!("{protocol}: {detail}"),
+                ));
+            }
+            Event::Stale { silent } => {
+                self.push(Entry::event(
+                    at,
+                    Level::Warn,
+                    format!("stale: no data for {}", text::duration(*silent)),
+                ));
+            }
+            Event::Fresh { silent } => {
+                self.push(Entry::event(
+                    at,
+                    Level::Good,
+                    format!(
+                        "fresh: data again after {} of silence",
+                        text::duration(*silent)
+                    ),
+                ));
+            }
+            Event::Ping { .. } | Event::PeerPing | Event::Rtt { .. } => {}
         }
     }
 

@@ -274,6 +274,19 @@ impl MessageLog {
         self.entries.get_mut(usize::try_from(i).ok()?)
     }
 
+    /// Replaces the text of an event entry (a collapsed run of repeats), keeping the byte count
+    /// true; false when the entry is gone.
+    pub fn rewrite(&mut self, seq: u64, text: String) -> bool {
+        let Some(e) = self.get_mut(seq) else {
+            return false;
+        };
+        let old = e.data.len();
+        e.data = text.into_bytes().into_boxed_slice();
+        let new = e.data.len();
+        self.bytes = self.bytes + new - old;
+        true
+    }
+
     /// Forgets everything shown (`/clear`); sequence numbers keep counting.
     pub fn clear(&mut self) {
         self.first_seq = self.end_seq();

@@ -129,7 +129,10 @@ pub fn healthy(app: &mut App) {
         if i % 4 == 0 {
             app.apply(&[ev(
                 t + 0.01,
-                Event::Rtt(Duration::from_micros(18_000 + (i as u64 * 977) % 9_000)),
+                Event::Rtt {
+                    rtt: Duration::from_micros(18_000 + (i as u64 * 977) % 9_000),
+                    app: false,
+                },
             )]);
         }
     }
