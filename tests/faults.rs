@@ -467,3 +467,39 @@ async fn a_server_out_of_file_descriptors_pauses_instead_of_spinning() {
     drop(held);
     child.kill().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_stops_reading_while_we_send_is_judged_dead() {
+    // The upgrade completes, then the server never reads again: the kernel's buffers fill and
+    // every write waits. (tests/engine_app.rs times the verdict exactly on a paused clock.)
+    let srv = RawServer::start(|tcp| async move {
+        let ws = tokio_tungstenite::accept_async(tcp).await.unwrap();
+        hold(ws.into_inner()).await;
+    })
+    .await;
+    let mut s = fast(&srv.url());
+    s.ping_interval = Some(Duration::from_secs(1));
+    s.pong_timeout = Duration::from_secs(1);
+    let mut p = Probe::start(s);
+    p.until("open", |e| matches!(e, Event::Open(_))).await;
+    for _ in 0..64 {
+        p.send(wsmon::engine::Command::Send {
+            kind: wsmon::engine::Kind::Binary,
+            data: vec![7u8; 1 << 20].into(),
+        })
+        .await;
+    }
+    let c = closed_of(p.until("closed", |e| matches!(e, Event::Closed(_))).await);
+    assert_eq!(c.by, ClosedBy::Heartbeat);
+    assert_eq!(c.reason, "nothing written for 1s");
+    let f = p
+        .log
+        .iter()
+        .find_map(|s| match &s.event {
+            Event::Error(f) => Some(f.message.clone()),
+            _ => None,
+        })
+        .unwrap();
+    assert!(f.contains("the peer stopped reading"), "{f}");
+    p.shutdown().await;
+}

@@ -161,7 +161,6 @@ impl Task {
     pub(super) async fn connected(&mut self, dialed: Dialed) -> Next {
         let mut info = dialed.info;
         info.attempt = self.attempt;
-        self.attempt = 0;
         let opened = Instant::now();
         self.sink.push(Event::Open(Arc::new(info)));
         if !self.sink.flush().await {
@@ -251,6 +250,9 @@ impl Task {
     /// queued, go out; the application heartbeat starts.
     fn became_ready(&mut self, conn: &mut Conn, now: Instant, first: Duration) {
         conn.ready = true;
+        // The outage is over only now: a connection whose handshake fails counts as a failed
+        // attempt (max_attempts gives up on a namespace the server refuses every time).
+        self.attempt = 0;
         for text in &self.s.on_open {
             conn.push(outgoing_text(text.clone()), false, now);
         }

@@ -3,6 +3,7 @@
 
 pub mod bin;
 pub mod faults;
+pub mod peers;
 pub mod pipe;
 pub mod pki;
 pub mod tmux;

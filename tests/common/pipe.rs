@@ -127,6 +127,17 @@ pub fn deaf(arrivals: tokio::sync::mpsc::UnboundedSender<Instant>) -> Answer {
     }))
 }
 
+/// A peer that stops reading at once and holds the pipe: what we write piles up (a frozen
+/// server, a black-holed path).
+pub fn frozen() -> Answer {
+    Answer::Raw(Box::new(|pipe| {
+        Box::pin(async move {
+            let _held = pipe;
+            std::future::pending::<()>().await;
+        })
+    }))
+}
+
 /// A peer that reads everything (so its pings are answered) and echoes data messages.
 pub fn echo() -> Answer {
     Answer::Open(Box::new(|mut peer| {
