@@ -15,7 +15,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::engine::stats::RTT_BUCKETS;
+use crate::engine::stats::{RTT_BUCKETS, RttStats};
 use crate::engine::{Cause, ClosedBy, ConnState, ConnStats};
 
 /// What the metrics show of one endpoint, taken from its stats when a scrape comes.
@@ -37,9 +37,32 @@ struct Snapshot {
     bytes_out: u64,
     last_close_code: u16,
     queued: usize,
-    rtt_buckets: [u64; RTT_BUCKETS.len() + 1],
-    rtt_sum: f64,
-    rtt_count: u64,
+    rtt: Histogram,
+    app_rtt: Histogram,
+    unanswered: u64,
+    app_unanswered: u64,
+    data_age: f64,
+    stale: bool,
+    stales: u64,
+    auto_replies: u64,
+}
+
+/// An RTT histogram's per-bucket counts, sum and count.
+#[derive(Debug)]
+struct Histogram {
+    buckets: [u64; RTT_BUCKETS.len() + 1],
+    sum: f64,
+    count: u64,
+}
+
+impl Histogram {
+    fn of(r: &RttStats) -> Histogram {
+        Histogram {
+            buckets: r.buckets,
+            sum: r.sum.as_secs_f64(),
+            count: r.count,
+        }
+    }
 }
 
 impl Snapshot {
@@ -61,9 +84,15 @@ impl Snapshot {
             bytes_out: s.bytes_out,
             last_close_code: s.last_close.as_ref().and_then(|c| c.code).unwrap_or(0),
             queued: s.queued,
-            rtt_buckets: s.rtt.buckets,
-            rtt_sum: s.rtt.sum.as_secs_f64(),
-            rtt_count: s.rtt.count,
+            rtt: Histogram::of(&s.rtt),
+            app_rtt: Histogram::of(&s.app_rtt),
+            unanswered: s.unanswered,
+            app_unanswered: s.app_unanswered,
+            // NaN until a connection has opened: there is no age to give.
+            data_age: s.data_age(now).map_or(f64::NAN, |d| d.as_secs_f64()),
+            stale: s.stale_since.is_some(),
+            stales: s.stales,
+            auto_replies: s.auto_replies,
         }
     }
 }
@@ -246,30 +275,91 @@ impl Collector for Snapshots {
             &|ep| ep.queued as f64,
         )?;
 
-        let mut d = encoder.encode_descriptor(
-            "wsmon_rtt_seconds",
-            "Round-trip time of pings",
-            None,
-            MetricType::Histogram,
+        gauge(
+            &mut encoder,
+            "wsmon_last_message_age_seconds",
+            "Seconds since the last data message arrived (since the connection opened, before one did); NaN before any connection",
+            &|ep| ep.data_age,
         )?;
-        for ep in eps.iter() {
-            // Per-bucket counts: the encoder makes them cumulative.
-            let buckets: Vec<(f64, u64)> = RTT_BUCKETS
-                .iter()
-                .copied()
-                .chain(std::iter::once(f64::INFINITY))
-                .zip(ep.rtt_buckets)
-                .collect();
-            d.encode_family(&labels(&ep.name))?
-                .encode_histogram::<prometheus_client::encoding::NoLabelSet>(
-                    ep.rtt_sum,
-                    ep.rtt_count,
-                    &buckets,
-                    None,
-                )?;
+        gauge(
+            &mut encoder,
+            "wsmon_stale",
+            "1 while the open connection has carried no data for stale_after, else 0",
+            &|ep| f64::from(u8::from(ep.stale)),
+        )?;
+        counter(
+            &mut encoder,
+            "wsmon_stales",
+            "Times an open connection went stale",
+            &|ep| vec![(labels(&ep.name), ep.stales as f64)],
+        )?;
+        counter(
+            &mut encoder,
+            "wsmon_auto_replies",
+            "Messages answered by an auto-reply rule or the preset's heartbeat",
+            &|ep| vec![(labels(&ep.name), ep.auto_replies as f64)],
+        )?;
+        {
+            let mut d = encoder.encode_descriptor(
+                "wsmon_unanswered_pings",
+                "Pings sent on this connection and not answered yet, by heartbeat",
+                None,
+                MetricType::Gauge,
+            )?;
+            for ep in eps.iter() {
+                for (kind, n) in [
+                    ("protocol", ep.unanswered),
+                    ("application", ep.app_unanswered),
+                ] {
+                    ConstGauge::new(n as f64).encode(d.encode_family(&with(
+                        &ep.name,
+                        "heartbeat",
+                        kind,
+                    ))?)?;
+                }
+            }
         }
-        Ok(())
+        histogram(
+            &mut encoder,
+            eps,
+            "wsmon_rtt_seconds",
+            "Round-trip time of WebSocket pings",
+            |ep| &ep.rtt,
+        )?;
+        histogram(
+            &mut encoder,
+            eps,
+            "wsmon_app_rtt_seconds",
+            "Round-trip time of the application heartbeat (app_ping to app_pong)",
+            |ep| &ep.app_rtt,
+        )
     }
+}
+
+/// One RTT histogram family.
+fn histogram(
+    encoder: &mut DescriptorEncoder,
+    eps: &[Snapshot],
+    name: &str,
+    help: &str,
+    of: impl Fn(&Snapshot) -> &Histogram,
+) -> Result<(), std::fmt::Error> {
+    let mut d = encoder.encode_descriptor(name, help, None, MetricType::Histogram)?;
+    for ep in eps {
+        let h = of(ep);
+        // Per-bucket counts: the encoder makes them cumulative.
+        let buckets: Vec<(f64, u64)> = RTT_BUCKETS
+            .iter()
+            .copied()
+            .chain(std::iter::once(f64::INFINITY))
+            .zip(h.buckets)
+            .collect();
+        d.encode_family(&labels(&ep.name))?
+            .encode_histogram::<prometheus_client::encoding::NoLabelSet>(
+                h.sum, h.count, &buckets, None,
+            )?;
+    }
+    Ok(())
 }
 
 /// How long a scrape waits for the frontend to answer.

@@ -259,6 +259,25 @@ impl ReportBuilder {
         if s.dropped_sends > 0 {
             let _ = writeln!(md, "| messages not sent | {} |", s.dropped_sends);
         }
+        if s.stales > 0 || self.header.stale_after_ms > 0 {
+            let still = match s.stale_for(now) {
+                Some(d) => format!("; stale at the end, no data for {}", text::duration(d)),
+                None => String::new(),
+            };
+            let _ = writeln!(
+                md,
+                "| stale (no data for {}) | {} times{still} |",
+                text::duration(Duration::from_millis(self.header.stale_after_ms)),
+                s.stales
+            );
+        }
+        if s.auto_replies > 0 {
+            let _ = writeln!(
+                md,
+                "| auto-replies | {} (answers to the server's heartbeat or the auto_reply rules) |",
+                s.auto_replies
+            );
+        }
         if let Some((at, what)) = &s.last_failure {
             let _ = writeln!(
                 md,
@@ -294,6 +313,16 @@ impl ReportBuilder {
             );
         } else {
             md.push_str("- Heartbeat: off\n");
+        }
+        if let Some(p) = &self.header.preset {
+            let _ = writeln!(md, "- Application protocol: {}", inline(p));
+        }
+        if let Some(ping) = &self.header.app_ping {
+            let _ = writeln!(
+                md,
+                "- Application heartbeat: {} every ping interval",
+                inline(ping)
+            );
         }
         if let Some(o) = &s.last_open {
             let _ = writeln!(
@@ -417,6 +446,21 @@ impl ReportBuilder {
                 recent.len()
             );
             md.push_str(&code_block(&sparkline(&recent)));
+        }
+        let a = &s.app_rtt;
+        if a.count > 0 {
+            let [p50, p99] = a.percentiles([50.0, 99.0]);
+            let ms = |d: Option<Duration>| d.map(text::millis).unwrap_or_else(|| "—".into());
+            let _ = writeln!(
+                md,
+                "\nApplication heartbeat (app_ping to app_pong), in ms:\n\n| samples | last | min | p50 | p99 | max |\n|---|---|---|---|---|---|\n| {} | {} | {} | {} | {} | {} |",
+                a.count,
+                ms(a.last),
+                ms(a.min),
+                ms(p50),
+                ms(p99),
+                ms(a.max)
+            );
         }
 
         md.push_str("\n## Closes\n\n");

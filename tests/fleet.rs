@@ -304,11 +304,7 @@ async fn headless_fleet_names_each_line_routes_at_name_and_serves_metrics() {
         &b.url(),
     ]);
     // Port 0: the one it got is on stderr.
-    let said = w.stderr_until("Prometheus metrics at").await;
-    let mport: u16 = said
-        .rsplit_once(':')
-        .and_then(|(_, rest)| rest.trim_end_matches("/metrics").parse().ok())
-        .unwrap_or_else(|| panic!("no port in {said:?}"));
+    let mport = metrics_port(&mut w).await;
     let mut opened = Vec::new();
     while opened.len() < 2 {
         let o = w.until("open", is("open")).await;
@@ -475,6 +471,73 @@ async fn headless_fleet_names_each_line_routes_at_name_and_serves_metrics() {
         seen.iter().all(|v| v["endpoint"].is_string()),
         "every line names its endpoint"
     );
+}
+
+/// The port the metrics were bound to, from the line that says where they are.
+async fn metrics_port(w: &mut Lines) -> u16 {
+    let said = w.stderr_until("Prometheus metrics at").await;
+    said.rsplit_once(':')
+        .and_then(|(_, rest)| rest.trim_end_matches("/metrics").parse().ok())
+        .unwrap_or_else(|| panic!("no port in {said:?}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_feed_is_stale_in_the_metrics_and_fresh_again_when_data_flows() {
+    // The server says nothing of its own: only the echo of what is sent.
+    let server = Server::start(ServeOptions {
+        keep_texts: 100,
+        port: 0,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let name = format!("127.0.0.1:{}", server.addr().port());
+    let mut w = Lines::spawn(&[
+        "--headless",
+        "--stale-after",
+        "1s",
+        "--metrics",
+        "127.0.0.1:0",
+        &server.url(),
+    ]);
+    let mport = metrics_port(&mut w).await;
+    let stale = w.until("stale", is("stale")).await;
+    assert!(stale["silent_ms"].as_u64().unwrap() >= 1000, "{stale}");
+    let m = scrape(mport).await;
+    let one = |metric: &str| value(&m, metric, &[("endpoint", &name)]);
+    assert_eq!(one("wsmon_up"), Some(1.0), "open, and yet");
+    assert_eq!(one("wsmon_stale"), Some(1.0));
+    assert_eq!(one("wsmon_stales_total"), Some(1.0));
+    let age = one("wsmon_last_message_age_seconds").unwrap();
+    assert!(age >= 1.0, "no data since the open: {age}");
+    assert_eq!(
+        value(
+            &m,
+            "wsmon_unanswered_pings",
+            &[("endpoint", &name), ("heartbeat", "application")]
+        ),
+        Some(0.0)
+    );
+
+    let mut stdin = w.child.stdin.take().unwrap();
+    let sent = std::time::Instant::now();
+    stdin.write_all(b"wake up\n").await.unwrap();
+    stdin.flush().await.unwrap();
+    let fresh = w.until("fresh", is("fresh")).await;
+    assert!(fresh["silent_ms"].as_u64().unwrap() >= 1000, "{fresh}");
+    let m = scrape(mport).await;
+    let one = |metric: &str| value(&m, metric, &[("endpoint", &name)]);
+    assert_eq!(one("wsmon_stale"), Some(0.0), "the echo is data");
+    assert_eq!(one("wsmon_stales_total"), Some(1.0));
+    let age = one("wsmon_last_message_age_seconds").unwrap();
+    let bound = sent.elapsed().as_secs_f64();
+    assert!(
+        age <= bound,
+        "the echo came after it was sent: {age} > {bound}"
+    );
+    w.signal("-TERM").await;
+    let (code, _, err) = w.finish().await;
+    assert_eq!(code, 0, "stderr: {err}");
 }
 
 #[test]

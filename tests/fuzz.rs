@@ -128,7 +128,17 @@ proptest! {
 
     #[test]
     fn typed_lines_never_panic(line in "\\PC{0,120}") {
-        let _ = wsmon::tui::input::parse_line(&line);
+        let _ = wsmon::tui::input::parse_line(&line, None);
+        for (_, p) in wsmon::engine::Preset::NAMES {
+            let _ = wsmon::tui::input::parse_line(&line, Some(p));
+        }
+    }
+
+    #[test]
+    fn protocol_messages_decode_without_panic(text in "(42|43|0|40|41|44)?\\PC{0,80}") {
+        for (_, p) in wsmon::engine::Preset::NAMES {
+            let _ = p.decode(&text);
+        }
     }
 
     #[test]

@@ -438,6 +438,9 @@ fn the_decoder_accepts_what_the_header_writer_writes() {
             subprotocols: vec!["v1".into()],
             ping_interval_ms: 15000,
             pong_timeout_ms: 10000,
+            preset: Some("graphql-ws".into()),
+            app_ping: Some(r#"{"type":"ping"}"#.into()),
+            stale_after_ms: 30_000,
         };
         let r = wsmon::record::Recorder::start(wsmon::record::RecordOptions {
             path: path.clone(),

@@ -260,3 +260,96 @@ fn every_size_from_tiny_to_huge_draws_without_panicking() {
         draw(&mut a, w, h);
     }
 }
+
+/// A Socket.IO feed: the namespace joined, events decoded in the log, the server's heartbeat
+/// answered (collapsed into one row), an application heartbeat measured, then silence.
+fn socketio_gone_quiet(a: &mut App) {
+    a.opts.preset = Some(wsmon::engine::Preset::SocketIo);
+    a.opts.app_ping = Some("42[\"ping\"]".into());
+    a.apply(&[
+        ev(0.0, connecting(1)),
+        ev(0.05, open_event(1)),
+        ev(
+            0.06,
+            text_in(r#"0{"sid":"Xy1","upgrades":[],"pingInterval":25000,"pingTimeout":20000}"#),
+        ),
+        ev(0.06, text_out(0, "40")),
+        ev(0.07, text_in(r#"40{"sid":"Qe7"}"#)),
+        ev(
+            0.07,
+            Event::Ready {
+                protocol: "socketio",
+                detail: "joined / as Qe7".into(),
+            },
+        ),
+        ev(0.08, text_out(1, r#"42["subscribe",{"room":"prices"}]"#)),
+    ]);
+    for i in 0..6 {
+        let t = 1.0 + i as f64;
+        a.apply(&[ev(
+            t,
+            text_in(&format!(
+                r#"42["price",{{"sym":"WSM","px":{}.5}}]"#,
+                100 + i
+            )),
+        )]);
+    }
+    for (i, t) in [25.0, 50.0].into_iter().enumerate() {
+        a.apply(&[ev(
+            t,
+            Event::AutoReply {
+                received: "2".into(),
+                sent: "3".into(),
+                count: i as u64 + 1,
+            },
+        )]);
+    }
+    a.apply(&[
+        ev(30.0, Event::Ping { seq: 1, app: true }),
+        ev(
+            30.02,
+            Event::Rtt {
+                rtt: Duration::from_millis(21),
+                app: true,
+            },
+        ),
+        ev(
+            46.0,
+            Event::Stale {
+                silent: Duration::from_secs(40),
+            },
+        ),
+    ]);
+    a.tick(at(52.0));
+}
+
+#[test]
+fn stale_socketio_feed_80x24() {
+    let mut a = app();
+    socketio_gone_quiet(&mut a);
+    let t = draw(&mut a, 80, 24);
+    let text = text_of(t.backend().buffer());
+    assert!(
+        text.contains("STALE 46s"),
+        "the state word says STALE and for how long: {text}"
+    );
+    assert!(
+        text.contains(r#"price {"px":105.5,"sym":"WSM"}"#)
+            || text.contains(r#"price {"sym":"WSM","px":105.5}"#)
+    );
+    insta::assert_snapshot!(t.backend());
+}
+
+#[test]
+fn stale_socketio_feed_120x40() {
+    let mut a = app();
+    socketio_gone_quiet(&mut a);
+    let t = draw(&mut a, 120, 40);
+    let text = text_of(t.backend().buffer());
+    assert!(
+        text.contains("app rtt"),
+        "the application heartbeat has its own line"
+    );
+    assert!(text.contains("STALE: no data for 46s"));
+    insta::assert_snapshot!(t.backend());
+}

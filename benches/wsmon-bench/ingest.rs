@@ -125,6 +125,8 @@ pub(crate) fn ui_options() -> UiOptions {
         header: Default::default(),
         replay: false,
         name: None,
+        preset: None,
+        app_ping: None,
     }
 }
 

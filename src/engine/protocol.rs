@@ -26,6 +26,14 @@ impl Preset {
         ("graphql-ws", Preset::GraphqlWs),
     ];
 
+    /// The preset of this name in config.
+    pub fn named(name: &str) -> Option<Preset> {
+        Self::NAMES
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, p)| *p)
+    }
+
     /// Its name in config.
     pub fn name(self) -> &'static str {
         match self {

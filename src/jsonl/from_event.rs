@@ -22,6 +22,9 @@ impl RecordHeader {
             subprotocols: settings.subprotocols.clone(),
             ping_interval_ms: settings.ping_interval.map_or(0, |d| d.as_millis() as u64),
             pong_timeout_ms: settings.pong_timeout.as_millis() as u64,
+            preset: settings.preset.map(|p| p.name().to_string()),
+            app_ping: settings.app_ping.clone(),
+            stale_after_ms: settings.stale_after.map_or(0, |d| d.as_millis() as u64),
         }
     }
 }

@@ -208,6 +208,19 @@ pub struct RecordHeader {
     /// Dead-peer timeout in ms.
     #[serde(default)]
     pub pong_timeout_ms: u64,
+    /// The application protocol spoken (`socketio`, `graphql-ws`), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preset: Option<String>,
+    /// The application heartbeat's message, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app_ping: Option<String>,
+    /// How long without data makes the connection stale, in ms (0 = never).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub stale_after_ms: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// A data message's line.

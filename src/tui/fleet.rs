@@ -63,8 +63,9 @@ pub fn severity(app: &App) -> u8 {
         ConnState::GaveUp => 0,
         ConnState::Waiting { .. } | ConnState::Closed | ConnState::Closing => 1,
         ConnState::Starting | ConnState::Connecting { .. } => 2,
-        ConnState::Open if failed_recently(app) => 3,
-        ConnState::Open => 4,
+        ConnState::Open if s.stale_since.is_some() => 3,
+        ConnState::Open if failed_recently(app) => 4,
+        ConnState::Open => 5,
     }
 }
 
@@ -85,6 +86,8 @@ pub struct Counts {
     pub down: usize,
     /// Dialing or not started.
     pub connecting: usize,
+    /// Open but carrying no data (counted among the open too).
+    pub stale: usize,
 }
 
 /// The overview of many endpoints, and the one drilled into.
@@ -212,7 +215,10 @@ impl FleetApp {
         let mut c = Counts::default();
         for a in &self.apps {
             match a.stats().state {
-                ConnState::Open => c.open += 1,
+                ConnState::Open => {
+                    c.open += 1;
+                    c.stale += usize::from(a.stats().stale_since.is_some());
+                }
                 ConnState::Starting | ConnState::Connecting { .. } => c.connecting += 1,
                 _ => c.down += 1,
             }

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use bytes::Bytes;
 
 use crate::engine::close_code::{close_code_name, is_sendable_close_code};
-use crate::engine::{Command, Kind};
+use crate::engine::{Command, Kind, Preset};
 use crate::text::parse_hex;
 
 /// Lines of history kept.
@@ -47,17 +47,25 @@ pub const COMMANDS: [(&str, &str); 8] = [
         "/broadcast <text>",
         "send to every endpoint that is open now (a fleet)",
     ),
-    ("//text", "send text that starts with a slash"),
+    (
+        "/raw <text> · //text",
+        "send as typed, past any preset; //x sends /x",
+    ),
     ("/help", "the keys and these commands"),
 ];
 
-/// Interprets a submitted line.
-pub fn parse_line(line: &str) -> Action {
+/// Interprets a submitted line; with a preset, a message is put in the protocol's form
+/// (Socket.IO: `event {json}` emits the event).
+pub fn parse_line(line: &str, preset: Option<Preset>) -> Action {
+    let message = |text: &str| match preset {
+        Some(p) => send_text(&p.encode_typed(text)),
+        None => send_text(text),
+    };
     if let Some(literal) = line.strip_prefix("//") {
         return send_text(&format!("/{literal}"));
     }
     let Some(rest) = line.strip_prefix('/') else {
-        return send_text(line);
+        return message(line);
     };
     let (name, args) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
     let args = args.trim();
@@ -65,6 +73,10 @@ pub fn parse_line(line: &str) -> Action {
         "ping" => Action::Engine(Command::Ping),
         "reconnect" => Action::Engine(Command::Reconnect),
         "clear" => Action::Clear,
+        "raw" if args.is_empty() => {
+            Action::Error("/raw: give the text to send as it is, e.g. /raw 42[\"hi\"]".into())
+        }
+        "raw" => send_text(args),
         "help" | "?" => Action::Help,
         "binary" => match parse_hex(args) {
             Ok(data) => Action::Engine(Command::Send {
@@ -82,7 +94,7 @@ pub fn parse_line(line: &str) -> Action {
             other => other,
         },
         other => Action::Error(format!(
-            "unknown command /{other}: try /ping, /reconnect, /close [code] [reason], /binary <hex>, /broadcast <text>, /clear, /help (// sends a literal /)"
+            "unknown command /{other}: try /ping, /reconnect, /close [code] [reason], /binary <hex>, /broadcast <text>, /raw <text>, /clear, /help (// sends a literal /)"
         )),
     }
 }
@@ -248,31 +260,58 @@ mod tests {
 
     #[test]
     fn plain_lines_are_text_messages() {
-        assert_eq!(parse_line("hello"), send_text("hello"));
-        assert_eq!(parse_line("//etc/passwd"), send_text("/etc/passwd"));
+        assert_eq!(parse_line("hello", None), send_text("hello"));
+        assert_eq!(parse_line("//etc/passwd", None), send_text("/etc/passwd"));
+    }
+
+    #[test]
+    fn with_socketio_a_line_emits_an_event_and_raw_sends_it_as_typed() {
+        let io = Some(Preset::SocketIo);
+        assert_eq!(
+            parse_line(r#"chat {"text":"hi"}"#, io),
+            send_text(r#"42["chat",{"text":"hi"}]"#)
+        );
+        assert_eq!(
+            parse_line("chat hello there", io),
+            send_text(r#"42["chat","hello there"]"#)
+        );
+        assert_eq!(parse_line("/raw 2probe", io), send_text("2probe"));
+        assert_eq!(
+            parse_line(r#"42["as","typed"]"#, io),
+            send_text(r#"42["as","typed"]"#)
+        );
+        let graphql = Some(Preset::GraphqlWs);
+        assert_eq!(
+            parse_line(r#"{"type":"ping"}"#, graphql),
+            send_text(r#"{"type":"ping"}"#)
+        );
+        assert!(matches!(parse_line("/raw", io), Action::Error(e) if e.contains("/raw 42")));
     }
 
     #[test]
     fn commands() {
-        assert_eq!(parse_line("/ping"), Action::Engine(Command::Ping));
-        assert_eq!(parse_line("/reconnect"), Action::Engine(Command::Reconnect));
-        assert_eq!(parse_line("/clear"), Action::Clear);
+        assert_eq!(parse_line("/ping", None), Action::Engine(Command::Ping));
         assert_eq!(
-            parse_line("/close"),
+            parse_line("/reconnect", None),
+            Action::Engine(Command::Reconnect)
+        );
+        assert_eq!(parse_line("/clear", None), Action::Clear);
+        assert_eq!(
+            parse_line("/close", None),
             Action::Engine(Command::Close {
                 code: 1000,
                 reason: String::new()
             })
         );
         assert_eq!(
-            parse_line("/close 4001 bye now"),
+            parse_line("/close 4001 bye now", None),
             Action::Engine(Command::Close {
                 code: 4001,
                 reason: "bye now".into()
             })
         );
         assert_eq!(
-            parse_line("/binary c0 ff ee"),
+            parse_line("/binary c0 ff ee", None),
             Action::Engine(Command::Send {
                 kind: Kind::Binary,
                 data: Bytes::from_static(&[0xc0, 0xff, 0xee])
@@ -282,27 +321,27 @@ mod tests {
 
     #[test]
     fn bad_commands_say_how_to_fix_them() {
-        let Action::Error(e) = parse_line("/close 1006") else {
+        let Action::Error(e) = parse_line("/close 1006", None) else {
             panic!()
         };
         assert!(
             e.contains("cannot be sent") && e.contains("3000-4999"),
             "{e}"
         );
-        let Action::Error(e) = parse_line("/close soon") else {
+        let Action::Error(e) = parse_line("/close soon", None) else {
             panic!()
         };
         assert!(e.contains("not a close code"), "{e}");
-        let Action::Error(e) = parse_line("/binary xyz") else {
+        let Action::Error(e) = parse_line("/binary xyz", None) else {
             panic!()
         };
         assert!(e.starts_with("/binary:"), "{e}");
-        let Action::Error(e) = parse_line("/frobnicate") else {
+        let Action::Error(e) = parse_line("/frobnicate", None) else {
             panic!()
         };
         assert!(e.contains("unknown command /frobnicate"), "{e}");
         let long = format!("/close 1000 {}", "x".repeat(124));
-        assert!(matches!(parse_line(&long), Action::Error(_)));
+        assert!(matches!(parse_line(&long, None), Action::Error(_)));
     }
 
     #[test]

@@ -36,8 +36,12 @@ pub fn one(app: &App) -> String {
         .availability(now)
         .map(|a| format!(", {a:.2}% available"))
         .unwrap_or_default();
+    let stale = match s.stales {
+        0 => String::new(),
+        n => format!(", stale {n}×"),
+    };
     format!(
-        "wsmon: watched {} for {}: {} connects, {} drops, {} in / {} out{avail}",
+        "wsmon: watched {} for {}: {} connects, {} drops{stale}, {} in / {} out{avail}",
         app.opts.url,
         text::duration(watched),
         s.connects,
@@ -75,7 +79,7 @@ pub fn for_fleet(fleet: &FleetApp) -> Vec<String> {
     let mut troubled: Vec<usize> = (0..fleet.apps.len())
         .filter(|i| {
             let s = fleet.apps[*i].stats();
-            s.drops > 0 || s.state != ConnState::Open
+            s.drops > 0 || s.state != ConnState::Open || s.stales > 0
         })
         .collect();
     troubled.sort_by_key(|i| (fleet::severity(&fleet.apps[*i]), fleet.name(*i).to_string()));
@@ -90,8 +94,12 @@ pub fn for_fleet(fleet: &FleetApp) -> Vec<String> {
             .as_ref()
             .map(|(_, what)| format!("; last failure: {}", crate::describe::trouble(what)))
             .unwrap_or_default();
+        let stale = match s.stales {
+            0 => String::new(),
+            n => format!(", stale {n}×"),
+        };
         lines.push(format!(
-            "  {}: {}, {} drops{avail}{last}",
+            "  {}: {}, {} drops{stale}{avail}{last}",
             fleet.name(*i),
             s.state.label(),
             s.drops

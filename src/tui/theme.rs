@@ -43,12 +43,14 @@ impl Theme {
         }
     }
 
-    /// The state badge in the title bar.
-    pub fn badge(&self, state: &ConnState) -> Style {
+    /// The state badge in the title bar; an open connection that carries no data is
+    /// not shown as healthy.
+    pub fn badge(&self, state: &ConnState, stale: bool) -> Style {
         if !self.color {
             return Style::new().add_modifier(Modifier::REVERSED | Modifier::BOLD);
         }
         let bg = match state {
+            ConnState::Open if stale => Color::Yellow,
             ConnState::Open => Color::Green,
             ConnState::Connecting { .. } | ConnState::Waiting { .. } | ConnState::Starting => {
                 Color::Yellow

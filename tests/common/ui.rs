@@ -31,9 +31,12 @@ pub fn opts(theme: Theme) -> UiOptions {
             subprotocols: vec!["v2.feed".into()],
             ping_interval_ms: 15_000,
             pong_timeout_ms: 10_000,
+            ..Default::default()
         },
         replay: false,
         name: None,
+        preset: None,
+        app_ping: None,
     }
 }
 

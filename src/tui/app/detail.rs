@@ -1,6 +1,7 @@
 //! The detail view: one log entry in full (JSON pretty-printed, hex for binary, wrapped text).
 
 use super::{App, Overlay};
+use crate::engine::Preset;
 use crate::text;
 use crate::tui::log::{Entry, Level, Origin, Status};
 
@@ -14,7 +15,7 @@ pub struct Detail {
     pub seq: u64,
     /// The header line.
     pub title: String,
-    /// How the body is shown: "JSON", "hex", "text", "event".
+    /// How the body is shown: "JSON", "hex", "text", "event", or the preset that decoded it.
     pub format: &'static str,
     /// The body, already made safe for the terminal.
     pub body: String,
@@ -31,12 +32,13 @@ impl App {
             return;
         };
         let Some(e) = self.log.get(seq) else { return };
-        self.overlay = Some(Overlay::Detail(detail_of(seq, e)));
+        self.overlay = Some(Overlay::Detail(detail_of(seq, e, self.opts.preset)));
     }
 }
 
-/// Builds the detail view of an entry.
-pub fn detail_of(seq: u64, e: &Entry) -> Detail {
+/// Builds the detail view of an entry; with a preset, a protocol message that is not JSON as
+/// a whole (a Socket.IO packet) is shown decoded, above the text as it was on the wire.
+pub fn detail_of(seq: u64, e: &Entry, preset: Option<Preset>) -> Detail {
     let dir = match e.origin {
         Origin::In => "received",
         Origin::Out => "sent",
@@ -58,6 +60,17 @@ pub fn detail_of(seq: u64, e: &Entry) -> Detail {
         ("hex", text::hexdump(data))
     } else if let Some(json) = text::pretty_json(data) {
         ("JSON", text::sanitize_multiline(&json))
+    } else if let Some((name, decoded)) = preset.and_then(|p| {
+        let d = p.decode(std::str::from_utf8(data).ok()?)?;
+        Some((p.name(), d))
+    }) {
+        (
+            name,
+            text::sanitize_multiline(&format!(
+                "{decoded}\n\non the wire:\n{}",
+                String::from_utf8_lossy(data)
+            )),
+        )
     } else {
         (
             "text",

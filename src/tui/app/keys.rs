@@ -150,7 +150,7 @@ impl App {
 
     /// What a submitted line asks for.
     fn act_on_line(&mut self, line: &str) -> Vec<Effect> {
-        match parse_line(line) {
+        match parse_line(line, self.opts.preset) {
             Action::Engine(cmd) => {
                 if matches!(cmd, Command::Send { .. }) {
                     // Sending is a moment to watch the answer come in.

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::engine::Preset;
 use crate::jsonl::RecordHeader;
 use crate::session::{Endpoint, SessionOptions};
 use crate::tui::theme::Theme;
@@ -34,6 +35,10 @@ pub struct UiOptions {
     pub replay: bool,
     /// The endpoint's name when it is one of a fleet (Esc goes back to the overview).
     pub name: Option<String>,
+    /// The application protocol spoken (decodes the log, encodes what is typed).
+    pub preset: Option<Preset>,
+    /// The application heartbeat's message, when there is one.
+    pub app_ping: Option<String>,
 }
 
 /// Fewest log entries kept per endpoint of a fleet, however large the fleet.
@@ -68,6 +73,8 @@ impl UiOptions {
             header: RecordHeader::of(&e.settings),
             replay: false,
             name: fleet.then(|| e.name.clone()),
+            preset: e.settings.preset,
+            app_ping: e.settings.app_ping.clone(),
         }
     }
 
@@ -92,6 +99,8 @@ impl UiOptions {
             demo: false,
             theme: Theme::from_env(),
             history: None,
+            preset: header.preset.as_deref().and_then(Preset::named),
+            app_ping: header.app_ping.clone(),
             header,
             replay: true,
             name: None,

@@ -5,6 +5,7 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget};
 
+use crate::engine::Preset;
 use crate::text;
 use crate::tui::app::{App, Focus};
 
@@ -46,7 +47,11 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         Focus::Log => Line::from(vec![
             Span::styled(PROMPT, t.dim()),
             Span::styled(
-                "Tab or i to type a message · /ping /reconnect /close /binary /clear",
+                if app.opts.preset == Some(Preset::SocketIo) {
+                    "Tab or i to emit an event: name {json} · /raw sends as typed · /ping /reconnect"
+                } else {
+                    "Tab or i to type a message · /ping /reconnect /close /binary /clear"
+                },
                 t.dim(),
             ),
         ]),

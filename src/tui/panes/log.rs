@@ -6,7 +6,7 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Widget};
 
-use crate::engine::Kind;
+use crate::engine::{Kind, Preset};
 use crate::text;
 use crate::tui::app::App;
 use crate::tui::log::{Entry, Filter, Origin, Status, contains_ignore_case};
@@ -98,14 +98,31 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         if selected {
             buf.set_style(row, t.selected());
         }
-        let line = row_line(e, app.search.as_deref(), inner.width as usize, t);
+        let line = row_line(
+            e,
+            app.search.as_deref(),
+            inner.width as usize,
+            t,
+            app.opts.preset,
+        );
         // set_line skips the paragraph machinery (wrapping, alignment): rows are one line.
         buf.set_line(row.x, row.y, &line, row.width);
     }
 }
 
-/// One log row; `width` bounds how much of a payload is looked at.
-pub fn row_line<'a>(e: &'a Entry, search: Option<&str>, width: usize, t: &Theme) -> Line<'a> {
+/// Payloads up to this size are decoded for the application protocol; a larger one is shown
+/// as it came (decoding parses it whole, on every frame it is on screen).
+const DECODE_MAX: usize = 64 << 10;
+
+/// One log row; `width` bounds how much of a payload is looked at. With a preset, the
+/// protocol's messages read as what they mean (`42["tick",{..}]` as `tick {..}`).
+pub fn row_line<'a>(
+    e: &'a Entry,
+    search: Option<&str>,
+    width: usize,
+    t: &Theme,
+    preset: Option<Preset>,
+) -> Line<'a> {
     let mut v = vec![
         Span::styled(text::clock_millis(e.at()), t.dim()),
         Span::raw(" "),
@@ -154,15 +171,40 @@ pub fn row_line<'a>(e: &'a Entry, search: Option<&str>, width: usize, t: &Theme)
                 )),
             }
             match e.kind {
-                Kind::Text => {
-                    let body = text::preview_text(&e.data, room * 4);
-                    push_text(&mut v, &body, room, search, Style::new(), t);
-                }
+                Kind::Text => match decoded(e, preset) {
+                    Some(d) => {
+                        let (head, args) = d.split_once(' ').unwrap_or((&d, ""));
+                        let head = format!("{} ", text::sanitize(head));
+                        let used = head.chars().count();
+                        v.push(Span::styled(head, t.title()));
+                        push_text(
+                            &mut v,
+                            args,
+                            room.saturating_sub(used),
+                            search,
+                            Style::new(),
+                            t,
+                        );
+                    }
+                    None => {
+                        let body = text::preview_text(&e.data, room * 4);
+                        push_text(&mut v, &body, room, search, Style::new(), t);
+                    }
+                },
                 Kind::Binary => v.push(Span::styled(text::preview_hex(&e.data, room / 3), t.dim())),
             }
         }
     }
     Line::from(v)
+}
+
+/// The entry as its application protocol reads it, when it is one of the protocol's messages.
+fn decoded(e: &Entry, preset: Option<Preset>) -> Option<String> {
+    let p = preset?;
+    if e.data.len() > DECODE_MAX {
+        return None;
+    }
+    p.decode(std::str::from_utf8(&e.data).ok()?)
 }
 
 /// Appends escaped text, with search hits highlighted.

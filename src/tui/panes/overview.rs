@@ -80,8 +80,11 @@ fn name_width(fleet: &FleetApp) -> usize {
         .clamp(8, 28)
 }
 
-/// A short state: `OPEN`, `WAIT 12s`, `DIAL #3`.
+/// A short state: `OPEN`, `STALE 40s`, `WAIT 12s`, `DIAL #3`.
 pub fn state_text(app: &App) -> String {
+    if let Some(silent) = app.stats().stale_for(app.now) {
+        return format!("STALE {}", text::duration(silent));
+    }
     match &app.stats().state {
         ConnState::Waiting { until, .. } => {
             let left = until.duration_since(app.now).unwrap_or_default();
@@ -106,7 +109,7 @@ pub fn render(fleet: &FleetApp, order: &[usize], area: Rect, buf: &mut Buffer) {
         Span::styled(" wsmon ", t.title()),
         Span::styled(
             format!(" FLEET {} ", fleet.apps.len()),
-            t.badge(&ConnState::Open),
+            t.badge(&ConnState::Open, false),
         ),
         Span::styled(format!("  {} open", c.open), t.good()),
         Span::styled(
@@ -117,8 +120,14 @@ pub fn render(fleet: &FleetApp, order: &[usize], area: Rect, buf: &mut Buffer) {
             format!(" · {} connecting", c.connecting),
             if c.connecting > 0 { t.warn() } else { t.dim() },
         ),
-        Span::styled(format!("   sorted by {}", fleet.sort.label()), t.dim()),
     ];
+    if c.stale > 0 {
+        spans.push(Span::styled(format!(" · {} stale", c.stale), t.warn()));
+    }
+    spans.push(Span::styled(
+        format!("   sorted by {}", fleet.sort.label()),
+        t.dim(),
+    ));
     if !fleet.filter.is_empty() {
         spans.push(Span::styled(
             format!("   filter `{}`", text::sanitize(&fleet.filter)),
@@ -210,7 +219,11 @@ pub fn render(fleet: &FleetApp, order: &[usize], area: Rect, buf: &mut Buffer) {
             ),
             Span::styled(
                 cell(&state_text(app), STATE_W),
-                base.patch(t.state(&s.state)),
+                base.patch(if s.stale_since.is_some() {
+                    t.warn()
+                } else {
+                    t.state(&s.state)
+                }),
             ),
             Span::styled(right(&uptime, UPTIME_W), base),
             Span::styled(right(&avail, AVAIL_W), base),

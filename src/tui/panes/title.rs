@@ -9,8 +9,11 @@ use crate::engine::ConnState;
 use crate::text;
 use crate::tui::app::App;
 
-/// The badge text for a state: `OPEN`, `WAITING 4.2s`, `CONNECTING #3`.
+/// The badge text for a state: `OPEN`, `STALE 31s`, `WAITING 4.2s`, `CONNECTING #3`.
 pub fn badge_text(app: &App) -> String {
+    if let Some(silent) = app.stats().stale_for(app.now) {
+        return format!("STALE {}", text::duration(silent));
+    }
     match &app.stats().state {
         ConnState::Waiting { until, .. } => {
             let left = until.duration_since(app.now).unwrap_or_default();
@@ -27,7 +30,10 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let state = &app.stats().state;
     let mut left = vec![
         Span::styled(" wsmon ", t.title()),
-        Span::styled(format!(" {} ", badge_text(app)), t.badge(state)),
+        Span::styled(
+            format!(" {} ", badge_text(app)),
+            t.badge(state, app.stats().stale_since.is_some()),
+        ),
     ];
     let since = match state {
         ConnState::Open => app

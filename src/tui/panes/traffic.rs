@@ -12,8 +12,24 @@ use crate::text;
 use crate::tui::app::App;
 use crate::tui::theme::Theme;
 
+/// `3 unanswered`, when pings of this connection wait for their answer.
+fn unanswered<'a>(n: u64, t: &Theme) -> Option<Span<'a>> {
+    (n > 0).then(|| span(format!(" · {n} unanswered"), t.warn()))
+}
+
 fn rtt_line<'a>(app: &App, t: &Theme) -> Vec<Span<'a>> {
-    let r = &app.stats().rtt;
+    let s = app.stats();
+    let r = &s.rtt;
+    let mut v = rtt_spans(r, t);
+    if v.is_empty() {
+        v = no_rtt(app, t);
+    }
+    v.extend(unanswered(s.unanswered, t));
+    v
+}
+
+/// Last, p50 and p99 of some samples; nothing without samples.
+fn rtt_spans<'a>(r: &crate::engine::stats::RttStats, t: &Theme) -> Vec<Span<'a>> {
     match r.last {
         Some(last) => {
             let [p50, p99] = r.percentiles([50.0, 99.0]);
@@ -25,14 +41,34 @@ fn rtt_line<'a>(app: &App, t: &Theme) -> Vec<Span<'a>> {
                 span(p99.map(text::millis).unwrap_or_default(), t.value()),
             ]
         }
-        None if app.opts.ping_interval.is_none() => {
+        None => Vec::new(),
+    }
+}
+
+/// The application heartbeat's RTT, apart from the WebSocket pings'.
+fn app_rtt_line<'a>(app: &App, t: &Theme) -> Vec<Span<'a>> {
+    let s = app.stats();
+    let mut v = rtt_spans(&s.app_rtt, t);
+    if v.is_empty() {
+        v.push(span(
+            format!(
+                "no answer yet to {}",
+                text::sanitize(app.opts.app_ping.as_deref().unwrap_or(""))
+            ),
+            t.dim(),
+        ));
+    }
+    v.extend(unanswered(s.app_unanswered, t));
+    v
+}
+
+fn no_rtt<'a>(app: &App, t: &Theme) -> Vec<Span<'a>> {
+    match app.opts.ping_interval {
+        None => {
             vec![span("heartbeat off · p or /ping for a sample", t.dim())]
         }
-        None => vec![span(
-            format!(
-                "no sample yet · ping every {}",
-                text::duration(app.opts.ping_interval.unwrap_or_default())
-            ),
+        Some(i) => vec![span(
+            format!("no sample yet · ping every {}", text::duration(i)),
             t.dim(),
         )],
     }
@@ -67,11 +103,34 @@ fn rate(v: f64) -> String {
     }
 }
 
-fn last_frame(app: &App) -> String {
-    match (&app.stats().state, app.stats().since_last_frame(app.now)) {
-        (ConnState::Open, Some(d)) => format!("{} ago", text::duration(d)),
-        _ => "no connection".to_string(),
+/// When the peer was last heard from: any frame, and data.
+fn last_heard<'a>(app: &App, t: &Theme) -> Vec<Span<'a>> {
+    let s = app.stats();
+    if s.state != ConnState::Open {
+        return vec![span("no connection", t.dim())];
     }
+    let mut v = Vec::new();
+    if let Some(d) = s.since_last_frame(app.now) {
+        v.push(span("frame ", t.dim()));
+        v.push(span(format!("{} ago", text::duration(d)), t.value()));
+    }
+    match (s.stale_for(app.now), s.data_age(app.now)) {
+        (Some(stale), _) => {
+            v.push(span(" · ", t.dim()));
+            v.push(span(
+                format!("STALE: no data for {}", text::duration(stale)),
+                t.warn(),
+            ));
+        }
+        (None, Some(age)) if s.last_data.is_some() => {
+            v.push(span(" · data ", t.dim()));
+            v.push(span(format!("{} ago", text::duration(age)), t.value()));
+        }
+        _ => {
+            v.push(span(" · no data yet", t.dim()));
+        }
+    }
+    v
 }
 
 /// Draws the pane.
@@ -87,8 +146,12 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         height: 1,
         ..inner
     };
-    let mut rest = vec![labeled(t, "rate", rate_spans(app, t))];
-    rest.push(labeled(t, "frame", vec![span(last_frame(app), t.value())]));
+    let mut rest = Vec::new();
+    if app.opts.app_ping.is_some() {
+        rest.push(labeled(t, "app rtt", app_rtt_line(app, t)));
+    }
+    rest.push(labeled(t, "rate", rate_spans(app, t)));
+    rest.push(labeled(t, "heard", last_heard(app, t)));
     let r = &app.stats().rtt;
     if let (Some(min), Some(avg), Some(max)) = (r.min, r.avg(), r.max) {
         rest.push(labeled(
