@@ -48,7 +48,7 @@ async fn socketio_stays_connected_through_its_heartbeats_and_resubscribes_after_
         ready["detail"]
             .as_str()
             .unwrap()
-            .starts_with("joined namespace / (sid "),
+            .starts_with("joined / · server pings every 300ms, gone after 500ms"),
         "{ready}"
     );
     // Eight of the server's pings answered (about 2.4 s) while the events keep coming.

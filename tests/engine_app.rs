@@ -404,7 +404,8 @@ async fn the_socketio_preset_joins_answers_pings_and_sends_on_open_after_the_ack
         e,
         Event::Ready {
             protocol: "socket.io",
-            detail: "joined namespace / (sid s1)".into()
+            detail: "joined / · server pings every 300ms, gone after 500ms without one · sid s1"
+                .into()
         }
     );
     // The handshake went first, the on_open message after the ack.

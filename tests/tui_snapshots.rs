@@ -279,7 +279,8 @@ fn socketio_gone_quiet(a: &mut App) {
             0.07,
             Event::Ready {
                 protocol: "socketio",
-                detail: "joined / as Qe7".into(),
+                detail: "joined / · server pings every 25s, gone after 45s without one · sid Qe7"
+                    .into(),
             },
         ),
         ev(0.08, text_out(1, r#"42["subscribe",{"room":"prices"}]"#)),

@@ -306,10 +306,14 @@ fn apply_preset(settings: &mut ConnSettings, provenance: &mut [Provenance]) {
         return;
     };
     let name = preset.name();
-    let mut fill = |key: &str, value: String| {
+    // A value the preset filled in; `encoded`: the user gave it, the preset only put it in
+    // the protocol's form, so its source stays.
+    let mut set = |key: &str, value: String, encoded: bool| {
         if let Some(p) = provenance.iter_mut().find(|p| p.key == key) {
             p.value = value;
-            p.source = Source::Preset(name);
+            if !encoded {
+                p.source = Source::Preset(name);
+            }
         }
     };
     match preset {
@@ -318,20 +322,40 @@ fn apply_preset(settings: &mut ConnSettings, provenance: &mut [Provenance]) {
                 .target
                 .with_default_path("/socket.io/", "EIO=4&transport=websocket")
             {
-                fill("url", format!("{:?}", t.redacted(&settings.redactor)));
+                set(
+                    "url",
+                    format!("{:?}", t.redacted(&settings.redactor)),
+                    false,
+                );
                 settings.target = t;
+            }
+            // Written as on the input line: `event {json}` emits the event; a packet that
+            // starts with its digit goes as it is.
+            if !settings.on_open.is_empty() {
+                for m in settings.on_open.iter_mut() {
+                    *m = preset.encode_typed(m);
+                }
+                set("on_open", format!("{:?}", settings.on_open), true);
+            }
+            if let Some(ping) = settings.app_ping.as_mut() {
+                *ping = preset.encode_typed(ping);
+                set("app_ping", format!("{ping:?}"), true);
             }
         }
         crate::engine::Preset::GraphqlWs => {
             if settings.subprotocols.is_empty() {
                 settings.subprotocols = vec!["graphql-transport-ws".into()];
-                fill("subprotocols", format!("{:?}", settings.subprotocols));
+                set(
+                    "subprotocols",
+                    format!("{:?}", settings.subprotocols),
+                    false,
+                );
             }
             if settings.app_ping.is_none() {
                 let ping = r#"{"type":"ping"}"#.to_string();
                 let pong = r#"^\s*\{\s*"type"\s*:\s*"pong""#;
-                fill("app_ping", format!("{ping:?}"));
-                fill("app_pong", format!("{pong:?}"));
+                set("app_ping", format!("{ping:?}"), false);
+                set("app_pong", format!("{pong:?}"), false);
                 settings.app_ping = Some(ping);
                 settings.app_pong = regex::Regex::new(pong).ok();
             }

@@ -388,3 +388,67 @@ fn an_endpoint_inherits_the_top_level_and_the_flags_win() {
         Some("/cfg/wsmon.toml:12".into())
     );
 }
+
+#[test]
+fn presets_fill_in_what_the_protocol_needs_and_keep_what_was_given() {
+    let c = load_one(
+        &flags(&[
+            "--preset",
+            "socketio",
+            "--on-open",
+            r#"subscribe "prices""#,
+            "--on-open",
+            r#"42["raw"]"#,
+        ]),
+        Some("ws://h:3000"),
+        None,
+    )
+    .unwrap();
+    let s = settings(&c);
+    assert_eq!(
+        s.target.request_path(),
+        "/socket.io/?EIO=4&transport=websocket"
+    );
+    assert_eq!(source(&c, "url"), "preset socketio");
+    assert_eq!(
+        s.on_open,
+        [r#"42["subscribe","prices"]"#, r#"42["raw"]"#],
+        "written as on the input line; a packet goes as it is"
+    );
+    assert_eq!(
+        source(&c, "on_open"),
+        "flag --on-open",
+        "the user's, encoded"
+    );
+
+    // A path of its own is kept.
+    let c = load_one(&flags(&["--preset", "socketio"]), Some("ws://h/io/"), None).unwrap();
+    assert_eq!(settings(&c).target.request_path(), "/io/");
+
+    let c = load_one(
+        &flags(&["--preset", "graphql-ws"]),
+        Some("ws://h/graphql"),
+        None,
+    )
+    .unwrap();
+    let s = settings(&c);
+    assert_eq!(s.subprotocols, ["graphql-transport-ws"]);
+    assert_eq!(s.app_ping.as_deref(), Some(r#"{"type":"ping"}"#));
+    assert!(s.app_pong.as_ref().unwrap().is_match(r#"{"type":"pong"}"#));
+    assert_eq!(source(&c, "app_ping"), "preset graphql-ws");
+    // The user's own heartbeat wins over the preset's.
+    let c = load_one(
+        &flags(&[
+            "--preset",
+            "graphql-ws",
+            "--app-ping",
+            "hb",
+            "--app-pong",
+            "^hb$",
+        ]),
+        Some("ws://h/graphql"),
+        None,
+    )
+    .unwrap();
+    assert_eq!(settings(&c).app_ping.as_deref(), Some("hb"));
+}

@@ -91,7 +91,7 @@ fn all_kinds() -> Vec<Event> {
         },
         Event::Ready {
             protocol: "socket.io",
-            detail: "joined namespace / (sid x)".into(),
+            detail: "joined / · sid x".into(),
         },
         Event::Stale {
             silent: Duration::from_millis(30_000),

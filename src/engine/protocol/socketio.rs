@@ -8,6 +8,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::{Driver, Seen};
+use crate::text;
 
 /// One connection's Socket.IO state.
 pub struct SocketIo {
@@ -115,7 +116,15 @@ impl Driver for SocketIo {
                 .ok()
                 .and_then(|v| v.get("sid")?.as_str().map(str::to_string))
                 .unwrap_or_default();
-            return Seen::Ready(format!("joined namespace {} (sid {sid})", self.namespace));
+            let beat = match self.ping_interval {
+                Some(i) => format!(
+                    " · server pings every {}, gone after {} without one",
+                    text::duration(i),
+                    text::duration(i + self.ping_timeout)
+                ),
+                None => String::new(),
+            };
+            return Seen::Ready(format!("joined {}{beat} · sid {sid}", self.namespace));
         }
         if let Some(body) = self.ours(text, "44") {
             let why = serde_json::from_str::<serde_json::Value>(body)
@@ -228,7 +237,9 @@ mod tests {
         assert!(!s.ready());
         assert_eq!(
             s.on_text(r#"40{"sid":"b"}"#, t0),
-            Seen::Ready("joined namespace / (sid b)".into())
+            Seen::Ready(
+                "joined / · server pings every 300ms, gone after 500ms without one · sid b".into()
+            )
         );
         assert!(s.ready());
         let later = t0 + Duration::from_millis(250);

@@ -5,6 +5,7 @@ use ratatui::layout::Rect;
 use ratatui::text::Span;
 
 use super::{frame, labeled, lines, span};
+use crate::engine::ConnState;
 use crate::text;
 use crate::tui::app::App;
 
@@ -66,6 +67,23 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         None => vec![span("no failures", t.good())],
     };
     out.push(labeled(t, "last", last));
+    if let Some(preset) = app.opts.preset {
+        let v = match (&s.ready, &s.state) {
+            (Some((protocol, detail)), _) => vec![
+                span(format!("{protocol} "), t.value()),
+                span(text::sanitize(detail), t.dim()),
+            ],
+            (None, ConnState::Open) => vec![span(
+                format!("{}: handshake not complete yet", preset.name()),
+                t.warn(),
+            )],
+            (None, _) => vec![span(
+                format!("{} after the next open", preset.name()),
+                t.dim(),
+            )],
+        };
+        out.push(labeled(t, "app", v));
+    }
     out.push(labeled(
         t,
         "url",

@@ -178,6 +178,20 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         None => "off (ping_interval = 0)".to_string(),
     };
     rest.push(labeled(t, "beat", vec![span(beat, t.dim())]));
+    let replies = app.stats().auto_replies;
+    if replies > 0 {
+        rest.push(labeled(
+            t,
+            "replies",
+            vec![
+                span(text::count(replies), t.value()),
+                span(
+                    " auto-replies (the server's heartbeat, auto_reply rules)",
+                    t.dim(),
+                ),
+            ],
+        ));
+    }
     lines(std::mem::take(&mut top), Rect { height: 1, ..inner }, buf);
     if inner.height >= 2 {
         Paragraph::new(Line::from(span("trend", t.dim()))).render(spark_row, buf);
