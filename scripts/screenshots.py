@@ -279,8 +279,36 @@ def scene_fleet() -> None:
     COLS, ROWS = 100, 30
 
 
+PEERS = ROOT / "tests" / "peers"
+
+
+def scene_socketio() -> None:
+    # The real Socket.IO 4 server from npm (tests/peers; `npm ci --prefix tests/peers` first).
+    port = free_port()
+    start(f"node {PEERS / 'socketio-server.js'} {port} 5000 3000", name="server")
+    time.sleep(1.0)
+    start(f"{BIN} --preset socketio --on-open 'subscribe \"prices\"' --stale-after 10s ws://127.0.0.1:{port}/")
+    wait_for("tick")
+    time.sleep(6)
+    save("socketio", "--preset socketio: joined, events decoded, the server's pings answered")
+    stop()
+
+
+def scene_stale() -> None:
+    # Connected and answering the server's heartbeat, but subscribed to nothing: STALE.
+    port = free_port()
+    start(f"node {PEERS / 'socketio-server.js'} {port} 2000 1000", name="server")
+    time.sleep(1.0)
+    start(f"{BIN} --preset socketio --stale-after 3s ws://127.0.0.1:{port}/")
+    wait_for("STALE 7")
+    save("stale", "open, heartbeat answered, and no data: STALE")
+    stop()
+
+
 SCENES = {
     "demo": scene_demo,
+    "socketio": scene_socketio,
+    "stale": scene_stale,
     "reconnect": scene_reconnect,
     "http-401": scene_http_401,
     "json-detail": scene_json_detail,

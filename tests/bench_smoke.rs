@@ -22,9 +22,13 @@ async fn the_benchmark_measures_reaction_times_and_prints_its_table() {
     );
     let measured: Vec<&bench::Row> = rows
         .iter()
-        .filter(|r| r.what.starts_with("server back") || r.what.starts_with("silent peer"))
+        .filter(|r| {
+            ["server back", "silent peer", "peer stops reading"]
+                .iter()
+                .any(|w| r.what.starts_with(w))
+        })
         .collect();
-    assert_eq!(measured.len(), 2, "{table}");
+    assert_eq!(measured.len(), 3, "{table}");
     for r in measured {
         assert!(
             r.value.contains(" ms / max "),

@@ -428,7 +428,7 @@ async fn the_socketio_preset_joins_answers_pings_and_sends_on_open_after_the_ack
     let e = p
         .until("pong", |e| matches!(e, Event::AutoReply { .. }))
         .await;
-    assert!(matches!(e, Event::AutoReply { ref sent, .. } if sent == "3"));
+    assert!(matches!(e, Event::AutoReply { ref sent, .. } if &**sent == "3"));
     p.until("an event", |e| {
         matches!(e, Event::Message(m) if m.dir == Dir::In && m.data.starts_with(b"42[\"tick\""))
     })

@@ -329,3 +329,28 @@ fn key_releases_are_ignored() {
     a.on_terminal(&TermEvent::Key(release));
     assert!(!a.quit);
 }
+
+#[test]
+fn a_run_of_auto_replies_is_one_row_counting_its_own_run() {
+    let mut a = app();
+    let reply = |n: u64| Event::AutoReply {
+        received: "2".into(),
+        sent: "3".into(),
+        count: n,
+    };
+    a.apply(&[ev(0.0, reply(1)), ev(1.0, reply(2)), ev(2.0, reply(3))]);
+    a.apply(&[ev(2.5, text_in("data"))]);
+    a.apply(&[ev(3.0, reply(4)), ev(4.0, reply(5))]);
+    let rows: Vec<String> = (a.log.first_seq()..a.log.end_seq())
+        .map(|s| String::from_utf8_lossy(&a.log.get(s).unwrap().data).into_owned())
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            "auto-reply `3` to `2` ×3",
+            "data",
+            "auto-reply `3` to `2` ×2"
+        ],
+        "the second row counts its own run, not the connection's replies"
+    );
+}

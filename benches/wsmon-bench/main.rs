@@ -29,7 +29,7 @@ use std::time::Duration;
 use fleet::{FLEET, fleet_cost};
 use ingest::{headless_process, minimal_loop, tui_loop, websocat_process};
 use process::{full_log_rss, idle_cost, startup};
-use reaction::{dead_peer_overhead, reconnect_overhead};
+use reaction::{dead_peer_overhead, reconnect_overhead, stalled_writer_verdict};
 use render::{filled_app, heap_per_message, render_cost};
 
 /// What to run.
@@ -331,6 +331,20 @@ pub async fn run(opts: &Opts) -> Vec<Row> {
             format!("p50 {} / max {}", ms(pct(&dead, 0.5)), ms(pct(&dead, 1.0))),
             "<= 100 ms",
             Some(pct(&dead, 1.0) <= Duration::from_millis(100)),
+        ));
+        let stall = stalled_writer_verdict(if opts.quick { 3 } else { 10 }).await;
+        rows.push(row(
+            format!(
+                "peer stops reading while 32 MiB are sent: verdict after OPEN (max of {})",
+                stall.len()
+            ),
+            format!(
+                "p50 {} / max {}",
+                ms(pct(&stall, 0.5)),
+                ms(pct(&stall, 1.0))
+            ),
+            "<= 1 s (ping_interval + pong_timeout)",
+            Some(pct(&stall, 1.0) <= Duration::from_secs(1)),
         ));
     }
     if wants(opts, "fleet") {

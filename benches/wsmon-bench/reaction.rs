@@ -1,10 +1,11 @@
-//! Reaction times of the engine: a server coming back, a peer falling silent.
+//! Reaction times of the engine: a server coming back, a peer falling silent, a peer that
+//! stops reading.
 
 use std::net::SocketAddr;
 use std::time::{Duration, SystemTime};
 
 use wsmon::engine::target::Target;
-use wsmon::engine::{ClosedBy, ConnSettings, Engine, Event};
+use wsmon::engine::{ClosedBy, Command, ConnSettings, Engine, Event, Kind};
 use wsmon::server::{ServeOptions, Server};
 
 /// How long after its scheduled dial time the connection is open again, after server restarts.
@@ -100,6 +101,63 @@ pub(crate) async fn dead_peer_overhead(rounds: usize) -> Vec<Duration> {
                     if let Some(o) = opened.take() {
                         let took = s.at.duration_since(o).unwrap_or_default();
                         out.push(took.saturating_sub(Duration::from_millis(1000)));
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    holder.abort();
+    out.sort();
+    out
+}
+
+/// How long after the connection opened a peer that stops reading is declared dead, while
+/// wsmon sends it 1 MiB messages (ping 500 ms, pong timeout 500 ms: the bound is 1 s).
+pub(crate) async fn stalled_writer_verdict(rounds: usize) -> Vec<Duration> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr: SocketAddr = listener.local_addr().expect("addr");
+    // Upgrades, then never reads again: the kernel's buffers fill and every write waits.
+    let holder = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((tcp, _)) = listener.accept().await {
+            if let Ok(ws) = tokio_tungstenite::accept_async(tcp).await {
+                held.push(ws);
+            }
+        }
+    });
+    let mut settings = ConnSettings::new(Target::parse(&format!("ws://{addr}/")).expect("url"));
+    settings.ping_interval = Some(Duration::from_millis(500));
+    settings.pong_timeout = Duration::from_millis(500);
+    settings.reconnect_min = Duration::from_millis(10);
+    settings.reconnect_max = Duration::from_millis(10);
+    let Engine {
+        commands,
+        mut events,
+        task: _task,
+    } = Engine::spawn(settings);
+    let mut out = Vec::new();
+    let mut opened = None;
+    while out.len() < rounds {
+        let Some(batch) = events.recv().await else {
+            break;
+        };
+        for s in batch.iter() {
+            match &s.event {
+                Event::Open(_) => {
+                    opened = Some(s.at);
+                    for _ in 0..32 {
+                        let _ = commands.try_send(Command::Send {
+                            kind: Kind::Binary,
+                            data: vec![7u8; 1 << 20].into(),
+                        });
+                    }
+                }
+                Event::Closed(c) if c.by == ClosedBy::Heartbeat => {
+                    if let Some(o) = opened.take() {
+                        out.push(s.at.duration_since(o).unwrap_or_default());
                     }
                 }
                 _ => {}

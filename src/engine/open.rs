@@ -11,7 +11,6 @@ use std::task::{Context, Poll};
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
-use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{FutureExt, Sink, StreamExt};
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::error::{CapacityError, ProtocolError};
@@ -77,7 +76,6 @@ struct Outbound {
 
 /// The writing half of a connection and what waits for it.
 struct Writer {
-    sink: SplitSink<Ws, tungstenite::Message>,
     outbox: VecDeque<Outbound>,
     /// Handed to the socket, not yet flushed.
     unflushed: Vec<Outbound>,
@@ -87,8 +85,10 @@ struct Writer {
 
 /// One open connection's state.
 struct Conn {
+    /// The socket, whole: reads and writes are polled by one future (`Io`), so a message
+    /// read takes no lock, as a split socket's halves would.
+    ws: Ws,
     writer: Writer,
-    stream: SplitStream<Ws>,
     hb: Heartbeat,
     app: Option<AppHeartbeat>,
     protocol: Option<Box<dyn Driver>>,
@@ -100,7 +100,27 @@ struct Conn {
     replies: u64,
 }
 
+/// What the socket did: took the queued writes (or failed to), or gave a frame.
+enum Io {
+    Wrote(Result<(), tungstenite::Error>),
+    Read(Option<Result<tungstenite::Message, tungstenite::Error>>),
+}
+
 impl Conn {
+    /// Polls the socket: the writes first (when there are some), then a read. A write that
+    /// cannot progress does not keep reads from being served.
+    fn poll_io(
+        &mut self,
+        cx: &mut Context<'_>,
+        writes: bool,
+        written: &mut Vec<Outbound>,
+    ) -> Poll<Io> {
+        if writes && let Poll::Ready(done) = self.writer.poll_write(&mut self.ws, cx, written) {
+            return Poll::Ready(Io::Wrote(done));
+        }
+        self.ws.poll_next_unpin(cx).map(Io::Read)
+    }
+
     /// Queues a frame; `front` puts it before what waits (pings: they measure the path, not
     /// the queue).
     fn push(&mut self, o: Outbound, front: bool, now: Instant) {
@@ -131,21 +151,22 @@ impl Writer {
     /// Hands what waits to the socket and flushes; `Ready` when everything is written.
     fn poll_write(
         &mut self,
+        ws: &mut Ws,
         cx: &mut Context<'_>,
         written: &mut Vec<Outbound>,
     ) -> Poll<Result<(), tungstenite::Error>> {
         while !self.outbox.is_empty() {
-            match Pin::new(&mut self.sink).poll_ready(cx) {
+            match Pin::new(&mut *ws).poll_ready(cx) {
                 Poll::Ready(Ok(())) => {}
                 Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
                 Poll::Pending => return Poll::Pending,
             }
             let o = self.outbox.pop_front().expect("not empty");
-            Pin::new(&mut self.sink).start_send(o.frame.clone())?;
+            Pin::new(&mut *ws).start_send(o.frame.clone())?;
             self.progress = Some(Instant::now());
             self.unflushed.push(o);
         }
-        match Pin::new(&mut self.sink).poll_flush(cx) {
+        match Pin::new(&mut *ws).poll_flush(cx) {
             Poll::Ready(Ok(())) => {
                 written.append(&mut self.unflushed);
                 self.progress = None;
@@ -166,18 +187,13 @@ impl Task {
         if !self.sink.flush().await {
             return Next::Exit;
         }
-        let (sink, stream) = dialed.ws.split();
-        let mut conn = self.open_state(sink, stream, opened);
+        let mut conn = self.open_state(dialed.ws, opened);
         let end = self.serve(&mut conn).await;
         let Conn {
-            writer:
-                Writer {
-                    sink,
-                    outbox,
-                    unflushed,
-                    ..
-                },
-            stream,
+            ws,
+            writer: Writer {
+                outbox, unflushed, ..
+            },
             ..
         } = conn;
         // What the user asked to send and the socket did not take waits for the next one.
@@ -189,17 +205,11 @@ impl Task {
         for o in held.into_iter().rev() {
             self.hold(o, true);
         }
-        let ws = sink.reunite(stream).expect("the two halves of one socket");
         self.ended(end, ws, opened).await
     }
 
     /// The state of a connection that opened at `opened`.
-    fn open_state(
-        &mut self,
-        sink: SplitSink<Ws, tungstenite::Message>,
-        stream: SplitStream<Ws>,
-        opened: Instant,
-    ) -> Conn {
+    fn open_state(&mut self, ws: Ws, opened: Instant) -> Conn {
         let first_ping = match self.s.ping_interval {
             // In a fleet, the first ping comes at a random point of the second half of the
             // interval, so connections opened together do not ping together forever.
@@ -219,13 +229,12 @@ impl Task {
         };
         let protocol = self.s.preset.map(|p| protocol::driver(p, &self.s, opened));
         let mut conn = Conn {
+            ws,
             writer: Writer {
-                sink,
                 outbox: VecDeque::new(),
                 unflushed: Vec::new(),
                 progress: None,
             },
-            stream,
             hb,
             app,
             ready: protocol.is_none(),
@@ -279,24 +288,25 @@ impl Task {
                         return end;
                     }
                 }
-                done = futures_util::future::poll_fn(|cx| conn.writer.poll_write(cx, &mut written)), if writes => {
-                    // A heartbeat ping's event travels with its answer (or the verdict) in one
-                    // batch: half the wake-ups for a fleet that is only heartbeating.
-                    let only_pings = !written.is_empty()
-                        && written.iter().all(|o| matches!(o.report, Some(Event::Ping { app: false, .. })));
-                    for o in written.drain(..) {
-                        if let Some(e) = o.report {
-                            self.sink.push(e);
+                io = futures_util::future::poll_fn(|cx| conn.poll_io(cx, writes, &mut written)) => match io {
+                    Io::Wrote(done) => {
+                        // A heartbeat ping's event travels with its answer (or the verdict) in
+                        // one batch: half the wake-ups for a fleet that is only heartbeating.
+                        let only_pings = !written.is_empty()
+                            && written.iter().all(|o| matches!(o.report, Some(Event::Ping { app: false, .. })));
+                        for o in written.drain(..) {
+                            if let Some(e) = o.report {
+                                self.sink.push(e);
+                            }
+                        }
+                        if let Err(e) = done {
+                            return broken(e);
+                        }
+                        if only_pings {
+                            continue;
                         }
                     }
-                    if let Err(e) = done {
-                        return broken(e);
-                    }
-                    if only_pings {
-                        continue;
-                    }
-                }
-                item = conn.stream.next() => {
+                    Io::Read(item) => {
                     let at = SystemTime::now();
                     let now = Instant::now();
                     if let Some(end) = self.on_frame(item, at, now, conn, first_app_ping) {
@@ -307,7 +317,7 @@ impl Task {
                         if self.sink.batch_bytes >= MAX_BURST_BYTES {
                             break;
                         }
-                        match conn.stream.next().now_or_never() {
+                        match conn.ws.next().now_or_never() {
                             Some(item) => {
                                 if let Some(end) = self.on_frame(item, at, now, conn, first_app_ping) {
                                     return end;
@@ -316,7 +326,8 @@ impl Task {
                             None => break,
                         }
                     }
-                }
+                    }
+                },
                 _ = crate::deadline::sleep_until(timer) => {
                     if let Some(end) = self.on_timer(conn, Instant::now()) {
                         return end;
@@ -585,12 +596,11 @@ impl Task {
         now: Instant,
     ) {
         conn.replies += 1;
-        let sent = Bytes::from(reply.clone());
         self.sink.push_at(
             at,
             Event::AutoReply {
-                received,
-                sent,
+                received: String::from_utf8_lossy(&received).into(),
+                sent: reply.as_str().into(),
                 count: conn.replies,
             },
         );

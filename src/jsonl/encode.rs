@@ -109,9 +109,9 @@ impl Encoder {
                 count,
             } => {
                 out.extend_from_slice(b"auto_reply\",\"received\":");
-                push_str(out, &String::from_utf8_lossy(received));
+                push_str(out, received);
                 out.extend_from_slice(b",\"sent\":");
-                push_str(out, &String::from_utf8_lossy(sent));
+                push_str(out, sent);
                 out.extend_from_slice(b",\"count\":");
                 push_int(out, *count);
             }

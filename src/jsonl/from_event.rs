@@ -104,8 +104,8 @@ impl Body {
                 sent,
                 count,
             } => Body::AutoReply {
-                received: String::from_utf8_lossy(received).into_owned(),
-                sent: String::from_utf8_lossy(sent).into_owned(),
+                received: received.to_string(),
+                sent: sent.to_string(),
                 count: *count,
             },
             Event::Ready { protocol, detail } => Body::Ready {

@@ -170,7 +170,7 @@ pub struct App {
     /// Queued outgoing messages: id to log sequence.
     pending: HashMap<u64, u64>,
     /// The newest auto-reply line and its words, which repeats rewrite with a count.
-    last_auto_reply: Option<(u64, String)>,
+    last_auto_reply: Option<(u64, String, u64)>,
     /// Rows in the log viewport at the last draw.
     pub log_rows: usize,
     /// Set when the user asked to quit.
@@ -394,26 +394,19 @@ impl App {
                 }
                 self.push(Entry::event(at, Level::Warn, describe::warning(w)));
             }
-            Event::AutoReply {
-                received,
-                sent,
-                count,
-            } => {
-                // A run of the same answer is one line that counts, not a line each.
-                let text = format!(
-                    "auto-reply `{}` to `{}`",
-                    String::from_utf8_lossy(sent),
-                    String::from_utf8_lossy(received)
-                );
+            Event::AutoReply { received, sent, .. } => {
+                // A run of the same answer is one line that counts the run, not a line each.
+                let text = format!("auto-reply `{sent}` to `{received}`");
                 let newest = self.log.end_seq().checked_sub(1);
-                match &self.last_auto_reply {
-                    Some((seq, last)) if Some(*seq) == newest && *last == text => {
-                        let (seq, text) = (*seq, format!("{text} ×{count}"));
-                        self.log.rewrite(seq, text);
+                match &mut self.last_auto_reply {
+                    Some((seq, last, run)) if Some(*seq) == newest && *last == text => {
+                        *run += 1;
+                        let line = format!("{text} ×{run}");
+                        self.log.rewrite(*seq, line);
                     }
                     _ => {
                         let seq = self.push(Entry::event(at, Level::Info, text.clone()));
-                        self.last_auto_reply = Some((seq, text));
+                        self.last_auto_reply = Some((seq, text, 1));
                     }
                 }
             }
