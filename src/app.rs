@@ -195,7 +195,7 @@ fn ensure_fd_limit(endpoints: usize) -> Result<(), UsageError> {
 fn replay(args: crate::cli::ReplayArgs) -> anyhow::Result<ExitCode> {
     if !args.file.is_file() {
         return Err(UsageError(format!(
-            "no recording at `{}`: give a file made with --record or the r key",
+            "no recording at `{}`: give a file made with --record or F6 in the dashboard",
             args.file.display()
         ))
         .into());

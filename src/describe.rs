@@ -65,6 +65,26 @@ pub fn failure_detail(f: &Failure) -> String {
     out
 }
 
+/// The upgrade request wsmon sent, as the detail of a refused handshake shows it: the
+/// headers that were configured (secret values masked) and the handshake's own.
+pub fn request_sent(h: &crate::jsonl::RecordHeader) -> String {
+    let mut out = format!(
+        "\n\nthe request sent (secret values masked):\nGET {}\n",
+        h.url
+    );
+    for (n, v) in &h.headers {
+        out.push_str(&format!("{n}: {v}\n"));
+    }
+    if !h.subprotocols.is_empty() {
+        out.push_str(&format!(
+            "Sec-WebSocket-Protocol: {}\n",
+            h.subprotocols.join(", ")
+        ));
+    }
+    out.push_str("(and Host, Upgrade, Connection, Sec-WebSocket-Key, Sec-WebSocket-Version)");
+    out
+}
+
 /// A close in one line: "closed by server: 1012 service restart (deploy)".
 pub fn close(info: &CloseInfo) -> String {
     let code = match info.code {

@@ -197,7 +197,7 @@ impl Session {
     ) -> anyhow::Result<Session> {
         if options.record.is_some() && endpoints.len() > 1 {
             return Err(UsageError(format!(
-                "--record records one endpoint and {} are given: record them one at a time, or press r in one endpoint's dashboard",
+                "--record records one endpoint and {} are given: record them one at a time, or press F6 in one endpoint's dashboard",
                 endpoints.len()
             ))
             .into());

@@ -162,6 +162,9 @@ pub fn duration(d: Duration) -> String {
     let s = d.as_secs();
     if ns == 0 {
         "0s".to_string()
+    } else if ns < 10_000 {
+        // Below what two decimals of a millisecond show: not `0.00ms`.
+        "<0.01ms".to_string()
     } else if ns < 1_000 * MS {
         let ms = d.as_secs_f64() * 1000.0;
         if ns.is_multiple_of(MS) {
@@ -192,6 +195,20 @@ pub fn duration(d: Duration) -> String {
             format!("{big}{}{small:02}{}", units.0, units.1)
         }
     }
+}
+
+/// How long ago: `420ms ago`, `4m13s ago`; under a millisecond, `<1ms ago`.
+pub fn ago(d: Duration) -> String {
+    if d < Duration::from_millis(1) {
+        "<1ms ago".to_string()
+    } else {
+        format!("{} ago", duration(d))
+    }
+}
+
+/// A count and its noun, the plural right: `1 attempt`, `3 attempts`, `1,204 messages`.
+pub fn counted(n: u64, one: &str, many: &str) -> String {
+    format!("{} {}", count(n), if n == 1 { one } else { many })
 }
 
 /// Milliseconds with a sensible precision: `0.42`, `3.1`, `12`.

@@ -171,7 +171,7 @@ fn enter_drills_into_one_endpoint_and_esc_comes_back_only_when_nothing_is_open()
     );
 
     // Esc first closes what is open in the dashboard (here the help), then goes back.
-    Screen::on_terminal(&mut f, &ch('?'));
+    Screen::on_terminal(&mut f, &key(KeyCode::F(1)));
     Screen::on_terminal(&mut f, &key(KeyCode::Esc));
     assert_eq!(f.drilled, Some(2), "Esc closed the help");
     Screen::on_terminal(&mut f, &key(KeyCode::Esc));
@@ -188,7 +188,7 @@ fn typing_goes_to_the_focused_endpoint_and_broadcast_to_every_open_one() {
     assert_eq!(
         f.drilled,
         Some(0),
-        "Tab opens the endpoint with the input focused"
+        "Tab opens the endpoint, ready to type, as Enter does"
     );
     let send = |t: &str| Command::Send {
         kind: Kind::Text,

@@ -176,18 +176,19 @@ async fn the_screen_and_the_files_the_dashboard_writes_are_clean() {
     let s = t.wait_for(&["HTTP 401", "token=***"]);
     assert_clean("the screen", &s);
     // Record, write a report, open the error's detail (headers), then quit.
-    t.keys(&["r"]);
+    t.keys(&["F6"]);
     t.wait_for(&["recording to"]);
-    t.keys(&["d"]);
+    t.keys(&["F7"]);
     t.wait_for(&["report written"]);
-    t.keys(&["/"]);
-    t.text("HTTP 401");
-    t.keys(&["Enter", "Enter"]);
+    t.keys(&["F8"]);
     let s = t.wait_for(&["WWW-Authenticate"]);
     assert_clean("the detail view", &s);
     t.keys(&["Escape"]);
     t.wait_gone("WWW-Authenticate: ");
-    t.keys(&["q"]);
+    // A recording is running: quitting asks first.
+    t.keys(&["F10"]);
+    t.wait_for(&["Quit wsmon?", "the recording stops"]);
+    t.keys(&["y"]);
     t.wait_for(&["wsmon: recorded"]);
     let files = every_file_under(t.data_dir.path());
     assert!(

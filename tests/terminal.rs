@@ -118,15 +118,14 @@ async fn queued_messages_not_sent_at_exit_are_reported() {
         "ws://127.0.0.1:{port}/ --reconnect-min 1s --reconnect-max 2s; echo EXIT=$?"
     ));
     t.wait_for(&["refused by"]);
-    t.keys(&["Tab"]);
     for m in ["first", "second", "third"] {
         t.text(m);
         t.keys(&["Enter"]);
     }
     t.wait_for(&["3 queued until reconnect"]);
-    t.keys(&["Escape"]);
-    t.wait_for(&["q quit"]);
-    t.keys(&["q"]);
+    t.keys(&["C-c"]);
+    t.wait_for(&["Quit wsmon?", "3 queued messages waiting"]);
+    t.keys(&["y"]);
     let s = t.wait_for(&["EXIT=0"]);
     assert!(
         s.contains(

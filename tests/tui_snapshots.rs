@@ -8,7 +8,7 @@ use common::ui::*;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
-use ratatui::crossterm::event::KeyCode;
+use ratatui::crossterm::event::{KeyCode, KeyModifiers};
 use ratatui::style::Color;
 use wsmon::engine::{Cause, ClosedBy, Event, Failure, HttpFailure, Phase};
 use wsmon::tui::app::App;
@@ -134,10 +134,14 @@ fn http_failure() {
     let text = text_of(t.backend().buffer());
     assert!(text.contains("HTTP 401 Unauthorized: token expired"));
     insta::assert_snapshot!("http_failure", t.backend());
-    // Enter on the error row shows the status, headers and body.
-    a.on_terminal(&key(KeyCode::Up));
-    a.on_terminal(&key(KeyCode::Enter));
+    // F8 opens the last failure: the status, headers and body, and what was sent.
+    a.on_terminal(&key(KeyCode::F(8)));
     let t = draw(&mut a, 80, 24);
+    let text = text_of(t.backend().buffer());
+    assert!(
+        text.contains("Authorization: ***"),
+        "the request headers sent, masked: {text}"
+    );
     insta::assert_snapshot!("http_failure_detail", t.backend());
 }
 
@@ -157,7 +161,7 @@ fn flood_with_paused_log() {
         .collect();
     a.apply(&batch[..3000]);
     for _ in 0..5 {
-        a.on_terminal(&key(KeyCode::Up));
+        a.on_terminal(&with(KeyCode::Up, KeyModifiers::SHIFT));
     }
     a.apply(&batch[3000..]);
     a.tick(at(1.0));
@@ -188,13 +192,29 @@ fn detail_of_a_json_message() {
 fn help() {
     let mut a = app();
     healthy(&mut a);
-    a.on_terminal(&ch('?'));
+    a.on_terminal(&key(KeyCode::F(1)));
     let t = draw(&mut a, 80, 24);
     let text = text_of(t.backend().buffer());
-    for needle in ["/binary <hex>", "//text", "/broadcast <text>", "q  Ctrl-C"] {
+    for needle in ["F4  F5", "Shift-↑ Shift-↓", "PgUp PgDn scroll · 1-22 of"] {
         assert!(text.contains(needle), "help at 80x24 shows {needle}");
     }
     insta::assert_snapshot!(t.backend());
+    // What does not fit is a page down.
+    a.on_terminal(&key(KeyCode::PageDown));
+    a.on_terminal(&key(KeyCode::PageDown));
+    let t = draw(&mut a, 80, 24);
+    let text = text_of(t.backend().buffer());
+    for needle in [
+        "/binary <hex>",
+        "//text",
+        "/broadcast <text>",
+        "/help  /quit",
+    ] {
+        assert!(
+            text.contains(needle),
+            "the help's second page shows {needle}"
+        );
+    }
 }
 
 #[test]

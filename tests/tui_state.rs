@@ -18,7 +18,7 @@ fn follows_new_messages_until_scrolled_up_then_counts_what_arrives() {
     assert_eq!(a.visible(10), (90..100).collect::<Vec<u64>>());
     assert!(a.following());
 
-    a.on_terminal(&key(KeyCode::Up));
+    a.on_terminal(&with(KeyCode::Up, KeyModifiers::SHIFT));
     assert_eq!(a.selected, Some(98));
     for i in 100..105 {
         a.apply(&[ev(i as f64, text_in(&format!("m{i}")))]);
@@ -36,9 +36,9 @@ fn follows_new_messages_until_scrolled_up_then_counts_what_arrives() {
 
     a.on_terminal(&key(KeyCode::PageUp));
     assert_eq!(a.selected, Some(89), "a page is the viewport minus one row");
-    a.on_terminal(&ch('g'));
+    a.on_terminal(&with(KeyCode::Home, KeyModifiers::CONTROL));
     assert_eq!(a.selected, Some(0));
-    a.on_terminal(&key(KeyCode::End));
+    a.on_terminal(&with(KeyCode::End, KeyModifiers::CONTROL));
     assert!(a.following());
     assert_eq!(a.paused_new, 0);
     a.sync_view(10);
@@ -51,13 +51,13 @@ fn scrolling_down_past_the_newest_follows_again() {
     for i in 0..5 {
         a.apply(&[ev(i as f64, text_in("x"))]);
     }
-    a.on_terminal(&ch('k'));
-    a.on_terminal(&ch('k'));
+    a.on_terminal(&with(KeyCode::Up, KeyModifiers::SHIFT));
+    a.on_terminal(&with(KeyCode::Up, KeyModifiers::ALT));
     assert_eq!(a.selected, Some(2));
-    a.on_terminal(&ch('j'));
-    a.on_terminal(&ch('j'));
+    a.on_terminal(&with(KeyCode::Down, KeyModifiers::SHIFT));
+    a.on_terminal(&with(KeyCode::Down, KeyModifiers::CONTROL));
     assert_eq!(a.selected, Some(4));
-    a.on_terminal(&ch('j'));
+    a.on_terminal(&with(KeyCode::Down, KeyModifiers::SHIFT));
     assert!(a.following());
 }
 
@@ -65,7 +65,7 @@ fn scrolling_down_past_the_newest_follows_again() {
 fn filter_shows_only_one_kind() {
     let mut a = app();
     healthy(&mut a);
-    a.on_terminal(&ch('f'));
+    a.on_terminal(&fkey(2));
     assert_eq!(a.filter, Filter::In);
     let shown = a.visible(100);
     assert!(
@@ -74,16 +74,16 @@ fn filter_shows_only_one_kind() {
                 .iter()
                 .all(|s| a.log.get(*s).unwrap().origin == Origin::In)
     );
-    a.on_terminal(&ch('f'));
+    a.on_terminal(&fkey(2));
     assert!(
         a.visible(100)
             .iter()
             .all(|s| a.log.get(*s).unwrap().origin == Origin::Out)
     );
-    a.on_terminal(&ch('f'));
+    a.on_terminal(&fkey(2));
     let events = a.visible(100);
     assert_eq!(events.len(), 2, "connecting and open");
-    a.on_terminal(&ch('f'));
+    a.on_terminal(&fkey(2));
     assert_eq!(a.filter, Filter::All);
 }
 
@@ -96,21 +96,18 @@ fn search_jumps_between_hits() {
     {
         a.apply(&[ev(i as f64, text_in(t))]);
     }
-    a.on_terminal(&ch('/'));
-    assert_eq!(a.focus, Focus::Search);
+    a.on_terminal(&fkey(3));
+    assert_eq!(a.focus, Focus::Find);
     type_str(&mut a, "needle");
     a.on_terminal(&key(KeyCode::Enter));
-    assert_eq!(a.focus, Focus::Log);
+    assert_eq!(a.focus, Focus::Input, "back to the input line");
     assert_eq!(a.selected, Some(3), "the newest hit, case-insensitive");
-    a.on_terminal(&ch('n'));
-    assert_eq!(a.selected, Some(1), "n goes to the next older hit");
-    a.on_terminal(&ch('n'));
+    a.on_terminal(&fkey(3));
+    assert_eq!(a.selected, Some(1), "F3 again goes to the next older hit");
+    a.on_terminal(&fkey(3));
     assert_eq!(a.selected, Some(1));
     assert!(a.current_status().unwrap().0.contains("no older match"));
-    a.on_terminal(&TermEvent::Key(KeyEvent::new(
-        KeyCode::Char('N'),
-        KeyModifiers::SHIFT,
-    )));
+    a.on_terminal(&with(KeyCode::F(3), KeyModifiers::SHIFT));
     assert_eq!(a.selected, Some(3));
     a.on_terminal(&key(KeyCode::Esc));
     assert!(a.search.is_none());
@@ -121,8 +118,11 @@ fn search_jumps_between_hits() {
 #[test]
 fn typed_lines_become_commands_and_errors_keep_the_line() {
     let mut a = app();
-    a.on_terminal(&key(KeyCode::Tab));
-    assert_eq!(a.focus, Focus::Input);
+    assert_eq!(
+        a.focus,
+        Focus::Input,
+        "a live dashboard types from the start"
+    );
     type_str(&mut a, "hello");
     let cmds = a.on_terminal(&key(KeyCode::Enter));
     assert_eq!(
@@ -147,6 +147,11 @@ fn typed_lines_become_commands_and_errors_keep_the_line() {
         a.on_terminal(&key(KeyCode::Enter)),
         vec![Effect::Engine(Command::Ping)]
     );
+    type_str(&mut a, "/record");
+    assert_eq!(
+        a.on_terminal(&key(KeyCode::Enter)),
+        vec![Effect::ToggleRecording]
+    );
 
     type_str(&mut a, "/binary zz");
     assert!(a.on_terminal(&key(KeyCode::Enter)).is_empty());
@@ -170,13 +175,192 @@ fn typed_lines_become_commands_and_errors_keep_the_line() {
     a.on_terminal(&key(KeyCode::Up));
     assert_eq!(a.input.value(), "/binary zz");
     a.on_terminal(&key(KeyCode::Up));
-    assert_eq!(a.input.value(), "/ping");
+    assert_eq!(a.input.value(), "/record");
     a.on_terminal(&key(KeyCode::Esc));
-    assert_eq!(a.focus, Focus::Log);
+    assert_eq!(a.focus, Focus::Input, "Esc does not take the keys away");
+    assert_eq!(a.input.value(), "/record", "nor the line typed");
 }
 
 #[test]
-fn queued_sends_show_as_queued_then_sent_without_a_second_row() {
+fn typing_a_message_without_tab_sends_it_intact_and_runs_nothing() {
+    for msg in [
+        r#"{"subscribe":"prices"}"#,
+        r#"{"quote":1}"#,
+        "quit? pause, reconnect, record: q p R r d f g G ? / n N",
+    ] {
+        let mut a = app();
+        healthy(&mut a);
+        let effects = type_str(&mut a, msg);
+        assert!(effects.is_empty(), "typing ran {effects:?}");
+        assert!(!a.quit && a.overlay.is_none() && a.following());
+        assert_eq!(a.input.value(), msg, "every character, the first too");
+        assert_eq!(
+            a.on_terminal(&key(KeyCode::Enter)),
+            vec![Effect::Engine(Command::Send {
+                kind: Kind::Text,
+                data: msg.to_string().into()
+            })]
+        );
+    }
+}
+
+#[test]
+fn a_key_that_does_nothing_says_so() {
+    let mut a = app();
+    a.on_terminal(&fkey(12));
+    assert!(
+        a.current_status()
+            .unwrap()
+            .0
+            .contains("F12 does nothing here")
+    );
+    a.on_terminal(&ctrl('o'));
+    assert!(
+        a.current_status()
+            .unwrap()
+            .0
+            .contains("Ctrl-O does nothing here")
+    );
+}
+
+#[test]
+fn quitting_asks_first_when_a_recording_or_unsent_messages_would_end() {
+    let mut a = app();
+    a.on_terminal(&fkey(10));
+    assert!(a.quit, "nothing to lose: quits at once");
+
+    let mut a = app();
+    a.apply(&[ev(
+        0.0,
+        Event::Queued {
+            id: 1,
+            kind: Kind::Text,
+            data: "later".into(),
+            queued: 1,
+        },
+    )]);
+    type_str(&mut a, "half a line");
+    a.on_terminal(&ctrl('c'));
+    assert!(!a.quit);
+    let Some(Overlay::Quit(why)) = &a.overlay else {
+        panic!("asks first")
+    };
+    assert!(
+        why.contains("1 queued message waiting") && why.contains("the line you typed"),
+        "{why}"
+    );
+    a.on_terminal(&key(KeyCode::Esc));
+    assert!(!a.quit && a.overlay.is_none(), "Esc keeps watching");
+    assert_eq!(a.input.value(), "half a line");
+    a.on_terminal(&ctrl('c'));
+    a.on_terminal(&ch('y'));
+    assert!(a.quit);
+}
+
+#[test]
+fn only_rows_with_a_text_are_shown_and_counted() {
+    let mut a = app();
+    for (i, t) in ["alpha error", "beta", "ERROR gamma", "delta"]
+        .iter()
+        .enumerate()
+    {
+        a.apply(&[ev(i as f64, text_in(t))]);
+    }
+    a.apply(&[ev(4.0, text_out(1, "no error here"))]);
+    a.on_terminal(&ctrl('g'));
+    assert_eq!(a.focus, Focus::Grep);
+    type_str(&mut a, "error");
+    a.on_terminal(&key(KeyCode::Enter));
+    assert_eq!(a.visible(10), [0, 2, 4]);
+    assert_eq!(a.log.shown_count(a.filter), 3);
+    a.on_terminal(&fkey(2));
+    assert_eq!(a.visible(10), [0, 2], "and received only");
+    a.apply(&[ev(5.0, text_in("another error"))]);
+    assert_eq!(
+        a.visible(10),
+        [0, 2, 5],
+        "new rows are matched as they come"
+    );
+    a.on_terminal(&key(KeyCode::Esc));
+    assert!(a.grep.is_none());
+    assert_eq!(a.visible(10), [0, 1, 2, 3, 5]);
+}
+
+#[test]
+fn an_asked_ping_shows_its_ping_and_pong_and_the_heartbeat_only_when_asked() {
+    let mut a = app();
+    let rows = |a: &wsmon::tui::app::App| -> Vec<String> {
+        (a.log.first_seq()..a.log.end_seq())
+            .map(|s| String::from_utf8_lossy(&a.log.get(s).unwrap().data).into_owned())
+            .collect()
+    };
+    let beat = |secs: f64, seq: u64| {
+        [
+            ev(secs, Event::Ping { seq, app: false }),
+            ev(
+                secs + 0.001,
+                Event::Rtt {
+                    rtt: std::time::Duration::from_micros(340),
+                    app: false,
+                },
+            ),
+        ]
+    };
+    a.apply(&beat(1.0, 1));
+    assert!(rows(&a).is_empty(), "the heartbeat is quiet by default");
+    assert_eq!(a.on_terminal(&fkey(4)), vec![Effect::Engine(Command::Ping)]);
+    a.apply(&beat(2.0, 2));
+    assert_eq!(rows(&a), ["ping #2 sent", "pong 0.34 ms"]);
+    a.apply(&beat(3.0, 3));
+    assert_eq!(rows(&a).len(), 2, "only the asked one");
+    a.on_terminal(&fkey(9));
+    a.apply(&beat(4.0, 4));
+    assert_eq!(rows(&a)[2..], ["ping #4 sent", "pong 0.34 ms"]);
+}
+
+#[test]
+fn the_detail_view_steps_through_messages_and_copies_one() {
+    let mut a = app();
+    for (i, t) in ["one", "two", "three"].iter().enumerate() {
+        a.apply(&[ev(i as f64, text_in(t))]);
+    }
+    a.on_terminal(&key(KeyCode::Enter));
+    let body = |a: &wsmon::tui::app::App| match &a.overlay {
+        Some(Overlay::Detail(d)) => d.body.clone(),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(body(&a), "three");
+    a.on_terminal(&key(KeyCode::Left));
+    assert_eq!(body(&a), "two");
+    a.on_terminal(&ch('p'));
+    assert_eq!(body(&a), "one");
+    a.on_terminal(&ch('p'));
+    assert!(a.current_status().unwrap().0.contains("oldest"));
+    a.on_terminal(&key(KeyCode::Right));
+    assert_eq!(body(&a), "two");
+    let copied = a.on_terminal(&ch('y'));
+    assert_eq!(copied, vec![Effect::Copy("\u{1b}]52;c;dHdv\u{7}".into())]);
+    a.on_terminal(&key(KeyCode::Esc));
+    assert_eq!(a.selected, Some(1), "the log stays where the detail was");
+}
+
+#[test]
+fn a_pasted_message_of_several_lines_keeps_its_newlines() {
+    let mut a = app();
+    a.on_terminal(&TermEvent::Paste("{\r\n  \"a\": 1\r\n}".into()));
+    assert_eq!(a.input.value(), "{\n  \"a\": 1\n}");
+    assert!(a.current_status().unwrap().0.contains("pasted 3 lines"));
+    assert_eq!(
+        a.on_terminal(&key(KeyCode::Enter)),
+        vec![Effect::Engine(Command::Send {
+            kind: Kind::Text,
+            data: "{\n  \"a\": 1\n}".into()
+        })]
+    );
+}
+
+#[test]
+fn queued_sends_show_where_and_when_they_went_out() {
     let mut a = app();
     a.apply(&[ev(
         0.0,
@@ -189,9 +373,14 @@ fn queued_sends_show_as_queued_then_sent_without_a_second_row() {
     )]);
     assert_eq!(a.log.get(0).unwrap().status, Status::Queued);
     assert_eq!(a.stats().queued, 1);
-    a.apply(&[ev(1.0, open_event(2)), ev(1.0, text_out(7, "later"))]);
-    assert_eq!(a.log.len(), 2, "the open event and the one message row");
-    assert_eq!(a.log.get(0).unwrap().status, Status::Plain);
+    a.apply(&[ev(1.0, open_event(2)), ev(24.0, text_out(7, "later"))]);
+    assert_eq!(a.log.get(0).unwrap().status, Status::SentLater);
+    assert_eq!(a.log.get(2).unwrap().status, Status::Waited(24));
+    assert_eq!(&*a.log.get(2).unwrap().data, b"later");
+    assert_eq!(
+        &*a.log.get(3).unwrap().data,
+        b"1 queued message sent after the reconnect"
+    );
     assert_eq!(a.stats().queued, 0);
 
     a.apply(&[ev(
@@ -204,7 +393,7 @@ fn queued_sends_show_as_queued_then_sent_without_a_second_row() {
         },
     )]);
     assert_eq!(
-        a.log.get(2).unwrap().status,
+        a.log.get(4).unwrap().status,
         Status::NotSent(DropReason::QueueFull)
     );
     assert!(a.current_status().unwrap().0.contains("send queue full"));
@@ -267,7 +456,7 @@ fn the_ring_is_bounded_and_counts_what_it_dropped() {
     for i in 0..10 {
         a.apply(&[ev(i as f64, text_in("x"))]);
     }
-    a.on_terminal(&ch('g'));
+    a.on_terminal(&with(KeyCode::Home, KeyModifiers::CONTROL));
     assert_eq!(a.selected, Some(0));
     let batch: Vec<_> = (0..1000)
         .map(|i| ev(10.0 + i as f64, text_in("y")))
@@ -292,7 +481,6 @@ fn clear_empties_the_log_but_not_the_counters() {
     let mut a = app();
     healthy(&mut a);
     let before = a.stats().msgs_in;
-    a.on_terminal(&key(KeyCode::Tab));
     type_str(&mut a, "/clear");
     a.on_terminal(&key(KeyCode::Enter));
     assert!(a.log.is_empty());
@@ -302,23 +490,18 @@ fn clear_empties_the_log_but_not_the_counters() {
 #[test]
 fn quit_keys_and_connection_keys() {
     let mut a = app();
-    assert_eq!(a.on_terminal(&ch('p')), vec![Effect::Engine(Command::Ping)]);
+    assert_eq!(a.on_terminal(&fkey(4)), vec![Effect::Engine(Command::Ping)]);
     assert_eq!(
-        a.on_terminal(&TermEvent::Key(KeyEvent::new(
-            KeyCode::Char('R'),
-            KeyModifiers::SHIFT
-        ))),
+        a.on_terminal(&fkey(5)),
         vec![Effect::Engine(Command::Reconnect)]
     );
+    assert_eq!(a.on_terminal(&fkey(6)), vec![Effect::ToggleRecording]);
+    assert_eq!(a.on_terminal(&fkey(7)), vec![Effect::WriteReport]);
     a.on_terminal(&ch('q'));
-    assert!(a.quit);
-    let mut a = app();
-    a.on_terminal(&key(KeyCode::Tab));
-    a.on_terminal(&TermEvent::Key(KeyEvent::new(
-        KeyCode::Char('c'),
-        KeyModifiers::CONTROL,
-    )));
-    assert!(a.quit, "Ctrl-C quits even while typing");
+    assert!(!a.quit, "q is a letter");
+    a.on_terminal(&key(KeyCode::Backspace));
+    a.on_terminal(&ctrl('c'));
+    assert!(a.quit, "Ctrl-C quits");
 }
 
 #[test]

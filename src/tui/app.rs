@@ -9,6 +9,7 @@ use tui_input::Input;
 
 use super::input::History;
 use super::log::{Entry, Filter, Level, MessageLog, Origin, Status, contains_ignore_case};
+mod actions;
 mod detail;
 mod keys;
 mod options;
@@ -72,17 +73,21 @@ pub enum Effect {
     ReplayStep,
     /// Append a submitted line to the history file.
     AppendHistory(PathBuf, String),
+    /// Write this to the terminal (an OSC 52 clipboard copy).
+    Copy(String),
 }
 
 /// Where keys go.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Focus {
-    /// Scrolling the log.
+    /// The log (a replay: there is nothing to type).
     Log,
-    /// Typing a message or command.
+    /// The input line: typing a message or a command (a live dashboard, always).
     Input,
-    /// Typing a search.
-    Search,
+    /// Typing a text to find.
+    Find,
+    /// Typing a text the shown rows must contain.
+    Grep,
 }
 
 /// A view over the panes.
@@ -92,6 +97,8 @@ pub enum Overlay {
     Help,
     /// One entry in full.
     Detail(Detail),
+    /// Quit? What it would end, in words.
+    Quit(String),
 }
 
 /// Messages and bytes per second, sampled each second.
@@ -149,16 +156,24 @@ pub struct App {
     pub paused_new: u64,
     /// The active search.
     pub search: Option<String>,
+    /// The text every shown row contains (`Ctrl-G`, `/grep`).
+    pub grep: Option<String>,
+    /// Heartbeat pings and pongs go into the log (`F9`).
+    pub show_pings: bool,
+    /// A ping was asked for: its ping and pong go into the log.
+    asked_ping: bool,
     /// Where keys go.
     pub focus: Focus,
     /// The message line.
     pub input: Input,
-    /// The search line.
+    /// The line of a find or text-filter prompt.
     pub search_input: Input,
     /// Submitted lines.
     pub history: History,
     /// A view over the panes.
     pub overlay: Option<Overlay>,
+    /// First line of the help shown (it may not fit).
+    pub help_scroll: usize,
     /// A transient footer message and its level.
     pub status: Notice,
     /// The clock the panes show.
@@ -169,6 +184,8 @@ pub struct App {
     pub warnings: Vec<String>,
     /// Queued outgoing messages: id to log sequence.
     pending: HashMap<u64, u64>,
+    /// Queued messages sent in the batch being folded (one line says how many).
+    sent_from_queue: u64,
     /// The newest auto-reply line and its words, which repeats rewrite with a count.
     last_auto_reply: Option<(u64, String, u64)>,
     /// Rows in the log viewport at the last draw.
@@ -184,7 +201,6 @@ impl App {
         App {
             log: MessageLog::new(opts.log_capacity, opts.log_max_bytes),
             report: ReportBuilder::without_messages(opts.header.clone()),
-            opts,
             recording: None,
             replay: None,
             filter: Filter::All,
@@ -192,19 +208,29 @@ impl App {
             view_top: 0,
             paused_new: 0,
             search: None,
-            focus: Focus::Log,
+            grep: None,
+            show_pings: false,
+            asked_ping: false,
+            focus: if opts.replay {
+                Focus::Log
+            } else {
+                Focus::Input
+            },
             input: Input::default(),
             search_input: Input::default(),
             history,
             overlay: None,
+            help_scroll: 0,
             status: Notice::default(),
             now: SystemTime::now(),
             rates: Rates::default(),
             warnings: Vec::new(),
             pending: HashMap::new(),
             last_auto_reply: None,
+            sent_from_queue: 0,
             log_rows: 10,
             quit: false,
+            opts,
         }
     }
 
@@ -259,6 +285,25 @@ impl App {
             self.report.apply(s);
             self.log_event(s);
         }
+        if self.sent_from_queue > 0
+            && let Some(last) = batch.last()
+        {
+            let n = std::mem::take(&mut self.sent_from_queue);
+            let still = self.stats().queued;
+            let rest = if still > 0 {
+                format!("; {} still waiting", still)
+            } else {
+                String::new()
+            };
+            self.push(Entry::event(
+                last.at,
+                Level::Good,
+                format!(
+                    "{} sent after the reconnect{rest}",
+                    text::counted(n, "queued message", "queued messages")
+                ),
+            ));
+        }
         // Evicted entries cannot stay selected.
         let first = self.log.first_seq();
         if let Some(sel) = self.selected
@@ -275,9 +320,22 @@ impl App {
             Event::Message(m) => {
                 if m.dir == Dir::Out
                     && let Some(seq) = self.pending.remove(&m.id)
-                    && let Some(e) = self.log.get_mut(seq)
                 {
-                    e.status = Status::Plain;
+                    // Sent after a wait: where and when it went out, on a row of its own.
+                    let waited = self.log.get_mut(seq).map(|e| {
+                        e.status = Status::SentLater;
+                        at.duration_since(e.at()).unwrap_or_default()
+                    });
+                    let secs = waited.map_or(0, |w| w.as_secs().min(u64::from(u16::MAX)) as u16);
+                    self.push(Entry::message(
+                        at,
+                        Origin::Out,
+                        m.kind,
+                        Status::Waited(secs),
+                        m.id,
+                        &m.data,
+                    ));
+                    self.sent_from_queue += 1;
                     return;
                 }
                 let origin = if m.dir == Dir::In {
@@ -369,7 +427,11 @@ impl App {
                 self.push(Entry::event(at, level, text));
             }
             Event::Error(f) => {
-                let text = describe::failure_detail(f);
+                let mut text = describe::failure_detail(f);
+                if f.http.is_some() {
+                    // Did the token go out? The answer is in what was sent.
+                    text.push_str(&describe::request_sent(&self.opts.header));
+                }
                 self.push(Entry::event(at, Level::Bad, text));
             }
             Event::Retry { attempt, delay } => {
@@ -434,7 +496,41 @@ impl App {
                     ),
                 ));
             }
-            Event::Ping { .. } | Event::PeerPing | Event::Rtt { .. } => {}
+            Event::Ping { seq, app } => {
+                if self.show_pings || (self.asked_ping && !app) {
+                    let what = if *app {
+                        format!(
+                            "application ping sent: {}",
+                            self.opts.app_ping.as_deref().unwrap_or("")
+                        )
+                    } else {
+                        format!("ping #{seq} sent")
+                    };
+                    self.push(Entry::event(at, Level::Info, what));
+                }
+            }
+            Event::Rtt { rtt, app } => {
+                if self.show_pings || (self.asked_ping && !app) {
+                    if !app {
+                        self.asked_ping = false;
+                    }
+                    let what = if *app { "application pong" } else { "pong" };
+                    self.push(Entry::event(
+                        at,
+                        Level::Good,
+                        format!("{what} {} ms", text::millis(*rtt)),
+                    ));
+                }
+            }
+            Event::PeerPing => {
+                if self.show_pings {
+                    self.push(Entry::event(
+                        at,
+                        Level::Info,
+                        "the peer pinged; answered with a pong".to_string(),
+                    ));
+                }
+            }
         }
     }
 
@@ -456,11 +552,13 @@ impl App {
         self.selected.or_else(|| self.last_shown())
     }
 
-    /// Nothing open, typed or searched, and following: Esc has nothing left to undo here.
+    /// Nothing open, asked, searched or filtered, and following: Esc has nothing left to
+    /// undo here (a typed line stays; it is not lost by going back to a fleet).
     pub fn at_rest(&self) -> bool {
         self.overlay.is_none()
-            && self.focus == Focus::Log
+            && matches!(self.focus, Focus::Log | Focus::Input)
             && self.search.is_none()
+            && self.grep.is_none()
             && self.following()
     }
 
@@ -469,12 +567,12 @@ impl App {
         self.selected.is_none()
     }
 
-    fn follow(&mut self) {
+    pub(super) fn follow(&mut self) {
         self.selected = None;
         self.paused_new = 0;
     }
 
-    fn select(&mut self, seq: Option<u64>) {
+    pub(super) fn select(&mut self, seq: Option<u64>) {
         if let Some(seq) = seq {
             if self.selected.is_none() {
                 self.paused_new = 0;
@@ -570,7 +668,7 @@ impl App {
     /// Jumps to the next older hit (`older`) or newer hit.
     pub fn search_step(&mut self, older: bool) {
         let Some(q) = self.search.clone() else {
-            self.say(Level::Warn, "no search: press / to search");
+            self.say(Level::Warn, "no search: F3 finds a text");
             return;
         };
         let from = self.cursor().unwrap_or(self.log.end_seq());

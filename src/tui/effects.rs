@@ -28,6 +28,18 @@ pub async fn perform(app: &mut App, id: usize, session: &mut Session, effect: Ef
             RecordingChange::Failed(why) => app.say(Level::Bad, why),
         },
         Effect::WriteReport => write_report(app).await,
+        Effect::Copy(osc) => {
+            use std::io::Write;
+            // A few bytes to the terminal, between two frames: the clipboard is the terminal's.
+            let mut out = std::io::stdout();
+            if out
+                .write_all(osc.as_bytes())
+                .and_then(|_| out.flush())
+                .is_err()
+            {
+                app.say(Level::Bad, "could not write to the terminal to copy");
+            }
+        }
         Effect::AppendHistory(path, line) => {
             // Appending (and now and then compacting) the file is disk I/O: not on the loop.
             tokio::task::spawn_blocking(move || super::input::append_history(&path, &line));

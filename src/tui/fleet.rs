@@ -4,12 +4,12 @@
 use std::cmp::Ordering;
 use std::time::{Duration, SystemTime};
 
-use ratatui::crossterm::event::{Event as TermEvent, KeyCode, KeyEventKind, KeyModifiers};
+use ratatui::crossterm::event::{Event as TermEvent, KeyCode, KeyEventKind};
 use tui_input::Input;
 use tui_input::backend::crossterm::EventHandler;
 
-use super::app::{App, Effect, Focus, Notice};
-use super::bindings::{self, FleetAct};
+use super::app::{App, Effect, Notice};
+use super::bindings::{self, FleetAct, Key};
 use super::log::Level;
 use super::theme::Theme;
 use crate::engine::{ConnState, Stamped};
@@ -106,6 +106,8 @@ pub struct FleetApp {
     pub filter_input: Option<Input>,
     /// The key help is shown.
     pub help: bool,
+    /// Quit? What quitting would end, while the question is on screen.
+    pub confirm: Option<String>,
     /// A transient footer message.
     pub status: Notice,
     /// The clock the overview shows.
@@ -140,6 +142,7 @@ impl FleetApp {
             filter: String::new(),
             filter_input: None,
             help: false,
+            confirm: None,
             status: Notice::default(),
             now: SystemTime::now(),
             theme,
@@ -315,15 +318,55 @@ impl FleetApp {
         self.placed = true;
     }
 
-    fn drill(&mut self, focus: Focus) -> bool {
+    fn drill(&mut self) -> bool {
         if !self.shown(self.selected) || self.apps.is_empty() {
             self.say(Level::Info, "no endpoint matches the filter: Esc clears it");
             return false;
         }
         self.drilled = Some(self.selected);
         self.placed = true;
-        self.apps[self.selected].focus = focus;
         true
+    }
+
+    /// What quitting would end across the fleet, in words; `None` when nothing.
+    pub fn what_quitting_ends(&self) -> Option<String> {
+        let recording = self.apps.iter().filter(|a| a.recording.is_some()).count() as u64;
+        let queued: u64 = self.apps.iter().map(|a| a.stats().queued as u64).sum();
+        let typed = self
+            .apps
+            .iter()
+            .filter(|a| !a.input.value().is_empty())
+            .count() as u64;
+        let mut what = Vec::new();
+        if recording > 0 {
+            what.push(format!(
+                "{} stop (what they wrote is kept)",
+                crate::text::counted(recording, "recording", "recordings")
+            ));
+        }
+        if queued > 0 {
+            what.push(format!(
+                "{} waiting for their connections will not be sent",
+                crate::text::counted(queued, "queued message", "queued messages")
+            ));
+        }
+        if typed > 0 {
+            what.push(format!(
+                "{} typed and not sent",
+                crate::text::counted(typed, "line", "lines")
+            ));
+        }
+        (!what.is_empty()).then(|| what.join("; "))
+    }
+
+    /// Quits, unless something would end with it: then asks first (on the dashboard on
+    /// screen, or on the overview).
+    fn request_quit(&mut self) {
+        match (self.what_quitting_ends(), self.drilled) {
+            (None, _) => self.quit = true,
+            (Some(why), Some(d)) => self.apps[d].overlay = Some(super::app::Overlay::Quit(why)),
+            (Some(why), None) => self.confirm = Some(why),
+        }
     }
 
     /// Handles a terminal event; returns what the loop should do, and for which endpoint.
@@ -331,13 +374,20 @@ impl FleetApp {
         if let Some(d) = self.drilled {
             if let TermEvent::Key(k) = ev
                 && k.kind != KeyEventKind::Release
-                && k.code == KeyCode::Esc
-                && self.apps[d].at_rest()
             {
-                self.drilled = None;
-                self.selected = d;
-                self.placed = true;
-                return Vec::new();
+                if k.code == KeyCode::Esc && self.apps[d].at_rest() {
+                    self.drilled = None;
+                    self.selected = d;
+                    self.placed = true;
+                    return Vec::new();
+                }
+                // Quitting is the fleet's question: other endpoints may be recording.
+                let quit = bindings::lookup(bindings::DASHBOARD, Key::of(k), false, true)
+                    == Some(bindings::Act::Quit);
+                if quit && self.apps[d].overlay.is_none() {
+                    self.request_quit();
+                    return Vec::new();
+                }
             }
             let effects = self.apps[d].on_terminal(ev);
             if self.apps[d].quit {
@@ -359,14 +409,23 @@ impl FleetApp {
         if key.kind == KeyEventKind::Release {
             return Vec::new();
         }
-        if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
-            self.quit = true;
+        let k = Key::of(key);
+        if self.confirm.is_some() {
+            match key.code {
+                KeyCode::Char('y' | 'Y') | KeyCode::Enter => self.quit = true,
+                _ if bindings::lookup(bindings::OVERVIEW, k, false, true)
+                    == Some(FleetAct::Quit) =>
+                {
+                    self.quit = true
+                }
+                _ => self.confirm = None,
+            }
             return Vec::new();
         }
         if self.help {
             if matches!(
                 key.code,
-                KeyCode::Esc | KeyCode::Char('q' | '?') | KeyCode::Enter
+                KeyCode::Esc | KeyCode::Char('q' | '?') | KeyCode::Enter | KeyCode::F(1)
             ) {
                 self.help = false;
             }
@@ -388,17 +447,20 @@ impl FleetApp {
             return Vec::new();
         }
         let page = self.rows.max(2) as isize - 1;
-        let Some(act) = bindings::lookup(bindings::OVERVIEW, key.code, false, true) else {
-            if let KeyCode::Char(c) = key.code {
+        let Some(act) = bindings::lookup(bindings::OVERVIEW, k, false, true) else {
+            if !matches!(key.code, KeyCode::Modifier(_)) {
                 self.say(
                     Level::Info,
-                    format!("`{c}` is not a key here: ? lists the keys, Enter opens an endpoint"),
+                    format!(
+                        "{} is not a key here: ? lists the keys, Enter opens an endpoint",
+                        k.name()
+                    ),
                 );
             }
             return Vec::new();
         };
         match act {
-            FleetAct::Quit => self.quit = true,
+            FleetAct::Quit => self.request_quit(),
             FleetAct::Help => self.help = true,
             FleetAct::Up => self.move_cursor(-1),
             FleetAct::Down => self.move_cursor(1),
@@ -407,10 +469,7 @@ impl FleetApp {
             FleetAct::First => self.move_cursor(isize::MIN / 2),
             FleetAct::Last => self.move_cursor(isize::MAX / 2),
             FleetAct::Open => {
-                self.drill(Focus::Log);
-            }
-            FleetAct::OpenAndType => {
-                self.drill(Focus::Input);
+                self.drill();
             }
             FleetAct::Sort => {
                 self.sort = self.sort.next();

@@ -8,6 +8,8 @@ use bytes::Bytes;
 use crate::engine::close_code::{close_code_name, is_sendable_close_code};
 use crate::engine::{Command, Kind, Preset};
 use crate::text::parse_hex;
+use crate::tui::bindings::Act;
+use crate::tui::log::Filter;
 
 /// Lines of history kept.
 const HISTORY_MAX: usize = 1000;
@@ -23,35 +25,55 @@ pub enum Action {
     Clear,
     /// Show the key bindings.
     Help,
+    /// What a key does (`/record` is F6).
+    Key(Act),
+    /// Find a text.
+    Find(String),
+    /// Show only the rows containing a text (empty: all rows).
+    Grep(String),
+    /// Copy the selected message.
+    Copy,
+    /// Show one kind of row.
+    Filter(Filter),
     /// The line could not be understood; the text says how to fix it.
     Error(String),
 }
 
 /// The commands the input line understands, for help and errors.
-pub const COMMANDS: [(&str, &str); 8] = [
-    ("/ping", "send a ping now (an RTT sample)"),
+pub const COMMANDS: [(&str, &str); 12] = [
     (
-        "/reconnect",
-        "drop the connection (or the wait) and dial now",
+        "/ping  /reconnect",
+        "ping now (an RTT sample); drop the connection and dial now",
     ),
     (
         "/close [code] [reason]",
-        "close (code 1000 unless given); /reconnect reopens",
+        "close (1000 unless given) and stay closed until /reconnect",
     ),
+    ("/binary <hex>", "send a binary message: /binary c0 ff ee"),
     (
-        "/binary <hex>",
-        "send a binary message, e.g. /binary c0 ff ee",
+        "/raw <text>  //text",
+        "send as typed, past any preset; //x sends /x",
     ),
-    ("/clear", "empty the message log (counters stay)"),
     (
         "/broadcast <text>",
         "send to every endpoint that is open now (a fleet)",
     ),
+    ("/find <text>", "find a text in the log (F3 the next hit)"),
     (
-        "/raw <text> · //text",
-        "send as typed, past any preset; //x sends /x",
+        "/grep [text]",
+        "show only the rows that contain the text; no text: every row",
     ),
-    ("/help", "the keys and these commands"),
+    (
+        "/filter in|out|events|all",
+        "show one kind of row (F2 cycles)",
+    ),
+    ("/copy", "copy the selected message (OSC 52, also over SSH)"),
+    (
+        "/record  /report",
+        "start or stop recording; write the diagnostic report",
+    ),
+    ("/clear", "empty the message log (counters stay)"),
+    ("/help  /quit", "the keys and these commands; quit"),
 ];
 
 /// Interprets a submitted line; with a preset, a message is put in the protocol's form
@@ -73,6 +95,27 @@ pub fn parse_line(line: &str, preset: Option<Preset>) -> Action {
         "ping" => Action::Engine(Command::Ping),
         "reconnect" => Action::Engine(Command::Reconnect),
         "clear" => Action::Clear,
+        "find" | "search" if args.is_empty() => {
+            Action::Error("/find: give the text to find, e.g. /find error".into())
+        }
+        "find" | "search" => Action::Find(args.to_string()),
+        "grep" => Action::Grep(args.to_string()),
+        "copy" => Action::Copy,
+        "record" => Action::Key(Act::Record),
+        "report" => Action::Key(Act::Report),
+        "pings" => Action::Key(Act::Pings),
+        "failure" => Action::Key(Act::LastFailure),
+        "quit" | "exit" | "q" => Action::Key(Act::Quit),
+        "filter" => match args {
+            "" => Action::Key(Act::Filter),
+            "all" => Action::Filter(Filter::All),
+            "in" => Action::Filter(Filter::In),
+            "out" => Action::Filter(Filter::Out),
+            "events" => Action::Filter(Filter::Events),
+            other => Action::Error(format!(
+                "/filter: `{other}` is not a kind: use in, out, events or all"
+            )),
+        },
         "raw" if args.is_empty() => {
             Action::Error("/raw: give the text to send as it is, e.g. /raw 42[\"hi\"]".into())
         }
@@ -94,7 +137,7 @@ pub fn parse_line(line: &str, preset: Option<Preset>) -> Action {
             other => other,
         },
         other => Action::Error(format!(
-            "unknown command /{other}: try /ping, /reconnect, /close [code] [reason], /binary <hex>, /broadcast <text>, /raw <text>, /clear, /help (// sends a literal /)"
+            "unknown command /{other}: try /help for the list (// sends a text that starts with /)"
         )),
     }
 }

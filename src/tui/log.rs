@@ -37,6 +37,10 @@ pub enum Status {
     Plain,
     /// Waiting for the connection.
     Queued,
+    /// It waited in the queue and went out later: the row of its sending is further down.
+    SentLater,
+    /// Sent now, after waiting this many seconds in the queue (saturating; a row stays small).
+    Waited(u16),
     /// Refused or discarded.
     NotSent(DropReason),
 }
@@ -168,6 +172,15 @@ pub struct MessageLog {
     first_seq: u64,
     evicted: u64,
     by_origin: [VecDeque<u64>; 3],
+    /// The text filter and the entries that contain it, kept as entries come and go.
+    grep: Option<Grep>,
+}
+
+/// The entries that contain a text (ASCII case ignored).
+#[derive(Debug)]
+struct Grep {
+    needle: Vec<u8>,
+    hits: VecDeque<u64>,
 }
 
 fn slot(o: Origin) -> usize {
@@ -201,12 +214,63 @@ impl MessageLog {
             first_seq: 0,
             evicted: 0,
             by_origin: Default::default(),
+            grep: None,
         }
+    }
+
+    /// Shows only the entries that contain `text` (none: every entry); returns how many do.
+    pub fn set_grep(&mut self, text: Option<&str>) -> usize {
+        self.grep = text.filter(|t| !t.is_empty()).map(|t| {
+            let needle = t.as_bytes().to_vec();
+            let hits = self
+                .entries
+                .iter()
+                .zip(self.first_seq..)
+                .filter(|(e, _)| contains_ignore_case(&e.data, &needle))
+                .map(|(_, seq)| seq)
+                .collect();
+            Grep { needle, hits }
+        });
+        self.grep
+            .as_ref()
+            .map_or(self.entries.len(), |g| g.hits.len())
+    }
+
+    /// How many entries the filter and the text filter show.
+    pub fn shown_count(&self, filter: Filter) -> usize {
+        match (&self.grep, filter.origin()) {
+            (None, None) => self.entries.len(),
+            (None, Some(o)) => self.by_origin[slot(o)].len(),
+            (Some(g), None) => g.hits.len(),
+            (Some(g), Some(_)) => g.hits.iter().filter(|s| self.keeps(**s, filter)).count(),
+        }
+    }
+
+    /// The index the filters walk: the text filter's hits, or the origin's entries, or (with
+    /// neither) every entry.
+    fn index(&self, filter: Filter) -> Option<&VecDeque<u64>> {
+        match (&self.grep, filter.origin()) {
+            (Some(g), _) => Some(&g.hits),
+            (None, Some(o)) => Some(&self.by_origin[slot(o)]),
+            (None, None) => None,
+        }
+    }
+
+    /// Whether an entry of the index is shown: with a text filter, its origin must match too.
+    fn keeps(&self, seq: u64, filter: Filter) -> bool {
+        self.grep.is_none()
+            || filter.origin().is_none()
+            || self.get(seq).is_some_and(|e| filter.matches(e))
     }
 
     fn evict_oldest(&mut self) {
         if let Some(old) = self.entries.pop_front() {
             self.by_origin[slot(old.origin)].pop_front();
+            if let Some(g) = &mut self.grep
+                && g.hits.front() == Some(&self.first_seq)
+            {
+                g.hits.pop_front();
+            }
             self.bytes -= old.data.len();
             self.first_seq += 1;
             self.evicted += 1;
@@ -233,6 +297,11 @@ impl MessageLog {
         self.bytes += e.data.len();
         let seq = self.end_seq();
         self.by_origin[slot(e.origin)].push_back(seq);
+        if let Some(g) = &mut self.grep
+            && contains_ignore_case(&e.data, &g.needle)
+        {
+            g.hits.push_back(seq);
+        }
         self.entries.push_back(e);
         seq
     }
@@ -284,6 +353,21 @@ impl MessageLog {
         e.data = text.into_bytes().into_boxed_slice();
         let new = e.data.len();
         self.bytes = self.bytes + new - old;
+        if let Some(g) = &mut self.grep {
+            let hit = self
+                .entries
+                .get((seq - self.first_seq) as usize)
+                .is_some_and(|e| contains_ignore_case(&e.data, &g.needle));
+            let at = g.hits.partition_point(|&s| s < seq);
+            let listed = g.hits.get(at) == Some(&seq);
+            match (hit, listed) {
+                (true, false) => g.hits.insert(at, seq),
+                (false, true) => {
+                    g.hits.remove(at);
+                }
+                _ => {}
+            }
+        }
         true
     }
 
@@ -293,66 +377,68 @@ impl MessageLog {
         self.bytes = 0;
         self.entries.clear();
         self.by_origin.iter_mut().for_each(VecDeque::clear);
+        if let Some(g) = &mut self.grep {
+            g.hits.clear();
+        }
     }
 
     /// The newest entry the filter shows before `seq`.
     pub fn prev(&self, seq: u64, filter: Filter) -> Option<u64> {
-        match filter.origin() {
+        match self.index(filter) {
             None => (seq > self.first_seq && !self.entries.is_empty())
                 .then(|| seq.min(self.end_seq()) - 1),
-            Some(o) => {
-                let idx = &self.by_origin[slot(o)];
-                let i = idx.partition_point(|&s| s < seq);
-                i.checked_sub(1).map(|i| idx[i])
-            }
+            Some(idx) => idx
+                .range(..idx.partition_point(|&s| s < seq))
+                .rev()
+                .copied()
+                .find(|s| self.keeps(*s, filter)),
         }
     }
 
     /// The oldest entry the filter shows after `seq`.
     pub fn next(&self, seq: u64, filter: Filter) -> Option<u64> {
-        match filter.origin() {
+        match self.index(filter) {
             None => {
                 let n = seq.saturating_add(1).max(self.first_seq);
                 (n < self.end_seq()).then_some(n)
             }
-            Some(o) => {
-                let idx = &self.by_origin[slot(o)];
-                idx.get(idx.partition_point(|&s| s <= seq)).copied()
-            }
+            Some(idx) => idx
+                .range(idx.partition_point(|&s| s <= seq)..)
+                .copied()
+                .find(|s| self.keeps(*s, filter)),
         }
     }
 
     /// The oldest entry the filter shows.
     pub fn first(&self, filter: Filter) -> Option<u64> {
-        match filter.origin() {
+        match self.index(filter) {
             None => (!self.entries.is_empty()).then_some(self.first_seq),
-            Some(o) => self.by_origin[slot(o)].front().copied(),
+            Some(idx) => idx.iter().copied().find(|s| self.keeps(*s, filter)),
         }
     }
 
     /// Entries the filter shows from `seq` on, oldest first.
     pub fn shown_from(&self, seq: u64, filter: Filter) -> Box<dyn Iterator<Item = u64> + '_> {
-        match filter.origin() {
+        match self.index(filter) {
             None => Box::new(seq.max(self.first_seq)..self.end_seq()),
-            Some(o) => {
-                let idx = &self.by_origin[slot(o)];
-                Box::new(idx.range(idx.partition_point(|&s| s < seq)..).copied())
-            }
+            Some(idx) => Box::new(
+                idx.range(idx.partition_point(|&s| s < seq)..)
+                    .copied()
+                    .filter(move |s| self.keeps(*s, filter)),
+            ),
         }
     }
 
     /// Entries the filter shows before `seq`, newest first.
     pub fn shown_before(&self, seq: u64, filter: Filter) -> Box<dyn Iterator<Item = u64> + '_> {
-        match filter.origin() {
+        match self.index(filter) {
             None => Box::new((self.first_seq..seq.min(self.end_seq())).rev()),
-            Some(o) => {
-                let idx = &self.by_origin[slot(o)];
-                Box::new(
-                    idx.range(..idx.partition_point(|&s| s < seq))
-                        .rev()
-                        .copied(),
-                )
-            }
+            Some(idx) => Box::new(
+                idx.range(..idx.partition_point(|&s| s < seq))
+                    .rev()
+                    .copied()
+                    .filter(move |s| self.keeps(*s, filter)),
+            ),
         }
     }
 
@@ -361,14 +447,18 @@ impl MessageLog {
         if to <= from {
             return 0;
         }
-        match filter.origin() {
+        match self.index(filter) {
             None => {
                 (to.min(self.end_seq())
                     .saturating_sub(from.max(self.first_seq))) as usize
             }
-            Some(o) => {
-                let idx = &self.by_origin[slot(o)];
-                idx.partition_point(|&s| s < to) - idx.partition_point(|&s| s < from)
+            Some(idx) => {
+                let range = idx.partition_point(|&s| s < from)..idx.partition_point(|&s| s < to);
+                if self.grep.is_some() && filter.origin().is_some() {
+                    idx.range(range).filter(|s| self.keeps(**s, filter)).count()
+                } else {
+                    range.len()
+                }
             }
         }
     }
@@ -405,6 +495,43 @@ mod tests {
             0,
             format!("m{i}").as_bytes(),
         )
+    }
+
+    #[test]
+    fn the_text_filter_follows_pushes_evictions_and_rewrites() {
+        let mut log = MessageLog::new(4, usize::MAX);
+        let text = |t: &str, o: Origin| {
+            Entry::message(
+                SystemTime::UNIX_EPOCH,
+                o,
+                Kind::Text,
+                Status::Plain,
+                0,
+                t.as_bytes(),
+            )
+        };
+        log.push(text("an Error", Origin::In));
+        log.push(text("fine", Origin::In));
+        assert_eq!(log.set_grep(Some("error")), 1);
+        log.push(text("error out", Origin::Out));
+        log.push(text("ok", Origin::In));
+        let shown = |log: &MessageLog, f: Filter| -> Vec<u64> { log.shown_from(0, f).collect() };
+        assert_eq!(shown(&log, Filter::All), [0, 2]);
+        assert_eq!(shown(&log, Filter::Out), [2]);
+        assert_eq!(
+            (log.prev(2, Filter::All), log.next(0, Filter::All)),
+            (Some(0), Some(2))
+        );
+        assert_eq!(log.count_between(0, 4, Filter::In), 1);
+        log.push(text("error again", Origin::In)); // evicts 0
+        assert_eq!(shown(&log, Filter::All), [2, 4]);
+        assert!(log.rewrite(3, "now an error".into()));
+        assert_eq!(shown(&log, Filter::All), [2, 3, 4]);
+        assert!(log.rewrite(2, "clean".into()));
+        assert_eq!(shown(&log, Filter::All), [3, 4]);
+        assert_eq!(log.shown_count(Filter::In), 2);
+        assert_eq!(log.set_grep(None), 4);
+        assert_eq!(shown(&log, Filter::All), [1, 2, 3, 4]);
     }
 
     #[test]

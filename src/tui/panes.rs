@@ -1,5 +1,6 @@
 //! One file per pane; each draws itself from `&App` into its region.
 
+pub mod confirm;
 pub mod connection;
 pub mod detail;
 pub mod footer;

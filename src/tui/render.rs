@@ -95,6 +95,7 @@ impl Widget for &App {
         match &self.overlay {
             Some(Overlay::Help) => panes::help::render(self, area, buf),
             Some(Overlay::Detail(d)) => panes::detail::render(self, d, area, buf),
+            Some(Overlay::Quit(why)) => panes::confirm::render(&self.opts.theme, why, area, buf),
             None => {}
         }
     }

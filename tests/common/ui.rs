@@ -109,7 +109,27 @@ pub fn key(code: KeyCode) -> TermEvent {
 }
 
 pub fn ch(c: char) -> TermEvent {
-    key(KeyCode::Char(c))
+    let mods = if c.is_ascii_uppercase() {
+        KeyModifiers::SHIFT
+    } else {
+        KeyModifiers::NONE
+    };
+    TermEvent::Key(KeyEvent::new(KeyCode::Char(c), mods))
+}
+
+/// A key with modifiers: `with(KeyCode::Up, KeyModifiers::SHIFT)`.
+pub fn with(code: KeyCode, mods: KeyModifiers) -> TermEvent {
+    TermEvent::Key(KeyEvent::new(code, mods))
+}
+
+/// A function key.
+pub fn fkey(n: u8) -> TermEvent {
+    key(KeyCode::F(n))
+}
+
+/// Ctrl and a letter.
+pub fn ctrl(c: char) -> TermEvent {
+    with(KeyCode::Char(c), KeyModifiers::CONTROL)
 }
 
 /// Types a string into whatever has focus.

@@ -47,6 +47,8 @@ pub fn detail_of(seq: u64, e: &Entry, preset: Option<Preset>) -> Detail {
     let status = match e.status {
         Status::Plain => String::new(),
         Status::Queued => " · queued, not sent yet".into(),
+        Status::SentLater => " · queued while down, sent later (its own row)".into(),
+        Status::Waited(s) => format!(" · sent after waiting {}s in the queue", s),
         Status::NotSent(r) => format!(" · NOT SENT ({})", r.as_str()),
     };
     let cut = e.data.len() > DETAIL_MAX;

@@ -96,10 +96,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             t,
             "http",
             vec![Span::styled(
-                format!(
-                    "{} {} · Enter on it in the log for headers and body",
-                    h.status, h.reason
-                ),
+                format!("{} {} · F8 shows the headers and body", h.status, h.reason),
                 t.dim(),
             )],
         ));

@@ -23,10 +23,20 @@ fn title<'a>(app: &App, t: &Theme, width: usize) -> Line<'a> {
     if app.filter != Filter::All {
         v.push(Span::styled(format!(" {} ", app.filter.label()), t.warn()));
     }
+    if let Some(g) = &app.grep {
+        v.push(Span::styled(
+            format!(
+                " {} with `{}` ",
+                text::counted(app.log.shown_count(app.filter) as u64, "row", "rows"),
+                text::sanitize(g)
+            ),
+            t.hit(),
+        ));
+    }
     if !app.following() {
         v.push(Span::styled(
             format!(
-                " paused, {} new · End follows ",
+                " paused, {} new · Esc follows ",
                 text::count(app.paused_new)
             ),
             t.warn(),
@@ -40,7 +50,7 @@ fn title<'a>(app: &App, t: &Theme, width: usize) -> Line<'a> {
     }
     if let Some(q) = &app.search {
         v.push(Span::styled(
-            format!(" /{} n N ", text::sanitize(q)),
+            format!(" find `{}` F3 ", text::sanitize(q)),
             t.hit(),
         ));
     }
@@ -66,13 +76,13 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     }
     let rows = app.visible(inner.height as usize);
     if rows.is_empty() {
-        let msg = if app.filter == Filter::All {
-            "no messages yet".to_string()
-        } else {
-            format!(
-                "nothing matches the filter ({}) · f changes it",
-                app.filter.label()
-            )
+        let msg = match (&app.grep, app.filter) {
+            (Some(g), _) => format!(
+                "no row contains `{}` · Esc shows every row",
+                text::sanitize(g)
+            ),
+            (None, Filter::All) => "no messages yet".to_string(),
+            (None, f) => format!("nothing matches the filter ({}) · F2 changes it", f.label()),
         };
         let y = inner.y + inner.height / 2;
         Paragraph::new(Span::styled(msg, t.dim()))
@@ -165,6 +175,17 @@ pub fn row_line<'a>(
             match e.status {
                 Status::Plain => {}
                 Status::Queued => v.push(Span::styled("[queued] ", t.warn())),
+                Status::SentLater => v.push(Span::styled("[queued · sent later ↓] ", t.dim())),
+                Status::Waited(s) => v.push(Span::styled(
+                    match s {
+                        0 => "[sent from the queue] ".to_string(),
+                        s => format!(
+                            "[sent after {} queued] ",
+                            text::duration(std::time::Duration::from_secs(u64::from(s)))
+                        ),
+                    },
+                    t.warn(),
+                )),
                 Status::NotSent(r) => v.push(Span::styled(
                     format!("[not sent: {}] ", r.as_str().replace('_', " ")),
                     t.bad(),

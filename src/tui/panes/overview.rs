@@ -276,9 +276,11 @@ pub fn render(fleet: &FleetApp, order: &[usize], area: Rect, buf: &mut Buffer) {
     }
 
     render_footer(fleet, footer, buf);
-    if fleet.help {
+    if let Some(why) = &fleet.confirm {
+        super::confirm::render(t, why, area, buf);
+    } else if fleet.help {
         let keys = crate::tui::bindings::help(crate::tui::bindings::OVERVIEW, false, true);
-        super::help::render_box(t, &keys, area, buf);
+        super::help::render_box(t, &keys, &[], 0, area, buf);
     }
 }
 

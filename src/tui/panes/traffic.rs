@@ -65,7 +65,7 @@ fn app_rtt_line<'a>(app: &App, t: &Theme) -> Vec<Span<'a>> {
 fn no_rtt<'a>(app: &App, t: &Theme) -> Vec<Span<'a>> {
     match app.opts.ping_interval {
         None => {
-            vec![span("heartbeat off · p or /ping for a sample", t.dim())]
+            vec![span("heartbeat off · F4 or /ping for a sample", t.dim())]
         }
         Some(i) => vec![span(
             format!("no sample yet · ping every {}", text::duration(i)),
