@@ -58,6 +58,14 @@ fn clap_exit(e: clap::Error) -> ExitCode {
         let _ = e.print();
         return ExitCode::SUCCESS;
     }
+    eprintln!("wsmon: {}", clap_message(&e));
+    ExitCode::from(2)
+}
+
+/// A clap error in one line that names what is wrong and where the help is: the missing
+/// argument by name, a bad number in words, and the subcommand's own `--help`.
+fn clap_message(e: &clap::Error) -> String {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
     let text = e.to_string();
     let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
     let first = lines
@@ -66,13 +74,54 @@ fn clap_exit(e: clap::Error) -> ExitCode {
         .trim_start_matches("error: ")
         .to_string();
     let tips: Vec<&str> = lines.filter(|l| l.starts_with("tip:")).collect();
-    let mut msg = first;
+    let mut msg = match (e.kind(), e.get(ContextKind::InvalidArg)) {
+        (ErrorKind::MissingRequiredArgument, Some(ContextValue::Strings(args))) => {
+            format!("missing {}", args.join(", "))
+        }
+        (ErrorKind::ValueValidation | ErrorKind::InvalidValue, Some(ContextValue::String(arg))) => {
+            let value = match e.get(ContextKind::InvalidValue) {
+                Some(ContextValue::String(v)) => v.clone(),
+                _ => String::new(),
+            };
+            let why = first.rsplit_once(": ").map_or("", |(_, w)| w);
+            match why {
+                "invalid digit found in string" => {
+                    format!("{arg}: `{value}` is not a whole number")
+                }
+                "number too large to fit in target type" => {
+                    format!("{arg}: `{value}` is too large")
+                }
+                "cannot parse integer from empty string" => format!("{arg}: a number is needed"),
+                "" => first.clone(),
+                other => format!("{arg}: `{value}`: {other}"),
+            }
+        }
+        _ => first,
+    };
     for tip in tips {
         msg.push_str("; ");
         msg.push_str(tip);
     }
-    eprintln!("wsmon: {msg} (see wsmon --help)");
-    ExitCode::from(2)
+    // `Usage: wsmon report [OPTIONS] <FILE>` names the command whose help to read.
+    let usage = e
+        .get(ContextKind::Usage)
+        .map(|u| u.to_string())
+        .unwrap_or_default();
+    let command: Vec<&str> = usage
+        .trim_start_matches("Usage:")
+        .split_whitespace()
+        .take_while(|w| !w.starts_with(['[', '<', '-']))
+        .collect();
+    let command = if !command.is_empty() {
+        command.join(" ")
+    } else {
+        // Not every error carries its usage: the subcommand is the first word given.
+        match std::env::args().nth(1).as_deref() {
+            Some(sub @ ("serve" | "report" | "replay" | "completions")) => format!("wsmon {sub}"),
+            _ => "wsmon".to_string(),
+        }
+    };
+    format!("{msg} (see {command} --help)")
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {

@@ -182,6 +182,10 @@ impl Config {
             Some(path) => out.push_str(&format!("# config file: {}\n", path.display())),
             None => out.push_str("# config file: none (./wsmon.toml and $XDG_CONFIG_HOME/wsmon/config.toml not found)\n"),
         }
+        out.push_str(
+            "# Every setting in effect, and where it came from; this is a config file as it is\n",
+        );
+        out.push_str("# (secret values are printed as ***: put the real ones back).\n");
         let fleet = self.endpoints.len() > 1;
         if !fleet {
             let rows: Vec<&Provenance> = self
@@ -228,7 +232,11 @@ fn push_rows(out: &mut String, rows: &[&Provenance]) {
         .max()
         .unwrap_or(0);
     for p in rows {
-        let line = format!("{} = {}", p.key, p.value);
+        // Paste-able: a key with no value is a comment, so the output reads back as config.
+        let line = match p.value.as_str() {
+            "(none)" | "(off)" => format!("# {} = {}", p.key, p.value),
+            v => format!("{} = {v}", p.key),
+        };
         out.push_str(&format!("{line:width$}  # {}\n", p.source));
     }
 }

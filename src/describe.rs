@@ -3,7 +3,7 @@
 //! show. The engine reports typed facts; nothing reads these sentences back.
 
 use crate::engine::close_code::close_code_name;
-use crate::engine::stats::{Milestone, Trouble, dial_time};
+use crate::engine::stats::{Milestone, TimelineEntry, Trouble, dial_time};
 use crate::engine::{Cause, CloseInfo, ClosedBy, Failure, OpenInfo, Phase, Warning};
 use crate::text;
 
@@ -123,12 +123,33 @@ pub fn trouble(t: &Trouble) -> String {
     }
 }
 
+/// A line of the timeline: a connect (after an outage: how long it was down and how many
+/// attempts it took), or a failure or drop with how many times it happened in a row.
+pub fn timeline_entry(e: &TimelineEntry) -> String {
+    let line = match (&e.what, e.down) {
+        (Milestone::Connected(info), Some(down)) => format!(
+            "back after {} down, {}; connected in {} ms",
+            text::duration(down),
+            text::counted(u64::from(info.attempt), "attempt", "attempts"),
+            text::millis(dial_time(info))
+        ),
+        (what, _) => milestone(what),
+    };
+    match e.times {
+        1 => line,
+        n => format!("{line} ×{n}"),
+    }
+}
+
 /// A connect or drop of the timeline, in one line.
 pub fn milestone(m: &Milestone) -> String {
     match m {
         Milestone::Connected(info) => {
             let tries = if info.attempt > 1 {
-                format!(" after {} attempts", info.attempt)
+                format!(
+                    " after {}",
+                    text::counted(u64::from(info.attempt), "attempt", "attempts")
+                )
             } else {
                 String::new()
             };
@@ -136,7 +157,10 @@ pub fn milestone(m: &Milestone) -> String {
         }
         Milestone::Failed(f) => failure(f),
         Milestone::Dropped(c) => close(c),
-        Milestone::GaveUp { attempts } => format!("gave up after {attempts} attempts"),
+        Milestone::GaveUp { attempts } => format!(
+            "gave up after {}",
+            text::counted(u64::from(*attempts), "attempt", "attempts")
+        ),
     }
 }
 
@@ -154,7 +178,10 @@ pub fn open(info: &OpenInfo) -> String {
         out.push_str(&format!(", {v}"));
     }
     if info.attempt > 1 {
-        out.push_str(&format!(" after {} attempts", info.attempt));
+        out.push_str(&format!(
+            " after {}",
+            text::counted(u64::from(info.attempt), "attempt", "attempts")
+        ));
     }
     out
 }
@@ -193,7 +220,9 @@ pub fn warning(w: &Warning) -> String {
         Warning::PingNotConnected => "not connected: ping not sent".into(),
         Warning::SkippedLine { line, reason } => format!("line {line}: {reason}; skipped"),
         Warning::EndOfRecording { replayed, skipped } => format!(
-            "end of the recording: {replayed} events replayed, {skipped} lines skipped"
+            "end of the recording: {} replayed, {} skipped",
+            text::counted(*replayed, "event", "events"),
+            text::counted(*skipped, "line", "lines")
         ),
         Warning::Note(text) => text.clone(),
     }

@@ -72,7 +72,7 @@ pub async fn run(mut session: Session) -> anyhow::Result<ExitCode> {
                     if let Event::GaveUp { attempts } = e.event {
                         gave_up[id] = Some(attempts);
                         if fleet {
-                            eprintln!("wsmon: {}: gave up after {attempts} attempts; the other endpoints go on", names[id]);
+                            eprintln!("wsmon: {}: gave up after {}; the other endpoints go on", names[id], crate::text::counted(u64::from(attempts), "attempt", "attempts"));
                         }
                     }
                 }
@@ -124,8 +124,8 @@ pub async fn run(mut session: Session) -> anyhow::Result<ExitCode> {
                 String::new()
             };
             eprintln!(
-                "wsmon: {who}gave up after {} attempts (max_attempts); last failure: {last}",
-                attempts.unwrap_or(0)
+                "wsmon: {who}gave up after {} (max_attempts); last failure: {last}",
+                crate::text::counted(u64::from(attempts.unwrap_or(0)), "attempt", "attempts")
             );
         }
         return Ok(ExitCode::from(1));

@@ -5,6 +5,7 @@
 use std::io;
 use std::path::Path;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
@@ -31,6 +32,8 @@ struct ClockState {
     real: Instant,
     speed: f64,
     paused: bool,
+    /// The recording has ended: time stands still at its last event.
+    ended: bool,
 }
 
 impl ReplayClock {
@@ -42,6 +45,7 @@ impl ReplayClock {
                 real: Instant::now(),
                 speed,
                 paused,
+                ended: false,
             }),
             changed: Notify::new(),
         })
@@ -54,7 +58,7 @@ impl ReplayClock {
     /// The replayed time now.
     pub fn now(&self) -> SystemTime {
         let s = self.lock();
-        if s.paused || s.speed <= 0.0 {
+        if s.paused || s.ended || s.speed <= 0.0 {
             return s.virt;
         }
         s.virt + s.real.elapsed().mul_f64(s.speed)
@@ -75,6 +79,13 @@ impl ReplayClock {
         let mut s = self.lock();
         s.virt = at;
         s.real = Instant::now();
+    }
+
+    /// Stops the clock at `at`, the recording's last event: nothing happens after it.
+    fn finish(&self, at: SystemTime) {
+        let mut s = self.lock();
+        s.virt = at;
+        s.ended = true;
     }
 
     /// Changes the speed from now on.
@@ -102,12 +113,108 @@ impl ReplayClock {
     }
 }
 
+/// How far a replay has got: events replayed of those in the file, and the recorded time
+/// they span.
+#[derive(Debug, Default)]
+pub struct Progress {
+    done: AtomicU64,
+    /// Events in the file; 0 until counted.
+    total: AtomicU64,
+    /// The first and the last event's time, as soon as they are known.
+    span: Mutex<(Option<SystemTime>, Option<SystemTime>)>,
+    ended: AtomicBool,
+}
+
+/// A replay's progress at one moment.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Position {
+    /// Events replayed.
+    pub done: u64,
+    /// Events in the recording, once counted.
+    pub total: Option<u64>,
+    /// The recording's first event.
+    pub first: Option<SystemTime>,
+    /// The recording's last event.
+    pub last: Option<SystemTime>,
+    /// Everything was replayed.
+    pub ended: bool,
+}
+
+impl Progress {
+    /// Where the replay is now.
+    pub fn position(&self) -> Position {
+        let (first, last) = *self.span.lock().unwrap_or_else(|e| e.into_inner());
+        Position {
+            done: self.done.load(Ordering::Relaxed),
+            total: Some(self.total.load(Ordering::Relaxed)).filter(|n| *n > 0),
+            first,
+            last,
+            ended: self.ended.load(Ordering::Relaxed),
+        }
+    }
+
+    fn span(&self, f: impl FnOnce(&mut (Option<SystemTime>, Option<SystemTime>))) {
+        f(&mut self.span.lock().unwrap_or_else(|e| e.into_inner()));
+    }
+}
+
+/// Counts the events of a recording and reads the time of its last one, without parsing
+/// every line: the replay's "event n of N" and its length.
+fn survey(path: &Path) -> io::Result<(u64, Option<SystemTime>)> {
+    use std::io::Read;
+    let mut file = std::fs::File::open(path)?;
+    let mut buf = vec![0u8; 256 * 1024];
+    let (mut lines, mut headers) = (0u64, 0u64);
+    let mut at_line_start = true;
+    let mut last_line: Vec<u8> = Vec::new();
+    let mut current: Vec<u8> = Vec::new();
+    loop {
+        let n = file.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        for &b in &buf[..n] {
+            if b == b'\n' {
+                if !current.is_empty() {
+                    lines += 1;
+                    const HEADER: &[u8] = b"\"event\":\"recording\"";
+                    if current.windows(HEADER.len()).any(|w| w == HEADER) {
+                        headers += 1;
+                    }
+                    last_line = std::mem::take(&mut current);
+                }
+                at_line_start = true;
+            } else if at_line_start || !current.is_empty() {
+                // Only the head of a line is kept (the header test and the timestamp are
+                // there), so a line of megabytes costs nothing here.
+                if current.len() < 256 {
+                    current.push(b);
+                }
+                at_line_start = false;
+            }
+        }
+    }
+    if !current.is_empty() {
+        lines += 1;
+        last_line = current;
+    }
+    // `{"ts":"2026-11-25T12:00:00.000Z",...`: the timestamp is the first field.
+    let last = std::str::from_utf8(&last_line)
+        .ok()
+        .and_then(|l| l.strip_prefix("{\"ts\":\""))
+        .and_then(|l| l.split('"').next())
+        .and_then(|ts| humantime::parse_rfc3339(ts).ok());
+    Ok((lines - headers, last))
+}
+
 /// A replay in progress.
 pub struct Player {
     /// Batches of replayed events, tagged as endpoint 0.
     pub events: mpsc::Receiver<Tagged>,
     /// Its clock.
     pub clock: Arc<ReplayClock>,
+    /// How far it has got.
+    pub progress: Arc<Progress>,
     /// Released once per step while paused.
     pub step: Arc<Notify>,
     task: tokio::task::JoinHandle<()>,
@@ -126,8 +233,16 @@ const READ_AHEAD: usize = 4096;
 /// Starts replaying `path`; problems with single lines are reported in-band as warnings.
 pub async fn play(path: &Path, speed: f64, paused: bool) -> io::Result<Player> {
     let reader = Reader::open(path)?;
+    let progress = Arc::new(Progress::default());
     // The file is read on a blocking thread, ahead of the clock; the feed times what it reads.
     let (items_tx, items) = mpsc::channel(READ_AHEAD);
+    let (surveyed, file) = (progress.clone(), path.to_path_buf());
+    tokio::task::spawn_blocking(move || {
+        if let Ok((events, last)) = survey(&file) {
+            surveyed.total.store(events, Ordering::Relaxed);
+            surveyed.span(|s| s.1 = last);
+        }
+    });
     tokio::task::spawn_blocking(move || {
         for item in reader {
             if items_tx.blocking_send(item).is_err() {
@@ -138,10 +253,17 @@ pub async fn play(path: &Path, speed: f64, paused: bool) -> io::Result<Player> {
     let clock = ReplayClock::new(speed, paused);
     let step = Arc::new(Notify::new());
     let (tx, events) = mpsc::channel(64);
-    let task = tokio::spawn(feed(items, clock.clone(), step.clone(), tx));
+    let task = tokio::spawn(feed(
+        items,
+        clock.clone(),
+        step.clone(),
+        progress.clone(),
+        tx,
+    ));
     Ok(Player {
         events,
         clock,
+        progress,
         step,
         task,
     })
@@ -152,6 +274,7 @@ async fn feed(
     mut items: mpsc::Receiver<Item>,
     clock: Arc<ReplayClock>,
     step: Arc<Notify>,
+    progress: Arc<Progress>,
     tx: mpsc::Sender<Tagged>,
 ) {
     let (mut replayed, mut skipped) = (0u64, 0u64);
@@ -172,6 +295,7 @@ async fn feed(
         };
         if last_at.is_none() {
             clock.set(s.at);
+            progress.span(|span| span.0 = Some(s.at));
         }
         last_at = Some(s.at);
         // Hand over what is due before waiting for this one.
@@ -188,10 +312,16 @@ async fn feed(
             return;
         }
         replayed += 1;
+        progress.done.store(replayed, Ordering::Relaxed);
         batch.push(s);
     }
+    let end = last_at.unwrap_or(SystemTime::now());
+    // Time stops at the last event: uptimes and ages do not run on after the recording.
+    clock.finish(end);
+    progress.span(|span| span.1 = Some(end));
+    progress.ended.store(true, Ordering::Relaxed);
     batch.push(Stamped {
-        at: last_at.unwrap_or(SystemTime::now()),
+        at: end,
         event: Event::Warning(Warning::EndOfRecording { replayed, skipped }),
     });
     let _ = tx.send((0, Arc::new(batch))).await;

@@ -126,14 +126,66 @@ pub fn hexdump(data: &[u8]) -> String {
     out
 }
 
-/// Pretty-printed JSON, if the payload is a JSON object or array.
+/// Pretty-printed JSON, if the payload is a JSON object or array. Only the white space
+/// changes: numbers, strings and key order stay exactly as they were on the wire
+/// (`0.10` stays `0.10`, `12345678901234567890123` is not rounded into a float).
 pub fn pretty_json(data: &[u8]) -> Option<String> {
     let first = data.iter().find(|b| !b.is_ascii_whitespace())?;
     if *first != b'{' && *first != b'[' {
         return None;
     }
-    let value: serde_json::Value = serde_json::from_slice(data).ok()?;
-    serde_json::to_string_pretty(&value).ok()
+    let text = std::str::from_utf8(data).ok()?;
+    // Valid JSON first; the re-indenting below trusts its structure.
+    serde_json::from_str::<serde::de::IgnoredAny>(text).ok()?;
+    let mut out = String::with_capacity(text.len() * 2);
+    let mut depth = 0usize;
+    let newline = |out: &mut String, depth: usize| {
+        out.push('\n');
+        out.extend(std::iter::repeat_n("  ", depth));
+    };
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => {
+                out.push('"');
+                while let Some(c) = chars.next() {
+                    out.push(c);
+                    match c {
+                        '\\' => out.extend(chars.next()),
+                        '"' => break,
+                        _ => {}
+                    }
+                }
+            }
+            '{' | '[' => {
+                while chars.peek().is_some_and(|c| c.is_ascii_whitespace()) {
+                    chars.next();
+                }
+                let close = if c == '{' { '}' } else { ']' };
+                out.push(c);
+                if chars.peek() == Some(&close) {
+                    chars.next();
+                    out.push(close);
+                } else {
+                    depth += 1;
+                    newline(&mut out, depth);
+                }
+            }
+            '}' | ']' => {
+                depth = depth.saturating_sub(1);
+                newline(&mut out, depth);
+                out.push(c);
+            }
+            ',' => {
+                out.push(',');
+                newline(&mut out, depth);
+            }
+            ':' => out.push_str(": "),
+            c if c.is_ascii_whitespace() => {}
+            c => out.push(c),
+        }
+    }
+    Some(out)
 }
 
 /// `2026-11-25T17:33:57.123Z`: RFC 3339 in UTC with milliseconds, the JSON lines' `ts`.
@@ -343,6 +395,19 @@ mod tests {
     #[test]
     fn json_is_pretty_printed_only_when_it_parses() {
         assert_eq!(pretty_json(br#"{"a":1}"#).unwrap(), "{\n  \"a\": 1\n}");
+        assert_eq!(
+            pretty_json(br#" {"big":12345678901234567890123, "p":0.10,"e":[ ],"s":"a,\"b\":[{"} "#)
+                .unwrap(),
+            "{\n  \"big\": 12345678901234567890123,\n  \"p\": 0.10,\n  \"e\": [],\n  \"s\": \"a,\\\"b\\\":[{\"\n}",
+            "numbers as sent; brackets in strings are text"
+        );
+        let nested = pretty_json(br#"[{"a":[1,{"b":null}]},true]"#).unwrap();
+        let value: serde_json::Value = serde_json::from_str(&nested).unwrap();
+        assert_eq!(
+            serde_json::to_string_pretty(&value).unwrap(),
+            nested,
+            "the same layout as serde_json's"
+        );
         assert!(pretty_json(b"{broken").is_none());
         assert!(pretty_json(b"42").is_none());
     }

@@ -11,6 +11,7 @@ pub mod input;
 pub mod log;
 pub mod panes;
 pub mod render;
+pub mod strip;
 pub mod summary;
 pub mod terminal;
 pub mod theme;

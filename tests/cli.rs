@@ -242,3 +242,66 @@ fn completions_are_printed() {
         "bash completion lists flags"
     );
 }
+
+#[test]
+fn print_config_is_a_config_file_that_reads_back_the_same() {
+    let sb = Sandbox::new();
+    let values = |text: &str| -> Vec<String> {
+        text.lines()
+            .filter(|l| !l.starts_with("# "))
+            .map(|l| l.split("  # ").next().unwrap().trim_end().to_string())
+            .collect()
+    };
+    for args in [
+        vec![
+            "--ping-interval",
+            "3s",
+            "--on-open",
+            "hi",
+            "--preset",
+            "socketio",
+            "ws://h:3000/",
+        ],
+        vec!["ws://a/", "ws://b/x", "--stale-after", "1m"],
+    ] {
+        let out = sb.run(&[args.as_slice(), &["--print-config"]].concat());
+        assert_eq!(out.status.code(), Some(0));
+        let first = String::from_utf8(out.stdout).unwrap();
+        let file = sb.write("printed.toml", &first);
+        // The URLs are in the file now (a fleet as [[endpoint]] tables).
+        let out = sb.run(&["--config", &file, "--print-config"]);
+        let again = String::from_utf8(out.stdout).unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}\n{first}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(values(&again), values(&first), "{first}\n---\n{again}");
+    }
+}
+
+#[test]
+fn a_missing_argument_or_a_bad_number_names_it_and_the_subcommands_help() {
+    let sb = Sandbox::new();
+    for (args, want) in [
+        (
+            vec!["report"],
+            "wsmon: missing <FILE> (see wsmon report --help)",
+        ),
+        (
+            vec!["replay"],
+            "wsmon: missing <FILE> (see wsmon replay --help)",
+        ),
+        (
+            vec!["completions"],
+            "wsmon: missing <SHELL> (see wsmon completions --help)",
+        ),
+        (
+            vec!["serve", "--port", "notanumber"],
+            "wsmon: --port <PORT>: `notanumber` is not a whole number (see wsmon serve --help)",
+        ),
+    ] {
+        assert_eq!(bad(&sb, &args).trim(), want);
+    }
+}

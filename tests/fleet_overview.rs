@@ -215,7 +215,7 @@ fn typing_goes_to_the_focused_endpoint_and_broadcast_to_every_open_one() {
     let status = f.apps[0].current_status().unwrap().0.to_string();
     assert_eq!(
         status,
-        "broadcast to 2 open endpoints; 2 not open, not sent"
+        "broadcast to 2 open endpoints; not sent to charlie, delta (not open)"
     );
 }
 

@@ -55,8 +55,61 @@ fn toml_value() -> impl Strategy<Value = String> {
     ]
 }
 
+/// JSON text as a server might write it: numbers in any notation, strings with escapes and
+/// brackets, nesting, and white space between tokens.
+fn json_text() -> impl Strategy<Value = String> {
+    let leaf = prop_oneof![
+        "-?(0|[1-9][0-9]{0,25})(\\.[0-9]{1,6})?([eE][+-]?[0-9]{1,3})?",
+        r#""([a-z ,:\[\]{}]|\\"|\\\\|\\n|\\u00e9){0,12}""#,
+        Just("true".to_string()),
+        Just("null".to_string()),
+    ];
+    leaf.prop_recursive(4, 48, 6, |inner| {
+        let ws = "[ \n\t]{0,2}";
+        prop_oneof![
+            (prop::collection::vec((ws, inner.clone()), 0..6)).prop_map(|items| {
+                let parts: Vec<String> =
+                    items.into_iter().map(|(w, v)| format!("{w}{v}")).collect();
+                format!("[{}]", parts.join(","))
+            }),
+            (prop::collection::vec(("[a-z]{1,4}", ws, inner), 0..6)).prop_map(|items| {
+                let parts: Vec<String> = items
+                    .into_iter()
+                    .map(|(k, w, v)| format!("\"{k}\"{w}:{w}{v}"))
+                    .collect();
+                format!("{{{}}}", parts.join(","))
+            }),
+        ]
+    })
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    #[test]
+    fn pretty_json_changes_only_white_space(doc in json_text()) {
+        let doc = format!("[{doc}]");
+        let pretty = wsmon::text::pretty_json(doc.as_bytes()).expect("valid JSON is printed");
+        let squeeze = |s: &str| -> String {
+            // White space outside strings removed: what is left must be the same bytes.
+            let (mut out, mut in_str, mut esc) = (String::new(), false, false);
+            for c in s.chars() {
+                if in_str {
+                    out.push(c);
+                    if esc { esc = false } else if c == '\\' { esc = true } else if c == '"' { in_str = false }
+                } else if c == '"' {
+                    in_str = true;
+                    out.push(c);
+                } else if !c.is_whitespace() {
+                    out.push(c);
+                }
+            }
+            out
+        };
+        prop_assert_eq!(squeeze(&pretty), squeeze(&doc));
+        // Still JSON (1e999 is, though no f64 holds it: a Value would refuse it).
+        prop_assert!(serde_json::from_str::<serde::de::IgnoredAny>(&pretty).is_ok());
+    }
 
     #[test]
     fn any_text_as_a_config_file_is_accepted_or_refused_in_one_line(text in "\\PC{0,200}") {

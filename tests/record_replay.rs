@@ -464,3 +464,87 @@ fn the_decoder_accepts_what_the_header_writer_writes() {
         }
     });
 }
+
+/// A replay's clocks stop at the recording's last event, the title says it ended, and the
+/// footer says where the replay is.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replay_stops_its_clocks_at_the_end_and_says_where_it_is() {
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+    use wsmon::session::{Session, SessionOptions};
+    use wsmon::tui::app::{App, UiOptions};
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("short.jsonl");
+    // Ten seconds of a connection: open at :00, messages at :01 and :10, nothing after.
+    let lines = [
+        r#"{"ts":"2026-11-25T12:00:00.000Z","event":"recording","tool":"wsmon","url":"ws://h/","headers":{},"subprotocols":[],"ping_interval_ms":0,"pong_timeout_ms":0}"#,
+        r#"{"ts":"2026-11-25T12:00:00.000Z","event":"connecting","attempt":1,"url":"ws://h/"}"#,
+        r#"{"ts":"2026-11-25T12:00:00.010Z","event":"open","attempt":1,"dns_ms":0.1,"tcp_ms":0.2,"proxy_ms":null,"tls_ms":null,"handshake_ms":0.3,"remote":"127.0.0.1:1","proxy":null,"subprotocol":null,"tls_version":null}"#,
+        r#"{"ts":"2026-11-25T12:00:01.000Z","event":"recv","kind":"text","len":5,"data":"first"}"#,
+        r#"{"ts":"2026-11-25T12:00:10.010Z","event":"recv","kind":"text","len":4,"data":"last"}"#,
+    ];
+    std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+    let player = wsmon::replay::play(&path, 0.0, false).await.unwrap();
+    let header = match decode(lines[0]).unwrap() {
+        Line::Header(_, h) => h,
+        other => panic!("{other:?}"),
+    };
+    let mut session = Session::replay(player, path.display().to_string());
+    let mut app = App::new(UiOptions::replay(&SessionOptions::default(), header, &path));
+    let mut terminal = Terminal::new(TestBackend::new(100, 24)).unwrap();
+    let mut keys = futures_util::stream::pending();
+    let ended = |a: &App| {
+        (a.log.first_seq()..a.log.end_seq()).any(|s| {
+            a.log
+                .get(s)
+                .is_some_and(|e| e.data.starts_with(b"end of the recording"))
+        })
+    };
+    let mut hooks = wsmon::tui::Hooks {
+        on_frame: None,
+        done: Some(&ended),
+    };
+    wsmon::tui::drive(
+        &mut app,
+        &mut session,
+        &mut terminal,
+        &mut keys,
+        std::future::pending(),
+        &mut hooks,
+    )
+    .await
+    .unwrap();
+    let screen = |app: &mut App, session: &Session, terminal: &mut Terminal<TestBackend>| {
+        app.now = session.now();
+        let p = session.player().unwrap();
+        app.replay = Some(wsmon::tui::app::ReplayView {
+            speed: p.clock.speed(),
+            paused: p.clock.paused(),
+            at: p.progress.position(),
+        });
+        wsmon::tui::prepare(app, terminal.get_frame().area());
+        terminal.draw(|f| f.render_widget(&*app, f.area())).unwrap();
+        terminal
+            .backend()
+            .buffer()
+            .content
+            .iter()
+            .map(|c| c.symbol())
+            .collect::<String>()
+    };
+    let first = screen(&mut app, &session, &mut terminal);
+    assert!(first.contains("REPLAY ENDED"), "{first}");
+    assert!(
+        first.contains("up 10s "),
+        "the uptime at the last event: {first}"
+    );
+    assert!(
+        first.contains("ended: 4 events replayed · 10.0s of 10.0s"),
+        "{first}"
+    );
+    assert!(!first.contains("F4"), "no live keys in the footer: {first}");
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let later = screen(&mut app, &session, &mut terminal);
+    assert_eq!(first, later, "nothing moves after the end of the recording");
+}

@@ -374,3 +374,67 @@ fn stale_socketio_feed_120x40() {
     assert!(text.contains("STALE: no data for 46s"));
     insta::assert_snapshot!(t.backend());
 }
+
+/// Where one looks first, a failure is never cut without a mark: it wraps when the pane has
+/// room, and ends in `…` when it has not.
+#[test]
+fn failure_rows_wrap_or_end_in_an_ellipsis() {
+    let tls =
+        "the server closed the connection during the TLS handshake (is this a plain ws:// port?)";
+    for (w, h) in [(80u16, 24u16), (120, 40)] {
+        let mut a = app();
+        a.apply(&[
+            ev(0.0, connecting(1)),
+            ev(
+                0.1,
+                Event::Error(std::sync::Arc::new(Failure::new(
+                    Cause::Tls,
+                    Phase::Tls,
+                    tls,
+                ))),
+            ),
+            ev(
+                0.1,
+                Event::Retry {
+                    attempt: 2,
+                    delay: Duration::from_secs(2),
+                },
+            ),
+        ]);
+        a.now = at(0.5);
+        let t = draw(&mut a, w, h);
+        let buf = t.backend().buffer();
+        let rows: Vec<String> = (0..h)
+            .map(|y| (0..w).map(|x| buf[(x, y)].symbol()).collect::<String>())
+            .collect();
+        let full: Vec<char> = format!("TLS: {tls}").chars().collect();
+        for (i, row) in rows.iter().enumerate() {
+            let chars: Vec<char> = row.chars().collect();
+            for p in (0..chars.len()).filter(|p| chars[*p..].starts_with(&full[..15])) {
+                // As much of the message as the row shows from there...
+                let k = full
+                    .iter()
+                    .zip(&chars[p..])
+                    .take_while(|(a, b)| a == b)
+                    .count();
+                let rest: String = full[k..].iter().collect();
+                let next = rows.get(i + 1).map_or("", |r| r.as_str());
+                // ...then the whole of it, or `…`, or the rest on the next row.
+                assert!(
+                    k == full.len()
+                        || chars.get(p + k) == Some(&'…')
+                        || next.contains(rest.trim_start().get(..10).unwrap_or("")),
+                    "{w}x{h}: cut without a mark: {row:?}"
+                );
+            }
+        }
+        if w == 120 {
+            assert!(
+                rows.iter().any(|r| r.contains("last    TLS: the server"))
+                    && rows.iter().any(|r| r.contains("port?)")),
+                "at 120x40 the Connection pane has room for the whole hint:\n{}",
+                rows.join("\n")
+            );
+        }
+    }
+}

@@ -255,7 +255,7 @@ fn no_url_is_a_clear_error_only_when_endpoints_are_needed() {
     let c = load_one(&ConnArgs::default(), None, None).unwrap();
     assert_eq!(c.watch_list().unwrap_err(), ConfigError::NoUrl);
     assert!(
-        c.print_table().contains("url = (none)"),
+        c.print_table().contains("# url = (none)"),
         "{}",
         c.print_table()
     );

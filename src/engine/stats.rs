@@ -167,10 +167,26 @@ impl Milestone {
 /// One line of the connect/drop timeline.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TimelineEntry {
-    /// When.
+    /// When (the first time, for a repeated failure).
     pub at: SystemTime,
     /// What happened.
     pub what: Milestone,
+    /// How many times in a row (the same failure, dial after dial, is one line).
+    pub times: u32,
+    /// For a connect after an outage: how long it was down.
+    pub down: Option<Duration>,
+}
+
+impl Milestone {
+    /// The same failure as `other`, dial after dial: one timeline line counts them.
+    fn repeats(&self, other: &Milestone) -> bool {
+        match (self, other) {
+            (Milestone::Failed(a), Milestone::Failed(b)) => {
+                a.cause == b.cause && a.phase == b.phase && a.message == b.message
+            }
+            _ => false,
+        }
+    }
 }
 
 /// The last thing that went wrong: a failure, or a close by someone other than the user.
@@ -200,6 +216,9 @@ pub struct ConnStats {
     pub state: ConnState,
     /// Time of the first event.
     pub started: Option<SystemTime>,
+    /// Where availability is counted from: the start, or the first open when the first dial
+    /// succeeded (dialling once is not an outage).
+    pub avail_from: Option<SystemTime>,
     /// When the current connection opened.
     pub open_since: Option<SystemTime>,
     /// When the current outage began (the drop, or the start if never connected).
@@ -207,6 +226,10 @@ pub struct ConnStats {
     up_closed: Duration,
     /// Attempts in the current outage.
     pub outage_attempts: u32,
+    /// What began the current outage and when (it stays until the connection is back).
+    pub outage_began: Option<(SystemTime, Trouble)>,
+    /// How long the last outage lasted, once the connection was back.
+    pub last_outage: Option<Duration>,
     /// Dials started since start.
     pub total_attempts: u64,
     /// Successful opens since start.
@@ -284,10 +307,13 @@ impl Default for ConnStats {
         ConnStats {
             state: ConnState::Starting,
             started: None,
+            avail_from: None,
             open_since: None,
             down_since: None,
             up_closed: Duration::ZERO,
             outage_attempts: 0,
+            outage_began: None,
+            last_outage: None,
             total_attempts: 0,
             connects: 0,
             reconnects: 0,
@@ -332,6 +358,7 @@ impl ConnStats {
     pub fn apply(&mut self, s: &Stamped) {
         let at = s.at;
         self.started.get_or_insert(at);
+        self.avail_from.get_or_insert(at);
         match &s.event {
             Event::Connecting { attempt, .. } => {
                 if self.open_since.is_none() && self.down_since.is_none() {
@@ -342,6 +369,16 @@ impl ConnStats {
                 self.total_attempts += 1;
             }
             Event::Open(info) => {
+                if self.connects == 0 && self.total_attempts <= 1 {
+                    self.avail_from = Some(at);
+                }
+                let down = match (self.connects, self.down_since) {
+                    (0, _) if self.outage_began.is_none() => None,
+                    (_, Some(since)) => Some(at.duration_since(since).unwrap_or_default()),
+                    _ => None,
+                };
+                self.last_outage = down;
+                self.outage_began = None;
                 self.state = ConnState::Open;
                 self.open_since = Some(at);
                 self.down_since = None;
@@ -367,6 +404,9 @@ impl ConnStats {
                     }
                 }
                 self.push_timeline(at, Milestone::Connected(info.clone()));
+                if let Some(last) = self.timeline.back_mut() {
+                    last.down = down;
+                }
                 self.last_open = Some(info.clone());
             }
             Event::Message(m) => {
@@ -441,6 +481,13 @@ impl ConnStats {
                         // An error close was already described by its Error event.
                         self.last_failure = Some((at, Trouble::Dropped(info.clone())));
                     }
+                    self.outage_began = Some((
+                        at,
+                        match (&self.last_failure, info.by) {
+                            (Some((_, t)), ClosedBy::Error) => t.clone(),
+                            _ => Trouble::Dropped(info.clone()),
+                        },
+                    ));
                     if info.by == ClosedBy::Heartbeat {
                         self.heartbeat_drops += 1;
                     }
@@ -453,6 +500,10 @@ impl ConnStats {
                     [Cause::ALL.iter().position(|c| *c == f.cause).unwrap_or(0)] += 1;
                 self.last_failure = Some((at, Trouble::Failed(f.clone())));
                 self.last_error = Some(f.clone());
+                if self.outage_began.is_none() && self.state != ConnState::Open {
+                    // Never connected yet, or the first failure of a redial: it began here.
+                    self.outage_began = Some((at, Trouble::Failed(f.clone())));
+                }
                 if f.phase == Phase::Open {
                     self.open_failure = Some(f.cause);
                 } else {
@@ -484,10 +535,21 @@ impl ConnStats {
     }
 
     fn push_timeline(&mut self, at: SystemTime, what: Milestone) {
+        if let Some(last) = self.timeline.back_mut()
+            && last.what.repeats(&what)
+        {
+            last.times += 1;
+            return;
+        }
         if self.timeline.len() == TIMELINE_LEN {
             self.timeline.pop_front();
         }
-        self.timeline.push_back(TimelineEntry { at, what });
+        self.timeline.push_back(TimelineEntry {
+            at,
+            what,
+            times: 1,
+            down: None,
+        });
     }
 
     /// How long the current connection has been open.
@@ -504,7 +566,7 @@ impl ConnStats {
     /// Total time not connected since start.
     pub fn down_total(&self, now: SystemTime) -> Duration {
         let elapsed = self
-            .started
+            .avail_from
             .map(|s| now.duration_since(s).unwrap_or_default())
             .unwrap_or_default();
         elapsed.saturating_sub(self.up_total(now))
@@ -616,10 +678,17 @@ mod tests {
         ));
         s.apply(&ev(41, open(1)));
         assert_eq!(s.up_total(at(61)), Duration::from_secs(50));
-        assert_eq!(s.down_total(at(61)), Duration::from_secs(11));
+        // The first dial succeeded: its second is not an outage; the 10 s after the drop are.
+        assert_eq!(s.down_total(at(61)), Duration::from_secs(10));
         assert_eq!(s.uptime(at(61)), Some(Duration::from_secs(20)));
         let a = s.availability(at(61)).unwrap();
-        assert!((a - 81.967).abs() < 0.01, "{a}");
+        assert!((a - 83.333).abs() < 0.01, "{a}");
+        assert_eq!(s.last_outage, Some(Duration::from_secs(10)));
+        assert!(s.outage_began.is_none(), "the outage is over");
+        assert_eq!(
+            s.timeline.back().unwrap().down,
+            Some(Duration::from_secs(10))
+        );
         assert_eq!(
             (s.connects, s.reconnects, s.drops, s.total_attempts),
             (2, 1, 1, 2)

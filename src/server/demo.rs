@@ -105,7 +105,11 @@ impl Scenario {
                     Message::Binary(frame.into())
                 }
                 _ => Message::Text(
-                    format!("server notice {s}: all systems nominal, {} clients connected", 3 + s % 5).into(),
+                    format!(
+                        "server notice {s}: all systems nominal; you are connection #{} of this demo server",
+                        self.n + 1
+                    )
+                    .into(),
                 ),
             });
         }

@@ -8,15 +8,14 @@ use std::time::{Duration, SystemTime};
 use tui_input::Input;
 
 use super::input::History;
-use super::log::{Entry, Filter, Level, MessageLog, Origin, Status, contains_ignore_case};
+use super::log::{Entry, Filter, Level, MessageLog, Origin, contains_ignore_case};
 mod actions;
 mod detail;
+mod fold;
 mod keys;
 mod options;
 
-use crate::describe;
-use crate::engine::close_code::close_code_name;
-use crate::engine::{ClosedBy, Command, ConnStats, Dir, DropReason, Event, Stamped};
+use crate::engine::{Command, ConnStats, Dir, Stamped};
 use crate::record::RecordStatus;
 use crate::report::ReportBuilder;
 use crate::text;
@@ -45,13 +44,15 @@ impl Notice {
     }
 }
 
-/// What a replay shows in the title.
+/// What a replay shows in the title and the footer.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ReplayView {
     /// Speed factor (0 = as fast as possible).
     pub speed: f64,
     /// Paused.
     pub paused: bool,
+    /// How far it has got.
+    pub at: crate::replay::Position,
 }
 
 /// What a key asks of the loop around the app.
@@ -99,6 +100,19 @@ pub enum Overlay {
     Detail(Detail),
     /// Quit? What it would end, in words.
     Quit(String),
+}
+
+/// A failure row of the log that later events rewrite: the same failure again (`×3`), the
+/// retry that follows it.
+#[derive(Clone, Debug)]
+struct Collapse {
+    seq: u64,
+    /// The row's first line, as the failure said it.
+    head: String,
+    /// The detail below the first line (for the detail view).
+    rest: String,
+    times: u32,
+    retry: Option<String>,
 }
 
 /// Messages and bytes per second, sampled each second.
@@ -180,10 +194,14 @@ pub struct App {
     pub now: SystemTime,
     /// Traffic rates.
     pub rates: Rates,
+    /// Up and down over the last minutes, a sample a second (the fleet overview draws it).
+    pub strip: super::strip::StateStrip,
     /// Persistent warnings (e.g. `--insecure`).
     pub warnings: Vec<String>,
     /// Queued outgoing messages: id to log sequence.
     pending: HashMap<u64, u64>,
+    /// The newest failure row, which a retry and the same failure again rewrite.
+    last_failure_row: Option<Collapse>,
     /// Queued messages sent in the batch being folded (one line says how many).
     sent_from_queue: u64,
     /// The newest auto-reply line and its words, which repeats rewrite with a count.
@@ -224,10 +242,12 @@ impl App {
             status: Notice::default(),
             now: SystemTime::now(),
             rates: Rates::default(),
+            strip: Default::default(),
             warnings: Vec::new(),
             pending: HashMap::new(),
             last_auto_reply: None,
             sent_from_queue: 0,
+            last_failure_row: None,
             log_rows: 10,
             quit: false,
             opts,
@@ -314,230 +334,12 @@ impl App {
         self.view_top = self.view_top.max(first);
     }
 
-    fn log_event(&mut self, s: &Stamped) {
-        let at = s.at;
-        match &s.event {
-            Event::Message(m) => {
-                if m.dir == Dir::Out
-                    && let Some(seq) = self.pending.remove(&m.id)
-                {
-                    // Sent after a wait: where and when it went out, on a row of its own.
-                    let waited = self.log.get_mut(seq).map(|e| {
-                        e.status = Status::SentLater;
-                        at.duration_since(e.at()).unwrap_or_default()
-                    });
-                    let secs = waited.map_or(0, |w| w.as_secs().min(u64::from(u16::MAX)) as u16);
-                    self.push(Entry::message(
-                        at,
-                        Origin::Out,
-                        m.kind,
-                        Status::Waited(secs),
-                        m.id,
-                        &m.data,
-                    ));
-                    self.sent_from_queue += 1;
-                    return;
-                }
-                let origin = if m.dir == Dir::In {
-                    Origin::In
-                } else {
-                    Origin::Out
-                };
-                self.push(Entry::message(
-                    at,
-                    origin,
-                    m.kind,
-                    Status::Plain,
-                    m.id,
-                    &m.data,
-                ));
-            }
-            Event::Queued { id, kind, data, .. } => {
-                let seq = self.push(Entry::message(
-                    at,
-                    Origin::Out,
-                    *kind,
-                    Status::Queued,
-                    *id,
-                    data,
-                ));
-                self.pending.insert(*id, seq);
-            }
-            Event::Dropped {
-                id,
-                kind,
-                data,
-                reason,
-            } => {
-                match self
-                    .pending
-                    .remove(id)
-                    .and_then(|seq| self.log.get_mut(seq))
-                {
-                    Some(e) => e.status = Status::NotSent(*reason),
-                    None => {
-                        self.push(Entry::message(
-                            at,
-                            Origin::Out,
-                            *kind,
-                            Status::NotSent(*reason),
-                            *id,
-                            data,
-                        ));
-                    }
-                }
-                if *reason == DropReason::QueueFull {
-                    self.say(
-                        Level::Bad,
-                        "send queue full: message not sent (raise send_queue)",
-                    );
-                } else if *reason == DropReason::TooLarge {
-                    self.say(Level::Bad, "message larger than max_message_size: not sent");
-                }
-            }
-            Event::Connecting { attempt, url } => {
-                self.push(Entry::event(
-                    at,
-                    Level::Info,
-                    format!("connecting to {url} (attempt {attempt})"),
-                ));
-            }
-            Event::Open(info) => {
-                self.push(Entry::event(at, Level::Good, describe::open_detail(info)));
-            }
-            Event::Closing { code, reason } => {
-                let r = if reason.is_empty() {
-                    String::new()
-                } else {
-                    format!(" ({reason})")
-                };
-                self.push(Entry::event(
-                    at,
-                    Level::Info,
-                    format!("closing: {code} {}{r}", close_code_name(*code)),
-                ));
-            }
-            Event::Closed(c) => {
-                let level = if c.by == ClosedBy::Client {
-                    Level::Info
-                } else {
-                    Level::Bad
-                };
-                let text = format!("{} after {}", describe::close(c), text::duration(c.uptime));
-                self.push(Entry::event(at, level, text));
-            }
-            Event::Error(f) => {
-                let mut text = describe::failure_detail(f);
-                if f.http.is_some() {
-                    // Did the token go out? The answer is in what was sent.
-                    text.push_str(&describe::request_sent(&self.opts.header));
-                }
-                self.push(Entry::event(at, Level::Bad, text));
-            }
-            Event::Retry { attempt, delay } => {
-                self.push(Entry::event(
-                    at,
-                    Level::Warn,
-                    format!("retry in {} (attempt {attempt})", text::duration(*delay)),
-                ));
-            }
-            Event::GaveUp { attempts } => {
-                self.push(Entry::event(
-                    at,
-                    Level::Bad,
-                    format!("gave up after {attempts} attempts (max_attempts); type /reconnect to try again"),
-                ));
-            }
-            Event::Warning(w) => {
-                if let Some(badge) = describe::warning_badge(w)
-                    && !self.warnings.iter().any(|b| b == badge)
-                {
-                    self.warnings.push(badge.to_string());
-                }
-                self.push(Entry::event(at, Level::Warn, describe::warning(w)));
-            }
-            Event::AutoReply { received, sent, .. } => {
-                // A run of the same answer is one line that counts the run, not a line each.
-                let text = format!("auto-reply `{sent}` to `{received}`");
-                let newest = self.log.end_seq().checked_sub(1);
-                match &mut self.last_auto_reply {
-                    Some((seq, last, run)) if Some(*seq) == newest && *last == text => {
-                        *run += 1;
-                        let line = format!("{text} ×{run}");
-                        self.log.rewrite(*seq, line);
-                    }
-                    _ => {
-                        let seq = self.push(Entry::event(at, Level::Info, text.clone()));
-                        self.last_auto_reply = Some((seq, text, 1));
-                    }
-                }
-            }
-            Event::Ready { protocol, detail } => {
-                self.push(Entry::event(
-                    at,
-                    Level::Good,
-                    format!("{protocol}: {detail}"),
-                ));
-            }
-            Event::Stale { silent } => {
-                self.push(Entry::event(
-                    at,
-                    Level::Warn,
-                    format!("stale: no data for {}", text::duration(*silent)),
-                ));
-            }
-            Event::Fresh { silent } => {
-                self.push(Entry::event(
-                    at,
-                    Level::Good,
-                    format!(
-                        "fresh: data again after {} of silence",
-                        text::duration(*silent)
-                    ),
-                ));
-            }
-            Event::Ping { seq, app } => {
-                if self.show_pings || (self.asked_ping && !app) {
-                    let what = if *app {
-                        format!(
-                            "application ping sent: {}",
-                            self.opts.app_ping.as_deref().unwrap_or("")
-                        )
-                    } else {
-                        format!("ping #{seq} sent")
-                    };
-                    self.push(Entry::event(at, Level::Info, what));
-                }
-            }
-            Event::Rtt { rtt, app } => {
-                if self.show_pings || (self.asked_ping && !app) {
-                    if !app {
-                        self.asked_ping = false;
-                    }
-                    let what = if *app { "application pong" } else { "pong" };
-                    self.push(Entry::event(
-                        at,
-                        Level::Good,
-                        format!("{what} {} ms", text::millis(*rtt)),
-                    ));
-                }
-            }
-            Event::PeerPing => {
-                if self.show_pings {
-                    self.push(Entry::event(
-                        at,
-                        Level::Info,
-                        "the peer pinged; answered with a pong".to_string(),
-                    ));
-                }
-            }
-        }
-    }
-
     /// Called about once a second: rates.
     pub fn tick(&mut self, now: SystemTime) {
         self.now = now;
         self.rates.sample(&self.report.stats, now);
+        let s = &self.report.stats;
+        self.strip.sample(now, &s.state, s.stale_since.is_some());
     }
 
     // ---- the log viewport -------------------------------------------------------------------

@@ -259,6 +259,7 @@ where
                         screen.app_mut(0).replay = Some(ReplayView {
                             speed: player.clock.speed(),
                             paused: player.clock.paused(),
+                            at: player.progress.position(),
                         });
                     }
                     None => {

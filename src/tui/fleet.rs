@@ -122,7 +122,8 @@ pub struct FleetApp {
     pub quit: bool,
     /// RTT p50 per endpoint, refreshed each second for sorting.
     p50: Vec<Option<Duration>>,
-    /// The cursor was placed by the user; until then it stays on the top row.
+    /// The cursor stays on its endpoint: placed by the user, or once every endpoint has had
+    /// its first outcome (until then it is on the top row, the worst problem).
     placed: bool,
 }
 
@@ -229,6 +230,11 @@ impl FleetApp {
         c
     }
 
+    /// The endpoint under the cursor is one of the rows shown (the filter may hide it).
+    pub fn shown_selected(&self) -> bool {
+        self.selected < self.apps.len() && self.shown(self.selected)
+    }
+
     fn shown(&self, id: usize) -> bool {
         if self.filter.is_empty() {
             return true;
@@ -284,10 +290,16 @@ impl FleetApp {
     pub fn sync_view(&mut self, rows: usize) -> Vec<usize> {
         self.rows = rows.max(1);
         let order = self.order();
+        // The cursor is on the top row (the worst problem) until every endpoint has had its
+        // first outcome; from then on it stays on its endpoint, however the rows move.
         if !self.placed
             && let Some(first) = order.first()
         {
             self.selected = *first;
+            self.placed = self.apps.iter().all(|a| {
+                let s = a.stats();
+                s.connects > 0 || s.last_failure.is_some()
+            });
         }
         let pos = match order.iter().position(|i| *i == self.selected) {
             Some(p) => p,
@@ -512,16 +524,23 @@ impl FleetApp {
                     let open: Vec<usize> = (0..self.apps.len())
                         .filter(|i| self.apps[*i].stats().state == ConnState::Open)
                         .collect();
-                    let skipped = self.apps.len() - open.len();
+                    let skipped: Vec<&str> = (0..self.apps.len())
+                        .filter(|i| !open.contains(i))
+                        .map(|i| self.name(i))
+                        .collect();
+                    let named = match skipped.len() {
+                        0 => String::new(),
+                        n if n <= 3 => format!("; not sent to {} (not open)", skipped.join(", ")),
+                        n => format!(
+                            "; not sent to {} and {} more (not open)",
+                            skipped[..3].join(", "),
+                            n - 3
+                        ),
+                    };
+                    let skipped = skipped.len();
                     let msg = format!(
-                        "broadcast to {} open endpoint{}{}",
-                        open.len(),
-                        if open.len() == 1 { "" } else { "s" },
-                        if skipped > 0 {
-                            format!("; {skipped} not open, not sent")
-                        } else {
-                            String::new()
-                        }
+                        "broadcast to {}{named}",
+                        crate::text::counted(open.len() as u64, "open endpoint", "open endpoints"),
                     );
                     self.say(
                         if skipped > 0 {

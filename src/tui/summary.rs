@@ -11,15 +11,15 @@ use crate::text;
 /// What a recording wrote, in one line.
 pub fn recording(s: &crate::record::RecordStatus) -> String {
     let mut line = format!(
-        "wsmon: recorded {} events ({}) to {}",
-        text::count(s.events),
+        "wsmon: recorded {} ({}) to {}",
+        text::counted(s.events, "event", "events"),
         text::bytes(s.bytes),
         s.path.display()
     );
     if s.lost > 0 {
         line.push_str(&format!(
-            "; {} events could not be written",
-            text::count(s.lost)
+            "; {} could not be written",
+            text::counted(s.lost, "event", "events")
         ));
     }
     line
@@ -40,12 +40,17 @@ pub fn one(app: &App) -> String {
         0 => String::new(),
         n => format!(", stale {n}×"),
     };
+    // A session that ended down says why: the one thing the user needs from it.
+    let last = match (&s.state, &s.last_failure) {
+        (ConnState::Open, _) | (_, None) => String::new(),
+        (_, Some((_, what))) => format!("; last failure: {}", crate::describe::trouble(what)),
+    };
     format!(
-        "wsmon: watched {} for {}: {} connects, {} drops{stale}, {} in / {} out{avail}",
+        "wsmon: watched {} for {}: {}, {}{stale}, {} in / {} out{avail}{last}",
         app.opts.url,
         text::duration(watched),
-        s.connects,
-        s.drops,
+        text::counted(s.connects, "connect", "connects"),
+        text::counted(s.drops, "drop", "drops"),
         text::count(s.msgs_in),
         text::count(s.msgs_out)
     )
@@ -68,11 +73,13 @@ pub fn for_fleet(fleet: &FleetApp) -> Vec<String> {
         msgs_out += s.msgs_out;
     }
     let mut lines = vec![format!(
-        "wsmon: watched {} endpoints: {} open, {} down, {} connecting at the end; {connects} connects, {drops} drops, {} in / {} out",
+        "wsmon: watched {} endpoints: {} open, {} down, {} connecting at the end; {}, {}, {} in / {} out",
         fleet.apps.len(),
         c.open,
         c.down,
         c.connecting,
+        text::counted(connects, "connect", "connects"),
+        text::counted(drops, "drop", "drops"),
         text::count(msgs_in),
         text::count(msgs_out)
     )];
@@ -99,10 +106,10 @@ pub fn for_fleet(fleet: &FleetApp) -> Vec<String> {
             n => format!(", stale {n}×"),
         };
         lines.push(format!(
-            "  {}: {}, {} drops{stale}{avail}{last}",
+            "  {}: {}, {}{stale}{avail}{last}",
             fleet.name(*i),
             s.state.label(),
-            s.drops
+            text::counted(s.drops, "drop", "drops")
         ));
     }
     if troubled.len() > SUMMARY_ENDPOINTS {

@@ -138,7 +138,8 @@ impl Theme {
 
     /// The "out" direction.
     pub fn dir_out(&self) -> Style {
-        self.fg(Color::Magenta)
+        // Not magenta: on many palettes it is the red of failures.
+        self.fg(Color::Cyan)
     }
 
     /// The selected log row.
@@ -165,8 +166,35 @@ impl Theme {
         self.fg(Color::Cyan).add_modifier(Modifier::BOLD)
     }
 
+    /// A JSON token in the detail view: an object key, a string, a number, `true` `false`
+    /// `null`, or punctuation.
+    pub fn json(&self, token: JsonToken) -> Style {
+        match token {
+            JsonToken::Key => self.fg(Color::Cyan),
+            JsonToken::Str => self.fg(Color::Green),
+            JsonToken::Num => self.fg(Color::Yellow),
+            JsonToken::Lit => self.fg(Color::Magenta),
+            JsonToken::Punct => self.dim(),
+        }
+    }
+
     /// The RTT sparkline.
     pub fn spark(&self) -> Style {
         self.fg(Color::Green)
     }
+}
+
+/// What a piece of pretty-printed JSON is, for its colour.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JsonToken {
+    /// An object's key.
+    Key,
+    /// A string value.
+    Str,
+    /// A number.
+    Num,
+    /// `true`, `false`, `null`.
+    Lit,
+    /// Brackets, commas, colons.
+    Punct,
 }

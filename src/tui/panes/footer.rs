@@ -53,6 +53,15 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             ("F10", "quit"),
             ("PgUp", "scroll"),
         ],
+        (None, Focus::Log) if app.replay.as_ref().is_some_and(|r| r.at.ended) => &[
+            ("↑↓", "scroll"),
+            ("Enter", "detail"),
+            ("/", "find"),
+            ("f", "filter"),
+            ("d", "report"),
+            ("?", "help"),
+            ("q", "quit"),
+        ],
         (None, Focus::Log) => &[
             ("Space", "pause"),
             ("+ -", "speed"),
@@ -64,13 +73,47 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             ("q", "quit"),
         ],
     };
+    if let Some(pos) = replay_position(app) {
+        v.push(Span::styled(format!(" {pos} "), t.value()));
+        v.push(Span::styled("│", t.border()));
+    }
     if app.opts.name.is_some() && app.at_rest() {
         v.push(Span::styled(" Esc", t.key()));
         v.push(Span::styled(" overview ", t.dim()));
     }
-    for (key, what) in keys {
-        v.push(Span::styled(format!(" {key}"), t.key()));
-        v.push(Span::styled(format!(" {what} "), t.dim()));
-    }
+    super::key_hints(&mut v, keys, t, area.width);
     Paragraph::new(Line::from(v)).render(area, buf);
+}
+
+/// Where a replay is: `event 1,204 of 3,310 · 2m10s of 5m`, or that it has ended.
+pub fn replay_position(app: &App) -> Option<String> {
+    let r = app.replay.as_ref()?;
+    let p = &r.at;
+    let events = match p.total {
+        Some(n) => format!("event {} of {}", text::count(p.done), text::count(n)),
+        None => format!("event {}", text::count(p.done)),
+    };
+    let time = match (p.first, p.last) {
+        (Some(first), Some(last)) => {
+            let now = if first <= last {
+                app.now.clamp(first, last)
+            } else {
+                first
+            };
+            format!(
+                " · {} of {}",
+                text::duration(now.duration_since(first).unwrap_or_default()),
+                text::duration(last.duration_since(first).unwrap_or_default())
+            )
+        }
+        _ => String::new(),
+    };
+    Some(if p.ended {
+        format!(
+            "ended: {} replayed{time}",
+            text::counted(p.done, "event", "events")
+        )
+    } else {
+        format!("{events}{time}")
+    })
 }

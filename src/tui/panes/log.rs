@@ -108,12 +108,16 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         if selected {
             buf.set_style(row, t.selected());
         }
-        let line = row_line(
-            e,
-            app.search.as_deref(),
+        // One column more than fits, so a longer text shows its cut as `…`.
+        let line = super::cut(
+            row_line(
+                e,
+                app.search.as_deref(),
+                inner.width as usize + 1,
+                t,
+                app.opts.preset,
+            ),
             inner.width as usize,
-            t,
-            app.opts.preset,
         );
         // set_line skips the paragraph machinery (wrapping, alignment): rows are one line.
         buf.set_line(row.x, row.y, &line, row.width);

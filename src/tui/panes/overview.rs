@@ -57,8 +57,9 @@ pub fn cursor(fleet: &FleetApp, area: Rect) -> Option<(u16, u16)> {
 
 const FILTER_PROMPT: &str = " filter: ";
 
+/// Text in a column of `width`, a space after it; cut with `…` when it does not fit.
 fn cell(text: &str, width: usize) -> String {
-    let mut s: String = text.chars().take(width.saturating_sub(1)).collect();
+    let mut s = super::cut_text(text, width.saturating_sub(1));
     let n = s.chars().count();
     s.extend(std::iter::repeat_n(' ', width - n.min(width)));
     s
@@ -137,23 +138,20 @@ pub fn render(fleet: &FleetApp, order: &[usize], area: Rect, buf: &mut Buffer) {
     Paragraph::new(Line::from(spans)).render(title, buf);
 
     let name_w = name_width(fleet);
-    let fixed = 1 + name_w + STATE_W + UPTIME_W + AVAIL_W + RECON_W + RTT_W + RATE_W;
-    let width = area.width as usize;
-    let trend = width >= fixed + TREND_W + 20;
-    let fail_w = width.saturating_sub(fixed + if trend { TREND_W } else { 0 });
-    let mut head = format!(
-        " {}{}{}{}{}{}",
-        cell("NAME", name_w),
-        cell("STATE", STATE_W),
-        right("UPTIME", UPTIME_W),
-        right("AVAIL", AVAIL_W),
-        right("RECONN", RECON_W),
-        right("RTT p50", RTT_W),
-    );
-    if trend {
-        head.push_str(&cell("RTT trend", TREND_W));
+    let cols = columns(area.width as usize, name_w);
+    let fail_w = cols.fail_w;
+    let mut head = format!(" {}{}", cell("NAME", name_w), cell("STATE", STATE_W));
+    for c in &cols.shown {
+        head.push_str(&match c {
+            Col::Uptime => right("UPTIME", UPTIME_W),
+            Col::Avail => right("AVAIL", AVAIL_W),
+            Col::Strip => cell(" LAST 10 MIN", STRIP_W),
+            Col::Recon => right("RECONN", RECON_W),
+            Col::Rtt => right("RTT p50", RTT_W),
+            Col::Trend => cell("RTT trend", TREND_W),
+            Col::Rate => right("MSG/S", RATE_W),
+        });
     }
-    head.push_str(&right("MSG/S", RATE_W));
     head.push_str(&cell("LAST FAILURE", fail_w));
     Paragraph::new(Line::from(Span::styled(head, t.dim()))).render(header, buf);
 
@@ -164,115 +162,32 @@ pub fn render(fleet: &FleetApp, order: &[usize], area: Rect, buf: &mut Buffer) {
         ))
         .render(body, buf);
     }
+    let shown_rows = order
+        .len()
+        .saturating_sub(fleet.top)
+        .min(body.height as usize);
     for (row, id) in order
         .iter()
         .skip(fleet.top)
         .take(body.height as usize)
         .enumerate()
     {
-        let app = &fleet.apps[*id];
-        let s = app.stats();
-        let now = app.now;
-        let y = body.y + row as u16;
         let line_area = Rect {
-            y,
+            y: body.y + row as u16,
             height: 1,
             ..body
         };
-        let selected = *id == fleet.selected;
-        let base = if selected { t.selected() } else { Style::new() };
-        let uptime = match (&s.state, s.uptime(now)) {
-            (ConnState::Open, Some(u)) => text::duration(u),
-            _ => "-".into(),
+        render_row(fleet, *id, &cols, name_w, line_area, buf);
+    }
+    // Room left under the rows: the selected endpoint's connection and timeline.
+    let spare = body.height as usize - shown_rows;
+    if spare >= DETAIL_MIN_ROWS && fleet.shown_selected() {
+        let area = Rect {
+            y: body.y + shown_rows as u16 + 1,
+            height: (spare - 1) as u16,
+            ..body
         };
-        let avail = s
-            .availability(now)
-            .map_or("-".into(), |a| format!("{a:.2}%"));
-        let p50 = s.rtt.percentiles([50.0])[0];
-        let rtt = p50.map_or("-".into(), |d| format!("{}ms", text::millis(d)));
-        let rate = app.rates.msgs_in + app.rates.msgs_out;
-        let rate = if rate >= 10.0 {
-            format!("{rate:.0}")
-        } else {
-            format!("{rate:.1}")
-        };
-        let failure = match &s.last_failure {
-            Some((at, what)) => {
-                let age = now.duration_since(*at).unwrap_or_default();
-                format!(
-                    "{} ago: {}",
-                    text::duration(round_secs(age)),
-                    text::sanitize(&crate::describe::trouble(what))
-                )
-            }
-            None => String::new(),
-        };
-        let recent = failed_recently(app);
-        let mut spans = vec![
-            Span::styled(if selected { "›" } else { " " }, base),
-            Span::styled(
-                cell(
-                    &text::sanitize(app.opts.name.as_deref().unwrap_or("")),
-                    name_w,
-                ),
-                base.patch(t.value()),
-            ),
-            Span::styled(
-                cell(&state_text(app), STATE_W),
-                base.patch(if s.stale_since.is_some() {
-                    t.warn()
-                } else {
-                    t.state(&s.state)
-                }),
-            ),
-            Span::styled(right(&uptime, UPTIME_W), base),
-            Span::styled(right(&avail, AVAIL_W), base),
-            Span::styled(
-                right(&text::count(s.reconnects), RECON_W),
-                if s.reconnects > 0 {
-                    base.patch(t.warn())
-                } else {
-                    base
-                },
-            ),
-            Span::styled(right(&rtt, RTT_W), base),
-        ];
-        let trend_x = spans.iter().map(|s| s.width() as u16).sum::<u16>();
-        if trend {
-            spans.push(Span::styled(" ".repeat(TREND_W), base));
-        }
-        spans.push(Span::styled(right(&rate, RATE_W), base));
-        spans.push(Span::styled(
-            cell(&failure, fail_w),
-            if recent {
-                base.patch(t.bad())
-            } else {
-                base.patch(t.dim())
-            },
-        ));
-        Paragraph::new(Line::from(spans)).render(line_area, buf);
-        if trend {
-            let samples: Vec<u64> = s
-                .rtt
-                .recent(TREND_W - 1)
-                .map(|d| d.as_micros() as u64)
-                .collect();
-            if !samples.is_empty() {
-                let (data, max) = trend_scale(&samples);
-                Sparkline::default()
-                    .data(&data)
-                    .max(max)
-                    .style(base.patch(t.spark()))
-                    .render(
-                        Rect {
-                            x: line_area.x + trend_x,
-                            width: (TREND_W - 1) as u16,
-                            ..line_area
-                        },
-                        buf,
-                    );
-            }
-        }
+        render_selected(fleet, area, buf);
     }
 
     render_footer(fleet, footer, buf);
@@ -282,6 +197,269 @@ pub fn render(fleet: &FleetApp, order: &[usize], area: Rect, buf: &mut Buffer) {
         let keys = crate::tui::bindings::help(crate::tui::bindings::OVERVIEW, false, true);
         super::help::render_box(t, &keys, &[], 0, area, buf);
     }
+}
+
+/// Rows under the table it takes to show the selected endpoint's detail.
+const DETAIL_MIN_ROWS: usize = 7;
+
+/// Width of the availability strip.
+const STRIP_W: usize = 13;
+
+/// The least room the failure column keeps: columns of less value go first.
+const FAIL_MIN: usize = 34;
+
+/// An optional column of the table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Col {
+    Uptime,
+    Avail,
+    Strip,
+    Recon,
+    Rtt,
+    Trend,
+    Rate,
+}
+
+impl Col {
+    fn width(self) -> usize {
+        match self {
+            Col::Uptime => UPTIME_W,
+            Col::Avail => AVAIL_W,
+            Col::Strip => STRIP_W,
+            Col::Recon => RECON_W,
+            Col::Rtt => RTT_W,
+            Col::Trend => TREND_W,
+            Col::Rate => RATE_W,
+        }
+    }
+}
+
+/// The columns that fit, in display order, and the failure column's width.
+struct Columns {
+    shown: Vec<Col>,
+    fail_w: usize,
+}
+
+/// Which optional columns fit beside a failure column of at least `FAIL_MIN`: added in
+/// order of value (availability and the strip first, the RTT trend last).
+fn columns(width: usize, name_w: usize) -> Columns {
+    const BY_VALUE: [Col; 7] = [
+        Col::Avail,
+        Col::Strip,
+        Col::Recon,
+        Col::Rtt,
+        Col::Uptime,
+        Col::Rate,
+        Col::Trend,
+    ];
+    const ORDER: [Col; 7] = [
+        Col::Uptime,
+        Col::Avail,
+        Col::Strip,
+        Col::Recon,
+        Col::Rtt,
+        Col::Trend,
+        Col::Rate,
+    ];
+    let mut used = 1 + name_w + STATE_W;
+    let mut take = Vec::new();
+    for c in BY_VALUE {
+        if used + c.width() + FAIL_MIN <= width {
+            used += c.width();
+            take.push(c);
+        }
+    }
+    Columns {
+        shown: ORDER.into_iter().filter(|c| take.contains(c)).collect(),
+        fail_w: width.saturating_sub(used),
+    }
+}
+
+/// A failure's age in a few characters: `<1s`, `17s`, `4m`, `2h`, `3d`.
+fn short_age(d: Duration) -> String {
+    let s = d.as_secs();
+    match s {
+        0 => "<1s".into(),
+        1..60 => format!("{s}s"),
+        60..3600 => format!("{}m", s / 60),
+        3600..86_400 => format!("{}h", s / 3600),
+        _ => format!("{}d", s / 86_400),
+    }
+}
+
+/// One endpoint's row.
+fn render_row(
+    fleet: &FleetApp,
+    id: usize,
+    cols: &Columns,
+    name_w: usize,
+    area: Rect,
+    buf: &mut Buffer,
+) {
+    let t = &fleet.theme;
+    let app = &fleet.apps[id];
+    let s = app.stats();
+    let now = app.now;
+    let selected = id == fleet.selected;
+    let base = if selected { t.selected() } else { Style::new() };
+    let mut spans = vec![
+        Span::styled(if selected { "›" } else { " " }, base),
+        Span::styled(
+            cell(
+                &text::sanitize(app.opts.name.as_deref().unwrap_or("")),
+                name_w,
+            ),
+            base.patch(t.value()),
+        ),
+        Span::styled(
+            cell(&state_text(app), STATE_W),
+            base.patch(if s.stale_since.is_some() {
+                t.warn()
+            } else {
+                t.state(&s.state)
+            }),
+        ),
+    ];
+    let mut trend_x = None;
+    for c in &cols.shown {
+        match c {
+            Col::Uptime => {
+                let uptime = match (&s.state, s.uptime(now)) {
+                    (ConnState::Open, Some(u)) => text::duration(u),
+                    _ => "-".into(),
+                };
+                spans.push(Span::styled(right(&uptime, UPTIME_W), base));
+            }
+            Col::Avail => {
+                let avail = s
+                    .availability(now)
+                    .map_or("-".into(), |a| format!("{a:.2}%"));
+                spans.push(Span::styled(right(&avail, AVAIL_W), base));
+            }
+            Col::Strip => {
+                spans.push(Span::styled(" ", base));
+                for c in app.strip.cells(now, STRIP_W - 1) {
+                    use crate::tui::strip::Up;
+                    let (ch, style) = match c {
+                        None => ("·", t.dim()),
+                        Some(c) if c.worst == Up::Up => ("█", t.good()),
+                        Some(c) if c.best == Up::Down => ("▁", t.bad()),
+                        Some(c) if c.worst == Up::Down => ("▄", t.bad()),
+                        Some(_) => ("▆", t.warn()),
+                    };
+                    spans.push(Span::styled(ch, base.patch(style)));
+                }
+            }
+            Col::Recon => spans.push(Span::styled(
+                right(&text::count(s.reconnects), RECON_W),
+                if s.reconnects > 0 {
+                    base.patch(t.warn())
+                } else {
+                    base
+                },
+            )),
+            Col::Rtt => {
+                let p50 = s.rtt.percentiles([50.0])[0];
+                let rtt = p50.map_or("-".into(), |d| format!("{}ms", text::millis(d)));
+                spans.push(Span::styled(right(&rtt, RTT_W), base));
+            }
+            Col::Trend => {
+                trend_x = Some(spans.iter().map(|s| s.width() as u16).sum::<u16>());
+                spans.push(Span::styled(" ".repeat(TREND_W), base));
+            }
+            Col::Rate => {
+                let rate = app.rates.msgs_in + app.rates.msgs_out;
+                let rate = if rate >= 10.0 {
+                    format!("{rate:.0}")
+                } else {
+                    format!("{rate:.1}")
+                };
+                spans.push(Span::styled(right(&rate, RATE_W), base));
+            }
+        }
+    }
+    // The cause first, then how long ago: what a cut would keep is what matters.
+    let failure = match &s.last_failure {
+        Some((at, what)) => format!(
+            "{} {}",
+            short_age(now.duration_since(*at).unwrap_or_default()),
+            text::sanitize(&crate::describe::trouble(what))
+        ),
+        None => String::new(),
+    };
+    spans.push(Span::styled(
+        cell(&failure, cols.fail_w),
+        if failed_recently(app) {
+            base.patch(t.bad())
+        } else {
+            base.patch(t.dim())
+        },
+    ));
+    Paragraph::new(Line::from(spans)).render(area, buf);
+    if let Some(x) = trend_x {
+        let samples: Vec<u64> = s
+            .rtt
+            .recent(TREND_W - 1)
+            .map(|d| d.as_micros() as u64)
+            .collect();
+        if !samples.is_empty() {
+            let (data, max) = trend_scale(&samples);
+            Sparkline::default()
+                .data(&data)
+                .max(max)
+                .style(base.patch(t.spark()))
+                .render(
+                    Rect {
+                        x: area.x + x,
+                        width: (TREND_W - 1) as u16,
+                        ..area
+                    },
+                    buf,
+                );
+        }
+    }
+}
+
+/// The selected endpoint's Connection and Reconnects panes, side by side, in the room the
+/// table leaves.
+fn render_selected(fleet: &FleetApp, area: Rect, buf: &mut Buffer) {
+    let app = &fleet.apps[fleet.selected];
+    let t = &fleet.theme;
+    let title = Line::from(vec![
+        Span::styled(
+            format!(
+                " {} ",
+                text::sanitize(app.opts.name.as_deref().unwrap_or(""))
+            ),
+            t.title(),
+        ),
+        Span::styled(text::sanitize(&app.opts.url), t.dim()),
+        Span::styled("  Enter opens it", t.dim()),
+    ]);
+    Paragraph::new(super::cut(title, area.width as usize)).render(Rect { height: 1, ..area }, buf);
+    let rest = Rect {
+        y: area.y + 1,
+        height: area.height.saturating_sub(1),
+        ..area
+    };
+    let half = rest.width / 2;
+    super::connection::render(
+        app,
+        Rect {
+            width: half.saturating_sub(1),
+            ..rest
+        },
+        buf,
+    );
+    super::reconnects::render(
+        app,
+        Rect {
+            x: rest.x + half + 1,
+            width: rest.width - half - 1,
+            ..rest
+        },
+        buf,
+    );
 }
 
 /// Samples scaled between their own low and high, so a one-row trend shows the variation
@@ -299,15 +477,6 @@ fn trend_scale(samples: &[u64]) -> (Vec<u64>, u64) {
         samples.iter().map(|v| v - lo + floor).collect(),
         span + floor,
     )
-}
-
-/// Ages in whole seconds once past a minute, so the column does not flicker.
-fn round_secs(d: Duration) -> Duration {
-    if d >= Duration::from_secs(60) {
-        Duration::from_secs(d.as_secs())
-    } else {
-        Duration::from_millis(d.as_millis() as u64 / 100 * 100)
-    }
 }
 
 fn render_footer(fleet: &FleetApp, area: Rect, buf: &mut Buffer) {
@@ -334,15 +503,11 @@ fn render_footer(fleet: &FleetApp, area: Rect, buf: &mut Buffer) {
         ("?", "help"),
         ("↑↓", "select"),
         ("Enter", "open"),
-        ("Tab", "type"),
         ("s", "sort"),
         ("/", "filter"),
         ("p", "ping"),
         ("R", "reconnect"),
     ];
-    for (key, what) in keys {
-        v.push(Span::styled(format!(" {key}"), t.key()));
-        v.push(Span::styled(format!(" {what} "), t.dim()));
-    }
+    super::key_hints(&mut v, keys, t, area.width);
     Paragraph::new(Line::from(v)).render(area, buf);
 }

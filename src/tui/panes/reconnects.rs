@@ -28,7 +28,10 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             vec![span(format!("dialling, attempt {attempt}"), t.warn())]
         }
         ConnState::GaveUp => vec![span(
-            format!("gave up after {} attempts · /reconnect", s.outage_attempts),
+            format!(
+                "gave up after {} · /reconnect",
+                text::counted(u64::from(s.outage_attempts), "attempt", "attempts")
+            ),
             t.bad(),
         )],
         ConnState::Closed => vec![span("closed by you · /reconnect to connect", t.dim())],
@@ -40,14 +43,35 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         ConnState::Starting => vec![span("starting", t.dim())],
     };
     out.push(labeled(t, "now", outage));
+    // What began the outage stays in view until it ends, however many retries follow.
+    if let Some((at, why)) = &s.outage_began
+        && s.state != ConnState::Open
+    {
+        out.push(labeled(
+            t,
+            "cause",
+            vec![
+                span(text::sanitize(&crate::describe::trouble(why)), t.bad()),
+                span(
+                    format!(
+                        " · {}",
+                        text::ago(app.now.duration_since(*at).unwrap_or_default())
+                    ),
+                    t.dim(),
+                ),
+            ],
+        ));
+    }
     out.push(labeled(
         t,
         "total",
         vec![
-            span(text::count(s.reconnects), t.value()),
-            span(" reconnects · ", t.dim()),
-            span(text::count(s.drops), t.value()),
-            span(" drops", t.dim()),
+            span(
+                text::counted(s.reconnects, "reconnect", "reconnects"),
+                t.value(),
+            ),
+            span(" · ", t.dim()),
+            span(text::counted(s.drops, "drop", "drops"), t.value()),
         ],
     ));
     if inner.height >= 5 {
@@ -70,7 +94,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         out.push(ratatui::text::Line::from(vec![
             span(format!("{} ", text::clock(e.at)), t.dim()),
             span(mark, style),
-            span(text::sanitize(&crate::describe::milestone(&e.what)), style),
+            span(text::sanitize(&crate::describe::timeline_entry(e)), style),
         ]));
     }
     lines(out, inner, buf);

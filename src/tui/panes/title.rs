@@ -63,7 +63,9 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     }
     let mut right: Vec<Span> = Vec::new();
     if let Some(r) = &app.replay {
-        let what = if r.paused {
+        let what = if r.at.ended {
+            " ⏹ REPLAY ENDED ".to_string()
+        } else if r.paused {
             " ⏸ REPLAY PAUSED ".to_string()
         } else {
             format!(" ⏵ REPLAY ×{} ", crate::text::speed(r.speed))
@@ -83,7 +85,12 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             .map(|w| Span::styled(format!(" ⚠ {w} "), t.bad())),
     );
     let right_w: u16 = right.iter().map(|s| s.width() as u16).sum();
-    Paragraph::new(Line::from(left)).render(area, buf);
+    let room = if right_w > 0 && right_w < area.width {
+        area.width - right_w - 1
+    } else {
+        area.width
+    };
+    Paragraph::new(super::cut(Line::from(left), room as usize)).render(area, buf);
     if right_w > 0 && right_w < area.width {
         let r = Rect {
             x: area.x + area.width - right_w,

@@ -64,9 +64,8 @@ fn app_rtt_line<'a>(app: &App, t: &Theme) -> Vec<Span<'a>> {
 
 fn no_rtt<'a>(app: &App, t: &Theme) -> Vec<Span<'a>> {
     match app.opts.ping_interval {
-        None => {
-            vec![span("heartbeat off · F4 or /ping for a sample", t.dim())]
-        }
+        None if app.opts.replay => vec![span("heartbeat off", t.dim())],
+        None => vec![span("heartbeat off · F4 or /ping for a sample", t.dim())],
         Some(i) => vec![span(
             format!("no sample yet · ping every {}", text::duration(i)),
             t.dim(),
@@ -95,9 +94,14 @@ fn rate_spans<'a>(app: &App, t: &Theme) -> Vec<Span<'a>> {
     ]
 }
 
+/// Messages per second: `420`, `4.2k`, `42k`, `2.2M`.
 fn rate(v: f64) -> String {
-    if v >= 10_000.0 {
+    if v >= 1_000_000.0 {
+        format!("{:.1}M", v / 1_000_000.0)
+    } else if v >= 10_000.0 {
         format!("{:.0}k", v / 1000.0)
+    } else if v >= 1_000.0 {
+        format!("{:.1}k", v / 1000.0)
     } else {
         format!("{v:.0}")
     }
@@ -111,8 +115,8 @@ fn last_heard<'a>(app: &App, t: &Theme) -> Vec<Span<'a>> {
     }
     let mut v = Vec::new();
     if let Some(d) = s.since_last_frame(app.now) {
-        v.push(span("frame ", t.dim()));
-        v.push(span(format!("{} ago", text::duration(d)), t.value()));
+        v.push(span("any frame ", t.dim()));
+        v.push(span(text::ago(d), t.value()));
     }
     match (s.stale_for(app.now), s.data_age(app.now)) {
         (Some(stale), _) => {
@@ -124,7 +128,7 @@ fn last_heard<'a>(app: &App, t: &Theme) -> Vec<Span<'a>> {
         }
         (None, Some(age)) if s.last_data.is_some() => {
             v.push(span(" · data ", t.dim()));
-            v.push(span(format!("{} ago", text::duration(age)), t.value()));
+            v.push(span(text::ago(age), t.value()));
         }
         _ => {
             v.push(span(" · no data yet", t.dim()));
@@ -232,7 +236,13 @@ pub fn render_summary(app: &App, area: Rect, buf: &mut Buffer) {
     let s = &app.stats();
     let mut v = rtt_line(app, t);
     v.insert(0, span("rtt ", t.dim()));
-    v.push(span(format!(" · {} reconnects", s.reconnects), t.dim()));
+    v.push(span(
+        format!(
+            " · {}",
+            text::counted(s.reconnects, "reconnect", "reconnects")
+        ),
+        t.dim(),
+    ));
     if let Some(a) = s.availability(app.now) {
         v.push(span(format!(" · {a:.1}% up"), t.dim()));
     }
@@ -244,4 +254,17 @@ pub fn render_summary(app: &App, area: Rect, buf: &mut Buffer) {
         ));
     }
     Paragraph::new(Line::from(v)).render(area, buf);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rate;
+
+    #[test]
+    fn rates_read_at_a_glance() {
+        assert_eq!(rate(420.0), "420");
+        assert_eq!(rate(4_200.0), "4.2k");
+        assert_eq!(rate(42_000.0), "42k");
+        assert_eq!(rate(2_212_000.0), "2.2M");
+    }
 }

@@ -15,23 +15,29 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let s = &app.stats();
     let now = app.now;
     let mut out = Vec::new();
-    let current = match (&s.state, s.uptime(now)) {
-        (ConnState::Open, Some(u)) => vec![
-            span(
-                text::duration(u),
-                t.good().add_modifier(ratatui::style::Modifier::BOLD),
-            ),
-            span(" this connection", t.dim()),
-        ],
-        _ => match s.down_for(now) {
-            Some(d) => vec![
-                span(format!("down {}", text::duration(d)), t.bad()),
-                span(" this outage", t.dim()),
+    let (label, current) = match (&s.state, s.uptime(now)) {
+        (ConnState::Open, Some(u)) => (
+            "up",
+            vec![
+                span(
+                    text::duration(u),
+                    t.good().add_modifier(ratatui::style::Modifier::BOLD),
+                ),
+                span(" this connection", t.dim()),
             ],
-            None => vec![span("not connected", t.bad())],
+        ),
+        _ => match s.down_for(now) {
+            Some(d) => (
+                "down",
+                vec![
+                    span(text::duration(d), t.bad()),
+                    span(" this outage", t.dim()),
+                ],
+            ),
+            None => ("now", vec![span("not connected", t.bad())]),
         },
     };
-    out.push(labeled(t, "up", current));
+    out.push(labeled(t, label, current));
     out.push(labeled(
         t,
         "total",
