@@ -248,3 +248,46 @@ fn the_overview_redraws_for_state_changes_not_for_every_heartbeat() {
     );
     assert!(!f.apply(other, &[rtt(64.0)]));
 }
+
+#[test]
+fn the_cursor_stays_on_its_endpoint_when_the_rows_move() {
+    let mut f = fleet();
+    draw(&mut f, 130, 20);
+    assert_eq!(names(&f), ["delta", "charlie", "bravo", "alpha"]);
+    Screen::on_terminal(&mut f, &key(KeyCode::End));
+    assert_eq!(f.name(f.selected), "alpha");
+    // alpha drops: it moves up among the problems, and the cursor goes with it.
+    f.apps[0].apply(&[
+        ev(62.0, closed(ClosedBy::Server, Some(1012), "deploy", 62)),
+        ev(
+            62.0,
+            Event::Retry {
+                attempt: 1,
+                delay: Duration::from_secs(5),
+            },
+        ),
+    ]);
+    let t = draw(&mut f, 130, 20);
+    assert_eq!(names(&f)[..2], ["delta", "alpha"]);
+    assert_eq!(
+        f.name(f.selected),
+        "alpha",
+        "the cursor followed its endpoint"
+    );
+    let text: String = t
+        .backend()
+        .buffer()
+        .content
+        .iter()
+        .map(|c| c.symbol())
+        .collect();
+    assert!(
+        text.contains("›alpha"),
+        "and the marker is on its row: {text}"
+    );
+    // The room under the rows shows the selected endpoint.
+    assert!(
+        text.contains("wss://alpha.example.com/feed") && text.contains("Reconnects"),
+        "{text}"
+    );
+}

@@ -6,8 +6,15 @@ use std::time::{Duration, SystemTime};
 
 use crate::engine::ConnState;
 
-/// How far back the strip looks.
+/// How far back the strip looks, at most.
 pub const SPAN: Duration = Duration::from_secs(600);
+
+/// The span a strip shows after watching for `watched`: whole minutes, 1 to 10, so a young
+/// session's flapping shows too.
+pub fn span_for(watched: Duration) -> Duration {
+    let minutes = watched.as_secs().div_ceil(60).clamp(1, SPAN.as_secs() / 60);
+    Duration::from_secs(minutes * 60)
+}
 
 /// How a second went for the connection.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -61,13 +68,21 @@ impl StateStrip {
         }
     }
 
-    /// The last `SPAN` in `n` cells, oldest first; `None` for a cell with no sample (before
-    /// wsmon started watching).
-    pub fn cells(&self, now: SystemTime, n: usize) -> Vec<Option<Cell>> {
+    /// When the first sample was taken.
+    pub fn first(&self) -> Option<SystemTime> {
+        self.samples
+            .front()
+            .map(|(t, _)| SystemTime::UNIX_EPOCH + Duration::from_secs(*t))
+    }
+
+    /// The last `span` (at most `SPAN`) in `n` cells, oldest first; `None` for a cell with no
+    /// sample (before wsmon started watching).
+    pub fn cells(&self, now: SystemTime, n: usize, span: Duration) -> Vec<Option<Cell>> {
         let n = n.max(1) as u64;
+        let span = span.min(SPAN).as_secs().max(1);
         let end = secs(now) + 1;
-        let start = end.saturating_sub(SPAN.as_secs());
-        let per = SPAN.as_secs().div_ceil(n).max(1);
+        let start = end.saturating_sub(span);
+        let per = span.div_ceil(n).max(1);
         let mut out: Vec<Option<Cell>> = vec![None; n as usize];
         for (t, up) in &self.samples {
             if *t < start || *t >= end {
@@ -109,7 +124,7 @@ mod tests {
             strip.sample(at(s), &state, false);
             strip.sample(at(s), &ConnState::Closed, false); // a second is sampled once
         }
-        let cells = strip.cells(at(599), 10);
+        let cells = strip.cells(at(599), 10, SPAN);
         let down: Vec<usize> = (0..10)
             .filter(|i| cells[*i].unwrap().worst == Up::Down)
             .collect();
@@ -122,7 +137,10 @@ mod tests {
                 best: Up::Up
             }
         );
-        let fresh = StateStrip::default().cells(at(0), 4);
+        let fresh = StateStrip::default().cells(at(0), 4, SPAN);
         assert!(fresh.iter().all(Option::is_none));
+        assert_eq!(span_for(Duration::from_secs(16)), Duration::from_secs(60));
+        assert_eq!(span_for(Duration::from_secs(61)), Duration::from_secs(120));
+        assert_eq!(span_for(Duration::from_secs(3600)), SPAN);
     }
 }

@@ -77,7 +77,7 @@ pub fn render_box(
             "Commands: type them in the input line",
             t.title(),
         )));
-        lines.extend(rows(t, commands, 26, inner_w));
+        lines.extend(rows(t, commands, 27, inner_w));
     }
     let h = (lines.len() as u16 + 2).min(area.height);
     let shown = h.saturating_sub(2) as usize;

@@ -138,14 +138,15 @@ pub fn render(fleet: &FleetApp, order: &[usize], area: Rect, buf: &mut Buffer) {
     Paragraph::new(Line::from(spans)).render(title, buf);
 
     let name_w = name_width(fleet);
-    let cols = columns(area.width as usize, name_w);
+    let mut cols = columns(area.width as usize, name_w);
+    cols.span = strip_span(fleet);
     let fail_w = cols.fail_w;
     let mut head = format!(" {}{}", cell("NAME", name_w), cell("STATE", STATE_W));
     for c in &cols.shown {
         head.push_str(&match c {
             Col::Uptime => right("UPTIME", UPTIME_W),
             Col::Avail => right("AVAIL", AVAIL_W),
-            Col::Strip => cell(" LAST 10 MIN", STRIP_W),
+            Col::Strip => cell(&format!(" LAST {} MIN", cols.span.as_secs() / 60), STRIP_W),
             Col::Recon => right("RECONN", RECON_W),
             Col::Rtt => right("RTT p50", RTT_W),
             Col::Trend => cell("RTT trend", TREND_W),
@@ -234,10 +235,21 @@ impl Col {
     }
 }
 
-/// The columns that fit, in display order, and the failure column's width.
+/// The columns that fit, in display order, the failure column's width, and the time the
+/// availability strip spans.
 struct Columns {
     shown: Vec<Col>,
     fail_w: usize,
+    span: Duration,
+}
+
+/// The strip's span: the whole time watched, in minutes, up to ten.
+fn strip_span(fleet: &FleetApp) -> Duration {
+    let first = fleet.apps.iter().filter_map(|a| a.strip.first()).min();
+    let watched = first.map_or(Duration::ZERO, |f| {
+        fleet.now.duration_since(f).unwrap_or_default()
+    });
+    crate::tui::strip::span_for(watched)
 }
 
 /// Which optional columns fit beside a failure column of at least `FAIL_MIN`: added in
@@ -272,6 +284,7 @@ fn columns(width: usize, name_w: usize) -> Columns {
     Columns {
         shown: ORDER.into_iter().filter(|c| take.contains(c)).collect(),
         fail_w: width.saturating_sub(used),
+        span: crate::tui::strip::SPAN,
     }
 }
 
@@ -338,7 +351,7 @@ fn render_row(
             }
             Col::Strip => {
                 spans.push(Span::styled(" ", base));
-                for c in app.strip.cells(now, STRIP_W - 1) {
+                for c in app.strip.cells(now, STRIP_W - 1, cols.span) {
                     use crate::tui::strip::Up;
                     let (ch, style) = match c {
                         None => ("·", t.dim()),
