@@ -437,6 +437,24 @@ fn detail_view_picks_json_hex_or_text() {
     );
     a.on_terminal(&ch('q'));
 
+    // Numbers are shown as they were on the wire, not re-encoded as floats.
+    a.apply(&[ev(
+        1.5,
+        text_in(r#"{"n":12345678901234567890123,"p":0.10}"#),
+    )]);
+    a.on_terminal(&key(KeyCode::Enter));
+    let Some(Overlay::Detail(d)) = &a.overlay else {
+        panic!()
+    };
+    assert_eq!(
+        (d.format, d.body.as_str()),
+        (
+            "JSON",
+            "{\n  \"n\": 12345678901234567890123,\n  \"p\": 0.10\n}"
+        )
+    );
+    a.on_terminal(&key(KeyCode::Esc));
+
     a.apply(&[ev(2.0, text_in("line one\n\u{1b}[2Jline two"))]);
     a.on_terminal(&key(KeyCode::Enter));
     let Some(Overlay::Detail(d)) = &a.overlay else {
@@ -536,4 +554,58 @@ fn a_run_of_auto_replies_is_one_row_counting_its_own_run() {
         ],
         "the second row counts its own run, not the connection's replies"
     );
+}
+
+#[test]
+fn an_outage_reads_as_a_story_in_the_log() {
+    let mut a = app();
+    let refused = || {
+        Event::Error(std::sync::Arc::new(wsmon::engine::Failure::new(
+            wsmon::engine::Cause::Refused,
+            wsmon::engine::Phase::Tcp,
+            "refused by 10.0.0.5:443: nothing is listening on that port",
+        )))
+    };
+    let retry = |attempt: u32| Event::Retry {
+        attempt,
+        delay: std::time::Duration::from_secs(2),
+    };
+    a.apply(&[ev(0.0, connecting(1)), ev(0.1, open_event(1))]);
+    a.apply(&[
+        ev(
+            9.0,
+            closed(wsmon::engine::ClosedBy::Server, Some(1012), "deploy", 9),
+        ),
+        ev(9.0, retry(1)),
+        ev(11.0, connecting(1)),
+        ev(11.0, refused()),
+        ev(11.0, retry(2)),
+        ev(13.0, connecting(2)),
+        ev(13.0, refused()),
+        ev(13.0, retry(3)),
+        ev(15.0, connecting(3)),
+        ev(15.0, refused()),
+        ev(15.0, retry(4)),
+        ev(17.0, connecting(4)),
+        ev(17.1, open_event(4)),
+    ]);
+    let rows: Vec<String> = (a.log.first_seq()..a.log.end_seq())
+        .map(|s| {
+            let d = String::from_utf8_lossy(&a.log.get(s).unwrap().data).into_owned();
+            d.lines().next().unwrap_or("").to_string()
+        })
+        .collect();
+    assert_eq!(
+        rows[2..],
+        [
+            "closed by server: 1012 service restart (deploy) after 9s · retry #1 in 2s",
+            "connecting to wss://api.example.com/feed?token=***",
+            "refused by 10.0.0.5:443: nothing is listening on that port ×3 · retry #4 in 2s",
+            "back after 8.1s down, 4 attempts; open: 203.0.113.7:443 in 48 ms, subprotocol v2.feed, TLS 1.3",
+        ],
+        "{rows:#?}"
+    );
+    let s = a.stats();
+    assert_eq!(s.timeline.iter().filter(|e| e.times == 3).count(), 1);
+    assert!(s.outage_began.is_none());
 }
