@@ -171,7 +171,7 @@ pub(crate) async fn tui_loop(n: u64, size: usize) -> (Duration, Vec<Duration>) {
             };
             inj.lock().expect("lock").push_back(Instant::now());
             if key_tx
-                .send(TermEvent::Key(KeyEvent::new(code, KeyModifiers::NONE)))
+                .send(TermEvent::Key(KeyEvent::new(code, KeyModifiers::SHIFT)))
                 .is_err()
             {
                 return;

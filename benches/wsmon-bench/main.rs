@@ -30,7 +30,7 @@ use fleet::{FLEET, fleet_cost};
 use ingest::{headless_process, minimal_loop, tui_loop, websocat_process};
 use process::{full_log_rss, idle_cost, startup};
 use reaction::{dead_peer_overhead, reconnect_overhead, stalled_writer_verdict};
-use render::{filled_app, heap_per_message, render_cost};
+use render::{View, filled_app, heap_per_message, render_cost};
 
 /// What to run.
 pub struct Opts {
@@ -285,14 +285,15 @@ pub async fn run(opts: &Opts) -> Vec<Row> {
             "",
             None,
         ));
-        for (label, filter_events, paused) in [
-            ("following", false, false),
-            ("paused mid-log", false, true),
-            ("filter: events only", true, false),
+        for (label, view) in [
+            ("following", View::Following),
+            ("paused mid-log", View::Paused),
+            ("filter: events only", View::Events),
+            ("text filter (Ctrl-G), every row matching", View::Grep),
         ] {
-            let small = render_cost(10, filter_events, paused);
-            let screenful = render_cost(1000, filter_events, paused);
-            let large = render_cost(big, filter_events, paused);
+            let small = render_cost(10, view);
+            let screenful = render_cost(1000, view);
+            let large = render_cost(big, view);
             let ratio = large.as_secs_f64() / small.as_secs_f64();
             rows.push(row(
                 format!(

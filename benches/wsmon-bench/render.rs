@@ -5,7 +5,6 @@ use std::time::{Duration, Instant, SystemTime};
 use bytes::Bytes;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
-use ratatui::crossterm::event::{Event as TermEvent, KeyCode, KeyEvent, KeyModifiers};
 use wsmon::engine::{Dir, Event, Kind, Message, Stamped};
 use wsmon::tui::app::App;
 
@@ -123,21 +122,32 @@ pub(crate) fn filled_app(count: usize, capacity: usize) -> (App, Duration) {
     (app, t0.elapsed())
 }
 
+/// How the log is looked at while frames are timed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum View {
+    /// Following the newest rows.
+    Following,
+    /// Paused in the middle of the log.
+    Paused,
+    /// Only connection events (there are none: the filter walks its index).
+    Events,
+    /// Only rows containing a text (every row does: the text filter's index is the log).
+    Grep,
+}
+
 /// Average time to lay out and draw one 120x40 frame with `count` messages in the log.
-pub(crate) fn render_cost(count: usize, filter_events: bool, paused: bool) -> Duration {
+pub(crate) fn render_cost(count: usize, view: View) -> Duration {
     let (mut app, _) = filled_app(count, count.max(100));
     let at = SystemTime::now();
     app.now = at;
-    if filter_events {
-        for _ in 0..3 {
-            app.on_terminal(&TermEvent::Key(KeyEvent::new(
-                KeyCode::Char('f'),
-                KeyModifiers::NONE,
-            )));
+    match view {
+        View::Following => {}
+        View::Paused => app.selected = Some(app.log.first_seq() + app.log.len() as u64 / 2),
+        View::Events => app.filter = wsmon::tui::log::Filter::Events,
+        View::Grep => {
+            app.log.set_grep(Some("price"));
+            app.grep = Some("price".into());
         }
-    }
-    if paused {
-        app.selected = Some(app.log.first_seq() + app.log.len() as u64 / 2);
     }
     let mut terminal = Terminal::new(TestBackend::new(120, 40)).expect("terminal");
     let area = ratatui::layout::Rect::new(0, 0, 120, 40);
