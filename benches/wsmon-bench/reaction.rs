@@ -64,8 +64,9 @@ pub(crate) async fn reconnect_overhead(rounds: usize) -> Vec<Duration> {
     out
 }
 
-/// How long beyond ping_interval + pong_timeout a silent peer is declared dead.
-pub(crate) async fn dead_peer_overhead(rounds: usize) -> Vec<Duration> {
+/// A peer that completes every upgrade and then never reads nor writes, and fast settings
+/// (ping and pong timeout 500 ms, redial after 10 ms) to dial it with.
+async fn silent_peer() -> (ConnSettings, tokio::task::JoinHandle<()>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -83,6 +84,12 @@ pub(crate) async fn dead_peer_overhead(rounds: usize) -> Vec<Duration> {
     settings.pong_timeout = Duration::from_millis(500);
     settings.reconnect_min = Duration::from_millis(10);
     settings.reconnect_max = Duration::from_millis(10);
+    (settings, holder)
+}
+
+/// How long beyond ping_interval + pong_timeout a silent peer is declared dead.
+pub(crate) async fn dead_peer_overhead(rounds: usize) -> Vec<Duration> {
+    let (settings, holder) = silent_peer().await;
     let Engine {
         commands: _commands,
         mut events,
@@ -115,24 +122,7 @@ pub(crate) async fn dead_peer_overhead(rounds: usize) -> Vec<Duration> {
 /// How long after the connection opened a peer that stops reading is declared dead, while
 /// wsmon sends it 1 MiB messages (ping 500 ms, pong timeout 500 ms: the bound is 1 s).
 pub(crate) async fn stalled_writer_verdict(rounds: usize) -> Vec<Duration> {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr: SocketAddr = listener.local_addr().expect("addr");
-    // Upgrades, then never reads again: the kernel's buffers fill and every write waits.
-    let holder = tokio::spawn(async move {
-        let mut held = Vec::new();
-        while let Ok((tcp, _)) = listener.accept().await {
-            if let Ok(ws) = tokio_tungstenite::accept_async(tcp).await {
-                held.push(ws);
-            }
-        }
-    });
-    let mut settings = ConnSettings::new(Target::parse(&format!("ws://{addr}/")).expect("url"));
-    settings.ping_interval = Some(Duration::from_millis(500));
-    settings.pong_timeout = Duration::from_millis(500);
-    settings.reconnect_min = Duration::from_millis(10);
-    settings.reconnect_max = Duration::from_millis(10);
+    let (settings, holder) = silent_peer().await;
     let Engine {
         commands,
         mut events,
