@@ -72,6 +72,16 @@ fn fleet() -> FleetApp {
     f
 }
 
+/// Everything on the screen, row after row.
+fn text_of(t: &Terminal<TestBackend>) -> String {
+    t.backend()
+        .buffer()
+        .content
+        .iter()
+        .map(|c| c.symbol())
+        .collect()
+}
+
 fn names(f: &FleetApp) -> Vec<&str> {
     f.order().into_iter().map(|i| f.name(i)).collect()
 }
@@ -124,13 +134,7 @@ fn the_overview_puts_problems_first_and_sorts_and_filters_on_keys() {
     assert_eq!(names(&f), ["alpha"], "case-insensitive, on the URL too");
     Screen::on_terminal(&mut f, &key(KeyCode::Enter));
     t = draw(&mut f, 130, 9);
-    let text: String = t
-        .backend()
-        .buffer()
-        .content
-        .iter()
-        .map(|c| c.symbol())
-        .collect();
+    let text = text_of(&t);
     assert!(
         text.contains("filter `ha.EX`") && !text.contains("delta"),
         "{text}"
@@ -154,13 +158,7 @@ fn enter_drills_into_one_endpoint_and_esc_comes_back_only_when_nothing_is_open()
     Screen::on_terminal(&mut f, &key(KeyCode::Enter));
     assert_eq!(f.drilled, Some(2));
     let t = draw(&mut f, 100, 20);
-    let text: String = t
-        .backend()
-        .buffer()
-        .content
-        .iter()
-        .map(|c| c.symbol())
-        .collect();
+    let text = text_of(&t);
     assert!(
         text.contains("charlie") && text.contains("Esc overview"),
         "{text}"
@@ -274,13 +272,7 @@ fn the_cursor_stays_on_its_endpoint_when_the_rows_move() {
         "alpha",
         "the cursor followed its endpoint"
     );
-    let text: String = t
-        .backend()
-        .buffer()
-        .content
-        .iter()
-        .map(|c| c.symbol())
-        .collect();
+    let text = text_of(&t);
     assert!(
         text.contains("›alpha"),
         "and the marker is on its row: {text}"
