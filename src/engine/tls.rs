@@ -1,16 +1,22 @@
 //! TLS client setup (rustls with the ring provider) and naming of certificate failures.
 
+mod cert;
+
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use rustls::client::WebPkiServerVerifier;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{
-    CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme,
+    CertificateError, ClientConfig, DigitallySignedStruct, OtherError, RootCertStore,
+    SignatureScheme,
 };
+
+use cert::{CertFacts, name_text};
 use thiserror::Error;
 
 /// A TLS setup that cannot be built, naming the file and the fix.
@@ -124,21 +130,232 @@ fn build_client_config(
     } else {
         let mut roots = RootCertStore::empty();
         roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-        if let Some(path) = ca {
-            for (i, cert) in load_pem_certs(path)?.into_iter().enumerate() {
-                roots
-                    .add(cert)
-                    .map_err(|e| TlsConfigError::BadCertificate {
+        match ca {
+            None => builder.with_root_certificates(roots).with_no_client_auth(),
+            Some(path) => {
+                let trusted = load_pem_certs(path)?;
+                for (i, cert) in trusted.iter().enumerate() {
+                    roots
+                        .add(cert.clone())
+                        .map_err(|e| TlsConfigError::BadCertificate {
+                            path: path.to_path_buf(),
+                            index: i + 1,
+                            reason: e.to_string(),
+                        })?;
+                }
+                let inner =
+                    WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+                        .build()
+                        .map_err(|e| TlsConfigError::BadCertificate {
+                            path: path.to_path_buf(),
+                            index: 1,
+                            reason: e.to_string(),
+                        })?;
+                builder
+                    .dangerous()
+                    .with_custom_certificate_verifier(Arc::new(TrustedFile {
                         path: path.to_path_buf(),
-                        index: i + 1,
-                        reason: e.to_string(),
-                    })?;
+                        trusted,
+                        inner,
+                    }))
+                    .with_no_client_auth()
             }
         }
-        builder.with_root_certificates(roots).with_no_client_auth()
     };
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(Arc::new(config))
+}
+
+/// Web PKI verification with the roots plus a CA file the user passed with `--ca`, which
+/// also accepts a certificate from that file presented as the server's own (a self-signed
+/// `openssl req -x509` certificate is marked CA:TRUE; openssl, curl and Python accept it when
+/// trusted explicitly), and explains a chain the file does not sign.
+#[derive(Debug)]
+struct TrustedFile {
+    path: PathBuf,
+    trusted: Vec<CertificateDer<'static>>,
+    inner: Arc<WebPkiServerVerifier>,
+}
+
+impl TrustedFile {
+    /// A certificate from the file, presented as the server's own: its name and dates must
+    /// still be right.
+    fn pinned(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        server_name: &ServerName<'_>,
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        let invalid = |e: CertificateError| rustls::Error::InvalidCertificate(e);
+        let facts = CertFacts::parse(end_entity).ok_or(invalid(CertificateError::BadEncoding))?;
+        let now_secs = i64::try_from(now.as_secs()).unwrap_or(i64::MAX);
+        if now_secs > facts.not_after {
+            return Err(invalid(CertificateError::ExpiredContext {
+                time: now,
+                not_after: UnixTime::since_unix_epoch(std::time::Duration::from_secs(
+                    facts.not_after.max(0) as u64,
+                )),
+            }));
+        }
+        if now_secs < facts.not_before {
+            return Err(invalid(CertificateError::NotValidYet));
+        }
+        let ee = webpki::EndEntityCert::try_from(end_entity)
+            .map_err(|_| invalid(CertificateError::BadEncoding))?;
+        ee.verify_is_valid_for_subject_name(server_name)
+            .map_err(|e| match e {
+                webpki::Error::CertNotValidForName(ctx) => {
+                    invalid(CertificateError::NotValidForNameContext {
+                        expected: ctx.expected,
+                        presented: ctx.presented,
+                    })
+                }
+                _ => invalid(CertificateError::NotValidForName),
+            })?;
+        Ok(ServerCertVerified::assertion())
+    }
+
+    /// Why the chain the server sent does not lead to a certificate in the file.
+    fn untrusted(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+    ) -> rustls::Error {
+        let file = self.path.display();
+        let held: Vec<CertFacts> = self
+            .trusted
+            .iter()
+            .filter_map(|c| CertFacts::parse(c))
+            .collect();
+        let holds = held
+            .iter()
+            .map(|c| format!("`{}`", name_text(c.subject)))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let Some(ee) = CertFacts::parse(end_entity) else {
+            return rustls::Error::InvalidCertificate(CertificateError::BadEncoding);
+        };
+        let top = intermediates
+            .last()
+            .and_then(|c| CertFacts::parse(c))
+            .unwrap_or(ee);
+        let issuer = name_text(top.issuer);
+        let same_name = held.iter().any(|c| c.subject == top.issuer);
+        let why = if intermediates.is_empty() && ee.self_issued() {
+            let which = if same_name {
+                "another certificate with the same name: was it regenerated?"
+            } else {
+                "a different certificate"
+            };
+            format!(
+                "the server's certificate is self-signed (`{}`) and is not the one in `{file}` \
+                 (it holds {holds}, {which}): pass the server's own certificate with --ca",
+                name_text(ee.subject)
+            )
+        } else if same_name {
+            format!(
+                "the chain names `{issuer}` from `{file}` as its issuer but is not signed by that \
+                 certificate's key (was the CA reissued?)"
+            )
+        } else if intermediates.is_empty() {
+            format!(
+                "the server sends only its own certificate, issued by `{issuer}`, which is not \
+                 in `{file}` (it holds {holds}): if `{issuer}` is an intermediate CA, the server \
+                 does not send its intermediate certificates (configure its full chain); \
+                 otherwise the chain is not signed by the CA in that file"
+            )
+        } else {
+            format!(
+                "the chain the server sends ends at `{}`, issued by `{issuer}`, which is not in \
+                 `{file}` (it holds {holds}): the chain is not signed by the CA in that file",
+                name_text(top.subject)
+            )
+        };
+        rustls::Error::InvalidCertificate(CertificateError::Other(OtherError(Arc::new(Untrusted(
+            why,
+        )))))
+    }
+}
+
+/// A chain the `--ca` file does not sign, explained.
+#[derive(Debug)]
+struct Untrusted(String);
+
+impl std::fmt::Display for Untrusted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Untrusted {}
+
+/// The webpki error inside a rustls certificate error, if that is what it holds.
+fn webpki_error(e: &CertificateError) -> Option<&webpki::Error> {
+    match e {
+        CertificateError::Other(OtherError(inner)) => inner.downcast_ref::<webpki::Error>(),
+        _ => None,
+    }
+}
+
+impl ServerCertVerifier for TrustedFile {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        let err = match self.inner.verify_server_cert(
+            end_entity,
+            intermediates,
+            server_name,
+            ocsp_response,
+            now,
+        ) {
+            Ok(v) => return Ok(v),
+            Err(e) => e,
+        };
+        let rustls::Error::InvalidCertificate(cert_err) = &err else {
+            return Err(err);
+        };
+        let in_file = self
+            .trusted
+            .iter()
+            .any(|c| c.as_ref() == end_entity.as_ref());
+        let ca_as_server = matches!(
+            webpki_error(cert_err),
+            Some(webpki::Error::CaUsedAsEndEntity)
+        );
+        match cert_err {
+            _ if ca_as_server && in_file => self.pinned(end_entity, server_name, now),
+            _ if ca_as_server => Err(self.untrusted(end_entity, intermediates)),
+            CertificateError::UnknownIssuer => Err(self.untrusted(end_entity, intermediates)),
+            _ => Err(err),
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.inner.supported_verify_schemes()
+    }
 }
 
 /// Accepts any certificate; chosen only by `--insecure`, which the frontends warn about.
@@ -210,10 +427,16 @@ pub fn describe_handshake_error(err: &io::Error, host: &str) -> String {
             "the server did not speak TLS (is this a plain ws:// port?)".to_string()
         }
         Some(rustls::Error::AlertReceived(alert)) => {
-            format!("the server refused the TLS handshake (alert: {alert:?})")
+            format!(
+                "the server refused the TLS handshake (alert: {})",
+                variant_name(alert)
+            )
         }
         Some(rustls::Error::PeerIncompatible(why)) => {
-            format!("no TLS version or cipher in common with the server ({why:?})")
+            format!(
+                "no TLS version or cipher in common with the server ({})",
+                variant_name(why)
+            )
         }
         Some(other) => format!("TLS handshake failed: {other}"),
         None if err.kind() == io::ErrorKind::UnexpectedEof => {
@@ -246,9 +469,20 @@ fn describe_certificate_error(err: &CertificateError, host: &str) -> String {
         CertificateError::NotValidForName => {
             format!("certificate name mismatch: it is not valid for `{host}`")
         }
+        CertificateError::NotValidForNameContext { presented, .. } if presented.is_empty() => {
+            format!(
+                "certificate name mismatch: it is not valid for `{host}` and names no host in \
+                 subjectAltName (TLS clients no longer read the subject CN): reissue it with \
+                 subjectAltName=DNS:{host}"
+            )
+        }
         CertificateError::NotValidForNameContext { presented, .. } => format!(
             "certificate name mismatch: it is not valid for `{host}` (it names {})",
-            presented.join(", ")
+            presented
+                .iter()
+                .map(|n| plain_name(n))
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
         CertificateError::Revoked => "certificate has been revoked".to_string(),
         CertificateError::BadSignature => "certificate has a bad signature".to_string(),
@@ -256,8 +490,60 @@ fn describe_certificate_error(err: &CertificateError, host: &str) -> String {
         CertificateError::InvalidPurpose | CertificateError::InvalidPurposeContext { .. } => {
             "certificate is not meant for TLS servers".to_string()
         }
-        other => format!("certificate rejected: {other:?}"),
+        CertificateError::Other(OtherError(inner)) => {
+            if let Some(u) = inner.downcast_ref::<Untrusted>() {
+                return format!("certificate not trusted: {u}");
+            }
+            match inner.downcast_ref::<webpki::Error>() {
+                Some(webpki::Error::CaUsedAsEndEntity) => {
+                    "the server presents a CA certificate (CA:TRUE, as `openssl req -x509` makes) \
+                     as its own: trust exactly that certificate with --ca FILE, or give the server \
+                     a certificate issued by a CA"
+                        .to_string()
+                }
+                Some(webpki::Error::EndEntityUsedAsCa) => {
+                    "the chain uses a server certificate as a CA: the server sends the wrong \
+                     intermediate certificates"
+                        .to_string()
+                }
+                Some(webpki::Error::RequiredEkuNotFoundContext(_)) => {
+                    "certificate is not meant for TLS servers (no serverAuth extended key usage)"
+                        .to_string()
+                }
+                Some(other) => format!("certificate rejected: {}", variant_name(other)),
+                None => format!("certificate rejected: {inner}"),
+            }
+        }
+        other => format!("certificate rejected: {}", variant_name(other)),
     }
+}
+
+/// A name from rustls's list of presented names, without its Rust wrapping:
+/// `DnsName("a.example")` is `a.example`, `IpAddress(10.0.0.1)` is `10.0.0.1`.
+fn plain_name(n: &str) -> &str {
+    match n.split_once('(') {
+        Some((_, inner)) => inner.strip_suffix(')').unwrap_or(inner).trim_matches('"'),
+        None => n,
+    }
+}
+
+/// The name of an error's variant, without its fields: what is left to say about an error
+/// wsmon has no words for, and never a Rust structure.
+fn variant_name(e: &dyn std::fmt::Debug) -> String {
+    let text = format!("{e:?}");
+    let name: String = text
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric())
+        .collect();
+    // Split CamelCase into words: "MaximumPathDepthExceeded" -> "maximum path depth exceeded".
+    let mut out = String::new();
+    for (i, c) in name.chars().enumerate() {
+        if c.is_ascii_uppercase() && i > 0 {
+            out.push(' ');
+        }
+        out.push(c.to_ascii_lowercase());
+    }
+    out
 }
 
 fn unix_date(secs: u64) -> String {

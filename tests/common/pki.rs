@@ -47,3 +47,139 @@ pub fn pki(names: &[&str], expired: bool) -> Pki {
         key: key_path,
     }
 }
+
+/// Runs the `openssl` command line tool in `dir`; the certificates a field engineer makes.
+pub fn openssl(dir: &std::path::Path, args: &[&str]) {
+    let out = std::process::Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("openssl is installed (.ci/run installs it)");
+    assert!(
+        out.status.success(),
+        "openssl {}: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// `openssl req -x509`: a self-signed certificate for `name` (marked CA:TRUE, as openssl
+/// makes them) and its key, as `NAME.pem` and `NAME.key` in `dir`.
+pub fn openssl_self_signed(dir: &std::path::Path, file: &str, name: &str) -> (PathBuf, PathBuf) {
+    let (cert, key) = (format!("{file}.pem"), format!("{file}.key"));
+    openssl(
+        dir,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-keyout",
+            &key,
+            "-out",
+            &cert,
+            "-days",
+            "2",
+            "-subj",
+            &format!("/CN={name}"),
+            "-addext",
+            &format!("subjectAltName=DNS:{name}"),
+        ],
+    );
+    (dir.join(cert), dir.join(key))
+}
+
+/// A root CA, an intermediate it signs, and a leaf for `name` the intermediate signs, made
+/// with openssl in `dir`: `root.pem`, `inter.pem`, `leaf.pem`, `leaf.key`.
+pub fn openssl_chain(dir: &std::path::Path, name: &str) {
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ];
+    let req = |key: &str, out: &str, subj: &str| {
+        let mut a = vec!["req", "-new"];
+        a.extend(ec);
+        a.extend(["-keyout", key, "-out", out, "-subj", subj]);
+        openssl(dir, &a);
+    };
+    openssl(
+        dir,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-keyout",
+            "root.key",
+            "-out",
+            "root.pem",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=Field Root CA",
+        ],
+    );
+    std::fs::write(
+        dir.join("ca.ext"),
+        "basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("leaf.ext"),
+        format!(
+            "basicConstraints=CA:FALSE\nsubjectAltName=DNS:{name}\nextendedKeyUsage=serverAuth\n"
+        ),
+    )
+    .unwrap();
+    req("inter.key", "inter.csr", "/CN=Field Intermediate CA");
+    openssl(
+        dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "inter.csr",
+            "-CA",
+            "root.pem",
+            "-CAkey",
+            "root.key",
+            "-CAcreateserial",
+            "-out",
+            "inter.pem",
+            "-days",
+            "2",
+            "-extfile",
+            "ca.ext",
+        ],
+    );
+    req("leaf.key", "leaf.csr", &format!("/CN={name}"));
+    openssl(
+        dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "leaf.csr",
+            "-CA",
+            "inter.pem",
+            "-CAkey",
+            "inter.key",
+            "-CAcreateserial",
+            "-out",
+            "leaf.pem",
+            "-days",
+            "2",
+            "-extfile",
+            "leaf.ext",
+        ],
+    );
+}

@@ -1,0 +1,138 @@
+//! The engine against TLS servers whose certificates the `openssl` command line tool made, as
+//! field engineers make them: a self-signed `req -x509` certificate (CA:TRUE), and a chain of
+//! root, intermediate and leaf.
+
+mod common;
+
+use std::path::Path;
+
+use common::pki::{openssl_chain, openssl_self_signed};
+use common::{Probe, fast};
+use wsmon::engine::{Cause, Event, Failure, Phase};
+use wsmon::server::{ServeOptions, Server};
+
+async fn tls_server(cert: &Path, key: &Path) -> Server {
+    Server::start(ServeOptions {
+        port: 0,
+        tls: Some((cert.to_path_buf(), key.to_path_buf())),
+        ..ServeOptions::default()
+    })
+    .await
+    .expect("server starts")
+}
+
+/// What happens first when dialling `host` at `srv` trusting `ca`: the open, or the failure.
+async fn first(srv: &Server, host: &str, ca: Option<&Path>) -> Result<(), Failure> {
+    let mut s = fast(&format!("wss://{host}:{}/", srv.addr().port()));
+    s.ca = ca.map(Path::to_path_buf);
+    let mut p = Probe::start(s);
+    let e = p
+        .until("open or error", |e| {
+            matches!(e, Event::Open(_) | Event::Error(_))
+        })
+        .await;
+    p.shutdown().await;
+    match e {
+        Event::Error(f) => Err((*f).clone()),
+        _ => Ok(()),
+    }
+}
+
+/// No Rust structure in words meant for people.
+fn plain(message: &str) {
+    for debug in [
+        "DnsName(",
+        "Other(",
+        "OtherError",
+        "IpAddress(",
+        "Some(",
+        "{ ",
+    ] {
+        assert!(!message.contains(debug), "debug text in: {message}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_self_signed_openssl_certificate_passed_with_ca_is_trusted() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = openssl_self_signed(dir.path(), "server", "localhost");
+    let srv = tls_server(&cert, &key).await;
+    assert_eq!(first(&srv, "localhost", Some(&cert)).await, Ok(()));
+
+    // The same certificate still has to name the host it is used for.
+    let f = first(&srv, "127.0.0.1", Some(&cert)).await.unwrap_err();
+    assert_eq!((f.cause, f.phase), (Cause::Tls, Phase::Tls));
+    assert!(
+        f.message
+            .contains("not valid for `127.0.0.1` (it names localhost)"),
+        "{}",
+        f.message
+    );
+    plain(&f.message);
+
+    // Without --ca it is not trusted, and the words say what to do.
+    let f = first(&srv, "localhost", None).await.unwrap_err();
+    assert!(f.message.contains("--ca"), "{}", f.message);
+    plain(&f.message);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_different_self_signed_certificate_is_named_with_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = openssl_self_signed(dir.path(), "server", "localhost");
+    let (other, _) = openssl_self_signed(dir.path(), "other", "localhost");
+    let srv = tls_server(&cert, &key).await;
+    let f = first(&srv, "localhost", Some(&other)).await.unwrap_err();
+    assert!(
+        f.message.contains("self-signed")
+            && f.message.contains("other.pem")
+            && f.message.contains("pass the server's own certificate"),
+        "{}",
+        f.message
+    );
+    plain(&f.message);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chain_is_explained_against_the_ca_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    openssl_chain(d, "localhost");
+    let root = d.join("root.pem");
+    let key = d.join("leaf.key");
+
+    // The server sends its intermediate: trusted through the root.
+    let full = d.join("full.pem");
+    let mut chain = std::fs::read(d.join("leaf.pem")).unwrap();
+    chain.extend(std::fs::read(d.join("inter.pem")).unwrap());
+    std::fs::write(&full, chain).unwrap();
+    let srv = tls_server(&full, &key).await;
+    assert_eq!(first(&srv, "localhost", Some(&root)).await, Ok(()));
+
+    // A CA file holding some other CA: the chain is not signed by it.
+    let (stranger, _) = openssl_self_signed(d, "stranger", "Stranger CA");
+    let f = first(&srv, "localhost", Some(&stranger)).await.unwrap_err();
+    assert!(
+        f.message
+            .contains("ends at `CN=Field Intermediate CA`, issued by `CN=Field Root CA`")
+            && f.message.contains("not signed by the CA in that file")
+            && !f.message.contains("pass the CA"),
+        "{}",
+        f.message
+    );
+    plain(&f.message);
+    drop(srv);
+
+    // The server sends only its own certificate: the missing intermediate is named.
+    let srv = tls_server(&d.join("leaf.pem"), &key).await;
+    let f = first(&srv, "localhost", Some(&root)).await.unwrap_err();
+    assert!(
+        f.message
+            .contains("issued by `CN=Field Intermediate CA`, which is not in")
+            && f.message
+                .contains("does not send its intermediate certificates"),
+        "{}",
+        f.message
+    );
+    plain(&f.message);
+}
