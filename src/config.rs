@@ -18,6 +18,7 @@ use crate::cli::ConnArgs;
 use crate::session::{Endpoint, SessionOptions};
 pub use endpoints::{Configured, name_for};
 use file::LoadedFile;
+pub use values::parse_proxy;
 
 /// The documented default config, shipped at the repository root.
 pub const SAMPLE_CONFIG: &str = include_str!("../config.toml");

@@ -23,6 +23,11 @@ pub fn phase(p: Phase) -> &'static str {
 /// A failure in one line, cause first: "TLS: certificate expired", "HTTP 401 Unauthorized:
 /// token expired".
 pub fn failure(f: &Failure) -> String {
+    if f.phase == Phase::Proxy {
+        // The message names the proxy and where it was set; an HTTP status there is the
+        // proxy's, not the server's.
+        return f.message.clone();
+    }
     match (&f.http, f.cause) {
         (Some(h), _) => format!(
             "HTTP {} {}{}",
@@ -267,6 +272,11 @@ mod tests {
         assert_eq!(
             failure(&redirect),
             "HTTP 302 Found -> wss://x/: connect to that URL instead (Retry-After 5s)"
+        );
+        redirect.http.as_mut().unwrap().headers = vec![("Location".into(), "https://x/a".into())];
+        assert_eq!(
+            failure(&redirect),
+            "HTTP 302 Found -> https://x/a: connect to wss://x/a instead (Retry-After 5s)"
         );
     }
 

@@ -209,6 +209,7 @@ mod proxy {
             port: paddr.port(),
             auth: Some("Basic dTpw".into()),
             shown: format!("http://u:***@{paddr}/"),
+            source: String::new(),
         });
         let mut p = Probe::start(s);
         let Event::Open(info) = p.until("open", |e| matches!(e, Event::Open(_))).await else {
@@ -242,6 +243,7 @@ mod proxy {
             port: paddr.port(),
             auth: Some("Basic wrong".into()),
             shown: format!("http://{paddr}/"),
+            source: String::new(),
         });
         let mut p = Probe::start(s);
         let Event::Error(f) = p.until("error", |e| matches!(e, Event::Error(_))).await else {

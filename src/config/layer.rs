@@ -182,6 +182,11 @@ pub fn connection(
         })
         .collect();
     proxy_from_env(&mut settings, &mut provenance, has_url, env)?;
+    if let Some(proxy) = settings.proxy.as_mut()
+        && let Some(p) = provenance.iter().find(|p| p.key == "proxy")
+    {
+        proxy.source = p.source.to_string();
+    }
     apply_preset(&mut settings, &mut provenance);
     Ok(Resolved {
         settings,

@@ -193,7 +193,7 @@ fn headers_merge_and_secrets_are_masked_in_provenance() {
 fn proxy_from_environment_and_no_proxy() {
     let env = |k: &str| match k {
         "HTTPS_PROXY" => Some("http://user:pw@proxy.corp:3128".to_string()),
-        "NO_PROXY" => Some("localhost,.internal".to_string()),
+        "NO_PROXY" => Some("localhost,.internal, 127.0.0.0/8,10.1.2.3,fd00::/8".to_string()),
         _ => None,
     };
     let load_env = |cli: &ConnArgs, url: &str| load(cli, &[url.to_string()], None, &env);
@@ -203,8 +203,22 @@ fn proxy_from_environment_and_no_proxy() {
     assert_eq!(p.auth.as_deref(), Some("Basic dXNlcjpwdw=="));
     assert_eq!(p.shown, "http://user:***@proxy.corp:3128/");
     assert_eq!(source(&c, "proxy"), "environment HTTPS_PROXY");
+    assert_eq!(p.source, "environment HTTPS_PROXY", "failures name it");
     let c = load_env(&ConnArgs::default(), "wss://db.internal/").unwrap();
     assert!(settings(&c).proxy.is_none());
+    // IP addresses and CIDR ranges, as curl, Go and requests read them.
+    for (url, exempt) in [
+        ("wss://127.0.0.1:8080/", true),
+        ("wss://127.200.1.1/", true),
+        ("wss://128.0.0.1/", false),
+        ("wss://10.1.2.3/", true),
+        ("wss://10.1.2.4/", false),
+        ("wss://[fd12::1]/", true),
+        ("wss://[fe80::1]/", false),
+    ] {
+        let c = load_env(&ConnArgs::default(), url).unwrap();
+        assert_eq!(settings(&c).proxy.is_none(), exempt, "{url}");
+    }
     // ws:// looks at HTTP_PROXY, which is unset here.
     let c = load_env(&ConnArgs::default(), "ws://api.example.com/").unwrap();
     assert!(settings(&c).proxy.is_none());

@@ -468,18 +468,35 @@ pub fn parse_proxy(text: &str) -> Result<Option<Proxy>, String> {
         auth,
         // Only the password is masked in a proxy URL.
         shown: Redactor::new(Vec::new()).url(&url),
+        source: String::new(),
     }))
 }
 
-/// Whether `NO_PROXY` exempts `host`.
+/// Whether `NO_PROXY` exempts `host`: `*`, a domain and its subdomains (`example.com`,
+/// `.example.com`, `*.example.com`), an IP address, or an IP range in CIDR notation
+/// (`127.0.0.0/8`, `fd00::/8`), as curl, Go and Python's requests read it.
 pub fn no_proxy_matches(list: &str, host: &str) -> bool {
-    let host = host.to_ascii_lowercase();
+    let host = host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_ascii_lowercase();
+    let host_ip = host.parse::<std::net::IpAddr>().ok();
     list.split(',')
         .map(|e| e.trim().to_ascii_lowercase())
         .filter(|e| !e.is_empty())
         .any(|entry| {
             if entry == "*" {
                 return true;
+            }
+            if let Some((net, bits)) = entry.split_once('/') {
+                return host_ip.is_some_and(|ip| in_cidr(ip, net, bits));
+            }
+            if let Ok(ip) = entry
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .parse::<std::net::IpAddr>()
+            {
+                return host_ip == Some(ip);
             }
             let entry = entry
                 .split(':')
@@ -489,6 +506,25 @@ pub fn no_proxy_matches(list: &str, host: &str) -> bool {
                 .trim_start_matches('.');
             host == entry || host.ends_with(&format!(".{entry}"))
         })
+}
+
+/// Whether `ip` lies in the range `net/bits`.
+fn in_cidr(ip: std::net::IpAddr, net: &str, bits: &str) -> bool {
+    use std::net::IpAddr;
+    let Ok(bits) = bits.parse::<u32>() else {
+        return false;
+    };
+    match (ip, net.parse::<IpAddr>()) {
+        (IpAddr::V4(ip), Ok(IpAddr::V4(net))) if bits <= 32 => {
+            let mask = u32::MAX.checked_shl(32 - bits).unwrap_or(0);
+            u32::from(ip) & mask == u32::from(net) & mask
+        }
+        (IpAddr::V6(ip), Ok(IpAddr::V6(net))) if bits <= 128 => {
+            let mask = u128::MAX.checked_shl(128 - bits).unwrap_or(0);
+            u128::from(ip) & mask == u128::from(net) & mask
+        }
+        _ => false,
+    }
 }
 
 #[cfg(test)]

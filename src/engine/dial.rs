@@ -201,12 +201,21 @@ pub async fn dial(
         Some(p) => (p.host.as_str(), p.port),
         None => (s.target.host(), s.target.port()),
     };
+    // Reaching the proxy is the proxy's part of the path: its failures say so first.
+    let at_proxy = |f: Failure| match &s.proxy {
+        Some(p) => Failure {
+            phase: Phase::Proxy,
+            message: format!("{}: {}", p.named(), f.message),
+            ..f
+        },
+        None => f,
+    };
     let t = Instant::now();
     let addrs = match dial_host.parse::<IpAddr>() {
         // An IP literal needs no lookup, and reports no DNS time.
         Ok(ip) => vec![SocketAddr::new(ip, dial_port)],
         Err(_) => {
-            let addrs = resolve(dial_host, dial_port).await?;
+            let addrs = resolve(dial_host, dial_port).await.map_err(at_proxy)?;
             phases.dns = t.elapsed();
             addrs
         }
@@ -214,7 +223,7 @@ pub async fn dial(
 
     *phase = Phase::Tcp;
     let t = Instant::now();
-    let tcp = connect_any(&addrs, deadline).await?;
+    let tcp = connect_any(&addrs, deadline).await.map_err(at_proxy)?;
     phases.tcp = t.elapsed();
     let remote = tcp.peer_addr().unwrap_or(addrs[0]);
     let _ = tcp.set_nodelay(true);
@@ -226,9 +235,9 @@ pub async fn dial(
         proxy_connect(
             &mut tcp,
             &s.target.authority(),
-            proxy.auth.as_deref(),
-            &proxy.shown,
+            proxy,
             &s.redactor,
+            deadline,
         )
         .await?;
         phases.proxy = Some(t.elapsed());
@@ -376,39 +385,62 @@ async fn connect_any(addrs: &[SocketAddr], deadline: Instant) -> Result<TcpStrea
 async fn proxy_connect(
     tcp: &mut TcpStream,
     authority: &str,
-    auth: Option<&str>,
-    shown: &str,
+    proxy: &super::settings::Proxy,
     redactor: &Redactor,
+    deadline: Instant,
 ) -> Result<(), Failure> {
+    let named = proxy.named();
     let mut req = format!("CONNECT {authority} HTTP/1.1\r\nHost: {authority}\r\n");
-    if let Some(auth) = auth {
+    if let Some(auth) = &proxy.auth {
         req.push_str(&format!("Proxy-Authorization: {auth}\r\n"));
     }
     req.push_str("\r\n");
     tcp.write_all(req.as_bytes())
         .await
-        .map_err(|e| Failure::new(Cause::Io, Phase::Proxy, format!("proxy {shown}: {e}")))?;
-    let (head, _rest) = http::read_head(tcp)
+        .map_err(|e| Failure::new(Cause::Io, Phase::Proxy, format!("{named}: {e}")))?;
+    let (head, rest) = http::read_head(tcp)
         .await
-        .map_err(|e| head_failure(e, Phase::Proxy, &format!("proxy {shown}")))?;
+        .map_err(|e| head_failure(e, Phase::Proxy, &named))?;
     if head.status / 100 == 2 {
         return Ok(());
     }
+    // The proxy's page says why it refused (tinyproxy: "not configured to service requests
+    // from your host"): keep it like a server's.
+    let patience = deadline
+        .saturating_duration_since(Instant::now())
+        .min(std::time::Duration::from_secs(1));
+    let (body, body_truncated) = http::read_body(tcp, &head, rest, patience).await;
+    let http = HttpFailure {
+        status: head.status,
+        reason: head.reason.clone(),
+        headers: redact_headers(&head.headers, redactor),
+        body,
+        body_truncated,
+    };
+    let hint = match head.status {
+        407 | 401 if proxy.auth.is_some() => {
+            ": the proxy refused the credentials in the proxy URL".to_string()
+        }
+        407 | 401 => ": the proxy wants credentials: put them in the proxy URL \
+                     (http://user:password@host:port)"
+            .to_string(),
+        _ => String::new(),
+    };
+    let says = http.body_line();
+    let says = if says.is_empty() {
+        String::new()
+    } else {
+        format!(" ({says})")
+    };
     let mut failure = Failure::new(
         Cause::Http,
         Phase::Proxy,
         format!(
-            "proxy {shown} refused CONNECT {authority}: {} {}",
+            "{named} refused CONNECT {authority}: {} {}{hint}{says}",
             head.status, head.reason
         ),
     );
-    failure.http = Some(HttpFailure {
-        status: head.status,
-        reason: head.reason.clone(),
-        headers: redact_headers(&head.headers, redactor),
-        body: Default::default(),
-        body_truncated: false,
-    });
+    failure.http = Some(http);
     Err(failure)
 }
 
@@ -603,9 +635,28 @@ fn http_failure(
     }
 }
 
-/// A failure for a dial that ran out of `connect_timeout` in `phase`.
-pub fn timeout_failure(phase: Phase, limit: std::time::Duration) -> Failure {
+/// A failure for a dial that ran out of `connect_timeout` in `phase`; on the way to `proxy`,
+/// the proxy is named first.
+pub fn timeout_failure(
+    phase: Phase,
+    limit: std::time::Duration,
+    proxy: Option<&super::settings::Proxy>,
+) -> Failure {
     let secs = crate::text::duration(limit);
+    if let Some(p) = proxy
+        && matches!(phase, Phase::Dns | Phase::Tcp | Phase::Proxy)
+    {
+        let what = match phase {
+            Phase::Dns => "its DNS lookup did not finish",
+            Phase::Tcp => "the TCP connect to it did not finish",
+            _ => "it did not answer CONNECT",
+        };
+        return Failure::new(
+            Cause::Timeout,
+            Phase::Proxy,
+            format!("{}: {what} within {secs} (connect_timeout)", p.named()),
+        );
+    }
     let message = match phase {
         Phase::Upgrade => format!(
             "the server accepted the connection but did not answer the WebSocket upgrade within {secs} (connect_timeout)"

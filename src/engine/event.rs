@@ -263,7 +263,11 @@ impl HttpFailure {
         let mut tail = String::new();
         if self.status / 100 == 3 {
             match self.header("location") {
-                Some(loc) => tail.push_str(&format!(" -> {loc}: connect to that URL instead")),
+                Some(loc) => {
+                    let ws = super::http::as_websocket_url(loc);
+                    let to = if ws == loc.trim() { "that URL" } else { &ws };
+                    tail.push_str(&format!(" -> {loc}: connect to {to} instead"));
+                }
                 None => tail.push_str(" (a redirect without Location)"),
             }
         }
@@ -277,22 +281,11 @@ impl HttpFailure {
         tail
     }
 
-    /// The first line of the body if it is readable text, without control characters, at
-    /// most 120 characters.
+    /// What the body says, in one clean line of at most 120 characters: an HTML error page
+    /// by its title or first sentence of text (not `<html>`), anything else by its first
+    /// non-empty line; empty when the body is not text.
     pub fn body_line(&self) -> String {
-        let Ok(text) = std::str::from_utf8(&self.body) else {
-            return String::new();
-        };
-        let line = text
-            .lines()
-            .map(str::trim)
-            .find(|l| !l.is_empty())
-            .unwrap_or("");
-        let mut out: String = line.chars().filter(|c| !c.is_control()).take(120).collect();
-        if line.chars().count() > 120 {
-            out.push('…');
-        }
-        out
+        super::http::body_summary(&self.body, self.status, &self.reason)
     }
 
     /// The first header with this name (case-insensitive).

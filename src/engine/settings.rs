@@ -55,6 +55,20 @@ pub struct Proxy {
     pub auth: Option<String>,
     /// The proxy URL with its password masked, for display.
     pub shown: String,
+    /// Where the proxy was set ("flag --proxy", "environment HTTPS_PROXY", a config line);
+    /// empty when not known.
+    pub source: String,
+}
+
+impl Proxy {
+    /// The proxy as failures name it: "proxy http://u:***@p:3128 (from environment HTTPS_PROXY)".
+    pub fn named(&self) -> String {
+        if self.source.is_empty() {
+            format!("proxy {}", self.shown)
+        } else {
+            format!("proxy {} (from {})", self.shown, self.source)
+        }
+    }
 }
 
 /// Everything one engine needs to dial and keep a connection alive.

@@ -247,7 +247,9 @@ impl Task {
             Waited::Then(next) => return next,
             Waited::Done(Ok(Ok(dialed))) => return self.connected(dialed).await,
             Waited::Done(Ok(Err(f))) => f,
-            Waited::Done(Err(_)) => dial::timeout_failure(phase, s.connect_timeout),
+            Waited::Done(Err(_)) => {
+                dial::timeout_failure(phase, s.connect_timeout, s.proxy.as_ref())
+            }
         };
         let retry_after = failure.retry_after;
         self.sink.push(Event::Error(Arc::new(failure)));

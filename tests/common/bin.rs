@@ -85,7 +85,7 @@ impl Lines {
         Lines::spawn_cmd(c)
     }
 
-    fn spawn_cmd(mut cmd: Command) -> Lines {
+    pub fn spawn_cmd(mut cmd: Command) -> Lines {
         let mut child = cmd.spawn().expect("wsmon runs");
         let out = BufReader::new(child.stdout.take().unwrap()).lines();
         let err = Some(BufReader::new(child.stderr.take().unwrap()).lines());

@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod bin;
+pub mod debian;
 pub mod faults;
 pub mod peers;
 pub mod pipe;
