@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::sync::mpsc;
 
-use crate::engine::{Command, ConnStats, Event, Kind};
+use crate::engine::{Command, ConnStats, Event, Kind, Stamped};
 use crate::jsonl::Encoder;
 use crate::session::{Arrival, Session};
 
@@ -26,10 +26,7 @@ pub async fn run(mut session: Session) -> anyhow::Result<ExitCode> {
     // write here is backpressure for the engines, and skips a hand-off to the blocking pool
     // per batch (as tokio's Stdout would do).
     let stdout = std::io::stdout();
-    let mut enc = Encoder::new();
-    let mut buf = Vec::with_capacity(64 * 1024);
-    let mut stats: Vec<ConnStats> = (0..names.len()).map(|_| ConnStats::default()).collect();
-    let mut gave_up: Vec<Option<u32>> = vec![None; names.len()];
+    let mut out = Output::new(&names);
     let mut stopping = false;
     let mut writable = true;
     let mut last_rec_error: Option<String> = None;
@@ -43,7 +40,7 @@ pub async fn run(mut session: Session) -> anyhow::Result<ExitCode> {
                     Arrival::Ended => break,
                     Arrival::Scrape(scrape) => {
                         scrape.answer(crate::metrics::render(
-                            names.iter().map(String::as_str).zip(&stats),
+                            names.iter().map(String::as_str).zip(&out.stats),
                             session.now(),
                         ));
                         continue;
@@ -57,39 +54,22 @@ pub async fn run(mut session: Session) -> anyhow::Result<ExitCode> {
                         continue;
                     }
                 };
-                buf.clear();
-                let endpoint = fleet.then(|| names[id].as_str());
-                for e in batch.iter() {
-                    stats[id].apply(e);
-                    if let Event::Warning(w) = &e.event
-                        && w.about_the_recording()
-                    {
-                        // A replay's notes about its file are for the person, not the output.
-                        eprintln!("wsmon: {}: {}", names[id], crate::describe::warning(w));
-                        continue;
-                    }
-                    enc.encode_for(e, endpoint, &mut buf);
-                    if let Event::GaveUp { attempts } = e.event {
-                        gave_up[id] = Some(attempts);
-                        if fleet {
-                            eprintln!("wsmon: {}: gave up after {}; the other endpoints go on", names[id], crate::text::counted(u64::from(attempts), "attempt", "attempts"));
-                        }
-                    }
-                }
-                if writable && write_out(&stdout, &buf).is_err() {
+                out.take(id, &batch);
+                if writable && write_out(&stdout, &out.buf).is_err() {
                     // The reader went away (`| head`): stop quietly.
                     writable = false;
                     stopping = true;
                     session.shutdown().await;
                 }
-                if !stopping && gave_up.iter().all(Option::is_some) {
+                if !stopping && out.gave_up.iter().all(Option::is_some) {
                     stopping = true;
                     session.shutdown().await;
                 }
             }
             _ = &mut stop => {
                 if stopping {
-                    // A second signal: do not wait for the close handshakes.
+                    // A second signal (`timeout` signals the whole process group): stop
+                    // waiting here; the last lines are still written while finishing.
                     break;
                 }
                 stopping = true;
@@ -101,7 +81,16 @@ pub async fn run(mut session: Session) -> anyhow::Result<ExitCode> {
     if let Some(t) = stdin_task {
         t.abort();
     }
-    let finished = session.finish().await;
+    // The engines' last events (`closing`, `closed`) are output too, however the loop ended.
+    let finished = session
+        .finish_with(|id, batch| {
+            out.take(id, batch);
+            if writable && write_out(&stdout, &out.buf).is_err() {
+                writable = false;
+            }
+        })
+        .await;
+    let Output { stats, gave_up, .. } = out;
     for s in &finished.recordings {
         if s.lost > 0 {
             eprintln!(
@@ -133,6 +122,57 @@ pub async fn run(mut session: Session) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// The JSON lines being written, and what headless keeps of the events: each endpoint's
+/// stats (for metrics and the exit summary) and whether it gave up.
+struct Output<'a> {
+    names: &'a [String],
+    enc: Encoder,
+    /// The lines of the last batch.
+    buf: Vec<u8>,
+    stats: Vec<ConnStats>,
+    gave_up: Vec<Option<u32>>,
+}
+
+impl<'a> Output<'a> {
+    fn new(names: &'a [String]) -> Self {
+        Output {
+            names,
+            enc: Encoder::new(),
+            buf: Vec::with_capacity(64 * 1024),
+            stats: (0..names.len()).map(|_| ConnStats::default()).collect(),
+            gave_up: vec![None; names.len()],
+        }
+    }
+
+    /// Folds endpoint `id`'s batch and puts its lines in `buf`.
+    fn take(&mut self, id: usize, batch: &[Stamped]) {
+        self.buf.clear();
+        let fleet = self.names.len() > 1;
+        let name = &self.names[id];
+        let endpoint = fleet.then_some(name.as_str());
+        for e in batch {
+            self.stats[id].apply(e);
+            if let Event::Warning(w) = &e.event
+                && w.about_the_recording()
+            {
+                // A replay's notes about its file are for the person, not the output.
+                eprintln!("wsmon: {name}: {}", crate::describe::warning(w));
+                continue;
+            }
+            self.enc.encode_for(e, endpoint, &mut self.buf);
+            if let Event::GaveUp { attempts } = e.event {
+                self.gave_up[id] = Some(attempts);
+                if fleet {
+                    eprintln!(
+                        "wsmon: {name}: gave up after {}; the other endpoints go on",
+                        crate::text::counted(u64::from(attempts), "attempt", "attempts")
+                    );
+                }
+            }
+        }
+    }
+}
+
 fn write_out(stdout: &std::io::Stdout, buf: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
     let mut lock = stdout.lock();
@@ -162,16 +202,49 @@ pub fn stdin_line(line: &[u8]) -> Option<Command> {
     })
 }
 
-/// Which endpoints a stdin line goes to: `@NAME text` to the one so named, else all of them.
-pub fn route<'a>(line: &'a [u8], names: &[String]) -> (Option<usize>, &'a [u8]) {
-    if names.len() > 1
-        && let Some(rest) = line.strip_prefix(b"@")
-        && let Some(space) = rest.iter().position(|b| *b == b' ')
-        && let Some(i) = names.iter().position(|n| n.as_bytes() == &rest[..space])
-    {
-        return (Some(i), &rest[space + 1..]);
+/// Where a stdin line goes.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Route<'a> {
+    /// To every endpoint, this text.
+    All(&'a [u8]),
+    /// To the endpoint at this index, this text.
+    One(usize, &'a [u8]),
+    /// Nowhere: `@NAME` names no endpoint; holds the name as written.
+    Unknown(String),
+}
+
+/// Which endpoints a stdin line goes to, with several: `@NAME text` to the one so named,
+/// `@* text` to all (so a message may start with `@`), a line without `@` to all. With one
+/// endpoint every line is sent as typed.
+pub fn route<'a>(line: &'a [u8], names: &[String]) -> Route<'a> {
+    if names.len() < 2 {
+        return Route::All(line);
     }
-    (None, line)
+    let Some(rest) = line.strip_prefix(b"@") else {
+        return Route::All(line);
+    };
+    let end = rest
+        .iter()
+        .position(|b| b.is_ascii_whitespace())
+        .unwrap_or(rest.len());
+    let (name, text) = (&rest[..end], rest.get(end + 1..).unwrap_or(&[]));
+    if name == b"*" {
+        return Route::All(text);
+    }
+    match names.iter().position(|n| n.as_bytes() == name) {
+        Some(i) => Route::One(i, text),
+        None => Route::Unknown(String::from_utf8_lossy(name).into_owned()),
+    }
+}
+
+/// Why a line was not sent: the name, the names there are, and how to send a line that
+/// starts with `@`.
+fn unknown_name(name: &str, names: &[String]) -> String {
+    format!(
+        "no endpoint is named `{name}`; line not sent. The endpoints are: {}. Write `@NAME text` \
+         for one, `@* text` for all (also for a message that starts with @)",
+        names.join(", ")
+    )
 }
 
 /// Sends each stdin line as a message; at the end of input wsmon keeps watching.
@@ -184,7 +257,14 @@ async fn forward_stdin(commands: Vec<mpsc::Sender<Command>>, names: Vec<String>)
             Ok(0) | Err(_) => return,
             Ok(_) => {}
         }
-        let (target, text) = route(&line, &names);
+        let (target, text) = match route(&line, &names) {
+            Route::All(text) => (None, text),
+            Route::One(i, text) => (Some(i), text),
+            Route::Unknown(name) => {
+                eprintln!("wsmon: {}", unknown_name(name.trim_end(), &names));
+                continue;
+            }
+        };
         let Some(cmd) = stdin_line(text) else {
             continue;
         };
@@ -203,13 +283,17 @@ mod tests {
     #[test]
     fn at_name_routes_a_line_to_one_endpoint() {
         let names = vec!["eu".to_string(), "us".to_string()];
-        assert_eq!(route(b"@us hello", &names), (Some(1), &b"hello"[..]));
-        assert_eq!(route(b"@asia hello", &names), (None, &b"@asia hello"[..]));
-        assert_eq!(route(b"plain", &names), (None, &b"plain"[..]));
+        assert_eq!(route(b"@us hello", &names), Route::One(1, b"hello"));
+        assert_eq!(route(b"@asia hello", &names), Route::Unknown("asia".into()));
+        assert_eq!(route(b"@us\n", &names), Route::One(1, b""));
+        assert_eq!(route(b"@* @all hi", &names), Route::All(b"@all hi"));
+        assert_eq!(route(b"plain", &names), Route::All(b"plain"));
         assert_eq!(
             route(b"@us hello", &names[..1]),
-            (None, &b"@us hello"[..]),
+            Route::All(b"@us hello"),
             "one endpoint: sent as typed"
         );
+        let m = unknown_name("asia", &names);
+        assert!(m.contains("`asia`") && m.contains("eu, us"), "{m}");
     }
 }

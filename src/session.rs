@@ -9,7 +9,7 @@ use tokio::sync::mpsc;
 use tokio::sync::mpsc::error::TrySendError;
 use tokio::task::JoinHandle;
 
-use crate::engine::{Batch, Command, ConnSettings, DropReason, Engine, Event, Tagged};
+use crate::engine::{Batch, Command, ConnSettings, DropReason, Engine, Event, Stamped, Tagged};
 use crate::error::UsageError;
 use crate::jsonl::RecordHeader;
 use crate::metrics::Scrape;
@@ -397,7 +397,13 @@ impl Session {
 
     /// Closes every connection politely, lets the last events and recorded lines out, and
     /// says what was left: messages never sent, and what each recording wrote.
-    pub async fn finish(mut self) -> Finished {
+    pub async fn finish(self) -> Finished {
+        self.finish_with(|_, _| {}).await
+    }
+
+    /// Like `finish`, handing each last batch to `last` as it comes (headless writes them:
+    /// the `closing` and `closed` lines of a stop are part of the output).
+    pub async fn finish_with(mut self, mut last: impl FnMut(usize, &[Stamped])) -> Finished {
         let mut done = Finished::default();
         let handles = match std::mem::replace(&mut self.feed, Feed::Live(Vec::new())) {
             Feed::Live(handles) => handles,
@@ -417,9 +423,12 @@ impl Session {
         }
         let events = &mut self.events;
         let not_sent = &mut done.not_sent;
-        // Drained even after the frontend saw the end: the engines' last events come now.
-        let _ = tokio::time::timeout(Duration::from_secs(2), async {
-            while let Some((_, batch)) = events.recv().await {
+        // Drained even after the frontend saw the end: the engines' last events come now. An
+        // engine's close handshake waits at most 2 s for the peer, so its `closed` comes
+        // within this bound.
+        let _ = tokio::time::timeout(Duration::from_secs(3), async {
+            while let Some((id, batch)) = events.recv().await {
+                last(id, &batch);
                 *not_sent += batch
                     .iter()
                     .filter(|s| {

@@ -322,7 +322,7 @@ async fn headless_fleet_names_each_line_routes_at_name_and_serves_metrics() {
 
     let mut stdin = w.child.stdin.take().unwrap();
     stdin
-        .write_all(format!("@{name_b} only-b\nto-all\n").as_bytes())
+        .write_all(format!("@{name_b} only-b\n@{name_b}x typo\nto-all\n").as_bytes())
         .await
         .unwrap();
     stdin.flush().await.unwrap();
@@ -344,6 +344,14 @@ async fn headless_fleet_names_each_line_routes_at_name_and_serves_metrics() {
     assert_eq!(echoes, want);
     assert_eq!(a.stats().texts(), ["to-all"]);
     assert_eq!(b.stats().texts(), ["only-b", "to-all"]);
+    // A name that is not there: refused, with the names that are.
+    let refused = w
+        .stderr_until(&format!("no endpoint is named `{name_b}x`"))
+        .await;
+    assert!(
+        refused.contains(&name_a) && refused.contains(&name_b),
+        "{refused}"
+    );
     let seen_rtt = |w: &Lines| {
         w.seen
             .iter()

@@ -94,6 +94,32 @@ async fn sighup_and_sigint_also_close_cleanly() {
     }
 }
 
+/// `timeout` signals the whole process group, so wsmon gets SIGTERM twice at once; with a peer
+/// that never answers the close, the close handshake runs its full grace. The `closing` and
+/// `closed` lines are still written, last, and the exit is clean.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_sigterm_never_loses_the_last_lines() {
+    let peer = common::faults::RawServer::start(|tcp| async move {
+        let tcp = common::faults::handshake(tcp).await;
+        common::faults::hold(tcp).await;
+    })
+    .await;
+    let mut w = Lines::spawn(&["--headless", &peer.url()]);
+    w.until("open", is("open")).await;
+    w.signal("-TERM").await;
+    w.signal("-TERM").await;
+    let (code, seen, err) = w.finish().await;
+    assert_eq!(code, 0, "stderr: {err}");
+    let events: Vec<&str> = seen.iter().filter_map(|v| v["event"].as_str()).collect();
+    assert_eq!(
+        events[events.len() - 2..],
+        ["closing", "closed"],
+        "the last lines: {events:?}"
+    );
+    let closed = seen.last().unwrap();
+    assert_eq!(closed["by"], "client", "{closed}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn exhausted_attempts_exit_1_with_one_line_on_stderr() {
     let port = {
