@@ -1,6 +1,8 @@
 //! Where wsmon keeps its files: logs, input history, recordings.
 
-use std::path::PathBuf;
+use std::fs::{File, OpenOptions};
+use std::io;
+use std::path::{Path, PathBuf};
 
 /// The data directory: `$WSMON_DATA_DIR`, else `$XDG_DATA_HOME/wsmon` (~/.local/share/wsmon).
 pub fn data_dir() -> Option<PathBuf> {
@@ -10,11 +12,60 @@ pub fn data_dir() -> Option<PathBuf> {
     dirs::data_dir().map(|d| d.join("wsmon"))
 }
 
-/// The data directory, created if missing.
+/// The data directory, created if missing; readable by its owner only.
 pub fn ensure_data_dir() -> std::io::Result<PathBuf> {
     let dir = data_dir().ok_or_else(|| {
         std::io::Error::other("no home directory to keep data in; set WSMON_DATA_DIR")
     })?;
-    std::fs::create_dir_all(&dir)?;
+    create_private_dir(&dir)?;
+    make_private(&dir);
     Ok(dir)
+}
+
+/// Creates `dir` and any missing parents, readable by their owner only (0700 on Unix): they
+/// hold what users type and what the peers sent.
+pub fn create_private_dir(dir: &Path) -> io::Result<()> {
+    let mut b = std::fs::DirBuilder::new();
+    b.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
+    b.create(dir)
+}
+
+/// Opens `path` for writing, created readable by its owner only (0600 on Unix); `append` keeps
+/// what is there, else it is emptied.
+pub fn open_private(path: &Path, append: bool) -> io::Result<File> {
+    let mut o = OpenOptions::new();
+    o.create(true);
+    if append {
+        o.append(true);
+    } else {
+        o.write(true).truncate(true);
+    }
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
+    o.open(path)
+}
+
+/// Writes `bytes` to `path`, a file readable by its owner only.
+pub fn write_private(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    use std::io::Write;
+    open_private(path, false)?.write_all(bytes)
+}
+
+/// Takes group and other access away from a file or directory of wsmon's own that an older
+/// version created world-readable.
+pub fn make_private(path: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if let Ok(m) = std::fs::metadata(path)
+            && m.permissions().mode() & 0o077 != 0
+        {
+            let mode = if m.is_dir() { 0o700 } else { 0o600 };
+            let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode));
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
 }

@@ -2,7 +2,7 @@
 //! disk I/O never touches the render loop. Flushed at least once a second and on exit; rotated
 //! by size; a write error is reported and monitoring goes on.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
@@ -64,7 +64,7 @@ impl Recorder {
     /// Opens (creates or appends to) the file and starts the recorder thread.
     pub fn start(opts: RecordOptions) -> io::Result<Recorder> {
         if let Some(dir) = opts.path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)?;
+            crate::paths::create_private_dir(dir)?;
         }
         let mut writer = Writer::open(opts)?;
         let (tx, mut rx) = mpsc::channel::<Batch>(QUEUE);
@@ -164,10 +164,7 @@ impl Writer {
 
     /// Opens the file for appending and writes the header line.
     fn reopen(&mut self) -> io::Result<()> {
-        let file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.opts.path)?;
+        let file = crate::paths::open_private(&self.opts.path, true)?;
         self.size = file.metadata()?.len();
         let mut file = BufWriter::with_capacity(256 * 1024, file);
         let header = crate::jsonl::schema::header_line(SystemTime::now(), &self.opts.header);

@@ -552,7 +552,7 @@ pub fn command(args: &crate::cli::ReportArgs) -> anyhow::Result<ExitCode> {
     if out.as_os_str() == "-" {
         print!("{markdown}");
     } else {
-        std::fs::write(&out, markdown)
+        crate::paths::write_private(&out, markdown.as_bytes())
             .with_context(|| format!("cannot write {}", out.display()))?;
         println!("{}", out.display());
     }

@@ -57,6 +57,10 @@ async fn dashboard_sends_echoes_survives_a_restart_and_gives_the_terminal_back()
     t.keys(&["Enter"]);
     t.wait_for(&["restored-42"]);
     drop(srv);
+
+    // What was typed and logged is readable by its owner only.
+    common::assert_private(&t.data_dir.path().join("history"));
+    common::assert_private(&t.data_dir.path().join("wsmon.log"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

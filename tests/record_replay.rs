@@ -100,6 +100,7 @@ async fn a_recorded_session_replays_to_the_same_events_and_loses_nothing() {
     assert_eq!(code, 0);
     drop(c);
 
+    common::assert_private(&rec);
     let lines = read_lines(&rec);
     assert!(
         lines[0].contains("\"event\":\"recording\""),
@@ -176,6 +177,11 @@ async fn a_recorded_session_replays_to_the_same_events_and_loses_nothing() {
     ] {
         assert!(md.contains(section), "report lacks {section:?}:\n{md}");
     }
+    let out = dir.path().join("ticket.md");
+    let (code, _, err) =
+        run_to_end(&["report", rec.to_str().unwrap(), "-o", out.to_str().unwrap()]).await;
+    assert_eq!(code, 0, "{err}");
+    common::assert_private(&out);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

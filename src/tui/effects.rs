@@ -106,9 +106,9 @@ async fn write_report(app: &mut App) {
     let target = path.clone();
     let written = tokio::task::spawn_blocking(move || {
         if let Some(d) = target.parent() {
-            std::fs::create_dir_all(d)?;
+            crate::paths::create_private_dir(d)?;
         }
-        std::fs::write(&target, markdown)
+        crate::paths::write_private(&target, markdown.as_bytes())
     })
     .await;
     match written {

@@ -282,18 +282,15 @@ impl History {
 pub fn append_history(path: &std::path::Path, line: &str) {
     use std::io::Write;
     if let Some(dir) = path.parent() {
-        let _ = std::fs::create_dir_all(dir);
+        let _ = crate::paths::create_private_dir(dir);
     }
-    if let Ok(mut f) = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-    {
+    if let Ok(mut f) = crate::paths::open_private(path, true) {
+        crate::paths::make_private(path);
         let _ = f.write_all(line.as_bytes());
     }
     if std::fs::metadata(path).is_ok_and(|m| m.len() > 1 << 20) {
         let mut kept = History::load(Some(path.to_path_buf()));
-        let _ = std::fs::write(path, kept.entries().join("\n") + "\n");
+        let _ = crate::paths::write_private(path, (kept.entries().join("\n") + "\n").as_bytes());
     }
 }
 

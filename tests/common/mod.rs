@@ -163,3 +163,12 @@ pub async fn metrics_text(port: u16) -> String {
     .await
     .unwrap()
 }
+
+/// The file or directory at `path` exists and only its owner may read it (0600 / 0700).
+pub fn assert_private(path: &std::path::Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let m = std::fs::metadata(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mode = m.permissions().mode() & 0o777;
+    let want = if m.is_dir() { 0o700 } else { 0o600 };
+    assert_eq!(mode, want, "{} is {mode:o}", path.display());
+}
