@@ -3,6 +3,7 @@
 //! show. The engine reports typed facts; nothing reads these sentences back.
 
 use crate::engine::close_code::close_code_name;
+use crate::engine::pattern::{FLAP_WITHIN, Pattern};
 use crate::engine::stats::{Milestone, TimelineEntry, Trouble, dial_time};
 use crate::engine::{Cause, CloseInfo, ClosedBy, Failure, OpenInfo, Phase, Warning};
 use crate::text;
@@ -218,6 +219,62 @@ pub fn open_detail(info: &OpenInfo) -> String {
     out
 }
 
+/// A pattern in the drops, in one line: "drops every ~1.5s (6 in a row): looks like a
+/// timeout on the path".
+pub fn pattern(p: &Pattern) -> String {
+    match *p {
+        Pattern::Periodic {
+            period,
+            run,
+            quiet: true,
+        } => format!(
+            "drops every ~{} ({run} in a row), each with no traffic since it opened: looks like \
+             an idle timeout on the path; a heartbeat (ping_interval) shorter than {} keeps it open",
+            about(period),
+            about(period)
+        ),
+        Pattern::Periodic { period, run, .. } => format!(
+            "drops every ~{} ({run} in a row): looks like a timeout on the path (a load \
+             balancer, proxy or gateway limits how long a connection lives)",
+            about(period)
+        ),
+        Pattern::IdleTimeout { idle, run } => format!(
+            "drops after ~{} without traffic ({run} in a row): looks like an idle timeout on \
+             the path; a heartbeat (ping_interval) shorter than {} keeps it open",
+            about(idle),
+            about(idle)
+        ),
+        Pattern::Flapping { short, of } => format!(
+            "flapping: {short} of the last {of} connections ended within {} of opening",
+            text::duration(FLAP_WITHIN)
+        ),
+    }
+}
+
+/// A period as people say it, to two significant digits: 1.505 s is "1.5s", 59.87 s "1m".
+fn about(d: std::time::Duration) -> String {
+    let ms = d.as_millis() as u64;
+    let mut unit = 1u64;
+    while ms / unit >= 100 {
+        unit *= 10;
+    }
+    let rounded = (ms + unit / 2) / unit * unit;
+    text::duration(std::time::Duration::from_millis(rounded))
+}
+
+/// A pattern in a few words, for a narrow place: "drops every ~1.5s".
+pub fn pattern_short(p: &Pattern) -> String {
+    match *p {
+        Pattern::Periodic { period, run, .. } => {
+            format!("drops every ~{} ({run} in a row)", about(period))
+        }
+        Pattern::IdleTimeout { idle, run } => {
+            format!("drops after ~{} idle ({run} in a row)", about(idle))
+        }
+        Pattern::Flapping { short, of } => format!("flapping ({short} of {of} short)"),
+    }
+}
+
 /// A warning in one line.
 pub fn warning(w: &Warning) -> String {
     match w {
@@ -277,6 +334,25 @@ mod tests {
         assert_eq!(
             failure(&redirect),
             "HTTP 302 Found -> https://x/a: connect to wss://x/a instead (Retry-After 5s)"
+        );
+    }
+
+    #[test]
+    fn periods_are_said_roughly() {
+        let ms = std::time::Duration::from_millis;
+        assert_eq!(about(ms(1_505)), "1.5s");
+        assert_eq!(about(ms(59_870)), "1m");
+        assert_eq!(about(ms(100_400)), "1m40s");
+        let p = Pattern::Periodic {
+            period: ms(1_505),
+            run: 6,
+            quiet: false,
+        };
+        assert!(
+            pattern(&p)
+                .starts_with("drops every ~1.5s (6 in a row): looks like a timeout on the path"),
+            "{}",
+            pattern(&p)
         );
     }
 

@@ -7,6 +7,7 @@ pub mod dial;
 pub mod event;
 pub mod heartbeat;
 pub mod http;
+pub mod pattern;
 pub mod protocol;
 pub mod redact;
 pub mod settings;

@@ -7,6 +7,7 @@ use std::time::{Duration, SystemTime};
 use std::sync::Arc;
 
 use super::event::{Cause, CloseInfo, ClosedBy, Dir, Event, Failure, OpenInfo, Phase, Stamped};
+use super::pattern::{DropLog, DropRecord, Pattern};
 
 /// How many RTT samples feed the percentiles.
 const RTT_WINDOW: usize = 1024;
@@ -296,6 +297,10 @@ pub struct ConnStats {
     pub closes_by: [u64; 5],
     /// Connections opened again after an outage, by what began the outage.
     pub reconnects_by_cause: Vec<(&'static str, u64)>,
+    /// The last drops, for finding what they have in common.
+    pub drop_log: DropLog,
+    // When anything last crossed the connection, either way (an idle timeout counts both).
+    last_traffic: Option<SystemTime>,
     // What began the current outage, once it began; counted when the connection is back.
     outage_cause: Option<&'static str>,
     // The cause of the last failure of an open connection, for the close that follows it.
@@ -347,6 +352,8 @@ impl Default for ConnStats {
             next_delay: None,
             closes_by: [0; 5],
             reconnects_by_cause: Vec::new(),
+            drop_log: DropLog::default(),
+            last_traffic: None,
             outage_cause: None,
             open_failure: None,
         }
@@ -359,6 +366,17 @@ impl ConnStats {
         let at = s.at;
         self.started.get_or_insert(at);
         self.avail_from.get_or_insert(at);
+        if matches!(
+            s.event,
+            Event::Open(_)
+                | Event::Message(_)
+                | Event::Ping { .. }
+                | Event::PeerPing
+                | Event::Rtt { .. }
+                | Event::AutoReply { .. }
+        ) {
+            self.last_traffic = Some(at);
+        }
         match &s.event {
             Event::Connecting { attempt, .. } => {
                 if self.open_since.is_none() && self.down_since.is_none() {
@@ -491,6 +509,17 @@ impl ConnStats {
                     if info.by == ClosedBy::Heartbeat {
                         self.heartbeat_drops += 1;
                     }
+                    if info.by != ClosedBy::Stale {
+                        self.drop_log.push(DropRecord {
+                            at,
+                            up: info.uptime,
+                            idle: self
+                                .last_traffic
+                                .and_then(|t| at.duration_since(t).ok())
+                                .unwrap_or_default()
+                                .min(info.uptime),
+                        });
+                    }
                     self.push_timeline(at, Milestone::Dropped(info.clone()));
                 }
                 self.last_close = Some(info.clone());
@@ -550,6 +579,11 @@ impl ConnStats {
             times: 1,
             down: None,
         });
+    }
+
+    /// What the drops so far have in common, as of `now`.
+    pub fn pattern(&self, now: SystemTime) -> Option<Pattern> {
+        self.drop_log.pattern(self.uptime(now))
     }
 
     /// How long the current connection has been open.

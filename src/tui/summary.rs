@@ -45,8 +45,12 @@ pub fn one(app: &App) -> String {
         (ConnState::Open, _) | (_, None) => String::new(),
         (_, Some((_, what))) => format!("; last failure: {}", crate::describe::trouble(what)),
     };
+    let pattern = s
+        .pattern(now)
+        .map(|p| format!("; {}", crate::describe::pattern_short(&p)))
+        .unwrap_or_default();
     format!(
-        "wsmon: watched {} for {}: {}, {}{stale}, {} in / {} out{avail}{last}",
+        "wsmon: watched {} for {}: {}, {}{stale}, {} in / {} out{avail}{pattern}{last}",
         app.opts.url,
         text::duration(watched),
         text::counted(s.connects, "connect", "connects"),
