@@ -129,7 +129,7 @@ impl DropLog {
             .take(of)
             .filter(|d| d.up < FLAP_WITHIN)
             .count();
-        if short >= FLAP_SHORT && !open_for.is_some_and(|u| u >= FLAP_WITHIN * 6) {
+        if short >= FLAP_SHORT && open_for.is_none_or(|u| u < FLAP_WITHIN * 6) {
             return Some(Pattern::Flapping { short, of });
         }
         None
