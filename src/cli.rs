@@ -217,9 +217,14 @@ pub struct ReportArgs {
     /// A recording made with --record (or the r key).
     #[arg(value_name = "FILE")]
     pub file: PathBuf,
-    /// Where to write the report (- for stdout) [default: FILE.report.md].
+    /// Where to write the report (- for stdout) [default: FILE.report.md, or FILE.report.html
+    /// with --html].
     #[arg(short, long, value_name = "OUT")]
     pub output: Option<PathBuf>,
+    /// Write one self-contained HTML page, the timeline and RTT drawn (also chosen by an
+    /// output name ending in .html).
+    #[arg(long)]
+    pub html: bool,
 }
 
 /// Arguments of `wsmon serve`.

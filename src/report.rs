@@ -14,12 +14,21 @@ use crate::jsonl::{Item, RecordHeader};
 use crate::text;
 use crate::text::timestamp;
 
+mod html;
+mod story;
+
+pub use story::{Row, Story};
+
 /// Connect attempts kept for the timeline.
 const ATTEMPTS_KEPT: usize = 200;
 /// Failed handshakes kept with their full answer.
 const HTTP_KEPT: usize = 5;
-/// Messages kept for the tail.
+/// Lines kept for the tail (messages, and connection events on their own).
 const MESSAGES_KEPT: usize = 50;
+/// Connect attempts shown with their phase timings.
+const ATTEMPTS_SHOWN: usize = 20;
+/// RTT samples kept for the drawn chart (halved when full, so the whole session stays).
+const RTT_POINTS: usize = 1024;
 
 /// How one dial ended.
 #[derive(Clone, Debug, PartialEq)]
@@ -58,6 +67,14 @@ pub struct ReportBuilder {
     // The dashboard has the messages in its log already; it does not keep a second copy.
     keep_messages: bool,
     last_at: Option<SystemTime>,
+    /// Connects, drops and outages, for the verdict and the timeline.
+    pub story: Story,
+    // Connection events in words, for the tail (kept the same way live and from a recording).
+    conn_events: VecDeque<(SystemTime, String, u32)>,
+    // RTT samples over time, every `rtt_every`-th kept, for the drawn chart.
+    rtt_points: Vec<(SystemTime, Duration)>,
+    rtt_every: u64,
+    rtt_seen: u64,
 }
 
 /// A message as the report's tail shows it.
@@ -95,7 +112,36 @@ impl ReportBuilder {
     /// Folds one event in.
     pub fn apply(&mut self, s: &Stamped) {
         self.stats.apply(s);
+        self.story.apply(s);
         self.last_at = Some(s.at);
+        if let Some(line) = event_line(&s.event) {
+            match self.conn_events.back_mut() {
+                // Dial after dial meeting the same answer is one line that counts.
+                Some((_, last, n)) if *last == line => *n += 1,
+                _ => {
+                    if self.conn_events.len() == MESSAGES_KEPT {
+                        self.conn_events.pop_front();
+                    }
+                    self.conn_events.push_back((s.at, line, 1));
+                }
+            }
+        }
+        if let Event::Rtt { rtt, app: false } = s.event {
+            self.rtt_seen += 1;
+            if self.rtt_seen.is_multiple_of(self.rtt_every.max(1)) {
+                if self.rtt_points.len() == RTT_POINTS {
+                    // Keep every other point: the chart spans the whole session at half the
+                    // resolution.
+                    let mut i = 0;
+                    self.rtt_points.retain(|_| {
+                        i += 1;
+                        i % 2 == 0
+                    });
+                    self.rtt_every = self.rtt_every.max(1) * 2;
+                }
+                self.rtt_points.push((s.at, rtt));
+            }
+        }
         match &s.event {
             Event::Connecting { attempt, .. } => {
                 if self.attempts.len() == ATTEMPTS_KEPT {
@@ -159,8 +205,21 @@ impl ReportBuilder {
 
     /// The report, as of `now`; `source` says where the events came from.
     pub fn markdown(&self, now: SystemTime, source: &str) -> String {
-        let tail: Vec<TailMessage<'_>> = self
-            .messages
+        self.markdown_with(now, source, &self.kept_tail())
+    }
+
+    /// The report as one self-contained HTML page (the timeline and RTT drawn).
+    pub fn html(&self, now: SystemTime, source: &str) -> String {
+        self.html_with(now, source, &self.kept_tail())
+    }
+
+    /// The HTML page with `tail` as its last messages.
+    pub fn html_with(&self, now: SystemTime, source: &str, tail: &[TailMessage<'_>]) -> String {
+        html::page(self, now, &self.markdown_with(now, source, tail))
+    }
+
+    fn kept_tail(&self) -> Vec<TailMessage<'_>> {
+        self.messages
             .iter()
             .filter_map(|s| match &s.event {
                 Event::Message(m) => Some(TailMessage {
@@ -171,13 +230,83 @@ impl ReportBuilder {
                 }),
                 _ => None,
             })
-            .collect();
-        self.markdown_with(now, source, &tail)
+            .collect()
     }
 
-    /// The report with `tail` as its last messages (at most 50 are shown).
+    /// The verdict in one line: drops and their causes, failed dials, the longest outage, a
+    /// pattern, and how it ended. "3 drops in 1m37s: 1001, 1012, abrupt 1006; one HTTP 503;
+    /// longest outage 4.2s; drops every ~30s (3 in a row)".
+    pub fn verdict(&self, now: SystemTime) -> String {
+        let s = &self.stats;
+        let story = &self.story;
+        let watched = s
+            .started
+            .map(|t| text::duration(now.duration_since(t).unwrap_or_default()))
+            .unwrap_or_else(|| "no time".into());
+        let mut parts = Vec::new();
+        if s.connects == 0 {
+            let why = s
+                .last_error
+                .as_ref()
+                .map(|f| format!(": {}", crate::describe::failure(f)))
+                .unwrap_or_default();
+            parts.push(format!(
+                "never connected in {watched} ({}){why}",
+                text::counted(s.total_attempts, "dial", "dials")
+            ));
+        } else {
+            let n = story.drops.total();
+            if n == 0 {
+                parts.push(format!("no drops in {watched}"));
+            } else {
+                parts.push(format!(
+                    "{} in {watched}: {}",
+                    text::counted(n, "drop", "drops"),
+                    tally_list(&story.drops.0, |l, n| match n {
+                        1 => l.to_string(),
+                        n => format!("{l} ×{n}"),
+                    })
+                ));
+            }
+            if story.failures.total() > 0 {
+                parts.push(tally_list(&story.failures.0, |l, n| {
+                    format!("{} {l}", story::count_word(n))
+                }));
+            }
+        }
+        if let Some(d) = story.longest_outage {
+            parts.push(format!("longest outage {}", text::duration(d)));
+        }
+        if let Some(p) = s.pattern(now) {
+            parts.push(crate::describe::pattern_short(&p));
+        }
+        if s.connects > 0
+            && let Some(since) = story.down_since()
+        {
+            parts.push(format!(
+                "down at the end, for {}",
+                text::duration(now.duration_since(since).unwrap_or_default())
+            ));
+        } else if let Some(d) = s.stale_for(now) {
+            parts.push(format!(
+                "stale at the end, no data for {}",
+                text::duration(d)
+            ));
+        } else if let Some(u) = s.uptime(now)
+            && s.drops == 0
+        {
+            parts.push(format!("open for {}", text::duration(u)));
+        }
+        let mut line = parts.join("; ");
+        if let Some(first) = line.get(..1) {
+            line = first.to_uppercase() + &line[1..];
+        }
+        line
+    }
+
+    /// The report with `tail` as its last messages; the last 50 lines of messages and
+    /// connection events are shown, in order.
     pub fn markdown_with(&self, now: SystemTime, source: &str, tail: &[TailMessage<'_>]) -> String {
-        let tail = &tail[tail.len().saturating_sub(MESSAGES_KEPT)..];
         let mut md = String::new();
         let s = &self.stats;
         let url = if self.header.url.is_empty() {
@@ -185,15 +314,135 @@ impl ReportBuilder {
         } else {
             &self.header.url
         };
-        let _ = writeln!(md, "# wsmon report: {}\n", inline(url));
+        let _ = writeln!(md, "# {}\n", text::sanitize(&self.verdict(now)));
+        let watched = match s.started {
+            Some(start) => format!(
+                " from {} to {} ({})",
+                timestamp(start),
+                timestamp(now),
+                text::duration(now.duration_since(start).unwrap_or_default())
+            ),
+            None => String::new(),
+        };
         let _ = writeln!(
             md,
-            "Generated {} by wsmon {} from {source}.\n",
+            "wsmon report on {}{watched}. Generated {} by wsmon {} from {source}.",
+            inline(url),
             timestamp(SystemTime::now()),
             env!("CARGO_PKG_VERSION")
         );
+        if let Some(p) = s.pattern(now) {
+            let _ = writeln!(
+                md,
+                "\n**Pattern:** {}.",
+                cell(&crate::describe::pattern(&p))
+            );
+        }
+        self.timeline_section(&mut md, now);
+        self.summary_section(&mut md, now);
+        md.push_str("\n## Evidence\n");
+        self.failure_section(&mut md);
+        self.connection_section(&mut md, url);
+        self.attempts_section(&mut md);
+        self.rtt_section(&mut md);
+        self.closes_section(&mut md);
+        self.tail_section(&mut md, tail);
+        md
+    }
 
-        md.push_str("## Summary\n\n| | |\n|---|---|\n");
+    fn timeline_section(&self, md: &mut String, now: SystemTime) {
+        md.push_str("\n## Timeline\n\n");
+        let story = &self.story;
+        if story.rows.is_empty() {
+            md.push_str("Nothing happened: no connect attempt finished.\n");
+            return;
+        }
+        if story.rows_cut > 0 {
+            let _ = writeln!(
+                md,
+                "The last {} rows; {} earlier left out.\n",
+                story.rows.len(),
+                story.rows_cut
+            );
+        }
+        md.push_str("| time (UTC) | what | detail | lasted |\n|---|---|---|---|\n");
+        // To the millisecond, as a recording keeps times.
+        let between = |from: SystemTime, to: SystemTime| {
+            Duration::from_millis(
+                millis_since_epoch(to).saturating_sub(millis_since_epoch(from)) as u64,
+            )
+        };
+        let lasted = |from: SystemTime, until: Option<SystemTime>, word: &str| match until {
+            Some(u) => format!("{} {word}", text::duration(between(from, u))),
+            None => format!(
+                "{} {word}, still at the end",
+                text::duration(between(from, now))
+            ),
+        };
+        for row in &story.rows {
+            let t = timestamp(row.at());
+            match row {
+                Row::Up {
+                    at,
+                    attempt,
+                    detail,
+                    until,
+                } => {
+                    let tries = if *attempt > 1 {
+                        format!(" on attempt {attempt}")
+                    } else {
+                        String::new()
+                    };
+                    let _ = writeln!(
+                        md,
+                        "| {t} | ▲ connected{tries} | {} | {} |",
+                        cell(detail),
+                        lasted(*at, *until, "up")
+                    );
+                }
+                Row::Down {
+                    detail,
+                    up,
+                    by_user,
+                    ..
+                } => {
+                    let what = if *by_user {
+                        "■ closed"
+                    } else {
+                        "▼ dropped"
+                    };
+                    let _ = writeln!(
+                        md,
+                        "| {t} | {what} | {} | after {} up |",
+                        cell(detail),
+                        text::duration(Duration::from_millis(up.as_millis() as u64))
+                    );
+                }
+                Row::Outage {
+                    at,
+                    steps,
+                    steps_cut,
+                    until,
+                    gave_up,
+                } => {
+                    let mut line = story::steps_line(steps, *steps_cut);
+                    if *gave_up {
+                        line.push_str(" → gave up (max_attempts)");
+                    }
+                    let _ = writeln!(
+                        md,
+                        "| {t} | outage | {} | {} |",
+                        cell(&line),
+                        lasted(*at, *until, "down")
+                    );
+                }
+            }
+        }
+    }
+
+    fn summary_section(&self, md: &mut String, now: SystemTime) {
+        let s = &self.stats;
+        md.push_str("\n## Summary\n\n| | |\n|---|---|\n");
         let state = match (&s.state, s.uptime(now), s.down_for(now)) {
             (crate::engine::ConnState::Open, Some(u), _) => {
                 format!("OPEN, up {}", text::duration(u))
@@ -202,15 +451,6 @@ impl ReportBuilder {
             (st, _, _) => st.label().to_string(),
         };
         let _ = writeln!(md, "| state at the end | {state} |");
-        if let Some(start) = s.started {
-            let _ = writeln!(
-                md,
-                "| watched | {} to {} ({}) |",
-                timestamp(start),
-                timestamp(now),
-                text::duration(now.duration_since(start).unwrap_or_default())
-            );
-        }
         if let Some(a) = s.availability(now) {
             let _ = writeln!(
                 md,
@@ -286,8 +526,63 @@ impl ReportBuilder {
                 timestamp(*at)
             );
         }
+    }
 
-        md.push_str("\n## Connection\n\n");
+    /// The last failure in full: its HTTP answer (status, headers, body) when it had one,
+    /// then the older refused handshakes.
+    fn failure_section(&self, md: &mut String) {
+        let s = &self.stats;
+        let Some((at, what)) = &s.last_failure else {
+            return;
+        };
+        let _ = writeln!(
+            md,
+            "\n### Last failure\n\n{} at {}\n",
+            cell(&crate::describe::trouble(what)),
+            timestamp(*at)
+        );
+        if let crate::engine::stats::Trouble::Failed(f) = what {
+            let _ = writeln!(
+                md,
+                "- cause: {}, in the {}\n- message: {}",
+                f.cause,
+                crate::describe::phase(f.phase),
+                cell(&f.message)
+            );
+        }
+        let mut shown: Vec<&HttpFailure> = Vec::new();
+        for (at, h, message) in self.http.iter().rev() {
+            // The same refusal again says nothing new.
+            if shown.iter().any(|s| {
+                s.status == h.status && s.body == h.body && s.headers.len() == h.headers.len()
+            }) {
+                continue;
+            }
+            shown.push(h);
+            let _ = writeln!(
+                md,
+                "\n#### {} · HTTP {} {}\n\n{}\n",
+                timestamp(*at),
+                h.status,
+                cell(&h.reason),
+                cell(message)
+            );
+            let mut block = format!("HTTP/1.1 {} {}\n", h.status, h.reason);
+            for (n, v) in &h.headers {
+                let _ = writeln!(block, "{}: {v}", title_case(n));
+            }
+            block.push('\n');
+            block.push_str(&String::from_utf8_lossy(&h.body));
+            if h.body_truncated {
+                block.push_str("\n[body cut at 4 KiB]");
+            }
+            md.push_str(&code_block(&text::sanitize_multiline(&block)));
+        }
+    }
+
+    fn connection_section(&self, md: &mut String, url: &str) {
+        let s = &self.stats;
+        md.push_str("\n### Connection and TLS\n\n");
         let _ = writeln!(md, "- URL: {}", inline(url));
         if self.header.headers.is_empty() {
             md.push_str("- Request headers: none beyond the handshake\n");
@@ -327,99 +622,100 @@ impl ReportBuilder {
         if let Some(o) = &s.last_open {
             let _ = writeln!(
                 md,
-                "- Last connected to {} ({}{})",
+                "- Last connected to {}{} ({}{})",
                 o.remote,
-                o.tls_version.unwrap_or("plain ws"),
+                o.proxy
+                    .as_ref()
+                    .map(|p| format!(" through proxy {p}"))
+                    .unwrap_or_default(),
+                o.tls_version.unwrap_or("plain ws, no TLS"),
                 o.subprotocol
                     .as_ref()
                     .map(|p| format!(", subprotocol {p}"))
                     .unwrap_or_default()
             );
         }
+    }
 
-        md.push_str("\n## Connect timeline\n\n");
-        if self.attempts_dropped > 0 {
-            let _ = writeln!(
-                md,
-                "The last {} of {} attempts.\n",
-                self.attempts.len(),
-                self.attempts.len() as u64 + self.attempts_dropped
-            );
-        }
+    fn attempts_section(&self, md: &mut String) {
+        md.push_str("\n### Connect attempts and phase timings\n\n");
         if self.attempts.is_empty() {
             md.push_str("No connect attempts.\n");
-        } else {
-            md.push_str("| time (UTC) | attempt | result | remote | DNS ms | TCP ms | TLS ms | upgrade ms | cause |\n|---|---|---|---|---|---|---|---|---|\n");
-            for a in &self.attempts {
-                let t = timestamp(a.at);
-                match &a.outcome {
-                    Some(Outcome::Open {
-                        phases: p,
-                        remote,
-                        subprotocol,
-                        tls,
-                    }) => {
-                        let mut result = "open".to_string();
-                        if let Some(v) = tls {
-                            result.push_str(&format!(", {v}"));
-                        }
-                        if let Some(sp) = subprotocol {
-                            result.push_str(&format!(", {}", cell(sp)));
-                        }
-                        let _ = writeln!(
-                            md,
-                            "| {t} | {} | {result} | {remote} | {} | {} | {} | {} | |",
-                            a.attempt,
-                            text::millis(p.dns),
-                            text::millis(p.tcp),
-                            p.tls.map(text::millis).unwrap_or_else(|| "—".into()),
-                            text::millis(p.handshake)
-                        );
+            return;
+        }
+        let shown = self.attempts.len().min(ATTEMPTS_SHOWN);
+        let total = self.attempts.len() as u64 + self.attempts_dropped;
+        if total > shown as u64 {
+            let _ = writeln!(md, "The last {shown} of {total} attempts.\n");
+        }
+        md.push_str("| time (UTC) | attempt | result | remote | DNS ms | TCP ms | TLS ms | upgrade ms | cause |\n|---|---|---|---|---|---|---|---|---|\n");
+        let shown_attempts: Vec<&Attempt> = self
+            .attempts
+            .iter()
+            .skip(self.attempts.len() - shown)
+            .collect();
+        let mut i = 0;
+        while i < shown_attempts.len() {
+            let a = shown_attempts[i];
+            let t = timestamp(a.at);
+            match &a.outcome {
+                Some(Outcome::Open {
+                    phases: p,
+                    remote,
+                    subprotocol,
+                    tls,
+                }) => {
+                    let mut result = "open".to_string();
+                    if let Some(v) = tls {
+                        result.push_str(&format!(", {v}"));
                     }
-                    Some(Outcome::Failed { text, phase }) => {
-                        let _ = writeln!(
-                            md,
-                            "| {t} | {} | failed in {phase} | | | | | | {} |",
-                            a.attempt,
-                            cell(text)
-                        );
+                    if let Some(sp) = subprotocol {
+                        result.push_str(&format!(", {}", cell(sp)));
                     }
-                    None => {
-                        let _ = writeln!(
-                            md,
-                            "| {t} | {} | no result recorded | | | | | | |",
-                            a.attempt
-                        );
+                    let _ = writeln!(
+                        md,
+                        "| {t} | {} | {result} | {remote} | {} | {} | {} | {} | |",
+                        a.attempt,
+                        text::millis(p.dns),
+                        text::millis(p.tcp),
+                        p.tls.map(text::millis).unwrap_or_else(|| "—".into()),
+                        text::millis(p.handshake)
+                    );
+                }
+                Some(Outcome::Failed { text, phase }) => {
+                    // The same failure attempt after attempt is one row.
+                    let mut j = i + 1;
+                    while j < shown_attempts.len() && shown_attempts[j].outcome == a.outcome {
+                        j += 1;
                     }
+                    let attempts = if j - i > 1 {
+                        format!("{}–{}", a.attempt, shown_attempts[j - 1].attempt)
+                    } else {
+                        a.attempt.to_string()
+                    };
+                    let _ = writeln!(
+                        md,
+                        "| {t} | {attempts} | failed in {phase} | | | | | | {} |",
+                        cell(text)
+                    );
+                    i = j;
+                    continue;
+                }
+                None => {
+                    let _ = writeln!(
+                        md,
+                        "| {t} | {} | no result recorded | | | | | | |",
+                        a.attempt
+                    );
                 }
             }
+            i += 1;
         }
+    }
 
-        if !self.http.is_empty() {
-            md.push_str("\n## Failed handshakes\n");
-            for (at, h, message) in &self.http {
-                let _ = writeln!(
-                    md,
-                    "\n### {} · HTTP {} {}\n\n{}\n",
-                    timestamp(*at),
-                    h.status,
-                    cell(&h.reason),
-                    cell(message)
-                );
-                let mut block = format!("HTTP/1.1 {} {}\n", h.status, h.reason);
-                for (n, v) in &h.headers {
-                    let _ = writeln!(block, "{n}: {v}");
-                }
-                block.push('\n');
-                block.push_str(&String::from_utf8_lossy(&h.body));
-                if h.body_truncated {
-                    block.push_str("\n[body cut at 4 KiB]");
-                }
-                md.push_str(&code_block(&text::sanitize_multiline(&block)));
-            }
-        }
-
-        md.push_str("\n## Round-trip time\n\n");
+    fn rtt_section(&self, md: &mut String) {
+        let s = &self.stats;
+        md.push_str("\n### Round-trip time\n\n");
         let r = &s.rtt;
         if r.count == 0 {
             md.push_str("No RTT samples (the heartbeat was off, or no pong came back).\n");
@@ -462,48 +758,150 @@ impl ReportBuilder {
                 ms(a.max)
             );
         }
+    }
 
-        md.push_str("\n## Closes\n\n");
+    fn closes_section(&self, md: &mut String) {
+        md.push_str("\n### Closes\n\n");
         if self.closes.is_empty() {
             md.push_str("No connection was closed.\n");
-        } else {
-            md.push_str("| code | meaning | by | count |\n|---|---|---|---|\n");
-            for ((code, by), n) in &self.closes {
-                let (c, name) = match code {
-                    Some(c) => (c.to_string(), close_code_name(*c)),
-                    None if *by == ClosedBy::Heartbeat.as_str() => {
-                        ("—".to_string(), "no pong in time")
-                    }
-                    None => ("—".to_string(), "no close frame"),
-                };
-                let _ = writeln!(md, "| {c} | {name} | {by} | {n} |");
-            }
+            return;
         }
-
-        let _ = writeln!(md, "\n## Last {} messages\n", tail.len());
-        if tail.is_empty() {
-            md.push_str("No messages.\n");
-        } else {
-            let mut block = String::new();
-            for m in tail {
-                let dir = if m.dir == Dir::In { "in " } else { "out" };
-                let body = match m.kind {
-                    Kind::Text => text::sanitize(&text::preview_text(m.data, 400)),
-                    Kind::Binary => text::preview_hex(m.data, 32),
-                };
-                let more = if m.data.len() > 400 { " …" } else { "" };
-                let _ = writeln!(
-                    block,
-                    "{} {dir} {} {:>7} {body}{more}",
-                    text::clock_millis(m.at),
-                    if m.kind == Kind::Text { "txt" } else { "bin" },
-                    text::bytes(m.data.len() as u64)
-                );
-            }
-            md.push_str(&code_block(&block));
+        md.push_str("| code | meaning | by | count |\n|---|---|---|---|\n");
+        for ((code, by), n) in &self.closes {
+            let (c, name) = match code {
+                Some(c) => (c.to_string(), close_code_name(*c)),
+                None if *by == ClosedBy::Heartbeat.as_str() => ("—".to_string(), "no pong in time"),
+                None => ("—".to_string(), "no close frame"),
+            };
+            let _ = writeln!(md, "| {c} | {name} | {by} | {n} |");
         }
-        md
     }
+
+    /// The last 50 lines of messages and connection events, in the order they happened.
+    fn tail_section(&self, md: &mut String, tail: &[TailMessage<'_>]) {
+        enum Line<'a> {
+            Message(&'a TailMessage<'a>),
+            Event(&'a str, u32),
+        }
+        let tail = &tail[tail.len().saturating_sub(MESSAGES_KEPT)..];
+        let mut lines: Vec<(SystemTime, usize, Line<'_>)> = tail
+            .iter()
+            .enumerate()
+            .map(|(i, m)| (m.at, i, Line::Message(m)))
+            .collect();
+        lines.extend(
+            self.conn_events
+                .iter()
+                .enumerate()
+                .map(|(i, (at, e, n))| (*at, i, Line::Event(e, *n))),
+        );
+        // By time, to the millisecond a recording keeps (so a live report and one from its
+        // recording agree); within a millisecond an open comes before the messages on it and
+        // any other event after them.
+        let rank = |l: &Line<'_>| match l {
+            Line::Event(e, _) if e.starts_with("open: ") => 0,
+            Line::Message(_) => 1,
+            Line::Event(..) => 2,
+        };
+        lines.sort_by_key(|(at, i, l)| (millis_since_epoch(*at), rank(l), *i));
+        let lines = &lines[lines.len().saturating_sub(MESSAGES_KEPT)..];
+        let _ = writeln!(
+            md,
+            "\n## Last {} lines: messages and connection events\n",
+            lines.len()
+        );
+        if lines.is_empty() {
+            md.push_str("No messages.\n");
+            return;
+        }
+        let mut block = String::new();
+        for (at, _, line) in lines {
+            match line {
+                Line::Message(m) => {
+                    let dir = if m.dir == Dir::In { "in " } else { "out" };
+                    let body = match m.kind {
+                        Kind::Text => text::sanitize(&text::preview_text(m.data, 400)),
+                        Kind::Binary => text::preview_hex(m.data, 32),
+                    };
+                    let more = if m.data.len() > 400 { " …" } else { "" };
+                    let _ = writeln!(
+                        block,
+                        "{} {dir} {} {:>7} {body}{more}",
+                        text::clock_millis(*at),
+                        if m.kind == Kind::Text { "txt" } else { "bin" },
+                        text::bytes(m.data.len() as u64)
+                    );
+                }
+                Line::Event(e, n) => {
+                    let times = if *n > 1 {
+                        format!(" ×{n}")
+                    } else {
+                        String::new()
+                    };
+                    let _ = writeln!(
+                        block,
+                        "{} ─── {}{times}",
+                        text::clock_millis(*at),
+                        text::sanitize(e)
+                    );
+                }
+            }
+        }
+        md.push_str(&code_block(&block));
+    }
+
+    /// RTT samples over time, for the drawn chart.
+    pub fn rtt_points(&self) -> &[(SystemTime, Duration)] {
+        &self.rtt_points
+    }
+}
+
+/// A connection event of the tail, in words; `None` for what is not one.
+fn event_line(e: &Event) -> Option<String> {
+    Some(match e {
+        Event::Open(info) => crate::describe::open(info),
+        // A connection that broke was described by its error just before.
+        Event::Closed(c) if c.by == ClosedBy::Error => return None,
+        Event::Closed(c) => crate::describe::close(c),
+        Event::Error(f) => crate::describe::failure(f),
+        Event::GaveUp { attempts } => format!(
+            "gave up after {}",
+            text::counted(u64::from(*attempts), "attempt", "attempts")
+        ),
+        Event::Stale { silent } => format!("stale: no data for {}", text::duration(*silent)),
+        Event::Fresh { .. } => "fresh: data again".to_string(),
+        _ => return None,
+    })
+}
+
+fn millis_since_epoch(t: SystemTime) -> u128 {
+    t.duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_millis()
+}
+
+/// Labels and counts as a list, at most 6 named.
+fn tally_list(items: &[(String, u64)], each: impl Fn(&str, u64) -> String) -> String {
+    let mut parts: Vec<String> = items.iter().take(6).map(|(l, n)| each(l, *n)).collect();
+    if items.len() > 6 {
+        parts.push(format!("{} more kinds", items.len() - 6));
+    }
+    parts.join(", ")
+}
+
+/// A header name as HTTP/1.1 writes it (`content-type` is `Content-Type`): the same whether
+/// the answer came live or from a recording, which keeps names in lower case.
+fn title_case(name: &str) -> String {
+    name.split('-')
+        .map(|w| {
+            let mut c = w.chars();
+            match c.next() {
+                Some(f) => f.to_ascii_uppercase().to_string() + &c.as_str().to_ascii_lowercase(),
+                None => String::new(),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("-")
 }
 
 /// `wsmon report FILE`: the report of a recording, written next to it (or to `-o FILE`, or
@@ -543,16 +941,31 @@ pub fn command(args: &crate::cli::ReportArgs) -> anyhow::Result<ExitCode> {
     if skipped > 0 {
         source.push_str(&format!(" ({skipped} corrupt lines skipped)"));
     }
-    let markdown = builder.markdown(end, &source);
+    let html = args.html
+        || args
+            .output
+            .as_ref()
+            .and_then(|o| o.extension())
+            .is_some_and(|e| e.eq_ignore_ascii_case("html") || e.eq_ignore_ascii_case("htm"));
+    let text = if html {
+        builder.html(end, &source)
+    } else {
+        builder.markdown(end, &source)
+    };
     let out = args.output.clone().unwrap_or_else(|| {
         let mut p = args.file.clone().into_os_string();
-        p.push(".report.md");
+        p.push(if html { ".report.html" } else { ".report.md" });
         p.into()
     });
     if out.as_os_str() == "-" {
-        print!("{markdown}");
+        use std::io::Write as _;
+        let mut stdout = std::io::stdout().lock();
+        // A reader that went away (`| head`) is not an error.
+        let _ = stdout
+            .write_all(text.as_bytes())
+            .and_then(|()| stdout.flush());
     } else {
-        crate::paths::write_private(&out, markdown.as_bytes())
+        crate::paths::write_private(&out, text.as_bytes())
             .with_context(|| format!("cannot write {}", out.display()))?;
         println!("{}", out.display());
     }

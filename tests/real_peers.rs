@@ -146,3 +146,57 @@ async fn nginx_pages_are_read_for_what_they_say() {
         )
     );
 }
+
+/// nginx in front of the server, with its WebSocket idle timeout at 1.5 s (as load balancers
+/// are set up, only shorter): a connection without traffic is cut every 1.5 s. The dashboard's
+/// pattern and the report's verdict name the period.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_timeout_in_nginx_is_found_as_a_period_and_the_report_says_so() {
+    let srv = echo_server().await;
+    let lb = nginx(&format!(
+        "listen 127.0.0.1:PORT;\n location / {{\n proxy_pass http://{};\n proxy_http_version 1.1;\n\
+         proxy_set_header Upgrade $http_upgrade;\n proxy_set_header Connection \"upgrade\";\n\
+         proxy_read_timeout 1500ms;\n proxy_send_timeout 1500ms;\n }}",
+        srv.addr()
+    ))
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let rec = dir.path().join("lb.jsonl");
+    let mut w = Lines::spawn(&[
+        "--headless",
+        "--record",
+        rec.to_str().unwrap(),
+        "--ping-interval",
+        "0",
+        "--reconnect-min",
+        "50ms",
+        "--reconnect-max",
+        "200ms",
+        &format!("ws://127.0.0.1:{}/", lb.port),
+    ]);
+    for _ in 0..6 {
+        w.until("a drop", is("closed")).await;
+    }
+    w.signal("-TERM").await;
+    let (code, _, err) = w.finish().await;
+    assert_eq!(code, 0, "{err}");
+
+    let out = wsmon(&["report", rec.to_str().unwrap(), "-o", "-"])
+        .output()
+        .await
+        .unwrap();
+    let md = String::from_utf8_lossy(&out.stdout);
+    let verdict = md.lines().next().unwrap_or_default();
+    assert!(
+        verdict.starts_with("# 6 drops in ") && verdict.contains("abrupt 1006 ×6"),
+        "{md}"
+    );
+    assert!(
+        verdict.contains("drops every ~1.5s (6 in a row)"),
+        "the period is named: {verdict}"
+    );
+    assert!(
+        md.contains("each with no traffic since it opened: looks like an idle timeout on the path"),
+        "{md}"
+    );
+}

@@ -159,20 +159,32 @@ async fn a_recorded_session_replays_to_the_same_events_and_loses_nothing() {
     // The report has every section.
     let (code, md, err) = run_to_end(&["report", rec.to_str().unwrap(), "-o", "-"]).await;
     assert_eq!(code, 0, "{err}");
+    assert!(
+        md.starts_with("# 1 drop in ")
+            && md.lines().next().unwrap().contains(": 1012; one HTTP 401;"),
+        "the verdict first:\n{md}"
+    );
     for section in [
-        "# wsmon report: `",
+        "wsmon report on `",
+        "## Timeline",
+        "| ▼ dropped | closed by server: 1012 service restart |",
+        "| outage | 1012 → HTTP 401 → open |",
         "## Summary",
         "| connects / reconnects / drops | 2 / 1 / 1 |",
-        "## Connection",
-        "## Connect timeline",
+        "## Evidence",
+        "### Last failure",
+        "### Connection and TLS",
+        "### Connect attempts and phase timings",
         "failed in upgrade",
-        "## Failed handshakes",
         "HTTP/1.1 401 Unauthorized",
+        "Content-Type: text/plain",
         "token expired",
-        "## Round-trip time",
-        "## Closes",
+        "### Round-trip time",
+        "### Closes",
         "| 1012 | service restart | server | 1 |",
-        "## Last 50 messages",
+        "lines: messages and connection events",
+        "─── closed by server: 1012 service restart",
+        "─── HTTP 401 Unauthorized: token expired",
         "after the outage",
     ] {
         assert!(md.contains(section), "report lacks {section:?}:\n{md}");

@@ -259,8 +259,9 @@ impl App {
         &self.report.stats
     }
 
-    /// The diagnostic report as of now, its message tail taken from the log.
-    pub fn report_markdown(&self, source: &str) -> String {
+    /// The diagnostic report as of now, in Markdown and as an HTML page; the message tail
+    /// comes from the log.
+    pub fn report_files(&self, source: &str) -> (String, String) {
         let mut tail: Vec<crate::report::TailMessage<'_>> = self
             .log
             .shown_before(self.log.end_seq(), Filter::All)
@@ -279,7 +280,10 @@ impl App {
             })
             .collect();
         tail.reverse();
-        self.report.markdown_with(self.now, source, &tail)
+        (
+            self.report.markdown_with(self.now, source, &tail),
+            self.report.html_with(self.now, source, &tail),
+        )
     }
 
     /// Shows a transient message in the footer.

@@ -82,9 +82,9 @@ fn replay_control(app: &mut App, session: &Session, effect: Effect) {
     }
 }
 
-/// Writes the diagnostic report into the data directory.
+/// Writes the diagnostic report into the data directory, as Markdown and as an HTML page.
 async fn write_report(app: &mut App) {
-    let markdown = app.report_markdown(if app.opts.replay {
+    let (markdown, html) = app.report_files(if app.opts.replay {
         "a replayed recording"
     } else {
         "a live session"
@@ -108,11 +108,15 @@ async fn write_report(app: &mut App) {
         if let Some(d) = target.parent() {
             crate::paths::create_private_dir(d)?;
         }
-        crate::paths::write_private(&target, markdown.as_bytes())
+        crate::paths::write_private(&target, markdown.as_bytes())?;
+        crate::paths::write_private(&target.with_extension("html"), html.as_bytes())
     })
     .await;
     match written {
-        Ok(Ok(())) => app.say(Level::Good, format!("report written to {}", path.display())),
+        Ok(Ok(())) => app.say(
+            Level::Good,
+            format!("report written to {} (and .html)", path.display()),
+        ),
         Ok(Err(e)) => app.say(Level::Bad, format!("cannot write {}: {e}", path.display())),
         Err(e) => app.say(Level::Bad, format!("cannot write the report: {e}")),
     }

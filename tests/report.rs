@@ -1,0 +1,119 @@
+//! The report is written the same way from a live session and from its recording: the same
+//! events, folded live or read back from JSON lines, give the same text.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{Probe, fast};
+use wsmon::engine::{Dir, Event};
+use wsmon::jsonl::{Encoder, Item, Reader, RecordHeader};
+use wsmon::report::ReportBuilder;
+use wsmon::server::{ServeOptions, Server};
+
+/// The report without the line that says when and from what it was made, digits left out:
+/// a recording keeps times to the millisecond and durations to the microsecond, so a figure
+/// may round differently; the words, their order and their case must not differ.
+fn body(md: &str) -> String {
+    md.lines()
+        .filter(|l| !l.starts_with("wsmon report on ") && !l.contains("wsmon report on "))
+        .map(|l| l.replace(|c: char| c.is_ascii_digit(), "#"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_and_recorded_reports_are_the_same() {
+    // A server that closes each connection after 300 ms, then one that refuses with an HTML
+    // page, then one that stays.
+    let a = Server::start(ServeOptions {
+        port: 0,
+        drop_after: Some(Duration::from_millis(300)),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let port = a.addr().port();
+    let mut s = fast(&a.url());
+    s.ping_interval = Some(Duration::from_millis(100));
+    let mut p = Probe::start(s);
+    for _ in 0..3 {
+        p.until("a drop", |e| matches!(e, Event::Closed(_))).await;
+    }
+    a.kill().await;
+    let b = Server::start(ServeOptions {
+        port,
+        reject: Some(503),
+        reject_body: Some(
+            "<html><head><title>503 Service Unavailable</title></head><body><h1>Down for maintenance</h1></body></html>".into(),
+        ),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    for _ in 0..2 {
+        p.until(
+            "a refusal",
+            |e| matches!(e, Event::Error(f) if f.http.is_some()),
+        )
+        .await;
+    }
+    b.kill().await;
+    let c = Server::start(ServeOptions {
+        port,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    p.until("open again", |e| matches!(e, Event::Open(_))).await;
+    p.send_text("hello").await;
+    p.until(
+        "the echo",
+        |e| matches!(e, Event::Message(m) if m.dir == Dir::In),
+    )
+    .await;
+    let log = p.shutdown().await;
+    drop(c);
+
+    let header = RecordHeader {
+        url: format!("ws://127.0.0.1:{port}/"),
+        ping_interval_ms: 100,
+        pong_timeout_ms: 10_000,
+        ..Default::default()
+    };
+    let mut live = ReportBuilder::new(header.clone());
+    let mut enc = Encoder::new();
+    let mut lines = Vec::new();
+    for e in &log {
+        live.apply(e);
+        enc.encode(e, &mut lines);
+    }
+    let mut recorded = ReportBuilder::new(header);
+    let mut end = None;
+    for item in Reader::new(&lines[..]) {
+        if let Item::Event { event, .. } = item {
+            end = Some(event.at);
+            recorded.apply(&event);
+        }
+    }
+    let end = end.expect("events read back");
+    let live_md = live.markdown(end, "x");
+    let recorded_md = recorded.markdown(end, "x");
+    assert_eq!(body(&live_md), body(&recorded_md));
+    assert_eq!(body(&live.html(end, "x")), body(&recorded.html(end, "x")));
+    // And it says what happened. (Between the servers a dial may meet a closed port: the
+    // outage may hold a "refused" too.)
+    let verdict = live_md.lines().next().unwrap();
+    assert!(
+        verdict.starts_with("# 3 drops in ")
+            && verdict.contains(": 1012 ×3;")
+            && verdict.contains(" HTTP 503"),
+        "{verdict}"
+    );
+    let outage = live_md
+        .lines()
+        .find(|l| l.contains("| outage | 1012 → ") && l.contains("HTTP 503"))
+        .unwrap_or_else(|| panic!("the outage's sequence:\n{live_md}"));
+    assert!(outage.contains("→ open |"), "{outage}");
+    assert!(live_md.contains("HTTP 503 Service Unavailable: Down for maintenance"));
+}
