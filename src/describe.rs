@@ -4,7 +4,7 @@
 
 use crate::engine::close_code::close_code_name;
 use crate::engine::pattern::{FLAP_WITHIN, Pattern};
-use crate::engine::stats::{Milestone, TimelineEntry, Trouble, dial_time};
+use crate::engine::stats::{Milestone, Step, TimelineEntry, Trouble, dial_time};
 use crate::engine::{Cause, CloseInfo, ClosedBy, Failure, OpenInfo, Phase, Warning};
 use crate::text;
 
@@ -129,16 +129,74 @@ pub fn trouble(t: &Trouble) -> String {
     }
 }
 
+/// A step of an outage in a word or two: `1012`, `abrupt 1006`, `no pong`, `refused`,
+/// `HTTP 503`, `timeout in upgrade`, `proxy HTTP 407`.
+pub fn step(s: &Step) -> String {
+    match *s {
+        Step::Dropped {
+            by: ClosedBy::Heartbeat,
+            ..
+        } => "no pong".into(),
+        Step::Dropped {
+            by: ClosedBy::Stale,
+            ..
+        } => "stale".into(),
+        Step::Dropped {
+            code: Some(code), ..
+        } if code != 1006 => code.to_string(),
+        Step::Dropped { .. } => "abrupt 1006".into(),
+        Step::Failed {
+            cause,
+            phase,
+            status,
+        } => {
+            let what = match (status, cause) {
+                (Some(status), _) => format!("HTTP {status}"),
+                (None, Cause::Refused) => "refused".into(),
+                (None, Cause::Dns) => "DNS".into(),
+                (None, Cause::Tls) => "TLS".into(),
+                (None, Cause::Timeout) => format!("timeout in {}", phase.as_str()),
+                (None, Cause::Protocol) => "protocol".into(),
+                (None, Cause::Io | Cause::Http) => "io".into(),
+            };
+            if phase == Phase::Proxy {
+                format!("proxy {what}")
+            } else {
+                what
+            }
+        }
+    }
+}
+
+/// An outage's steps in one line: `abrupt 1006 → refused ×3 → HTTP 503 ×2`.
+pub fn path(steps: &[(Step, u32)]) -> String {
+    steps
+        .iter()
+        .map(|(s, n)| match n {
+            1 => step(s),
+            n => format!("{} ×{n}", step(s)),
+        })
+        .collect::<Vec<_>>()
+        .join(" → ")
+}
+
 /// A line of the timeline: a connect (after an outage: how long it was down and how many
 /// attempts it took), or a failure or drop with how many times it happened in a row.
 pub fn timeline_entry(e: &TimelineEntry) -> String {
     let line = match (&e.what, e.down) {
-        (Milestone::Connected(info), Some(down)) => format!(
-            "back after {} down, {}; connected in {} ms",
-            text::duration(down),
-            text::counted(u64::from(info.attempt), "attempt", "attempts"),
-            text::millis(dial_time(info))
-        ),
+        (Milestone::Connected(info), Some(down)) => {
+            let met = if e.path.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", path(&e.path))
+            };
+            format!(
+                "back after {} down{met}, {}; connected in {} ms",
+                text::duration(down),
+                text::counted(u64::from(info.attempt), "attempt", "attempts"),
+                text::millis(dial_time(info))
+            )
+        }
         (what, _) => milestone(what),
     };
     match e.times {

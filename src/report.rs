@@ -421,11 +421,10 @@ impl ReportBuilder {
                 Row::Outage {
                     at,
                     steps,
-                    steps_cut,
                     until,
                     gave_up,
                 } => {
-                    let mut line = story::steps_line(steps, *steps_cut);
+                    let mut line = story::steps_line(steps, until.is_some());
                     if *gave_up {
                         line.push_str(" → gave up (max_attempts)");
                     }

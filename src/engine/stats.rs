@@ -176,6 +176,61 @@ pub struct TimelineEntry {
     pub times: u32,
     /// For a connect after an outage: how long it was down.
     pub down: Option<Duration>,
+    /// For a connect after an outage: what began it and what each dial met, repeats counted.
+    pub path: Vec<(Step, u32)>,
+}
+
+/// One thing an outage met: the drop that began it, or a failed dial.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Step {
+    /// An open connection ended.
+    Dropped {
+        /// Who ended it.
+        by: ClosedBy,
+        /// Its close code, if a close frame came.
+        code: Option<u16>,
+    },
+    /// A dial failed.
+    Failed {
+        /// The class of failure.
+        cause: Cause,
+        /// Where.
+        phase: Phase,
+        /// The HTTP status, for a refused upgrade or CONNECT.
+        status: Option<u16>,
+    },
+}
+
+impl Step {
+    /// The step a close is.
+    pub fn of_close(c: &CloseInfo) -> Step {
+        Step::Dropped {
+            by: c.by,
+            code: c.code,
+        }
+    }
+
+    /// The step a failed dial is.
+    pub fn of_failure(f: &Failure) -> Step {
+        Step::Failed {
+            cause: f.cause,
+            phase: f.phase,
+            status: f.http.as_ref().map(|h| h.status),
+        }
+    }
+}
+
+/// Steps of one outage kept; a long outage stays one line.
+pub const PATH_LEN: usize = 12;
+
+/// Adds `step` to an outage's path, counting a repeat of the last step.
+pub fn extend_path(path: &mut Vec<(Step, u32)>, step: Step) {
+    let full = path.len() >= PATH_LEN;
+    match path.last_mut() {
+        Some((last, n)) if *last == step => *n += 1,
+        _ if full => {}
+        _ => path.push((step, 1)),
+    }
 }
 
 impl Milestone {
@@ -299,6 +354,8 @@ pub struct ConnStats {
     pub reconnects_by_cause: Vec<(&'static str, u64)>,
     /// The last drops, for finding what they have in common.
     pub drop_log: DropLog,
+    /// What the current outage met so far, in order.
+    pub outage_path: Vec<(Step, u32)>,
     // When anything last crossed the connection, either way (an idle timeout counts both).
     last_traffic: Option<SystemTime>,
     // What began the current outage, once it began; counted when the connection is back.
@@ -353,6 +410,7 @@ impl Default for ConnStats {
             closes_by: [0; 5],
             reconnects_by_cause: Vec::new(),
             drop_log: DropLog::default(),
+            outage_path: Vec::new(),
             last_traffic: None,
             outage_cause: None,
             open_failure: None,
@@ -422,8 +480,10 @@ impl ConnStats {
                     }
                 }
                 self.push_timeline(at, Milestone::Connected(info.clone()));
+                let path = std::mem::take(&mut self.outage_path);
                 if let Some(last) = self.timeline.back_mut() {
                     last.down = down;
+                    last.path = path;
                 }
                 self.last_open = Some(info.clone());
             }
@@ -521,6 +581,8 @@ impl ConnStats {
                         });
                     }
                     self.push_timeline(at, Milestone::Dropped(info.clone()));
+                    self.outage_path.clear();
+                    extend_path(&mut self.outage_path, Step::of_close(info));
                 }
                 self.last_close = Some(info.clone());
             }
@@ -539,6 +601,7 @@ impl ConnStats {
                     // Failures of an open connection are put on the timeline by their Closed
                     // event.
                     self.push_timeline(at, Milestone::Failed(f.clone()));
+                    extend_path(&mut self.outage_path, Step::of_failure(f));
                 }
             }
             Event::Retry { attempt, delay } => {
@@ -578,6 +641,7 @@ impl ConnStats {
             what,
             times: 1,
             down: None,
+            path: Vec::new(),
         });
     }
 

@@ -70,16 +70,15 @@ fn figures(b: &ReportBuilder, now: SystemTime) -> String {
                 format!("connected: {detail}"),
             ),
             Row::Outage {
-                at,
-                until,
-                steps,
-                steps_cut,
-                ..
+                at, until, steps, ..
             } => (
                 *at,
                 until.unwrap_or(now),
                 "down",
-                format!("outage: {}", super::story::steps_line(steps, *steps_cut)),
+                format!(
+                    "outage: {}",
+                    super::story::steps_line(steps, until.is_some())
+                ),
             ),
             Row::Down { at, detail, .. } => {
                 let _ = write!(

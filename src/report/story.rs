@@ -5,12 +5,11 @@
 use std::collections::VecDeque;
 use std::time::{Duration, SystemTime};
 
-use crate::engine::{Cause, CloseInfo, ClosedBy, Event, Failure, Phase, Stamped};
+use crate::engine::stats::{Step, extend_path};
+use crate::engine::{CloseInfo, ClosedBy, Event, Failure, Phase, Stamped};
 
 /// Timeline rows kept.
 const ROWS_KEPT: usize = 200;
-/// Steps of one outage kept (a long outage's sequence stays one line).
-const STEPS_KEPT: usize = 12;
 
 /// One row of the timeline.
 #[derive(Clone, Debug, PartialEq)]
@@ -41,10 +40,8 @@ pub enum Row {
     Outage {
         /// When it began.
         at: SystemTime,
-        /// What was met, in order, repeats counted.
-        steps: Vec<(String, u32)>,
-        /// Steps left out of a long sequence.
-        steps_cut: u32,
+        /// What was met, in order, repeats counted (the first 12 kinds).
+        steps: Vec<(Step, u32)>,
         /// When it ended (a connection opened).
         until: Option<SystemTime>,
         /// Whether wsmon gave up (max_attempts).
@@ -63,31 +60,12 @@ impl Row {
 
 /// A close as one word or two: `1012`, `abrupt 1006`, `no pong`, `stale`.
 pub fn close_label(c: &CloseInfo) -> String {
-    match (c.by, c.code) {
-        (ClosedBy::Heartbeat, _) => "no pong".into(),
-        (ClosedBy::Stale, _) => "stale".into(),
-        (_, Some(code)) if code != 1006 => code.to_string(),
-        _ => "abrupt 1006".into(),
-    }
+    crate::describe::step(&Step::of_close(c))
 }
 
-/// A failed dial as a word or two: `refused`, `HTTP 503`, `TLS`, `timeout in upgrade`,
-/// `proxy HTTP 407`.
+/// A failed dial as a word or two: `refused`, `HTTP 503`, `proxy HTTP 407`.
 pub fn failure_label(f: &Failure) -> String {
-    let what = match (&f.http, f.cause) {
-        (Some(h), _) => format!("HTTP {}", h.status),
-        (None, Cause::Refused) => "refused".into(),
-        (None, Cause::Dns) => "DNS".into(),
-        (None, Cause::Tls) => "TLS".into(),
-        (None, Cause::Timeout) => format!("timeout in {}", f.phase.as_str()),
-        (None, Cause::Protocol) => "protocol".into(),
-        (None, Cause::Io | Cause::Http) => "io".into(),
-    };
-    if f.phase == Phase::Proxy {
-        format!("proxy {what}")
-    } else {
-        what
-    }
+    crate::describe::step(&Step::of_failure(f))
 }
 
 /// Counts of labels in first-seen order.
@@ -132,9 +110,8 @@ impl Story {
         match &s.event {
             Event::Open(info) => {
                 let began = self.down_since();
-                if let Some(Row::Outage { until, steps, .. }) = self.current_outage() {
+                if let Some(Row::Outage { until, .. }) = self.current_outage() {
                     *until = Some(at);
-                    steps.push(("open".into(), 1));
                 }
                 if let Some(began) = began {
                     let lasted = at.duration_since(began).unwrap_or_default();
@@ -154,27 +131,17 @@ impl Story {
                 self.open_failure = Some(crate::describe::failure(f));
             }
             Event::Error(f) => {
-                let label = failure_label(f);
-                self.failures.add(label.clone());
+                self.failures.add(failure_label(f));
                 if self.current_outage().is_none() {
                     self.push(Row::Outage {
                         at,
                         steps: Vec::new(),
-                        steps_cut: 0,
                         until: None,
                         gave_up: false,
                     });
                 }
-                if let Some(Row::Outage {
-                    steps, steps_cut, ..
-                }) = self.current_outage()
-                {
-                    let full = steps.len() >= STEPS_KEPT;
-                    match steps.last_mut() {
-                        Some((l, n)) if *l == label => *n += 1,
-                        _ if full => *steps_cut += 1,
-                        _ => steps.push((label, 1)),
-                    }
+                if let Some(Row::Outage { steps, .. }) = self.current_outage() {
+                    extend_path(steps, Step::of_failure(f));
                 }
             }
             Event::Closed(c) => {
@@ -198,12 +165,10 @@ impl Story {
                     by_user,
                 });
                 if !by_user {
-                    let label = close_label(c);
-                    self.drops.add(label.clone());
+                    self.drops.add(close_label(c));
                     self.push(Row::Outage {
                         at,
-                        steps: vec![(label, 1)],
-                        steps_cut: 0,
+                        steps: vec![(Step::of_close(c), 1)],
                         until: None,
                         gave_up: false,
                     });
@@ -244,21 +209,15 @@ impl Story {
     }
 }
 
-/// An outage's steps in one line: `abrupt 1006 → refused ×3 → HTTP 503 ×2 → open`.
-pub fn steps_line(steps: &[(String, u32)], cut: u32) -> String {
-    let mut parts: Vec<String> = steps
-        .iter()
-        .map(|(l, n)| match n {
-            1 => l.clone(),
-            n => format!("{l} ×{n}"),
-        })
-        .collect();
-    if cut > 0 {
-        let last = parts.pop();
-        parts.push(format!("… {cut} more"));
-        parts.extend(last);
+/// An outage's steps in one line, and how it ended: `abrupt 1006 → refused ×3 → HTTP 503 ×2
+/// → open`.
+pub fn steps_line(steps: &[(Step, u32)], ended: bool) -> String {
+    let path = crate::describe::path(steps);
+    match (ended, path.is_empty()) {
+        (false, _) => path,
+        (true, true) => "open".into(),
+        (true, false) => format!("{path} → open"),
     }
-    parts.join(" → ")
 }
 
 /// A count as people write it in a sentence: "one", "two", ..., then digits.
@@ -277,23 +236,32 @@ mod tests {
 
     #[test]
     fn steps_are_compact() {
-        let s = |l: &str, n| (l.to_string(), n);
+        use crate::engine::{Cause, ClosedBy, Phase};
+        let mut path = vec![(
+            Step::Dropped {
+                by: ClosedBy::Error,
+                code: None,
+            },
+            1,
+        )];
+        let refused = Step::Failed {
+            cause: Cause::Refused,
+            phase: Phase::Tcp,
+            status: None,
+        };
+        let busy = Step::Failed {
+            cause: Cause::Http,
+            phase: Phase::Upgrade,
+            status: Some(503),
+        };
+        for s in [refused, refused, refused, busy, busy] {
+            extend_path(&mut path, s);
+        }
         assert_eq!(
-            steps_line(
-                &[
-                    s("abrupt 1006", 1),
-                    s("refused", 3),
-                    s("HTTP 503", 2),
-                    s("open", 1)
-                ],
-                0
-            ),
+            steps_line(&path, true),
             "abrupt 1006 → refused ×3 → HTTP 503 ×2 → open"
         );
-        assert_eq!(
-            steps_line(&[s("1012", 1), s("refused", 1), s("open", 1)], 4),
-            "1012 → refused → … 4 more → open"
-        );
+        assert_eq!(steps_line(&path[..1], false), "abrupt 1006");
         assert_eq!(count_word(1), "one");
         assert_eq!(count_word(12), "12");
     }

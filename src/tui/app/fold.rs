@@ -134,8 +134,14 @@ impl App {
                     Some(down) => {
                         let (head, rest) = detail.split_once('\n').unwrap_or((&detail, ""));
                         let head = head.split(" after ").next().unwrap_or(head);
+                        let met = match self.stats().timeline.back() {
+                            Some(e) if !e.path.is_empty() => {
+                                format!(" ({})", describe::path(&e.path))
+                            }
+                            _ => String::new(),
+                        };
                         format!(
-                            "back after {} down, {}; {head}\n{rest}",
+                            "back after {} down{met}, {}; {head}\n{rest}",
                             text::duration(down),
                             text::counted(u64::from(info.attempt), "attempt", "attempts"),
                         )
