@@ -320,16 +320,34 @@ fn about(d: std::time::Duration) -> String {
     text::duration(std::time::Duration::from_millis(rounded))
 }
 
-/// A pattern in a few words, for a narrow place: "drops every ~1.5s".
+/// A pattern in a few words, for a narrow place and the report's verdict: "drops every ~1.5s
+/// (6 in a row): a timeout on the path".
 pub fn pattern_short(p: &Pattern) -> String {
     match *p {
+        Pattern::Periodic {
+            period,
+            run,
+            quiet: true,
+        } => format!(
+            "drops every ~{} ({run} in a row), idle: an idle timeout on the path",
+            about(period)
+        ),
         Pattern::Periodic { period, run, .. } => {
-            format!("drops every ~{} ({run} in a row)", about(period))
+            format!(
+                "drops every ~{} ({run} in a row): a timeout on the path",
+                about(period)
+            )
         }
         Pattern::IdleTimeout { idle, run } => {
-            format!("drops after ~{} idle ({run} in a row)", about(idle))
+            format!(
+                "drops after ~{} idle ({run} in a row): an idle timeout on the path",
+                about(idle)
+            )
         }
-        Pattern::Flapping { short, of } => format!("flapping ({short} of {of} short)"),
+        Pattern::Flapping { short, of } => format!(
+            "flapping: {short} of the last {of} connections ended within {}",
+            text::duration(FLAP_WITHIN)
+        ),
     }
 }
 

@@ -62,6 +62,14 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             ],
         ));
     }
+    // What the drops have in common is the lead a field engineer follows first.
+    if let Some(p) = s.pattern(app.now) {
+        out.push(labeled(
+            t,
+            "pattern",
+            vec![span(crate::describe::pattern_short(&p), t.warn())],
+        ));
+    }
     out.push(labeled(
         t,
         "total",
@@ -74,14 +82,6 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             span(text::counted(s.drops, "drop", "drops"), t.value()),
         ],
     ));
-    // What the drops have in common is the lead a field engineer follows first.
-    if let Some(p) = s.pattern(app.now) {
-        out.push(labeled(
-            t,
-            "pattern",
-            vec![span(crate::describe::pattern(&p), t.warn())],
-        ));
-    }
     if inner.height as usize >= out.len() + 2 {
         out.push(labeled(
             t,
