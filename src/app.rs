@@ -132,6 +132,23 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .context("cannot start the async runtime")
 }
 
+/// The runtime for watching `endpoints`: two workers, so one connection's socket and its
+/// frontend run in parallel under a flood; one thread for a fleet, whose cost is wake-ups:
+/// there every engine and the frontend run on the thread that woke, with no hand-over between
+/// threads.
+fn runtime_for(endpoints: usize) -> anyhow::Result<tokio::runtime::Runtime> {
+    if endpoints <= FLEET_ON_ONE_THREAD {
+        return runtime();
+    }
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+/// From how many endpoints a fleet runs on one thread.
+const FLEET_ON_ONE_THREAD: usize = 8;
+
 /// Runs parsed arguments.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
@@ -175,9 +192,12 @@ fn watch(args: WatchArgs) -> anyhow::Result<ExitCode> {
         Mode::Tui
     };
     let endpoints = cfg.watch_list()?;
+    // The engines have their settings now; where each value came from is not needed again,
+    // and for a fleet of 10,000 it is tens of MB.
+    cfg.endpoints = Vec::new();
     ensure_fd_limit(endpoints.len())?;
     let _log = crate::logging::init();
-    let rt = runtime()?;
+    let rt = runtime_for(endpoints.len())?;
     let result = rt.block_on(async move {
         let (endpoints, _demo) = if args.demo {
             let server = Server::start(ServeOptions {

@@ -128,11 +128,15 @@ pub fn configure(
         // A fleet: spread the starts and keep each idle connection small.
         let stagger = Duration::from_millis(5 * out.len() as u64)
             .clamp(Duration::from_millis(200), Duration::from_secs(5));
-        let small_buffers = out.len() > 8;
+        let many = out.len() > 8;
         for e in &mut out {
             e.resolved.settings.stagger = stagger;
-            if small_buffers {
-                e.resolved.settings.read_buffer_size = 16 * 1024;
+            if many {
+                // tungstenite fills its whole read buffer with zeros before each read, so its
+                // size is resident per connection: 4 KiB is one page (it grows for a larger
+                // frame).
+                e.resolved.settings.read_buffer_size = 4 * 1024;
+                e.resolved.settings.timer_grid = Duration::from_millis(50);
             }
         }
     }

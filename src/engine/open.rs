@@ -367,6 +367,7 @@ impl Task {
         .into_iter()
         .flatten()
         .min()
+        .map(|t| on_grid(t, self.s.timer_grid))
     }
 
     /// Whatever timer is due: pings, verdicts, staleness, stability.
@@ -853,4 +854,36 @@ async fn close_politely(ws: &mut Ws, code: u16, reason: &str) {
         }
     })
     .await;
+}
+
+/// The first point of the process-wide grid of step `grid` at or after `t` (`t` itself when
+/// the grid is zero): timers of many connections due within one step fire together.
+fn on_grid(t: Instant, grid: Duration) -> Instant {
+    static EPOCH: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    if grid.is_zero() {
+        return t;
+    }
+    let epoch = *EPOCH.get_or_init(Instant::now);
+    let since = t.saturating_duration_since(epoch).as_nanos();
+    let step = grid.as_nanos();
+    let up = since.div_ceil(step) * step;
+    epoch + Duration::from_nanos(u64::try_from(up).unwrap_or(u64::MAX))
+}
+
+#[cfg(test)]
+mod grid_tests {
+    use super::*;
+
+    #[test]
+    fn timers_due_within_a_step_fire_together() {
+        let t = Instant::now() + Duration::from_secs(3);
+        assert_eq!(on_grid(t, Duration::ZERO), t, "no grid: exactly when due");
+        let grid = Duration::from_millis(50);
+        let a = on_grid(t, grid);
+        let b = on_grid(t + Duration::from_millis(20), grid);
+        assert!(a >= t && a - t < grid, "at most one step late");
+        // Two deadlines in the same step share a wake-up, or sit in neighbouring ones.
+        assert!(b == a || b == a + grid);
+        assert_eq!(on_grid(a, grid), a, "a point of the grid stays");
+    }
 }

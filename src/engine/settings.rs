@@ -111,6 +111,10 @@ pub struct ConnSettings {
     /// The socket's read buffer (allocated when the connection opens): large for floods, small
     /// when one process watches many endpoints.
     pub read_buffer_size: usize,
+    /// Timers of an open connection fire on this grid (zero: exactly when due). A fleet's
+    /// heartbeats then wake the process a few times a second for many connections at once,
+    /// rather than once per ping; each is at most this much late.
+    pub timer_grid: Duration,
     /// Spread for a fleet: the first dial waits a random part of this, the first ping and the
     /// retries are jittered, so many engines do not act in lockstep. Zero for one endpoint.
     pub stagger: Duration,
@@ -160,6 +164,7 @@ impl Default for ConnSettings {
             max_message_size: 64 << 20,
             redactor: Redactor::default(),
             read_buffer_size: 128 * 1024,
+            timer_grid: Duration::ZERO,
             stagger: Duration::ZERO,
             on_open: Vec::new(),
             app_ping: None,

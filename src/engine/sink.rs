@@ -55,7 +55,7 @@ impl Sink {
         Sink {
             tx,
             tap,
-            batch: Vec::with_capacity(64),
+            batch: Vec::new(),
             batch_bytes: 0,
             current_open: None,
         }
@@ -101,7 +101,10 @@ impl Sink {
         if self.batch.is_empty() {
             return !self.tx.is_closed();
         }
-        let batch = Arc::new(std::mem::replace(&mut self.batch, Vec::with_capacity(64)));
+        // The next batch starts as large as this one: a flood keeps its room, an idle
+        // connection (of thousands in a fleet) holds almost none.
+        let next = Vec::with_capacity(self.batch.len());
+        let batch = Arc::new(std::mem::replace(&mut self.batch, next));
         self.batch_bytes = 0;
         if let Some(tap) = &self.tap
             && tap.0.send(batch.clone()).await.is_err()
