@@ -3,7 +3,10 @@
 use std::path::PathBuf;
 
 use tracing_appender::non_blocking::WorkerGuard;
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::Layer as _;
+use tracing_subscriber::filter::Targets;
+use tracing_subscriber::layer::SubscriberExt as _;
+use tracing_subscriber::util::SubscriberInitExt as _;
 
 /// A log file larger than this is moved to `wsmon.log.1` at start.
 const ROTATE_AT: u64 = 10 << 20;
@@ -19,11 +22,18 @@ pub fn init() -> Option<(WorkerGuard, PathBuf)> {
     let file = crate::paths::open_private(&path, true).ok()?;
     crate::paths::make_private(&path);
     let (writer, guard) = tracing_appender::non_blocking(file);
-    let filter = EnvFilter::try_from_env("WSMON_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
-    tracing_subscriber::fmt()
-        .with_writer(writer)
-        .with_ansi(false)
-        .with_env_filter(filter)
+    // `debug`, or per target: `wsmon=debug,rustls=info`.
+    let filter = std::env::var("WSMON_LOG")
+        .ok()
+        .and_then(|v| v.parse::<Targets>().ok())
+        .unwrap_or_else(|| Targets::new().with_default(tracing::Level::INFO));
+    tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(writer)
+                .with_ansi(false)
+                .with_filter(filter),
+        )
         .try_init()
         .ok()?;
     Some((guard, path))
