@@ -19,5 +19,6 @@ pub mod report;
 pub mod server;
 pub mod session;
 pub mod signals;
+pub mod small;
 pub mod text;
 pub mod tui;

@@ -75,6 +75,8 @@ pub struct ReportBuilder {
     rtt_points: Vec<(SystemTime, Duration)>,
     rtt_every: u64,
     rtt_seen: u64,
+    // How many points the chart keeps (0: the default).
+    rtt_cap: usize,
 }
 
 /// A message as the report's tail shows it.
@@ -100,6 +102,12 @@ impl ReportBuilder {
         }
     }
 
+    /// Keeps at most `n` RTT points for the drawn chart (a fleet's dashboards keep few).
+    pub fn with_chart_points(mut self, n: usize) -> Self {
+        self.rtt_cap = n.max(2);
+        self
+    }
+
     /// A report whose message tail is supplied when it is written (the dashboard's log).
     pub fn without_messages(header: RecordHeader) -> Self {
         ReportBuilder {
@@ -122,14 +130,19 @@ impl ReportBuilder {
                     if self.conn_events.len() == MESSAGES_KEPT {
                         self.conn_events.pop_front();
                     }
-                    self.conn_events.push_back((s.at, line, 1));
+                    crate::small::push_back(&mut self.conn_events, (s.at, line, 1));
                 }
             }
         }
         if let Event::Rtt { rtt, app: false } = s.event {
             self.rtt_seen += 1;
             if self.rtt_seen.is_multiple_of(self.rtt_every.max(1)) {
-                if self.rtt_points.len() == RTT_POINTS {
+                let cap = if self.rtt_cap == 0 {
+                    RTT_POINTS
+                } else {
+                    self.rtt_cap
+                };
+                if self.rtt_points.len() >= cap {
                     // Keep every other point: the chart spans the whole session at half the
                     // resolution.
                     let mut i = 0;
@@ -139,7 +152,7 @@ impl ReportBuilder {
                     });
                     self.rtt_every = self.rtt_every.max(1) * 2;
                 }
-                self.rtt_points.push((s.at, rtt));
+                crate::small::push(&mut self.rtt_points, (s.at, rtt));
             }
         }
         match &s.event {
@@ -148,11 +161,14 @@ impl ReportBuilder {
                     self.attempts.pop_front();
                     self.attempts_dropped += 1;
                 }
-                self.attempts.push_back(Attempt {
-                    at: s.at,
-                    attempt: *attempt,
-                    outcome: None,
-                });
+                crate::small::push_back(
+                    &mut self.attempts,
+                    Attempt {
+                        at: s.at,
+                        attempt: *attempt,
+                        outcome: None,
+                    },
+                );
             }
             Event::Open(info) => {
                 let outcome = Outcome::Open {

@@ -11,6 +11,18 @@ use super::process::{cpu_seconds, dashboard_tmux, rss_kib};
 
 /// Endpoints in the fleet measurement.
 pub(crate) const FLEET: usize = 1000;
+/// Endpoints in the large fleet.
+pub(crate) const BIG_FLEET: usize = 10_000;
+
+/// One fleet run: how many endpoints, how long idle CPU is measured, in which frontend, and
+/// how often the server sends each connection a message (none: idle but for heartbeats).
+#[derive(Clone, Copy)]
+pub(crate) struct FleetRun {
+    pub(crate) n: usize,
+    pub(crate) secs: u64,
+    pub(crate) dashboard: bool,
+    pub(crate) tick: Option<Duration>,
+}
 
 /// What a fleet costs and how it behaves.
 pub(crate) struct FleetCost {
@@ -53,11 +65,20 @@ pub(crate) async fn watch_count(
     )
 }
 
-/// Runs wsmon on a fleet of `n` endpoints of one built-in server with 15 s heartbeats:
-/// time to all open, idle CPU over `secs` and RSS, then the reconnects after a server restart.
-pub(crate) async fn fleet_cost(bin: &Path, n: usize, secs: u64, dashboard: bool) -> FleetCost {
+/// Runs wsmon on a fleet of endpoints of one built-in server with 15 s heartbeats: time to
+/// all open, CPU over `secs` and RSS, then the reconnects after a server restart.
+pub(crate) async fn fleet_cost(bin: &Path, run: &FleetRun) -> FleetCost {
+    let FleetRun {
+        n,
+        secs,
+        dashboard,
+        tick,
+    } = *run;
+    // The server runs in this process and holds one socket per endpoint.
+    let _ = rlimit::increase_nofile_limit(2 * n as u64 + 1024);
     let srv = Server::start(ServeOptions {
         port: 0,
+        tick,
         ..Default::default()
     })
     .await
@@ -109,6 +130,7 @@ pub(crate) async fn fleet_cost(bin: &Path, n: usize, secs: u64, dashboard: bool)
     srv.kill().await;
     let srv = Server::start(ServeOptions {
         port,
+        tick,
         ..Default::default()
     })
     .await

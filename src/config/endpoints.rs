@@ -133,9 +133,9 @@ pub fn configure(
             e.resolved.settings.stagger = stagger;
             if many {
                 // tungstenite fills its whole read buffer with zeros before each read, so its
-                // size is resident per connection: 4 KiB is one page (it grows for a larger
-                // frame).
-                e.resolved.settings.read_buffer_size = 4 * 1024;
+                // size is resident per connection: 2 KiB holds a heartbeat's frames many times
+                // over (it grows for a larger frame).
+                e.resolved.settings.read_buffer_size = 2 * 1024;
                 e.resolved.settings.timer_grid = Duration::from_millis(50);
             }
         }

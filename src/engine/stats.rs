@@ -75,7 +75,8 @@ impl ConnState {
 /// Round-trip samples: running totals plus a window for percentiles.
 #[derive(Clone, Debug, Default)]
 pub struct RttStats {
-    window: VecDeque<Duration>,
+    // In microseconds: a fleet holds one window per endpoint (4 KiB full, not 16).
+    window: VecDeque<u32>,
     /// Newest sample.
     pub last: Option<Duration>,
     /// Smallest sample ever.
@@ -96,7 +97,8 @@ impl RttStats {
         if self.window.len() == RTT_WINDOW {
             self.window.pop_front();
         }
-        self.window.push_back(rtt);
+        let micros = u32::try_from(rtt.as_micros()).unwrap_or(u32::MAX);
+        crate::small::push_back(&mut self.window, micros);
         self.last = Some(rtt);
         self.min = Some(self.min.map_or(rtt, |m| m.min(rtt)));
         self.max = Some(self.max.map_or(rtt, |m| m.max(rtt)));
@@ -120,11 +122,13 @@ impl RttStats {
         if self.window.is_empty() {
             return [None; N];
         }
-        let mut sorted: Vec<Duration> = self.window.iter().copied().collect();
+        let mut sorted: Vec<u32> = self.window.iter().copied().collect();
         sorted.sort_unstable();
         ps.map(|p| {
             let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
-            Some(sorted[rank.clamp(1, sorted.len()) - 1])
+            Some(Duration::from_micros(u64::from(
+                sorted[rank.clamp(1, sorted.len()) - 1],
+            )))
         })
     }
 
@@ -133,7 +137,7 @@ impl RttStats {
         self.window
             .iter()
             .skip(self.window.len().saturating_sub(n))
-            .copied()
+            .map(|&us| Duration::from_micros(u64::from(us)))
     }
 }
 
@@ -636,13 +640,16 @@ impl ConnStats {
         if self.timeline.len() == TIMELINE_LEN {
             self.timeline.pop_front();
         }
-        self.timeline.push_back(TimelineEntry {
-            at,
-            what,
-            times: 1,
-            down: None,
-            path: Vec::new(),
-        });
+        crate::small::push_back(
+            &mut self.timeline,
+            TimelineEntry {
+                at,
+                what,
+                times: 1,
+                down: None,
+                path: Vec::new(),
+            },
+        );
     }
 
     /// What the drops so far have in common, as of `now`.

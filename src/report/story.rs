@@ -188,7 +188,7 @@ impl Story {
             self.rows.pop_front();
             self.rows_cut += 1;
         }
-        self.rows.push_back(row);
+        crate::small::push_back(&mut self.rows, row);
     }
 
     /// The outage going on, if the last row is one.

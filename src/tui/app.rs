@@ -218,7 +218,9 @@ impl App {
         let history = History::load(opts.history.clone());
         App {
             log: MessageLog::new(opts.log_capacity, opts.log_max_bytes),
-            report: ReportBuilder::without_messages(opts.header.clone()),
+            // One of a fleet keeps a small chart: thousands of them are drawn from memory.
+            report: ReportBuilder::without_messages(opts.header.clone())
+                .with_chart_points(if opts.name.is_some() { 64 } else { 1024 }),
             recording: None,
             replay: None,
             filter: Filter::All,

@@ -20,6 +20,9 @@ use crate::session::{Arrival, Session};
 
 /// Most engine batches folded in before the loop looks at keys and the clock again.
 const BATCHES_PER_TURN: usize = 64;
+/// Most time spent folding batches before the loop looks at keys and the clock again: under a
+/// flood a key still gets its frame soon.
+const FOLD_TURN: Duration = Duration::from_millis(2);
 
 /// Lays out and clamps scrolling for a screen of `area` before drawing.
 pub fn prepare(app: &mut App, area: Rect) {
@@ -231,6 +234,10 @@ where
     tokio::pin!(stop);
     let mut dirty = true;
     let mut last_draw = Instant::now() - frame_every;
+    // A key is answered by a frame sooner than the frame rate would draw one, at most four
+    // times as often: what is typed shows at once, even under a flood.
+    let key_frame_gap = frame_every / 4;
+    let mut key_due: Option<Instant> = None;
     // For the test that proves a panic restores the terminal and prints its message.
     let test_panic = std::env::var_os("WSMON_TEST_PANIC").is_some();
     let endpoints = session.names().len();
@@ -247,12 +254,13 @@ where
                             effects::perform(screen.app_mut(id), id, session, effect).await;
                         }
                         dirty = true;
+                        key_due.get_or_insert((last_draw + key_frame_gap).max(Instant::now()));
                     }
                     // The terminal is gone (e.g. the SSH session dropped).
                     Some(Err(_)) | None => break,
                 }
             }
-            _ = sleep_until(last_draw + frame_every), if dirty => {
+            _ = sleep_until(key_due.map_or(last_draw + frame_every, |k| k.min(last_draw + frame_every))), if dirty => {
                 screen.set_now(session.now());
                 match session.player() {
                     Some(player) => {
@@ -276,6 +284,7 @@ where
                 }
                 last_draw = Instant::now();
                 dirty = false;
+                key_due = None;
                 if let Some(f) = hooks.on_frame.as_mut() {
                     f(screen, last_draw);
                 }
@@ -285,9 +294,13 @@ where
             }
             arrival = session.next() => match arrival {
                 Arrival::Batch(id, batch) => {
+                    let turn = std::time::Instant::now();
                     let mut changed = screen.apply(id, &batch);
                     // Fold in what else waits, then look at keys and the clock again.
                     for _ in 1..BATCHES_PER_TURN {
+                        if turn.elapsed() >= FOLD_TURN {
+                            break;
+                        }
                         match session.try_batch() {
                             Some((id, b)) => changed |= screen.apply(id, &b),
                             None => break,

@@ -206,8 +206,8 @@ impl MessageLog {
     /// An empty log holding at most `capacity` entries and `max_bytes` of payload.
     pub fn new(capacity: usize, max_bytes: usize) -> Self {
         MessageLog {
-            // Small at first: a fleet has one log per endpoint, most of them quiet.
-            entries: VecDeque::with_capacity(capacity.min(64)),
+            // Empty at first: a fleet has one log per endpoint, most of them quiet.
+            entries: VecDeque::new(),
             capacity: capacity.max(1),
             max_bytes: max_bytes.max(1),
             bytes: 0,
@@ -302,7 +302,7 @@ impl MessageLog {
         {
             g.hits.push_back(seq);
         }
-        self.entries.push_back(e);
+        crate::small::push_back(&mut self.entries, e);
         seq
     }
 

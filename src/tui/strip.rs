@@ -36,10 +36,12 @@ pub struct Cell {
     pub best: Up,
 }
 
-/// The samples of the last `SPAN`, one per second at most.
+/// The samples of the last `SPAN`, one per second at most, kept as runs of the same state:
+/// an endpoint that stays up holds one run, not 600 samples (a fleet has thousands).
 #[derive(Clone, Debug, Default)]
 pub struct StateStrip {
-    samples: VecDeque<(u64, Up)>,
+    // (first second, last second, state), oldest first.
+    runs: VecDeque<(u64, u64, Up)>,
 }
 
 fn secs(t: SystemTime) -> u64 {
@@ -47,6 +49,9 @@ fn secs(t: SystemTime) -> u64 {
         .map(|d| d.as_secs())
         .unwrap_or(0)
 }
+
+/// Seconds without a sample that a run of the same state still spans (a tick that came late).
+const GAP: u64 = 2;
 
 impl StateStrip {
     /// Records the state at `now` (once per second; later samples of a second are dropped).
@@ -58,21 +63,25 @@ impl StateStrip {
             ConnState::Waiting { .. } | ConnState::Closed | ConnState::GaveUp => Up::Down,
         };
         let s = secs(now);
-        if self.samples.back().is_some_and(|(t, _)| *t >= s) {
-            return;
+        match self.runs.back_mut() {
+            Some((_, last, _)) if *last >= s => return,
+            Some((_, last, was)) if *was == up && s - *last <= GAP => *last = s,
+            _ => self.runs.push_back((s, s, up)),
         }
-        self.samples.push_back((s, up));
         let oldest = s.saturating_sub(SPAN.as_secs());
-        while self.samples.front().is_some_and(|(t, _)| *t < oldest) {
-            self.samples.pop_front();
+        while self.runs.front().is_some_and(|(_, last, _)| *last < oldest) {
+            self.runs.pop_front();
+        }
+        if let Some((first, _, _)) = self.runs.front_mut() {
+            *first = (*first).max(oldest);
         }
     }
 
     /// When the first sample was taken.
     pub fn first(&self) -> Option<SystemTime> {
-        self.samples
+        self.runs
             .front()
-            .map(|(t, _)| SystemTime::UNIX_EPOCH + Duration::from_secs(*t))
+            .map(|(t, _, _)| SystemTime::UNIX_EPOCH + Duration::from_secs(*t))
     }
 
     /// The last `span` (at most `SPAN`) in `n` cells, oldest first; `None` for a cell with no
@@ -84,21 +93,20 @@ impl StateStrip {
         let start = end.saturating_sub(span);
         let per = span.div_ceil(n).max(1);
         let mut out: Vec<Option<Cell>> = vec![None; n as usize];
-        for (t, up) in &self.samples {
-            if *t < start || *t >= end {
-                continue;
+        for &(first, last, up) in &self.runs {
+            for t in first.max(start)..=last.min(end - 1) {
+                let i = (((t - start) / per) as usize).min(n as usize - 1);
+                out[i] = Some(match out[i] {
+                    None => Cell {
+                        worst: up,
+                        best: up,
+                    },
+                    Some(c) => Cell {
+                        worst: c.worst.min(up),
+                        best: c.best.max(up),
+                    },
+                });
             }
-            let i = (((t - start) / per) as usize).min(n as usize - 1);
-            out[i] = Some(match out[i] {
-                None => Cell {
-                    worst: *up,
-                    best: *up,
-                },
-                Some(c) => Cell {
-                    worst: c.worst.min(*up),
-                    best: c.best.max(*up),
-                },
-            });
         }
         out
     }
@@ -136,6 +144,11 @@ mod tests {
                 worst: Up::Up,
                 best: Up::Up
             }
+        );
+        assert_eq!(
+            strip.runs.len(),
+            3,
+            "up, down, up: three runs, not 600 samples"
         );
         let fresh = StateStrip::default().cells(at(0), 4, SPAN);
         assert!(fresh.iter().all(Option::is_none));
