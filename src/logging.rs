@@ -21,7 +21,11 @@ pub fn init() -> Option<(WorkerGuard, PathBuf)> {
     }
     let file = crate::paths::open_private(&path, true).ok()?;
     crate::paths::make_private(&path);
-    let (writer, guard) = tracing_appender::non_blocking(file);
+    // Connection events only, a few lines a second at most: the default queue of 128,000
+    // lines would be 4 MB of memory touched up front (a third of an idle dashboard).
+    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .buffered_lines_limit(1024)
+        .finish(file);
     // `debug`, or per target: `wsmon=debug,rustls=info`.
     let filter = std::env::var("WSMON_LOG")
         .ok()

@@ -182,8 +182,8 @@ pub async fn run(opts: &Opts) -> Vec<Row> {
             rows.push(row(
                 format!("ingest {label}: dashboard (engine + loop, TestBackend, 30 fps)"),
                 format!("{} = {:.0}% of minimal", show(tui), tui_share * 100.0),
-                if size == 100 { ">= 50% of minimal" } else { "" },
-                (size == 100).then_some(tui_share >= 0.5),
+                if size == 100 { ">= 70% of minimal" } else { "" },
+                (size == 100).then_some(tui_share >= 0.7),
             ));
             let ws_rate = websocat.map(rate);
             rows.push(row(
@@ -192,12 +192,12 @@ pub async fn run(opts: &Opts) -> Vec<Row> {
                     Some(w) => format!("{} = {:.1}x websocat", show(headless), rate(headless) / w),
                     None => show(headless),
                 },
-                if size == 100 { ">= 2x websocat" } else { "" },
                 if size == 100 {
-                    ws_rate.map(|w| rate(headless) >= 2.0 * w)
+                    ">= 2x websocat"
                 } else {
-                    None
+                    ">= 1.5x websocat"
                 },
+                ws_rate.map(|w| rate(headless) >= if size == 100 { 2.0 } else { 1.5 } * w),
             ));
             if let Some(w) = websocat {
                 rows.push(row(
@@ -222,8 +222,8 @@ pub async fn run(opts: &Opts) -> Vec<Row> {
                         latencies.len()
                     ),
                     format!("{} / {}", ms(p50), ms(p99)),
-                    "p99 <= 50 ms",
-                    Some(p99 <= Duration::from_millis(50)),
+                    "p99 <= 16 ms",
+                    Some(p99 <= Duration::from_millis(16)),
                 ));
             }
         }
@@ -244,8 +244,8 @@ pub async fn run(opts: &Opts) -> Vec<Row> {
         rows.push(row(
             "idle dashboard: RSS, empty log",
             format!("{:.1} MB", rss / 1024.0),
-            "<= 15 MB",
-            Some(rss <= 15.0 * 1024.0),
+            "<= 10 MB",
+            Some(rss <= 10.0 * 1024.0),
         ));
         if wants(opts, "memory") {
             for size in [100usize, 1024] {

@@ -101,9 +101,9 @@ impl Sink {
         if self.batch.is_empty() {
             return !self.tx.is_closed();
         }
-        // The next batch starts as large as this one: a flood keeps its room, an idle
-        // connection (of thousands in a fleet) holds almost none.
-        let next = Vec::with_capacity(self.batch.len());
+        // The next batch starts as large as this one, up to 64 events: an idle connection (of
+        // thousands in a fleet) holds almost none, and a flood's batches grow as they did.
+        let next = Vec::with_capacity(self.batch.len().min(64));
         let batch = Arc::new(std::mem::replace(&mut self.batch, next));
         self.batch_bytes = 0;
         if let Some(tap) = &self.tap

@@ -349,23 +349,22 @@ fn needs_escape(b: u8) -> bool {
     b < 0x20 || b == b'"' || b == b'\\' || b == 0x7f
 }
 
-/// The first byte at or after `from` that needs escaping; clean 8-byte words are skipped
-/// whole, which is most of a typical payload.
+/// The first byte at or after `from` that needs escaping; clean 32-byte blocks (four 8-byte
+/// words tested at once, one branch) are skipped whole, which is most of a typical payload.
 #[inline]
 fn find_escape(bytes: &[u8], from: usize) -> Option<usize> {
-    const LO: u64 = 0x0101_0101_0101_0101;
-    const HI: u64 = 0x8080_8080_8080_8080;
-    let has_zero = |v: u64| v.wrapping_sub(LO) & !v & HI;
     let mut i = from;
+    while i + 32 <= bytes.len() {
+        let block = &bytes[i..i + 32];
+        let w = |k: usize| u64::from_le_bytes(block[k..k + 8].try_into().expect("8 bytes"));
+        if escapes_in(w(0)) | escapes_in(w(8)) | escapes_in(w(16)) | escapes_in(w(24)) != 0 {
+            break;
+        }
+        i += 32;
+    }
     while i + 8 <= bytes.len() {
         let w = u64::from_le_bytes(bytes[i..i + 8].try_into().expect("8 bytes"));
-        // Bytes below 0x20 (bytes with the high bit set are UTF-8 and never below 0x20).
-        let below = w.wrapping_sub(LO * 0x20) & !w & HI;
-        let hits = below
-            | has_zero(w ^ (LO * b'"' as u64))
-            | has_zero(w ^ (LO * b'\\' as u64))
-            | has_zero(w ^ (LO * 0x7f));
-        if hits != 0 {
+        if escapes_in(w) != 0 {
             break;
         }
         i += 8;
@@ -374,4 +373,19 @@ fn find_escape(bytes: &[u8], from: usize) -> Option<usize> {
         .iter()
         .position(|&b| needs_escape(b))
         .map(|p| i + p)
+}
+
+/// Non-zero when a byte of `w` needs escaping (high bit set in that byte's lane, and maybe in
+/// lanes after it, which the byte-wise scan that follows sorts out).
+#[inline(always)]
+fn escapes_in(w: u64) -> u64 {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let has_zero = |v: u64| v.wrapping_sub(LO) & !v & HI;
+    // Bytes below 0x20 (bytes with the high bit set are UTF-8 and never below 0x20).
+    let below = w.wrapping_sub(LO * 0x20) & !w & HI;
+    below
+        | has_zero(w ^ (LO * b'"' as u64))
+        | has_zero(w ^ (LO * b'\\' as u64))
+        | has_zero(w ^ (LO * 0x7f))
 }
