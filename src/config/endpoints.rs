@@ -44,6 +44,7 @@ pub fn configure(
         .map(|f| layer::from_table(f, &f.top))
         .unwrap_or_default();
     let mut out: Vec<Configured> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     if !urls.is_empty() {
         let url_key = super::keys::find("url").expect("the url key");
         for url in urls {
@@ -92,7 +93,8 @@ pub fn configure(
                 }
                 None => name_for(&resolved.settings.target),
             };
-            if out.iter().any(|e| e.name == name) {
+            // A set, not a scan: a fleet's file has thousands of names.
+            if !seen.insert(name.clone()) {
                 return Err(ConfigError::Syntax {
                     path: f.path.clone(),
                     line: table.line,
@@ -116,11 +118,12 @@ pub fn configure(
         });
     }
     // URLs given twice on the command line still need names of their own.
-    for i in 1..out.len() {
+    let mut taken = std::collections::HashSet::new();
+    for e in &mut out {
+        let base = e.name.clone();
         let mut n = 2;
-        let base = out[i].name.clone();
-        while out[..i].iter().any(|e| e.name == out[i].name) {
-            out[i].name = format!("{base} #{n}");
+        while !taken.insert(e.name.clone()) {
+            e.name = format!("{base} #{n}");
             n += 1;
         }
     }
