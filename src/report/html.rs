@@ -29,7 +29,7 @@ pub fn page(b: &ReportBuilder, now: SystemTime, markdown: &str) -> String {
 const STYLE: &str = "body{font:14px/1.45 system-ui,sans-serif;margin:2em auto;max-width:1000px;\
 padding:0 1em;color:#1d1f21}h1{font-size:1.35em}h2{border-bottom:1px solid #ddd;margin-top:1.6em}\
 table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ddd;padding:.25em .6em;\
-text-align:left;vertical-align:top}th{background:#f4f4f4}pre{background:#f6f8fa;padding:.6em;\
+text-align:left;vertical-align:top}td:first-child{white-space:nowrap}th{background:#f4f4f4}pre{background:#f6f8fa;padding:.6em;\
 overflow-x:auto;font-size:12px}code{font-size:.92em}svg{display:block;margin:.4em 0}\
 .up{fill:#2e9e44}.down{fill:#d1343a}.drop{stroke:#d1343a;stroke-width:2}.axis{fill:#666;\
 font-size:11px}.rtt{fill:none;stroke:#2f6fd1;stroke-width:1.5}.grid{stroke:#e3e3e3}";
@@ -110,7 +110,8 @@ fn figures(b: &ReportBuilder, now: SystemTime) -> String {
     );
     out.push('\n');
     out.push_str(
-        "<p>Green: connected. Red: no connection. A red line: a drop. Hover for details.</p>\n",
+        "<p>Green: connected. Red: an outage. A red line: a drop. Blank: closed by you, or not \
+         watched. Hover for details.</p>\n",
     );
 
     let points = b.rtt_points();
