@@ -406,18 +406,8 @@ async fn proxy_connect(
     }
     // The proxy's page says why it refused (tinyproxy: "not configured to service requests
     // from your host"): keep it like a server's.
-    let patience = deadline
-        .saturating_duration_since(Instant::now())
-        .min(std::time::Duration::from_secs(1));
-    let (body, body_truncated) = http::read_body(tcp, &head, rest, patience).await;
-    let http = HttpFailure {
-        status: head.status,
-        reason: head.reason.clone(),
-        headers: redact_headers(&head.headers, redactor),
-        body,
-        body_truncated,
-    };
-    let hint = match head.status {
+    let http = refusal(tcp, head, rest, deadline, redactor).await;
+    let hint = match http.status {
         407 | 401 if proxy.auth.is_some() => {
             ": the proxy refused the credentials in the proxy URL".to_string()
         }
@@ -437,7 +427,7 @@ async fn proxy_connect(
         Phase::Proxy,
         format!(
             "{named} refused CONNECT {authority}: {} {}{hint}{says}",
-            head.status, head.reason
+            http.status, http.reason
         ),
     );
     failure.http = Some(http);
@@ -497,11 +487,9 @@ async fn upgrade(
         .await
         .map_err(|e| head_failure(e, Phase::Upgrade, "the server"))?;
     if head.status != 101 {
-        let patience = deadline
-            .saturating_duration_since(Instant::now())
-            .min(std::time::Duration::from_secs(1));
-        let (body, body_truncated) = http::read_body(stream, &head, rest, patience).await;
-        return Err(http_failure(head, body, body_truncated, &s.redactor));
+        return Err(http_failure(
+            refusal(stream, head, rest, deadline, &s.redactor).await,
+        ));
     }
     if !head
         .header("upgrade")
@@ -607,30 +595,41 @@ fn upgrade_request(s: &ConnSettings, key: &str) -> String {
     req
 }
 
-fn http_failure(
+/// A refused upgrade or CONNECT as it is kept: status, headers (secret values masked) and the
+/// start of the body, read for at most a second and never past the dial's deadline.
+async fn refusal<S: AsyncRead + Unpin>(
+    stream: &mut S,
     head: http::Head,
-    body: bytes::Bytes,
-    body_truncated: bool,
+    rest: Vec<u8>,
+    deadline: Instant,
     r: &Redactor,
-) -> Failure {
-    let retry_after = head.header("retry-after").and_then(http::retry_after);
-    let http = HttpFailure {
+) -> HttpFailure {
+    let patience = deadline
+        .saturating_duration_since(Instant::now())
+        .min(std::time::Duration::from_secs(1));
+    let (body, body_truncated) = http::read_body(stream, &head, rest, patience).await;
+    HttpFailure {
         status: head.status,
-        reason: head.reason,
         headers: redact_headers(&head.headers, r),
+        reason: head.reason,
         body,
         body_truncated,
-    };
+    }
+}
+
+/// The failure of an upgrade the server refused.
+fn http_failure(answer: HttpFailure) -> Failure {
+    let retry_after = answer.header("retry-after").and_then(http::retry_after);
     Failure {
         cause: Cause::Http,
         phase: Phase::Upgrade,
         message: format!(
             "the server answered the upgrade with {} {}{}",
-            http.status,
-            http.reason,
-            http.summary_tail(retry_after)
+            answer.status,
+            answer.reason,
+            answer.summary_tail(retry_after)
         ),
-        http: Some(http),
+        http: Some(answer),
         retry_after,
     }
 }
