@@ -224,14 +224,10 @@ impl ReportBuilder {
         self.markdown_with(now, source, &self.kept_tail())
     }
 
-    /// The report as one self-contained HTML page (the timeline and RTT drawn).
-    pub fn html(&self, now: SystemTime, source: &str) -> String {
-        self.html_with(now, source, &self.kept_tail())
-    }
-
-    /// The HTML page with `tail` as its last messages.
-    pub fn html_with(&self, now: SystemTime, source: &str, tail: &[TailMessage<'_>]) -> String {
-        html::page(self, now, &self.markdown_with(now, source, tail))
+    /// The report as one self-contained HTML page: `markdown`, this report as of `now`, with
+    /// the timeline and RTT drawn.
+    pub fn html(&self, now: SystemTime, markdown: &str) -> String {
+        html::page(self, now, markdown)
     }
 
     fn kept_tail(&self) -> Vec<TailMessage<'_>> {
@@ -962,10 +958,11 @@ pub fn command(args: &crate::cli::ReportArgs) -> anyhow::Result<ExitCode> {
             .as_ref()
             .and_then(|o| o.extension())
             .is_some_and(|e| e.eq_ignore_ascii_case("html") || e.eq_ignore_ascii_case("htm"));
+    let markdown = builder.markdown(end, &source);
     let text = if html {
-        builder.html(end, &source)
+        builder.html(end, &markdown)
     } else {
-        builder.markdown(end, &source)
+        markdown
     };
     let out = args.output.clone().unwrap_or_else(|| {
         let mut p = args.file.clone().into_os_string();

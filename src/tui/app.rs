@@ -282,10 +282,9 @@ impl App {
             })
             .collect();
         tail.reverse();
-        (
-            self.report.markdown_with(self.now, source, &tail),
-            self.report.html_with(self.now, source, &tail),
-        )
+        let markdown = self.report.markdown_with(self.now, source, &tail);
+        let html = self.report.html(self.now, &markdown);
+        (markdown, html)
     }
 
     /// Shows a transient message in the footer.
