@@ -38,11 +38,9 @@ mod tls {
         let mut s = fast(&url);
         s.ca = ca.map(std::path::Path::to_path_buf);
         s.insecure = insecure;
-        let mut p = Probe::start(s);
-        let e = p.until("error", |e| matches!(e, Event::Error(_))).await;
-        p.shutdown().await;
-        let Event::Error(f) = e else { unreachable!() };
-        (*f).clone()
+        crate::common::first_dial(s)
+            .await
+            .expect_err("the dial is refused")
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -7,8 +7,8 @@ mod common;
 use std::path::Path;
 
 use common::pki::{openssl_chain, openssl_self_signed};
-use common::{Probe, fast};
-use wsmon::engine::{Cause, Event, Failure, Phase};
+use common::{fast, first_dial};
+use wsmon::engine::{Cause, Failure, Phase};
 use wsmon::server::{ServeOptions, Server};
 
 async fn tls_server(cert: &Path, key: &Path) -> Server {
@@ -25,17 +25,7 @@ async fn tls_server(cert: &Path, key: &Path) -> Server {
 async fn first(srv: &Server, host: &str, ca: Option<&Path>) -> Result<(), Failure> {
     let mut s = fast(&format!("wss://{host}:{}/", srv.addr().port()));
     s.ca = ca.map(Path::to_path_buf);
-    let mut p = Probe::start(s);
-    let e = p
-        .until("open or error", |e| {
-            matches!(e, Event::Open(_) | Event::Error(_))
-        })
-        .await;
-    p.shutdown().await;
-    match e {
-        Event::Error(f) => Err((*f).clone()),
-        _ => Ok(()),
-    }
+    first_dial(s).await
 }
 
 /// No Rust structure in words meant for people.

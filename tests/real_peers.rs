@@ -6,8 +6,8 @@ mod common;
 use common::bin::{Lines, is, wsmon};
 use common::debian::{nginx, tinyproxy};
 use common::pki::openssl_self_signed;
-use common::{Probe, fast};
-use wsmon::engine::{Cause, Event, Failure, Phase, Proxy};
+use common::{fast, first_dial};
+use wsmon::engine::{Cause, Phase, Proxy};
 use wsmon::server::{ServeOptions, Server};
 
 async fn echo_server() -> Server {
@@ -31,38 +31,23 @@ fn proxy(addr: &str, auth: Option<&str>) -> Proxy {
     p
 }
 
-/// The first open or failure of a dial with `s`.
-async fn first(s: wsmon::engine::ConnSettings) -> Result<(), Failure> {
-    let mut p = Probe::start(s);
-    let e = p
-        .until("open or error", |e| {
-            matches!(e, Event::Open(_) | Event::Error(_))
-        })
-        .await;
-    p.shutdown().await;
-    match e {
-        Event::Error(f) => Err((*f).clone()),
-        _ => Ok(()),
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tinyproxy_tunnels_and_its_refusals_are_the_proxys() {
     let srv = echo_server().await;
     let open = tinyproxy(None).await;
     let mut s = fast(&srv.url());
     s.proxy = Some(proxy(&open.addr(), None));
-    assert_eq!(first(s).await, Ok(()), "{}", open.log());
+    assert_eq!(first_dial(s).await, Ok(()), "{}", open.log());
 
     let guarded = tinyproxy(Some(("field", "s3cret"))).await;
     let mut s = fast(&srv.url());
     s.proxy = Some(proxy(&guarded.addr(), Some("field:s3cret")));
-    assert_eq!(first(s).await, Ok(()), "{}", guarded.log());
+    assert_eq!(first_dial(s).await, Ok(()), "{}", guarded.log());
 
     for auth in [Some("field:wrong"), None] {
         let mut s = fast(&srv.url());
         s.proxy = Some(proxy(&guarded.addr(), auth));
-        let f = first(s).await.unwrap_err();
+        let f = first_dial(s).await.unwrap_err();
         assert_eq!((f.cause, f.phase), (Cause::Http, Phase::Proxy));
         let http = f.http.as_ref().expect("the proxy's answer");
         assert!(matches!(http.status, 401 | 407), "{}", http.status);
@@ -126,7 +111,7 @@ async fn nginx_pages_are_read_for_what_they_say() {
     .await;
 
     // ws:// to nginx's TLS port: its HTML page says what is wrong.
-    let f = first(fast(&format!("ws://127.0.0.1:{}/", tls.port)))
+    let f = first_dial(fast(&format!("ws://127.0.0.1:{}/", tls.port)))
         .await
         .unwrap_err();
     assert_eq!(
@@ -137,7 +122,7 @@ async fn nginx_pages_are_read_for_what_they_say() {
     // A redirect to https:// is advice to use wss://.
     let mut s = fast(&format!("wss://localhost:{}/moved", tls.port));
     s.ca = Some(cert.clone());
-    let f = first(s).await.unwrap_err();
+    let f = first_dial(s).await.unwrap_err();
     assert_eq!(
         wsmon::describe::failure(&f),
         format!(

@@ -132,6 +132,21 @@ impl ReservedPort {
     }
 }
 
+/// How the first dial with `settings` ends: it opens, or fails with this failure.
+pub async fn first_dial(settings: ConnSettings) -> Result<(), wsmon::engine::Failure> {
+    let mut p = Probe::start(settings);
+    let e = p
+        .until("open or error", |e| {
+            matches!(e, Event::Open(_) | Event::Error(_))
+        })
+        .await;
+    p.shutdown().await;
+    match e {
+        Event::Error(f) => Err((*f).clone()),
+        _ => Ok(()),
+    }
+}
+
 /// A port on loopback that nothing listens on, held until released.
 pub fn reserve_port() -> ReservedPort {
     use socket2::{Domain, Socket, Type};

@@ -63,31 +63,35 @@ pub fn openssl(dir: &std::path::Path, args: &[&str]) {
     );
 }
 
+/// Arguments that make a new P-256 key, unencrypted.
+const NEW_KEY: [&str; 5] = [
+    "-newkey",
+    "ec",
+    "-pkeyopt",
+    "ec_paramgen_curve:prime256v1",
+    "-nodes",
+];
+
+/// `openssl req -x509` with a new key: a self-signed certificate (marked CA:TRUE, as openssl
+/// makes them) for `subject`, with `more` arguments.
+fn req_x509(dir: &std::path::Path, cert: &str, key: &str, subject: &str, more: &[&str]) {
+    let mut args = vec!["req", "-x509"];
+    args.extend(NEW_KEY);
+    args.extend(["-keyout", key, "-out", cert, "-days", "2", "-subj", subject]);
+    args.extend(more);
+    openssl(dir, &args);
+}
+
 /// `openssl req -x509`: a self-signed certificate for `name` (marked CA:TRUE, as openssl
-/// makes them) and its key, as `NAME.pem` and `NAME.key` in `dir`.
+/// makes them) and its key, as `FILE.pem` and `FILE.key` in `dir`.
 pub fn openssl_self_signed(dir: &std::path::Path, file: &str, name: &str) -> (PathBuf, PathBuf) {
     let (cert, key) = (format!("{file}.pem"), format!("{file}.key"));
-    openssl(
+    req_x509(
         dir,
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-            "-nodes",
-            "-keyout",
-            &key,
-            "-out",
-            &cert,
-            "-days",
-            "2",
-            "-subj",
-            &format!("/CN={name}"),
-            "-addext",
-            &format!("subjectAltName=DNS:{name}"),
-        ],
+        &cert,
+        &key,
+        &format!("/CN={name}"),
+        &["-addext", &format!("subjectAltName=DNS:{name}")],
     );
     (dir.join(cert), dir.join(key))
 }
@@ -95,39 +99,13 @@ pub fn openssl_self_signed(dir: &std::path::Path, file: &str, name: &str) -> (Pa
 /// A root CA, an intermediate it signs, and a leaf for `name` the intermediate signs, made
 /// with openssl in `dir`: `root.pem`, `inter.pem`, `leaf.pem`, `leaf.key`.
 pub fn openssl_chain(dir: &std::path::Path, name: &str) {
-    let ec = [
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:prime256v1",
-        "-nodes",
-    ];
     let req = |key: &str, out: &str, subj: &str| {
         let mut a = vec!["req", "-new"];
-        a.extend(ec);
+        a.extend(NEW_KEY);
         a.extend(["-keyout", key, "-out", out, "-subj", subj]);
         openssl(dir, &a);
     };
-    openssl(
-        dir,
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-            "-nodes",
-            "-keyout",
-            "root.key",
-            "-out",
-            "root.pem",
-            "-days",
-            "2",
-            "-subj",
-            "/CN=Field Root CA",
-        ],
-    );
+    req_x509(dir, "root.pem", "root.key", "/CN=Field Root CA", &[]);
     std::fs::write(
         dir.join("ca.ext"),
         "basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\n",
@@ -140,46 +118,33 @@ pub fn openssl_chain(dir: &std::path::Path, name: &str) {
         ),
     )
     .unwrap();
+    // A certificate for `file`.key's request, signed by the CA `by`.pem with extensions `ext`.
+    let sign = |file: &str, by: &str, ext: &str| {
+        let (csr, pem) = (format!("{file}.csr"), format!("{file}.pem"));
+        let (ca, ca_key) = (format!("{by}.pem"), format!("{by}.key"));
+        openssl(
+            dir,
+            &[
+                "x509",
+                "-req",
+                "-in",
+                &csr,
+                "-CA",
+                &ca,
+                "-CAkey",
+                &ca_key,
+                "-CAcreateserial",
+                "-out",
+                &pem,
+                "-days",
+                "2",
+                "-extfile",
+                ext,
+            ],
+        );
+    };
     req("inter.key", "inter.csr", "/CN=Field Intermediate CA");
-    openssl(
-        dir,
-        &[
-            "x509",
-            "-req",
-            "-in",
-            "inter.csr",
-            "-CA",
-            "root.pem",
-            "-CAkey",
-            "root.key",
-            "-CAcreateserial",
-            "-out",
-            "inter.pem",
-            "-days",
-            "2",
-            "-extfile",
-            "ca.ext",
-        ],
-    );
+    sign("inter", "root", "ca.ext");
     req("leaf.key", "leaf.csr", &format!("/CN={name}"));
-    openssl(
-        dir,
-        &[
-            "x509",
-            "-req",
-            "-in",
-            "leaf.csr",
-            "-CA",
-            "inter.pem",
-            "-CAkey",
-            "inter.key",
-            "-CAcreateserial",
-            "-out",
-            "leaf.pem",
-            "-days",
-            "2",
-            "-extfile",
-            "leaf.ext",
-        ],
-    );
+    sign("leaf", "inter", "leaf.ext");
 }
