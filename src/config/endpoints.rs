@@ -44,6 +44,7 @@ pub fn configure(
         .map(|f| layer::from_table(f, &f.top))
         .unwrap_or_default();
     let mut out: Vec<Configured> = Vec::new();
+    // Every name so far: table names must differ, a URL given twice gets `#2`.
     let mut seen = std::collections::HashSet::new();
     if !urls.is_empty() {
         let url_key = super::keys::find("url").expect("the url key");
@@ -54,8 +55,16 @@ pub fn configure(
                 source: Source::Cli("url"),
             }];
             let resolved = layer::connection(&[&given, cli, &top], env)?;
+            // A URL given twice still needs a name of its own.
+            let base = name_for(&resolved.settings.target);
+            let mut name = base.clone();
+            let mut n = 2;
+            while !seen.insert(name.clone()) {
+                name = format!("{base} #{n}");
+                n += 1;
+            }
             out.push(Configured {
-                name: name_for(&resolved.settings.target),
+                name,
                 table_line: None,
                 resolved,
             });
@@ -116,16 +125,6 @@ pub fn configure(
             table_line: None,
             resolved,
         });
-    }
-    // URLs given twice on the command line still need names of their own.
-    let mut taken = std::collections::HashSet::new();
-    for e in &mut out {
-        let base = e.name.clone();
-        let mut n = 2;
-        while !taken.insert(e.name.clone()) {
-            e.name = format!("{base} #{n}");
-            n += 1;
-        }
     }
     if out.len() > 1 {
         // A fleet: spread the starts and keep each idle connection small.

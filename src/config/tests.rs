@@ -466,3 +466,29 @@ fn presets_fill_in_what_the_protocol_needs_and_keep_what_was_given() {
     .unwrap();
     assert_eq!(settings(&c).app_ping.as_deref(), Some("hb"));
 }
+
+#[test]
+fn a_url_given_twice_gets_a_name_of_its_own_and_table_names_must_differ() {
+    let urls: Vec<String> = [
+        "ws://a.example/",
+        "ws://b.example/",
+        "ws://a.example/",
+        "ws://a.example/",
+    ]
+    .map(String::from)
+    .to_vec();
+    let c = load(&ConnArgs::default(), &urls, None, &no_env).unwrap();
+    let names: Vec<&str> = c.endpoints.iter().map(|e| e.name.as_str()).collect();
+    assert_eq!(
+        names,
+        ["a.example", "b.example", "a.example #2", "a.example #3"]
+    );
+    let twice = file(
+        "[[endpoint]]\nname = \"x\"\nurl = \"ws://a/\"\n\n[[endpoint]]\nname = \"x\"\nurl = \"ws://b/\"\n",
+    );
+    let e = load(&ConnArgs::default(), &[], Some(&twice), &no_env).unwrap_err();
+    assert!(
+        e.to_string().contains("two endpoints are called `x`"),
+        "{e}"
+    );
+}
