@@ -81,11 +81,6 @@ impl DropLog {
         self.recent.push_back(d);
     }
 
-    /// The drops remembered, oldest first.
-    pub fn recent(&self) -> impl Iterator<Item = &DropRecord> {
-        self.recent.iter()
-    }
-
     /// The run of newest drops whose `key` is the same as the newest one's, and its median.
     fn run(&self, key: impl Fn(&DropRecord) -> Duration) -> (usize, Duration) {
         let Some(last) = self.recent.back() else {

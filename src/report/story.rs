@@ -59,12 +59,12 @@ impl Row {
 }
 
 /// A close as one word or two: `1012`, `abrupt 1006`, `no pong`, `stale`.
-pub fn close_label(c: &CloseInfo) -> String {
+fn close_label(c: &CloseInfo) -> String {
     crate::describe::step(&Step::of_close(c))
 }
 
 /// A failed dial as a word or two: `refused`, `HTTP 503`, `proxy HTTP 407`.
-pub fn failure_label(f: &Failure) -> String {
+fn failure_label(f: &Failure) -> String {
     crate::describe::step(&Step::of_failure(f))
 }
 
