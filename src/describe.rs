@@ -180,19 +180,24 @@ pub fn path(steps: &[(Step, u32)]) -> String {
         .join(" → ")
 }
 
+/// What an outage met, to follow "back after 8.1s down": ` (1012 → refused ×3)`, or nothing.
+pub fn met(steps: &[(Step, u32)]) -> String {
+    if steps.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", path(steps))
+    }
+}
+
 /// A line of the timeline: a connect (after an outage: how long it was down and how many
 /// attempts it took), or a failure or drop with how many times it happened in a row.
 pub fn timeline_entry(e: &TimelineEntry) -> String {
     let line = match (&e.what, e.down) {
         (Milestone::Connected(info), Some(down)) => {
-            let met = if e.path.is_empty() {
-                String::new()
-            } else {
-                format!(" ({})", path(&e.path))
-            };
             format!(
-                "back after {} down{met}, {}; connected in {} ms",
+                "back after {} down{}, {}; connected in {} ms",
                 text::duration(down),
+                met(&e.path),
                 text::counted(u64::from(info.attempt), "attempt", "attempts"),
                 text::millis(dial_time(info))
             )

@@ -134,12 +134,11 @@ impl App {
                     Some(down) => {
                         let (head, rest) = detail.split_once('\n').unwrap_or((&detail, ""));
                         let head = head.split(" after ").next().unwrap_or(head);
-                        let met = match self.stats().timeline.back() {
-                            Some(e) if !e.path.is_empty() => {
-                                format!(" ({})", describe::path(&e.path))
-                            }
-                            _ => String::new(),
-                        };
+                        let met = self
+                            .stats()
+                            .timeline
+                            .back()
+                            .map_or_else(String::new, |e| describe::met(&e.path));
                         format!(
                             "back after {} down{met}, {}; {head}\n{rest}",
                             text::duration(down),
