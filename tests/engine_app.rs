@@ -80,14 +80,7 @@ async fn a_peer_that_stops_reading_is_dead_while_reads_and_commands_go_on() {
         Instant::now() - started <= 2 * S,
         "judged within ping_interval + pong_timeout of the stall"
     );
-    let failure = p
-        .log
-        .iter()
-        .find_map(|s| match &s.event {
-            Event::Error(f) => Some(f.message.clone()),
-            _ => None,
-        })
-        .unwrap();
+    let failure = p.failure_messages().remove(0);
     assert!(failure.contains("the peer stopped reading"), "{failure}");
     // What was not written waits for the next connection, which echoes it.
     p.until("reopen", |e| matches!(e, Event::Open(_))).await;
@@ -167,15 +160,7 @@ async fn the_application_heartbeat_measures_rtt_and_names_a_deaf_application() {
     assert_eq!(c.by, ClosedBy::Heartbeat);
     assert_eq!(c.reason, "no application pong for 2s");
     assert_eq!(Instant::now() - opened, 7 * S, "interval + timeout");
-    let message = p
-        .log
-        .iter()
-        .rev()
-        .find_map(|s| match &s.event {
-            Event::Error(f) => Some(f.message.clone()),
-            _ => None,
-        })
-        .unwrap();
+    let message = p.failure_messages().pop().unwrap();
     assert!(
         message.contains("the server's application is not answering"),
         "{message}"

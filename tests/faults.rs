@@ -492,14 +492,7 @@ async fn a_server_that_stops_reading_while_we_send_is_judged_dead() {
     let c = closed_of(p.until("closed", |e| matches!(e, Event::Closed(_))).await);
     assert_eq!(c.by, ClosedBy::Heartbeat);
     assert_eq!(c.reason, "nothing written for 1s");
-    let f = p
-        .log
-        .iter()
-        .find_map(|s| match &s.event {
-            Event::Error(f) => Some(f.message.clone()),
-            _ => None,
-        })
-        .unwrap();
+    let f = p.failure_messages().remove(0);
     assert!(f.contains("the peer stopped reading"), "{f}");
     p.shutdown().await;
 }

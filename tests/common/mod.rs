@@ -104,6 +104,17 @@ impl Probe {
         self.log
     }
 
+    /// The messages of the failures seen so far, oldest first.
+    pub fn failure_messages(&self) -> Vec<String> {
+        self.log
+            .iter()
+            .filter_map(|s| match &s.event {
+                Event::Error(f) => Some(f.message.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
     pub fn dump(&self) -> String {
         self.log
             .iter()
