@@ -89,39 +89,22 @@ async fn silent_peer() -> (ConnSettings, tokio::task::JoinHandle<()>) {
 
 /// How long beyond ping_interval + pong_timeout a silent peer is declared dead.
 pub(crate) async fn dead_peer_overhead(rounds: usize) -> Vec<Duration> {
-    let (settings, holder) = silent_peer().await;
-    let Engine {
-        commands: _commands,
-        mut events,
-        task: _task,
-    } = Engine::spawn(settings);
-    let mut out = Vec::new();
-    let mut opened = None;
-    while out.len() < rounds {
-        let Some(batch) = events.recv().await else {
-            break;
-        };
-        for s in batch.iter() {
-            match &s.event {
-                Event::Open(_) => opened = Some(s.at),
-                Event::Closed(c) if c.by == ClosedBy::Heartbeat => {
-                    if let Some(o) = opened.take() {
-                        let took = s.at.duration_since(o).unwrap_or_default();
-                        out.push(took.saturating_sub(Duration::from_millis(1000)));
-                    }
-                }
-                _ => {}
-            }
-        }
-    }
-    holder.abort();
-    out.sort();
-    out
+    open_to_verdict(rounds, false)
+        .await
+        .into_iter()
+        .map(|d| d.saturating_sub(Duration::from_millis(1000)))
+        .collect()
 }
 
 /// How long after the connection opened a peer that stops reading is declared dead, while
 /// wsmon sends it 1 MiB messages (ping 500 ms, pong timeout 500 ms: the bound is 1 s).
 pub(crate) async fn stalled_writer_verdict(rounds: usize) -> Vec<Duration> {
+    open_to_verdict(rounds, true).await
+}
+
+/// `rounds` times from an open to the heartbeat's verdict against the silent peer, sorted;
+/// with `flood`, 32 messages of 1 MiB are sent as each connection opens.
+async fn open_to_verdict(rounds: usize, flood: bool) -> Vec<Duration> {
     let (settings, holder) = silent_peer().await;
     let Engine {
         commands,
@@ -138,7 +121,7 @@ pub(crate) async fn stalled_writer_verdict(rounds: usize) -> Vec<Duration> {
             match &s.event {
                 Event::Open(_) => {
                     opened = Some(s.at);
-                    for _ in 0..32 {
+                    for _ in 0..if flood { 32 } else { 0 } {
                         let _ = commands.try_send(Command::Send {
                             kind: Kind::Binary,
                             data: vec![7u8; 1 << 20].into(),
