@@ -301,14 +301,14 @@ fn replay(args: crate::cli::ReplayArgs) -> anyhow::Result<ExitCode> {
                     args.file.display()
                 ))
             })?;
-        let session = Session::replay(player, args.file.display().to_string());
-        if args.headless {
-            return crate::headless::run(session).await;
-        }
         let header = crate::jsonl::read::header_of(&args.file)
             .ok()
             .flatten()
             .unwrap_or_default();
+        let session = Session::replay(player, args.file.display().to_string(), header.clone());
+        if args.headless {
+            return crate::headless::run(session).await;
+        }
         let app = App::new(UiOptions::replay(&cfg.session, header, &args.file));
         crate::tui::run_replay(session, app, &args.file).await
     });

@@ -214,7 +214,7 @@ pub struct ReplayArgs {
 /// Arguments of `wsmon report`.
 #[derive(Debug, Args)]
 pub struct ReportArgs {
-    /// A recording made with --record (or the r key).
+    /// A recording made with --record (or F6 in the dashboard).
     #[arg(value_name = "FILE")]
     pub file: PathBuf,
     /// Where to write the report (- for stdout) [default: FILE.report.md, or FILE.report.html
@@ -225,6 +225,10 @@ pub struct ReportArgs {
     /// output name ending in .html).
     #[arg(long)]
     pub html: bool,
+    /// Put the last 50 message payloads in the report (left out by default: a report gets
+    /// pasted where the data may not belong).
+    #[arg(long)]
+    pub payloads: bool,
 }
 
 /// Arguments of `wsmon serve`.

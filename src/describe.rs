@@ -2,10 +2,13 @@
 //! milestones into the sentences the dashboard, headless mode, the report and the recordings
 //! show. The engine reports typed facts; nothing reads these sentences back.
 
+mod verdict;
+
+pub use verdict::*;
+
 use crate::engine::close_code::close_code_name;
-use crate::engine::pattern::{FLAP_WITHIN, Pattern};
-use crate::engine::stats::{Milestone, Step, TimelineEntry, Trouble, dial_time};
-use crate::engine::{Cause, CloseInfo, ClosedBy, Failure, OpenInfo, Phase, Warning};
+use crate::engine::{Cause, CloseInfo, ClosedBy, Failure, OpenInfo, Phase, StopReason, Warning};
+use crate::model::{Trouble, dial_time};
 use crate::text;
 
 /// A dial phase as a person says it: "DNS lookup", "TLS handshake".
@@ -111,9 +114,9 @@ pub fn close(info: &CloseInfo) -> String {
         ClosedBy::Client => format!("closed by you: {code}{reason}"),
         ClosedBy::Heartbeat => {
             if info.reason.is_empty() {
-                "heartbeat: no pong".to_string()
+                "closed by wsmon: no pong".to_string()
             } else {
-                info.reason.clone()
+                format!("closed by wsmon: {}", info.reason)
             }
         }
         ClosedBy::Stale => format!("closed by wsmon: the feed was stale{reason}"),
@@ -126,110 +129,6 @@ pub fn trouble(t: &Trouble) -> String {
     match t {
         Trouble::Failed(f) => failure(f),
         Trouble::Dropped(c) => close(c),
-    }
-}
-
-/// A step of an outage in a word or two: `1012`, `abrupt 1006`, `no pong`, `refused`,
-/// `HTTP 503`, `timeout in upgrade`, `proxy HTTP 407`.
-pub fn step(s: &Step) -> String {
-    match *s {
-        Step::Dropped {
-            by: ClosedBy::Heartbeat,
-            ..
-        } => "no pong".into(),
-        Step::Dropped {
-            by: ClosedBy::Stale,
-            ..
-        } => "stale".into(),
-        Step::Dropped {
-            code: Some(code), ..
-        } if code != 1006 => code.to_string(),
-        Step::Dropped { .. } => "abrupt 1006".into(),
-        Step::Failed {
-            cause,
-            phase,
-            status,
-        } => {
-            let what = match (status, cause) {
-                (Some(status), _) => format!("HTTP {status}"),
-                (None, Cause::Refused) => "refused".into(),
-                (None, Cause::Dns) => "DNS".into(),
-                (None, Cause::Tls) => "TLS".into(),
-                (None, Cause::Timeout) => format!("timeout in {}", phase.as_str()),
-                (None, Cause::Protocol) => "protocol".into(),
-                (None, Cause::Io | Cause::Http) => "io".into(),
-            };
-            if phase == Phase::Proxy {
-                format!("proxy {what}")
-            } else {
-                what
-            }
-        }
-    }
-}
-
-/// An outage's steps in one line: `abrupt 1006 → refused ×3 → HTTP 503 ×2`.
-pub fn path(steps: &[(Step, u32)]) -> String {
-    steps
-        .iter()
-        .map(|(s, n)| match n {
-            1 => step(s),
-            n => format!("{} ×{n}", step(s)),
-        })
-        .collect::<Vec<_>>()
-        .join(" → ")
-}
-
-/// What an outage met, to follow "back after 8.1s down": ` (1012 → refused ×3)`, or nothing.
-pub fn met(steps: &[(Step, u32)]) -> String {
-    if steps.is_empty() {
-        String::new()
-    } else {
-        format!(" ({})", path(steps))
-    }
-}
-
-/// A line of the timeline: a connect (after an outage: how long it was down and how many
-/// attempts it took), or a failure or drop with how many times it happened in a row.
-pub fn timeline_entry(e: &TimelineEntry) -> String {
-    let line = match (&e.what, e.down) {
-        (Milestone::Connected(info), Some(down)) => {
-            format!(
-                "back after {} down{}, {}; connected in {} ms",
-                text::duration(down),
-                met(&e.path),
-                text::counted(u64::from(info.attempt), "attempt", "attempts"),
-                text::millis(dial_time(info))
-            )
-        }
-        (what, _) => milestone(what),
-    };
-    match e.times {
-        1 => line,
-        n => format!("{line} ×{n}"),
-    }
-}
-
-/// A connect or drop of the timeline, in one line.
-pub fn milestone(m: &Milestone) -> String {
-    match m {
-        Milestone::Connected(info) => {
-            let tries = if info.attempt > 1 {
-                format!(
-                    " after {}",
-                    text::counted(u64::from(info.attempt), "attempt", "attempts")
-                )
-            } else {
-                String::new()
-            };
-            format!("connected{tries} in {} ms", text::millis(dial_time(info)))
-        }
-        Milestone::Failed(f) => failure(f),
-        Milestone::Dropped(c) => close(c),
-        Milestone::GaveUp { attempts } => format!(
-            "gave up after {}",
-            text::counted(u64::from(*attempts), "attempt", "attempts")
-        ),
     }
 }
 
@@ -282,78 +181,18 @@ pub fn open_detail(info: &OpenInfo) -> String {
     out
 }
 
-/// A pattern in the drops, in one line: "drops every ~1.5s (6 in a row): looks like a
-/// timeout on the path".
-pub fn pattern(p: &Pattern) -> String {
-    match *p {
-        Pattern::Periodic {
-            period,
-            run,
-            quiet: true,
-        } => format!(
-            "drops every ~{} ({run} in a row), each with no traffic since it opened: looks like \
-             an idle timeout on the path; a heartbeat (ping_interval) shorter than {} keeps it open",
-            about(period),
-            about(period)
-        ),
-        Pattern::Periodic { period, run, .. } => format!(
-            "drops every ~{} ({run} in a row): looks like a timeout on the path (a load \
-             balancer, proxy or gateway limits how long a connection lives)",
-            about(period)
-        ),
-        Pattern::IdleTimeout { idle, run } => format!(
-            "drops after ~{} without traffic ({run} in a row): looks like an idle timeout on \
-             the path; a heartbeat (ping_interval) shorter than {} keeps it open",
-            about(idle),
-            about(idle)
-        ),
-        Pattern::Flapping { short, of } => format!(
-            "flapping: {short} of the last {of} connections ended within {} of opening",
-            text::duration(FLAP_WITHIN)
-        ),
-    }
-}
-
-/// A period as people say it, to two significant digits: 1.505 s is "1.5s", 59.87 s "1m".
-fn about(d: std::time::Duration) -> String {
-    let ms = d.as_millis() as u64;
-    let mut unit = 1u64;
-    while ms / unit >= 100 {
-        unit *= 10;
-    }
-    let rounded = (ms + unit / 2) / unit * unit;
-    text::duration(std::time::Duration::from_millis(rounded))
-}
-
-/// A pattern in a few words, for a narrow place and the report's verdict: "drops every ~1.5s
-/// (6 in a row): a timeout on the path".
-pub fn pattern_short(p: &Pattern) -> String {
-    match *p {
-        Pattern::Periodic {
-            period,
-            run,
-            quiet: true,
-        } => format!(
-            "drops every ~{} ({run} in a row), idle: an idle timeout on the path",
-            about(period)
-        ),
-        Pattern::Periodic { period, run, .. } => {
-            format!(
-                "drops every ~{} ({run} in a row): a timeout on the path",
-                about(period)
-            )
-        }
-        Pattern::IdleTimeout { idle, run } => {
-            format!(
-                "drops after ~{} idle ({run} in a row): an idle timeout on the path",
-                about(idle)
-            )
-        }
-        Pattern::Flapping { short, of } => format!(
-            "flapping: {short} of the last {of} connections ended within {}",
-            text::duration(FLAP_WITHIN)
-        ),
-    }
+/// Why a session ended, in words.
+pub fn stopped(why: StopReason) -> String {
+    let how = match why {
+        StopReason::Quit => "the user quit",
+        StopReason::Signal => "a signal (SIGTERM, SIGINT or SIGHUP)",
+        StopReason::GaveUp => "every endpoint gave up (max_attempts)",
+        StopReason::OutputClosed => "the output went away",
+        StopReason::EndOfInput => "the events ran out",
+        StopReason::RecordingStopped => "the user stopped recording",
+        StopReason::Rotated => "the recording continues in the next part",
+    };
+    format!("stopped: {how}")
 }
 
 /// A warning in one line.
@@ -419,31 +258,13 @@ mod tests {
     }
 
     #[test]
-    fn periods_are_said_roughly() {
-        let ms = std::time::Duration::from_millis;
-        assert_eq!(about(ms(1_505)), "1.5s");
-        assert_eq!(about(ms(59_870)), "1m");
-        assert_eq!(about(ms(100_400)), "1m40s");
-        let p = Pattern::Periodic {
-            period: ms(1_505),
-            run: 6,
-            quiet: false,
-        };
-        assert!(
-            pattern(&p)
-                .starts_with("drops every ~1.5s (6 in a row): looks like a timeout on the path"),
-            "{}",
-            pattern(&p)
-        );
-    }
-
-    #[test]
     fn close_reasons_are_not_repeated() {
         let mut c = CloseInfo {
             code: Some(1012),
             reason: "service restart".into(),
             by: ClosedBy::Server,
             uptime: std::time::Duration::ZERO,
+            verdict: None,
         };
         assert_eq!(close(&c), "closed by server: 1012 service restart");
         c.reason = "deploy 42".into();

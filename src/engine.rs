@@ -7,17 +7,18 @@ pub mod dial;
 pub mod event;
 pub mod heartbeat;
 pub mod http;
-pub mod pattern;
 pub mod protocol;
 pub mod redact;
 pub mod settings;
-pub mod stats;
 pub mod target;
 pub mod tls;
+pub mod transport;
 
+mod ending;
 mod open;
 mod sink;
 mod task;
+mod writer;
 
 use std::sync::Arc;
 
@@ -27,11 +28,10 @@ use tokio::task::JoinHandle;
 pub use dial::{Connector, Network};
 pub use event::{
     Batch, Cause, CloseInfo, ClosedBy, Command, Dir, DropReason, Event, Failure, HttpFailure, Kind,
-    Message, OpenInfo, Phase, Phases, Stamped, Tap, Warning,
+    Message, OpenInfo, Phase, Phases, Stamped, StopReason, Tap, Verdict, Warning,
 };
 pub use protocol::Preset;
 pub use settings::{AutoReply, ConnSettings, Proxy, StaleAction};
-pub use stats::{ConnState, ConnStats};
 
 /// Batches of events in flight between the engine and its frontend; the bound gives
 /// backpressure (the socket waits) instead of unbounded memory when a frontend falls behind.

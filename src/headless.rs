@@ -7,8 +7,12 @@ use std::process::ExitCode;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::sync::mpsc;
 
-use crate::engine::{Command, ConnStats, Event, Kind, Stamped};
+use std::time::SystemTime;
+
+use crate::engine::{Command, Event, Kind, Stamped, StopReason};
 use crate::jsonl::Encoder;
+use crate::jsonl::schema::{Body, HealthLine, PatternLine, SummaryLine, WireLine};
+use crate::model::{ConnStats, Health, Pattern};
 use crate::session::{Arrival, Session};
 
 /// Runs on `session` until a stop signal, stdout closing, the events ending (a replay), or
@@ -26,8 +30,13 @@ pub async fn run(mut session: Session) -> anyhow::Result<ExitCode> {
     // write here is backpressure for the engines, and skips a hand-off to the blocking pool
     // per batch (as tokio's Stdout would do).
     let stdout = std::io::stdout();
-    let mut out = Output::new(&names);
+    let headers = session.headers().to_vec();
+    let mut out = Output::new(
+        &names,
+        headers.iter().map(|h| h.app_ping.is_some()).collect(),
+    );
     let mut stopping = false;
+    let mut why = None;
     let mut writable = true;
     let mut last_rec_error: Option<String> = None;
     let stop = crate::signals::wait_for_stop();
@@ -37,7 +46,10 @@ pub async fn run(mut session: Session) -> anyhow::Result<ExitCode> {
             arrival = session.next() => {
                 let (id, batch) = match arrival {
                     Arrival::Batch(id, batch) => (id, batch),
-                    Arrival::Ended => break,
+                    Arrival::Ended => {
+                        why.get_or_insert(StopReason::EndOfInput);
+                        break;
+                    }
                     Arrival::Scrape(scrape) => {
                         scrape.answer(crate::metrics::render(
                             names.iter().map(String::as_str).zip(&out.stats),
@@ -59,10 +71,12 @@ pub async fn run(mut session: Session) -> anyhow::Result<ExitCode> {
                     // The reader went away (`| head`): stop quietly.
                     writable = false;
                     stopping = true;
+                    why.get_or_insert(StopReason::OutputClosed);
                     session.shutdown().await;
                 }
                 if !stopping && out.gave_up.iter().all(Option::is_some) {
                     stopping = true;
+                    why.get_or_insert(StopReason::GaveUp);
                     session.shutdown().await;
                 }
             }
@@ -73,6 +87,7 @@ pub async fn run(mut session: Session) -> anyhow::Result<ExitCode> {
                     break;
                 }
                 stopping = true;
+                why.get_or_insert(StopReason::Signal);
                 session.shutdown().await;
                 stop.set(crate::signals::wait_for_stop());
             }
@@ -81,15 +96,38 @@ pub async fn run(mut session: Session) -> anyhow::Result<ExitCode> {
     if let Some(t) = stdin_task {
         t.abort();
     }
-    // The engines' last events (`closing`, `closed`) are output too, however the loop ended.
+    // The engines' last events (`closing`, `closed`) are output too, however the loop ended;
+    // then each endpoint's `stopped` line, as a recording ends (a replay has its own).
+    let why = why.unwrap_or(StopReason::Signal);
+    // A replay's clock stands at its last event; a live session's is the wall clock.
+    let at = session.now();
     let finished = session
-        .finish_with(|id, batch| {
+        .finish_with(why, at, |id, batch| {
             out.take(id, batch);
             if writable && write_out(&stdout, &out.buf).is_err() {
                 writable = false;
             }
         })
         .await;
+    for id in 0..names.len() {
+        if out.stats[id].stopped.is_none() {
+            out.take(
+                id,
+                &[Stamped {
+                    at,
+                    event: Event::Stopped(why),
+                }],
+            );
+        } else {
+            out.buf.clear();
+        }
+        // Last, the session in numbers: the same model as the report and the exit line.
+        let url = headers.get(id).map_or("", |h| h.url.as_str());
+        out.summary(id, at, url);
+        if writable && write_out(&stdout, &out.buf).is_err() {
+            writable = false;
+        }
+    }
     let Output { stats, gave_up, .. } = out;
     for s in &finished.recordings {
         if s.lost > 0 {
@@ -102,19 +140,14 @@ pub async fn run(mut session: Session) -> anyhow::Result<ExitCode> {
     }
     if !gave_up.is_empty() && gave_up.iter().all(Option::is_some) {
         for (i, attempts) in gave_up.iter().enumerate() {
-            let last = stats[i]
-                .last_error
-                .as_ref()
-                .map(|f| crate::describe::failure(f))
-                .unwrap_or_else(|| "no failure recorded".into());
             let who = if fleet {
                 format!("{}: ", names[i])
             } else {
                 String::new()
             };
             eprintln!(
-                "wsmon: {who}gave up after {} (max_attempts); last failure: {last}",
-                crate::text::counted(u64::from(attempts.unwrap_or(0)), "attempt", "attempts")
+                "wsmon: {who}{}",
+                crate::describe::gave_up(attempts.unwrap_or(0), &stats[i])
             );
         }
         return Ok(ExitCode::from(1));
@@ -131,17 +164,91 @@ struct Output<'a> {
     buf: Vec<u8>,
     stats: Vec<ConnStats>,
     gave_up: Vec<Option<u32>>,
+    /// Whether each endpoint has an application heartbeat (the pattern's advice differs).
+    app_pings: Vec<bool>,
+    /// The pattern and the health each endpoint's last `pattern` and `health` lines said.
+    said: Vec<(Option<Pattern>, Health)>,
 }
 
 impl<'a> Output<'a> {
-    fn new(names: &'a [String]) -> Self {
+    fn new(names: &'a [String], app_pings: Vec<bool>) -> Self {
         Output {
             names,
             enc: Encoder::new(),
             buf: Vec::with_capacity(64 * 1024),
             stats: (0..names.len()).map(|_| ConnStats::default()).collect(),
             gave_up: vec![None; names.len()],
+            app_pings,
+            said: vec![(None, Health::Reconnecting); names.len()],
         }
+    }
+
+    /// The `summary` line of endpoint `id`, appended to `buf`.
+    fn summary(&mut self, id: usize, at: SystemTime, url: &str) {
+        let s = &self.stats[id];
+        let ms = |d: std::time::Duration| d.as_millis() as u64;
+        let line = SummaryLine {
+            watched_ms: ms(s.watched(at)),
+            availability: s.availability(at),
+            up_ms: ms(s.up_total(at)),
+            down_ms: ms(s.down_total(at)),
+            not_probed_ms: ms(s.unprobed_total(at)),
+            connects: s.connects,
+            drops: s.drops,
+            dials: s.total_attempts,
+            health: s.health(s.end(at)).as_str().into(),
+            message: crate::describe::session(s, url, at),
+        };
+        let endpoint = (self.names.len() > 1).then(|| self.names[id].clone());
+        derived_line(&mut self.buf, at, endpoint, Body::Summary(line));
+    }
+
+    /// After a batch: a `pattern` line when the drops' pattern was found, changed or ended,
+    /// and a `health` line when how the endpoint is doing changed; from the same model as
+    /// every other output.
+    fn derived(&mut self, id: usize, at: SystemTime) {
+        let s = &self.stats[id];
+        let endpoint = (self.names.len() > 1).then(|| self.names[id].clone());
+        let pattern = s.pattern(at);
+        let (said_pattern, said_health) = &self.said[id];
+        let changed = match (&pattern, said_pattern) {
+            (Some(a), Some(b)) => !a.same_finding(b),
+            (None, None) => false,
+            _ => true,
+        };
+        if changed {
+            let app_ping = self.app_pings.get(id).copied().unwrap_or(false);
+            let line = PatternLine {
+                kind: pattern.as_ref().map(|p| p.kind().to_string()),
+                culprit: pattern.as_ref().map(|p| p.culprit().to_string()),
+                code: match &pattern {
+                    Some(Pattern::ServerCloses { code, .. }) => *code,
+                    _ => None,
+                },
+                period_ms: pattern
+                    .as_ref()
+                    .and_then(Pattern::period)
+                    .map(|d| d.as_millis() as u64),
+                message: pattern
+                    .as_ref()
+                    .map(|p| crate::describe::pattern(p, app_ping)),
+            };
+            derived_line(&mut self.buf, at, endpoint.clone(), Body::Pattern(line));
+        }
+        let health = s.health(at);
+        if std::mem::discriminant(&health) != std::mem::discriminant(said_health) {
+            derived_line(
+                &mut self.buf,
+                at,
+                endpoint,
+                Body::Health(HealthLine {
+                    health: health.as_str().into(),
+                    degraded: health.degraded(),
+                    message: crate::describe::health(health),
+                }),
+            );
+        }
+        self.said[id] = (pattern, health);
     }
 
     /// Folds endpoint `id`'s batch and puts its lines in `buf`.
@@ -164,12 +271,27 @@ impl<'a> Output<'a> {
                 self.gave_up[id] = Some(attempts);
                 if fleet {
                     eprintln!(
-                        "wsmon: {name}: gave up after {}; the other endpoints go on",
-                        crate::text::counted(u64::from(attempts), "attempt", "attempts")
+                        "wsmon: {name}: {}; the other endpoints go on",
+                        crate::describe::gave_up(attempts, &self.stats[id])
                     );
                 }
             }
         }
+        if let Some(last) = batch.last() {
+            self.derived(id, last.at);
+        }
+    }
+}
+
+/// A line derived from the events (`pattern`, `health`), appended to `buf`.
+fn derived_line(buf: &mut Vec<u8>, at: SystemTime, endpoint: Option<String>, body: Body) {
+    let line = WireLine {
+        ts: at,
+        endpoint,
+        body,
+    };
+    if serde_json::to_writer(&mut *buf, &line).is_ok() {
+        buf.push(b'\n');
     }
 }
 

@@ -3,6 +3,7 @@
 //! one reader of recordings.
 
 pub mod encode;
+mod fields;
 pub mod from_event;
 pub mod read;
 pub mod schema;

@@ -11,6 +11,7 @@ pub mod headless;
 pub mod jsonl;
 pub mod logging;
 pub mod metrics;
+pub mod model;
 pub mod net;
 pub mod paths;
 pub mod record;

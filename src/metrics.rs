@@ -15,8 +15,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::engine::stats::{RTT_BUCKETS, RttStats};
-use crate::engine::{Cause, ClosedBy, ConnState, ConnStats};
+use crate::engine::{Cause, ClosedBy};
+use crate::model::{ConnState, ConnStats, RTT_BUCKETS, RttStats};
 
 /// What the metrics show of one endpoint, taken from its stats when a scrape comes.
 #[derive(Debug)]
@@ -27,6 +27,9 @@ struct Snapshot {
     uptime: f64,
     connected: f64,
     disconnected: f64,
+    unprobed: f64,
+    health: &'static str,
+    pattern: Option<PatternInfo>,
     dials: u64,
     reconnects_by_cause: Vec<(&'static str, u64)>,
     failures_by_cause: [u64; 7],
@@ -45,6 +48,15 @@ struct Snapshot {
     stale: bool,
     stales: u64,
     auto_replies: u64,
+}
+
+/// The drops' pattern as labels: its kind, the culprit, the server's code.
+#[derive(Debug)]
+struct PatternInfo {
+    kind: &'static str,
+    culprit: &'static str,
+    code: String,
+    period: f64,
 }
 
 /// An RTT histogram's per-bucket counts, sum and count.
@@ -74,6 +86,17 @@ impl Snapshot {
             uptime: s.uptime(now).map_or(0.0, |d| d.as_secs_f64()),
             connected: s.up_total(now).as_secs_f64(),
             disconnected: s.down_total(now).as_secs_f64(),
+            unprobed: s.unprobed_total(now).as_secs_f64(),
+            health: s.health(now).as_str(),
+            pattern: s.pattern(now).map(|p| PatternInfo {
+                kind: p.kind(),
+                culprit: p.culprit(),
+                code: match &p {
+                    crate::model::Pattern::ServerCloses { code: Some(c), .. } => c.to_string(),
+                    _ => String::new(),
+                },
+                period: p.period().map_or(f64::NAN, |d| d.as_secs_f64()),
+            }),
             dials: s.total_attempts,
             reconnects_by_cause: s.reconnects_by_cause.clone(),
             failures_by_cause: s.failures_by_cause,
@@ -196,9 +219,48 @@ impl Collector for Snapshots {
         counter(
             &mut encoder,
             "wsmon_disconnected_seconds",
-            "Time not connected since wsmon started",
+            "Time seen down since wsmon started: from a drop or failed dial to the next open, when a dial failed in between",
             &|ep| vec![(labels(&ep.name), ep.disconnected)],
         )?;
+        counter(
+            &mut encoder,
+            "wsmon_not_probed_seconds",
+            "Time wsmon did not look: a wait after a drop that ended in a successful dial, before the first result, closed by the user",
+            &|ep| vec![(labels(&ep.name), ep.unprobed)],
+        )?;
+        {
+            let mut d = encoder.encode_descriptor(
+                "wsmon_health",
+                "1 for how the endpoint is doing now (healthy, pings_unanswered, flapping, stale, reconnecting, down, closed, gave_up), 0 for the others",
+                None,
+                MetricType::Gauge,
+            )?;
+            for ep in eps.iter() {
+                for name in crate::model::Health::NAMES {
+                    ConstGauge::new(f64::from(u8::from(ep.health == name)))
+                        .encode(d.encode_family(&with(&ep.name, "health", name))?)?;
+                }
+            }
+        }
+        {
+            let mut d = encoder.encode_descriptor(
+                "wsmon_drop_pattern",
+                "The drops' pattern while there is one: the typical lifetime of a connection in seconds (NaN when lifetimes vary), labelled with its kind, the culprit the evidence names, and the server's close code",
+                None,
+                MetricType::Gauge,
+            )?;
+            for ep in eps.iter() {
+                if let Some(p) = &ep.pattern {
+                    let labels = vec![
+                        ("endpoint", ep.name.clone()),
+                        ("kind", p.kind.to_string()),
+                        ("culprit", p.culprit.to_string()),
+                        ("code", p.code.clone()),
+                    ];
+                    ConstGauge::new(p.period).encode(d.encode_family(&labels)?)?;
+                }
+            }
+        }
         counter(
             &mut encoder,
             "wsmon_dials",

@@ -9,13 +9,15 @@ use std::time::{Duration, Instant, SystemTime};
 
 use tokio::sync::{mpsc, watch};
 
-use crate::engine::{Batch, Tap};
+use crate::engine::{Batch, Event, Stamped, StopReason, Tap};
 use crate::jsonl::{Encoder, RecordHeader};
 
 /// Batches in flight to the recorder; beyond this the engine (and so the socket) waits.
 const QUEUE: usize = 256;
 /// The longest a written line waits in memory before reaching the file.
 const FLUSH_EVERY: Duration = Duration::from_secs(1);
+/// Room kept at the end of a rotated part for its `stopped` line.
+const STOPPED_LINE: u64 = 128;
 /// How often a broken file is tried again.
 const RETRY_EVERY: Duration = Duration::from_secs(2);
 
@@ -101,13 +103,21 @@ impl Recorder {
         })
     }
 
-    /// Waits for the last lines to reach the disk; call after the engine dropped its tap.
-    pub async fn finish(self) -> RecordStatus {
+    /// Ends the recording with a `stopped` line saying `why` at `at`, and waits for the last lines
+    /// to reach the disk; call after the engine dropped its tap.
+    pub async fn finish(self, why: StopReason, at: SystemTime) -> RecordStatus {
         let Recorder {
             tap,
             status,
             thread,
         } = self;
+        let _ = tap
+            .0
+            .send(std::sync::Arc::new(vec![Stamped {
+                at,
+                event: Event::Stopped(why),
+            }]))
+            .await;
         drop(tap);
         let _ = tokio::task::spawn_blocking(move || thread.join()).await;
         status.borrow().clone()
@@ -199,10 +209,11 @@ impl Writer {
         for e in batch.iter() {
             let start = self.buf.len();
             self.enc.encode(e, &mut self.buf);
-            // Rotate at a line boundary so no part grows past the limit by more than a line.
+            // Rotate at a line boundary so no part grows past the limit, its `stopped` line
+            // included.
             if self.opts.max_bytes > 0
                 && self.size > 0
-                && self.size + self.buf.len() as u64 > self.opts.max_bytes
+                && self.size + self.buf.len() as u64 + STOPPED_LINE > self.opts.max_bytes
             {
                 let line = self.buf.split_off(start);
                 if !self.write_pending(pending) {
@@ -287,7 +298,21 @@ impl Writer {
     }
 
     /// `FILE` becomes `FILE.1`, `FILE.1` becomes `FILE.2`, ...; at most `keep` are kept.
+    /// Each part ends with a `stopped` line that says the recording goes on in the next.
     fn rotate(&mut self) {
+        let mut line = Vec::new();
+        self.enc.encode(
+            &Stamped {
+                at: SystemTime::now(),
+                event: Event::Stopped(StopReason::Rotated),
+            },
+            &mut line,
+        );
+        if let Some(f) = self.file.as_mut()
+            && f.write_all(&line).is_ok()
+        {
+            self.bytes += line.len() as u64;
+        }
         self.flush();
         self.file = None;
         let keep = self.opts.keep.max(1);

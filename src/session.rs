@@ -9,7 +9,9 @@ use tokio::sync::mpsc;
 use tokio::sync::mpsc::error::TrySendError;
 use tokio::task::JoinHandle;
 
-use crate::engine::{Batch, Command, ConnSettings, DropReason, Engine, Event, Stamped, Tagged};
+use crate::engine::{
+    Batch, Command, ConnSettings, DropReason, Engine, Event, Stamped, StopReason, Tagged,
+};
 use crate::error::UsageError;
 use crate::jsonl::RecordHeader;
 use crate::metrics::Scrape;
@@ -92,6 +94,8 @@ struct Handle {
 /// replay all run on one, so starting, recording, scraping and shutting down are written once.
 pub struct Session {
     names: Vec<String>,
+    /// What each endpoint is, secrets masked (a replay's: its recording's header).
+    headers: Vec<RecordHeader>,
     /// Tagged batches from every endpoint (or from the replay, as endpoint 0).
     events: mpsc::Receiver<Tagged>,
     events_open: bool,
@@ -216,6 +220,7 @@ impl Session {
         };
         let (tx, events) = Engine::fleet_channel(endpoints.len());
         let mut names = Vec::with_capacity(endpoints.len());
+        let mut headers = Vec::with_capacity(endpoints.len());
         let mut handles = Vec::with_capacity(endpoints.len());
         for (id, e) in endpoints.into_iter().enumerate() {
             let template = options.record_options(PathBuf::new(), &e.settings);
@@ -232,6 +237,7 @@ impl Session {
                 None => None,
             };
             let tap = recorder.as_ref().map(|r| r.tap.clone());
+            headers.push(template.header.clone());
             let h = Engine::spawn_tagged(e.settings, id, tx.clone(), tap);
             names.push(e.name);
             handles.push(Handle {
@@ -244,6 +250,7 @@ impl Session {
         tracing::info!(endpoints = names.len(), "session started");
         Ok(Session {
             names,
+            headers,
             events,
             events_open: true,
             feed: Feed::Live(handles),
@@ -252,11 +259,12 @@ impl Session {
         })
     }
 
-    /// A session over a replay of a recording, as one endpoint.
-    pub fn replay(mut player: Player, name: String) -> Session {
+    /// A session over a replay of a recording (`header`: its header), as one endpoint.
+    pub fn replay(mut player: Player, name: String, header: RecordHeader) -> Session {
         let events = std::mem::replace(&mut player.events, mpsc::channel(1).1);
         Session {
             names: vec![name],
+            headers: vec![header],
             events,
             events_open: true,
             feed: Feed::Replay(player),
@@ -273,6 +281,11 @@ impl Session {
     /// The endpoints' names, in engine order.
     pub fn names(&self) -> &[String] {
         &self.names
+    }
+
+    /// What each endpoint is (URL, heartbeat, preset), secrets masked, in engine order.
+    pub fn headers(&self) -> &[RecordHeader] {
+        &self.headers
     }
 
     /// The replay, when this is one.
@@ -330,7 +343,10 @@ impl Session {
         };
         if let Some(r) = h.recorder.take() {
             let _ = h.commands.send(Command::Tap(None)).await;
-            return RecordingChange::Stopped(r.finish().await);
+            return RecordingChange::Stopped(
+                r.finish(StopReason::RecordingStopped, SystemTime::now())
+                    .await,
+            );
         }
         let Some(dir) = crate::paths::data_dir() else {
             return RecordingChange::Failed(
@@ -395,15 +411,21 @@ impl Session {
         self.events.try_recv().ok()
     }
 
-    /// Closes every connection politely, lets the last events and recorded lines out, and
-    /// says what was left: messages never sent, and what each recording wrote.
-    pub async fn finish(self) -> Finished {
-        self.finish_with(|_, _| {}).await
+    /// Closes every connection politely, lets the last events and recorded lines out (a
+    /// recording ends with a `stopped` line saying `why`), and says what was left: messages
+    /// never sent, and what each recording wrote.
+    pub async fn finish(self, why: StopReason, at: SystemTime) -> Finished {
+        self.finish_with(why, at, |_, _| {}).await
     }
 
     /// Like `finish`, handing each last batch to `last` as it comes (headless writes them:
     /// the `closing` and `closed` lines of a stop are part of the output).
-    pub async fn finish_with(mut self, mut last: impl FnMut(usize, &[Stamped])) -> Finished {
+    pub async fn finish_with(
+        mut self,
+        why: StopReason,
+        at: SystemTime,
+        mut last: impl FnMut(usize, &[Stamped]),
+    ) -> Finished {
         let mut done = Finished::default();
         let handles = match std::mem::replace(&mut self.feed, Feed::Live(Vec::new())) {
             Feed::Live(handles) => handles,
@@ -446,7 +468,7 @@ impl Session {
         })
         .await;
         for r in recorders {
-            done.recordings.push(r.finish().await);
+            done.recordings.push(r.finish(why, at).await);
         }
         done
     }

@@ -193,6 +193,17 @@ pub fn timestamp(at: SystemTime) -> String {
     humantime::format_rfc3339_millis(at).to_string()
 }
 
+/// The time from `a` to `b` to the millisecond, each end taken to the millisecond as a
+/// recording keeps it: a live session and its replay say the same.
+pub fn between(a: SystemTime, b: SystemTime) -> Duration {
+    let ms = |t: SystemTime| {
+        t.duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_millis()
+    };
+    Duration::from_millis(ms(b).saturating_sub(ms(a)) as u64)
+}
+
 /// `HH:MM:SS.mmm` (UTC).
 pub fn clock_millis(at: SystemTime) -> String {
     timestamp(at)[11..23].to_string()

@@ -24,23 +24,37 @@ pub use event_loop::{FrameHook, Hooks, Screen, drive, prepare};
 use app::App;
 use fleet::FleetApp;
 
+use crate::engine::{Event, Stamped};
 use crate::session::Session;
 
 /// Watches a live session until the user quits or a stop signal arrives: one endpoint's
 /// dashboard, or with several an overview of them all (one `App` per endpoint, in order).
 pub async fn run(mut session: Session, mut apps: Vec<App>) -> anyhow::Result<ExitCode> {
     terminal::check()?;
-    let lines = if apps.len() == 1 {
+    // Every endpoint's model ends where the session does, as a recording of it does.
+    let stopped = |why, at| Stamped {
+        at,
+        event: Event::Stopped(why),
+    };
+    let (lines, why, at) = if apps.len() == 1 {
         let mut app = apps.pop().expect("one endpoint");
-        event_loop::run_on_terminal(&mut app, &mut session).await?;
-        vec![summary::one(&app)]
+        let why = event_loop::run_on_terminal(&mut app, &mut session).await?;
+        let at = std::time::SystemTime::now();
+        app.apply(&[stopped(why, at)]);
+        app.now = at;
+        (vec![summary::one(&app)], why, at)
     } else {
         let mut fleet = FleetApp::new(apps);
-        event_loop::run_on_terminal(&mut fleet, &mut session).await?;
-        summary::for_fleet(&fleet)
+        let why = event_loop::run_on_terminal(&mut fleet, &mut session).await?;
+        let at = std::time::SystemTime::now();
+        for app in &mut fleet.apps {
+            app.apply(&[stopped(why, at)]);
+        }
+        fleet.now = at;
+        (summary::for_fleet(&fleet), why, at)
     };
     // The screen is back; now close politely and let the recorders write their last lines.
-    let finished = session.finish().await;
+    let finished = session.finish(why, at).await;
     for line in lines {
         println!("{line}");
     }
@@ -73,8 +87,8 @@ pub async fn run_replay(
     path: &Path,
 ) -> anyhow::Result<ExitCode> {
     terminal::check()?;
-    event_loop::run_on_terminal(&mut app, &mut session).await?;
-    session.finish().await;
+    let why = event_loop::run_on_terminal(&mut app, &mut session).await?;
+    session.finish(why, std::time::SystemTime::now()).await;
     println!(
         "wsmon: replayed {}: {}",
         path.display(),

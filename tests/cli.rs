@@ -182,7 +182,7 @@ fn print_config_shows_sources_and_masks_secrets() {
     assert!(text.lines().any(|l| l.starts_with("pong_timeout = \"3s\"") && l.ends_with("# flag --pong-timeout")), "{text}");
     assert!(
         text.lines()
-            .any(|l| l.starts_with("reconnect_max = \"30s\"") && l.ends_with("# default")),
+            .any(|l| l.starts_with("reconnect_max = \"5s\"") && l.ends_with("# default")),
         "{text}"
     );
     assert!(text.contains("\"Authorization\" = \"***\""), "{text}");

@@ -6,7 +6,8 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use common::{Probe, fast, reserve_port};
-use wsmon::engine::{Cause, ClosedBy, Command, ConnStats, Dir, DropReason, Event, Kind, Phase};
+use wsmon::engine::{Cause, ClosedBy, Command, Dir, DropReason, Event, Kind, Phase};
+use wsmon::model::ConnStats;
 use wsmon::server::{ServeOptions, Server};
 
 fn opts() -> ServeOptions {

@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 use common::faults::{FaultyProxy, RawServer, frame, handshake, hold, read_request};
 use common::{Probe, fast};
 use tokio::io::AsyncWriteExt;
-use wsmon::engine::{Cause, ClosedBy, ConnStats, Dir, Event, Phase};
+use wsmon::engine::{Cause, ClosedBy, Dir, Event, Phase};
+use wsmon::model::ConnStats;
 use wsmon::server::{ServeOptions, Server};
 
 fn opts() -> ServeOptions {

@@ -428,7 +428,13 @@ async fn headless_fleet_names_each_line_routes_at_name_and_serves_metrics() {
     let deadline = tokio::time::Instant::now() + common::PATIENCE;
     loop {
         let m = scrape(mport).await;
-        let down = value(&m, "wsmon_up", &[("endpoint", &name_a)]) == Some(0.0);
+        // Seen down once a dial failed: the drop alone says only that the connection ended.
+        let down = value(&m, "wsmon_up", &[("endpoint", &name_a)]) == Some(0.0)
+            && value(
+                &m,
+                "wsmon_health",
+                &[("endpoint", &name_a), ("health", "down")],
+            ) == Some(1.0);
         let failures: f64 = ["refused", "io", "protocol"]
             .iter()
             .filter_map(|c| {

@@ -44,8 +44,10 @@ fn fleet() -> FleetApp {
     healthy(&mut apps[1]);
     apps[1].apply(&[
         ev(40.0, closed(ClosedBy::Server, Some(1012), "deploy", 40)),
-        ev(40.5, connecting(1)),
-        ev(40.6, open_event(1)),
+        ev(40.2, connecting(1)),
+        ev(40.2, refused()),
+        ev(40.5, connecting(2)),
+        ev(40.6, open_event(2)),
     ]);
     apps[2].apply(&[
         ev(0.0, connecting(1)),
@@ -254,7 +256,8 @@ fn the_cursor_stays_on_its_endpoint_when_the_rows_move() {
     assert_eq!(names(&f), ["delta", "charlie", "bravo", "alpha"]);
     Screen::on_terminal(&mut f, &key(KeyCode::End));
     assert_eq!(f.name(f.selected), "alpha");
-    // alpha drops: it moves up among the problems, and the cursor goes with it.
+    // alpha drops: it moves up among the problems (below those seen down), and the cursor
+    // goes with it.
     f.apps[0].apply(&[
         ev(62.0, closed(ClosedBy::Server, Some(1012), "deploy", 62)),
         ev(
@@ -266,7 +269,7 @@ fn the_cursor_stays_on_its_endpoint_when_the_rows_move() {
         ),
     ]);
     let t = draw(&mut f, 130, 20);
-    assert_eq!(names(&f)[..2], ["delta", "alpha"]);
+    assert_eq!(names(&f)[..3], ["delta", "charlie", "alpha"]);
     assert_eq!(
         f.name(f.selected),
         "alpha",

@@ -111,13 +111,17 @@ async fn a_second_sigterm_never_loses_the_last_lines() {
     let (code, seen, err) = w.finish().await;
     assert_eq!(code, 0, "stderr: {err}");
     let events: Vec<&str> = seen.iter().filter_map(|v| v["event"].as_str()).collect();
+    // The engine's last lines, then how it ended: `stopped` with why, and the summary (wsmon's
+    // own close on the way out is not a change of the endpoint's health).
     assert_eq!(
-        events[events.len() - 2..],
-        ["closing", "closed"],
+        events[events.len() - 4..],
+        ["closing", "closed", "stopped", "summary"],
         "the last lines: {events:?}"
     );
-    let closed = seen.last().unwrap();
+    let closed = seen.iter().rev().find(|v| v["event"] == "closed").unwrap();
     assert_eq!(closed["by"], "client", "{closed}");
+    let stopped = &seen[seen.len() - 2];
+    assert_eq!(stopped["why"], "signal", "{stopped}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -146,18 +150,29 @@ async fn exhausted_attempts_exit_1_with_one_line_on_stderr() {
             "connecting",
             "error",
             "retry",
+            "health",
             "connecting",
             "error",
             "retry",
             "connecting",
             "error",
-            "gave_up"
+            "gave_up",
+            "health",
+            "stopped",
+            "summary"
         ]
     );
     assert_eq!(seen[1]["cause"], "refused");
+    assert_eq!(
+        (seen[3]["health"].as_str(), seen[10]["health"].as_str()),
+        (Some("down"), Some("gave_up"))
+    );
+    assert_eq!(seen[11]["why"], "gave_up");
+    assert_eq!(seen[12]["connects"], 0);
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(
-        err.starts_with("wsmon: gave up after 3 attempts") && err.contains("refused"),
+        err.starts_with("wsmon: gave up after 3 failed attempts (max_attempts); last: ")
+            && err.contains("refused"),
         "{err}"
     );
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 use common::{Probe, fast};
 use wsmon::engine::{Dir, Event};
 use wsmon::jsonl::{Encoder, Item, Reader, RecordHeader};
-use wsmon::report::ReportBuilder;
+use wsmon::report::{ReportBuilder, Source, html, markdown};
 use wsmon::server::{ServeOptions, Server};
 
 /// The report without the line that says when and from what it was made, digits left out:
@@ -16,7 +16,7 @@ use wsmon::server::{ServeOptions, Server};
 /// may round differently; the words, their order and their case must not differ.
 fn body(md: &str) -> String {
     md.lines()
-        .filter(|l| !l.contains("wsmon report on "))
+        .filter(|l| !l.contains("Generated "))
         .map(|l| l.replace(|c: char| c.is_ascii_digit(), "#"))
         .collect::<Vec<_>>()
         .join("\n")
@@ -97,26 +97,41 @@ async fn live_and_recorded_reports_are_the_same() {
         }
     }
     let end = end.expect("events read back");
-    let live_md = live.markdown(end, "x");
-    let recorded_md = recorded.markdown(end, "x");
+    let source = Source::Recording(std::path::Path::new("x"), 0);
+    let live_doc = live.document(end, source, None);
+    let recorded_doc = recorded.document(end, source, None);
+    let (live_md, recorded_md) = (markdown(&live_doc), markdown(&recorded_doc));
     assert_eq!(body(&live_md), body(&recorded_md));
-    assert_eq!(
-        body(&live.html(end, &live_md)),
-        body(&recorded.html(end, &recorded_md))
-    );
-    // And it says what happened. (Between the servers a dial may meet a closed port: the
-    // outage may hold a "refused" too.)
-    let verdict = live_md.lines().next().unwrap();
+    let (a, b) = (body(&html(&live_doc)), body(&html(&recorded_doc)));
+    for (la, lb) in a.split('<').zip(b.split('<')) {
+        assert_eq!(la, lb);
+    }
+    assert_eq!(a, b);
+    // And it says what happened, who ended the connections first. (Between the servers a
+    // dial may meet a closed port: the outage may hold a "refused" too.)
+    let drops = live_md
+        .lines()
+        .find(|l| l.starts_with("drops "))
+        .unwrap_or_else(|| panic!("the paste block's drops:\n{live_md}"));
     assert!(
-        verdict.starts_with("# 3 drops in ")
-            && verdict.contains(": 1012 ×3;")
-            && verdict.contains(" HTTP 503"),
-        "{verdict}"
+        drops.contains("3: server 1012 service restart ×3"),
+        "{drops}"
     );
+    let failed = live_md
+        .lines()
+        .find(|l| l.starts_with("failed dials "))
+        .unwrap_or_else(|| panic!("the paste block's failed dials:\n{live_md}"));
+    assert!(failed.contains("HTTP 503 ×2"), "{failed}");
     let outage = live_md
         .lines()
-        .find(|l| l.contains("| outage | 1012 → ") && l.contains("HTTP 503"))
+        .find(|l| l.contains("| down ") && l.contains(": 1012 → ") && l.contains("HTTP 503"))
         .unwrap_or_else(|| panic!("the outage's sequence:\n{live_md}"));
     assert!(outage.contains("→ open |"), "{outage}");
     assert!(live_md.contains("HTTP 503 Service Unavailable: Down for maintenance"));
+    assert!(
+        !live_md.contains("hello"),
+        "payloads are left out unless asked for:\n{live_md}"
+    );
+    let with_payloads = markdown(&live.document(end, source, Some(&live.kept_tail())));
+    assert!(with_payloads.contains("hello"), "{with_payloads}");
 }

@@ -8,7 +8,8 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use common::{Probe, fast};
-use wsmon::engine::{ConnStats, Event};
+use wsmon::engine::Event;
+use wsmon::model::ConnStats;
 use wsmon::server::{ServeOptions, Server};
 
 const CYCLES: usize = 200;

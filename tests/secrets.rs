@@ -102,7 +102,7 @@ async fn headless_output_recording_report_and_log_are_clean() {
     assert!(out.status.success());
     let report = std::fs::read_to_string(format!("{}.report.md", rec.display())).unwrap();
     assert!(
-        report.contains("`Authorization: ***`") && report.contains("`Cookie: ***`"),
+        report.contains("Authorization: ***") && report.contains("Cookie: ***"),
         "{report}"
     );
     let files = every_file_under(data.path());

@@ -92,7 +92,7 @@ fn waiting_to_retry_with_countdown() {
         text.contains("WAITING 4.2s"),
         "the countdown is in the title"
     );
-    assert!(text.contains("next try #2 in 4.2s"));
+    assert!(text.contains("next try in 4.2s (attempt 2)"));
     insta::assert_snapshot!(t.backend());
 }
 

@@ -598,19 +598,20 @@ fn an_outage_reads_as_a_story_in_the_log() {
     assert_eq!(
         rows[2..],
         [
-            "closed by server: 1012 service restart (deploy) after 9s · retry #1 in 2s",
+            "closed by server: 1012 service restart (deploy) after 9s · next try in 2s (attempt 1)",
             "connecting to wss://api.example.com/feed?token=***",
-            "refused by 10.0.0.5:443: nothing is listening on that port ×3 · retry #4 in 2s",
-            "back after 8.1s down (1012 → refused ×3), 4 attempts; open: 203.0.113.7:443 in 48 ms, subprotocol v2.feed, TLS 1.3",
+            "refused by 10.0.0.5:443: nothing is listening on that port ×3 · next try in 2s (attempt 4)",
+            "down 8.1s: 1012 → refused ×3 → open; open: 203.0.113.7:443 in 48 ms, subprotocol v2.feed, TLS 1.3",
         ],
         "{rows:#?}"
     );
     let s = a.stats();
     // The Reconnects pane's timeline says the outage's sequence on one line.
+    let periods = s.timeline.periods();
     assert_eq!(
-        wsmon::describe::timeline_entry(s.timeline.back().unwrap()),
-        "back after 8.1s down (1012 → refused ×3), 4 attempts; connected in 48 ms"
+        wsmon::describe::period(&periods[periods.len() - 2], a.now),
+        "down 8.1s: 1012 → refused ×3 → open"
     );
-    assert_eq!(s.timeline.iter().filter(|e| e.times == 3).count(), 1);
-    assert!(s.outage_began.is_none());
+    assert!(s.outage_began().is_none());
+    assert_eq!(s.down_total(a.now), std::time::Duration::from_millis(8100));
 }

@@ -120,7 +120,7 @@ fn range_errors_name_file_line_key_and_range() {
     .unwrap_err();
     assert_eq!(
         e.to_string(),
-        "config file `/cfg/wsmon.toml` line 1, `reconnect_min`: must be at most reconnect_max (30s, the default), got 2m: lower it, or raise reconnect_max too"
+        "config file `/cfg/wsmon.toml` line 1, `reconnect_min`: must be at most reconnect_max (5s, the default), got 2m: lower it, or raise reconnect_max too"
     );
     let e = load_one(
         &flags(&["--record-max-bytes", "1KiB"]),

@@ -59,6 +59,12 @@ impl Backoff {
     pub fn reset(&mut self) {
         self.step = 0;
     }
+
+    /// Back to the `step`-th delay of an outage (its ceiling `min * 2^step`): after a
+    /// connection that opened but did not last, a short floor instead of the grown delay.
+    pub fn reset_to(&mut self, step: u32) {
+        self.step = step;
+    }
 }
 
 #[cfg(test)]
@@ -120,6 +126,11 @@ mod tests {
         }
         b.reset();
         assert_eq!(b.next_delay(&mut r), Duration::from_millis(100));
+        for _ in 0..5 {
+            b.next_delay(&mut r);
+        }
+        b.reset_to(2);
+        assert_eq!(b.ceiling(), Duration::from_millis(400), "a short floor");
     }
 
     #[test]

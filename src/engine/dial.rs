@@ -3,13 +3,12 @@
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
-use std::task::{Context, Poll};
 
-use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::io::{AsyncRead, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::{Instant, timeout_at};
 use tokio_rustls::TlsConnector;
-use tokio_rustls::client::TlsStream;
+
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::handshake::client::generate_key;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
@@ -20,31 +19,7 @@ use super::http::{self, HeadError};
 use super::redact::Redactor;
 use super::settings::ConnSettings;
 use super::tls;
-
-/// Any byte stream a connection can run over.
-pub trait ByteStream: AsyncRead + AsyncWrite + Send + Unpin {}
-
-impl<T: AsyncRead + AsyncWrite + Send + Unpin> ByteStream for T {}
-
-/// The byte stream under the WebSocket: plain TCP, TLS over TCP, or (for tests) any other.
-pub enum Io {
-    /// `ws://`.
-    Plain(TcpStream),
-    /// `wss://`.
-    Tls(Box<TlsStream<TcpStream>>),
-    /// A stream a test connector made (an in-memory pipe).
-    Other(Box<dyn ByteStream>),
-}
-
-impl std::fmt::Debug for Io {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Io::Plain(_) => "Io::Plain",
-            Io::Tls(_) => "Io::Tls",
-            Io::Other(_) => "Io::Other",
-        })
-    }
-}
+pub use super::transport::{ByteStream, Io, Transport, Ws};
 
 /// How an engine opens its connections: over the network (`Network`), or, in tests, over
 /// any byte stream, so that timing can be checked on tokio's paused clock.
@@ -73,84 +48,6 @@ impl Connector for Network {
         Box::pin(dial(s, deadline, phase))
     }
 }
-
-/// The connection after the upgrade: bytes the server sent right behind its 101 answer are
-/// read first. (Handing them to tungstenite as a "partially read" buffer instead leaves it a
-/// read buffer that shrinks to one frame, and then it reads one frame per syscall.)
-#[derive(Debug)]
-pub struct Transport {
-    leftover: Vec<u8>,
-    taken: usize,
-    io: Io,
-}
-
-impl Transport {
-    fn new(io: Io) -> Self {
-        Transport {
-            leftover: Vec::new(),
-            taken: 0,
-            io,
-        }
-    }
-}
-
-impl AsyncRead for Transport {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        let this = self.get_mut();
-        if this.taken < this.leftover.len() {
-            let n = buf.remaining().min(this.leftover.len() - this.taken);
-            buf.put_slice(&this.leftover[this.taken..this.taken + n]);
-            this.taken += n;
-            if this.taken == this.leftover.len() {
-                this.leftover = Vec::new();
-                this.taken = 0;
-            }
-            return Poll::Ready(Ok(()));
-        }
-        match &mut this.io {
-            Io::Plain(s) => Pin::new(s).poll_read(cx, buf),
-            Io::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
-            Io::Other(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
-        }
-    }
-}
-
-impl AsyncWrite for Transport {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        match &mut self.get_mut().io {
-            Io::Plain(s) => Pin::new(s).poll_write(cx, buf),
-            Io::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
-            Io::Other(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
-        }
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match &mut self.get_mut().io {
-            Io::Plain(s) => Pin::new(s).poll_flush(cx),
-            Io::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
-            Io::Other(s) => Pin::new(s.as_mut()).poll_flush(cx),
-        }
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match &mut self.get_mut().io {
-            Io::Plain(s) => Pin::new(s).poll_shutdown(cx),
-            Io::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
-            Io::Other(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
-        }
-    }
-}
-
-/// An open WebSocket.
-pub type Ws = WebSocketStream<Transport>;
 
 /// A successful dial.
 pub struct Dialed {
@@ -286,7 +183,7 @@ pub async fn dial(
     let (leftover, subprotocol) = upgrade(&mut stream, s, deadline).await?;
     phases.handshake = t.elapsed();
 
-    stream.leftover = leftover;
+    stream.set_leftover(leftover);
     let ws =
         WebSocketStream::from_raw_socket(stream, Role::Client, Some(client_ws_config(s))).await;
     Ok(Dialed {

@@ -71,7 +71,7 @@ impl Message {
 }
 
 /// A step of the dial, used to say where a failure happened.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Phase {
     /// Resolving the host name.
@@ -175,6 +175,35 @@ impl ClosedBy {
     }
 }
 
+/// Why wsmon itself gave up on an open connection (`ClosedBy::Heartbeat` or `Stale`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// No frame at all within `pong_timeout` after a WebSocket ping.
+    NoPong,
+    /// No answer matching `app_pong` within `pong_timeout` after `app_ping`.
+    NoAppPong,
+    /// The socket took none of our bytes for `pong_timeout`.
+    WriteStall,
+    /// The application protocol's own heartbeat (a Socket.IO server's pings) stopped.
+    ProtocolHeartbeat,
+    /// No data for `stale_after`, and `stale_action` is to reconnect.
+    Stale,
+}
+
+impl Verdict {
+    /// The wire name (as serde writes it).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::NoPong => "no_pong",
+            Verdict::NoAppPong => "no_app_pong",
+            Verdict::WriteStall => "write_stall",
+            Verdict::ProtocolHeartbeat => "protocol_heartbeat",
+            Verdict::Stale => "stale",
+        }
+    }
+}
+
 /// How a connection ended.
 #[derive(Clone, Debug, PartialEq)]
 pub struct CloseInfo {
@@ -186,6 +215,8 @@ pub struct CloseInfo {
     pub by: ClosedBy,
     /// How long the connection had been open.
     pub uptime: Duration,
+    /// For a close by wsmon's heartbeat or staleness: which verdict.
+    pub verdict: Option<Verdict>,
 }
 
 /// A failure class a person can act on.
@@ -357,6 +388,41 @@ impl DropReason {
     }
 }
 
+/// Why a session (and so its recording) ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StopReason {
+    /// The user quit.
+    Quit,
+    /// A signal: SIGTERM, SIGINT, SIGHUP.
+    Signal,
+    /// Every endpoint gave up (`max_attempts`).
+    GaveUp,
+    /// The output went away (`| head`).
+    OutputClosed,
+    /// The events ran out (a replay reached the end of its recording).
+    EndOfInput,
+    /// The user stopped the recording; watching went on.
+    RecordingStopped,
+    /// The recording continues in a new file (rotated by size).
+    Rotated,
+}
+
+impl StopReason {
+    /// The wire name (as serde writes it).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StopReason::Quit => "quit",
+            StopReason::Signal => "signal",
+            StopReason::GaveUp => "gave_up",
+            StopReason::OutputClosed => "output_closed",
+            StopReason::EndOfInput => "end_of_input",
+            StopReason::RecordingStopped => "recording_stopped",
+            StopReason::Rotated => "rotated",
+        }
+    }
+}
+
 /// What the engine reports to frontends.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Event {
@@ -462,6 +528,10 @@ pub enum Event {
     },
     /// Something the user should know that is not a failure.
     Warning(Warning),
+    /// The session ended here. The engine never sends it: a recorder writes it as the last
+    /// line of a recording, and a frontend folds it at exit, so every reader of a session
+    /// knows when and why it ended.
+    Stopped(StopReason),
 }
 
 /// What a warning is about; frontends put it in words.

@@ -88,6 +88,13 @@ impl Heartbeat {
         self.seq
     }
 
+    /// Ping `seq` reached the socket at `now`: its round trip is timed from here.
+    pub fn written(&mut self, seq: u64, now: Instant) {
+        if let Some((_, sent)) = self.in_flight.iter_mut().find(|(s, _)| *s == seq) {
+            *sent = now;
+        }
+    }
+
     /// Any frame from the peer: it is alive.
     pub fn frame_received(&mut self) {
         self.deadline = None;
@@ -189,6 +196,16 @@ impl AppHeartbeat {
         None
     }
 
+    /// Application ping `seq` reached the socket at `now`: its round trip is timed from
+    /// here (the answer's deadline too).
+    pub fn written(&mut self, seq: u64, now: Instant) {
+        if let Some((waiting, sent)) = self.waiting.as_mut()
+            && *waiting == seq
+        {
+            *sent = now;
+        }
+    }
+
     /// A message matching `app_pong` came: the round trip of the ping it answers.
     pub fn answered(&mut self, now: Instant) -> Option<Duration> {
         let (_, sent) = self.waiting.take()?;
@@ -242,6 +259,16 @@ mod tests {
             t0 + 15 * S + Duration::from_millis(7),
         );
         assert_eq!(rtt, Some(Duration::from_millis(7)));
+        // A ping queued at 20 s and written at 26 s: its round trip starts when written.
+        let seq = hb.ping_sent(t0 + 20 * S);
+        hb.written(seq, t0 + 26 * S);
+        assert_eq!(
+            hb.pong_received(
+                &Heartbeat::payload(seq),
+                t0 + 26 * S + Duration::from_millis(3)
+            ),
+            Some(Duration::from_millis(3))
+        );
         // A pong we never asked for gives no sample.
         assert_eq!(hb.pong_received(b"unsolicited", t0 + 16 * S), None);
     }

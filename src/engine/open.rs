@@ -1,87 +1,29 @@
 //! The socket task while a connection is open. Reads, writes, commands and timers are served
 //! together: a write that waits for the socket never holds up a read, the heartbeat or a
 //! shutdown, and a socket that takes nothing for `pong_timeout` is a dead peer. A preset's
-//! handshake comes first, then the `on_open` messages, then what was queued; the end is
-//! reported with who ended the connection and why.
+//! handshake comes first, then the `on_open` messages, then what was queued. `writer` holds
+//! what waits for the socket; `ending` reports who ended the connection and why.
 
 use std::collections::VecDeque;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
-use futures_util::{FutureExt, Sink, StreamExt};
+use futures_util::{FutureExt, StreamExt};
 use tokio::time::Instant;
-use tokio_tungstenite::tungstenite::error::{CapacityError, ProtocolError};
-use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-use tokio_tungstenite::tungstenite::{self, Utf8Bytes};
 
 use super::dial::{Dialed, Ws};
-use super::event::{
-    Cause, ClosedBy, Command, Dir, DropReason, Event, Failure, Kind, Message, Phase,
-};
+use super::ending::{End, UserClose, Why, broken};
+use super::event::{Cause, Command, Dir, DropReason, Event, Failure, Kind, Message, Phase};
 use super::heartbeat::{AppHeartbeat, Beat, Heartbeat};
 use super::protocol::{self, Driver, Seen};
 use super::settings::StaleAction;
 use super::sink::{MAX_BURST, MAX_BURST_BYTES};
 use super::task::{Next, Outgoing, Task};
-
-/// How long a close handshake may take before the socket is dropped anyway.
-const CLOSE_GRACE: Duration = Duration::from_secs(2);
-
-/// Why the heartbeat gave up on the peer.
-enum Why {
-    /// No frame at all after a WebSocket ping; `answered`: a ping of this connection was
-    /// answered before.
-    NoPong { answered: bool },
-    /// No message matching `app_pong` after `app_ping`.
-    NoAppPong,
-    /// The socket took none of our bytes.
-    WriteStall(usize),
-    /// The protocol's own heartbeat (a Socket.IO server's pings) stopped.
-    Protocol(String),
-}
-
-/// How an open connection ended.
-enum End {
-    /// The server sent a close frame.
-    ServerClose(Option<u16>, String),
-    /// The connection broke; `Some(code)` is the close code we send on the way out.
-    Broken(Failure, Option<u16>),
-    /// The heartbeat declared the peer dead.
-    Dead(Why),
-    /// No data for `stale_after`, and the action is to reconnect.
-    Stale(Duration),
-    /// The user or the shutdown asked to close.
-    User(UserClose),
-}
-
-enum UserClose {
-    Close(u16, String),
-    Reconnect,
-    Shutdown,
-}
-
-/// Something on its way to the socket, and what to report once it is written.
-struct Outbound {
-    frame: tungstenite::Message,
-    /// Reported when written (a sent message, a ping); `None` for what was reported already.
-    report: Option<Event>,
-    /// A message of the user's: if the connection breaks before it is written, it waits for
-    /// the next one.
-    held: Option<Outgoing>,
-}
-
-/// The writing half of a connection and what waits for it.
-struct Writer {
-    outbox: VecDeque<Outbound>,
-    /// Handed to the socket, not yet flushed.
-    unflushed: Vec<Outbound>,
-    /// The last time the socket took bytes (or the first time there was something to write).
-    progress: Option<Instant>,
-}
+use super::writer::{Outbound, Writer, outgoing_text, user_message, ws_ping};
 
 /// One open connection's state.
 struct Conn {
@@ -129,52 +71,6 @@ impl Conn {
 
     fn has_writes(&self) -> bool {
         self.writer.has_writes()
-    }
-}
-
-impl Writer {
-    fn push(&mut self, o: Outbound, front: bool, now: Instant) {
-        if self.outbox.is_empty() && self.unflushed.is_empty() {
-            self.progress = Some(now);
-        }
-        if front {
-            self.outbox.push_front(o);
-        } else {
-            self.outbox.push_back(o);
-        }
-    }
-
-    fn has_writes(&self) -> bool {
-        !self.outbox.is_empty() || !self.unflushed.is_empty()
-    }
-
-    /// Hands what waits to the socket and flushes; `Ready` when everything is written.
-    fn poll_write(
-        &mut self,
-        ws: &mut Ws,
-        cx: &mut Context<'_>,
-        written: &mut Vec<Outbound>,
-    ) -> Poll<Result<(), tungstenite::Error>> {
-        while !self.outbox.is_empty() {
-            match Pin::new(&mut *ws).poll_ready(cx) {
-                Poll::Ready(Ok(())) => {}
-                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
-                Poll::Pending => return Poll::Pending,
-            }
-            let o = self.outbox.pop_front().expect("not empty");
-            Pin::new(&mut *ws).start_send(o.frame.clone())?;
-            self.progress = Some(Instant::now());
-            self.unflushed.push(o);
-        }
-        match Pin::new(&mut *ws).poll_flush(cx) {
-            Poll::Ready(Ok(())) => {
-                written.append(&mut self.unflushed);
-                self.progress = None;
-                Poll::Ready(Ok(()))
-            }
-            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
-            Poll::Pending => Poll::Pending,
-        }
     }
 }
 
@@ -277,14 +173,13 @@ impl Task {
     async fn serve(&mut self, conn: &mut Conn) -> End {
         let first_app_ping = self.s.ping_interval.unwrap_or_default();
         loop {
-            let now = Instant::now();
             let timer = self.next_timer(conn);
             let writes = conn.has_writes();
             let mut written = Vec::new();
             tokio::select! {
                 biased;
                 cmd = self.cmds.recv() => {
-                    if let Some(end) = self.open_command(cmd, conn, now).await {
+                    if let Some(end) = self.open_command(cmd, conn).await {
                         return end;
                     }
                 }
@@ -294,7 +189,19 @@ impl Task {
                         // one batch: half the wake-ups for a fleet that is only heartbeating.
                         let only_pings = !written.is_empty()
                             && written.iter().all(|o| matches!(o.report, Some(Event::Ping { app: false, .. })));
+                        // A ping's round trip starts when it is written, not when it was due
+                        // or asked for: the RTT is the path's, not the wait's.
+                        let wrote_at = Instant::now();
                         for o in written.drain(..) {
+                            match o.report {
+                                Some(Event::Ping { seq, app: false }) => conn.hb.written(seq, wrote_at),
+                                Some(Event::Ping { seq, app: true }) => {
+                                    if let Some(app) = conn.app.as_mut() {
+                                        app.written(seq, wrote_at);
+                                    }
+                                }
+                                _ => {}
+                            }
                             if let Some(e) = o.report {
                                 self.sink.push(e);
                             }
@@ -429,16 +336,16 @@ impl Task {
         if conn.stable_at.is_some_and(|t| now >= t) {
             conn.stable_at = None;
             self.backoff.reset();
+            self.failures = 0;
+            self.short_lives = 0;
         }
         None
     }
 
-    async fn open_command(
-        &mut self,
-        cmd: Option<Command>,
-        conn: &mut Conn,
-        now: Instant,
-    ) -> Option<End> {
+    async fn open_command(&mut self, cmd: Option<Command>, conn: &mut Conn) -> Option<End> {
+        // Not the loop's `now`: that is when it last woke, maybe long ago on an idle
+        // connection, and a ping or a send is timed from when it is asked for.
+        let now = Instant::now();
         match cmd {
             None | Some(Command::Shutdown) => Some(End::User(UserClose::Shutdown)),
             Some(Command::Tap(tap)) => {
@@ -485,6 +392,19 @@ impl Task {
     ) -> Option<End> {
         let msg = match item {
             None => return Some(broken(tungstenite::Error::ConnectionClosed)),
+            Some(Err(tungstenite::Error::Utf8(detail))) => {
+                // A close frame whose reason is not UTF-8 is the server's close, said wrong.
+                return Some(
+                    match conn
+                        .ws
+                        .get_ref()
+                        .last_close_frame(|_, reason| std::str::from_utf8(reason).is_err())
+                    {
+                        Some((sent, bytes)) => End::BadClose(sent, bytes),
+                        None => broken(tungstenite::Error::Utf8(detail)),
+                    },
+                );
+            }
             Some(Err(e)) => return Some(broken(e)),
             Some(Ok(m)) => m,
         };
@@ -510,6 +430,15 @@ impl Task {
                     Some(f) => (Some(u16::from(f.code)), f.reason.to_string()),
                     None => (Some(1005), String::new()),
                 };
+                // tungstenite puts its own 1002 in place of a code no peer may send.
+                if code == Some(1002)
+                    && reason == "Protocol violation"
+                    && let Some((sent, bytes)) = conn.ws.get_ref().last_close_frame(|c, _| {
+                        c.is_some_and(|c| !CloseCode::from(c).is_allowed())
+                    })
+                {
+                    return Some(End::BadClose(sent, bytes));
+                }
                 return Some(End::ServerClose(code, reason));
             }
             tungstenite::Message::Frame(_) => return None,
@@ -609,251 +538,6 @@ impl Task {
         o.report = None;
         conn.push(o, false, now);
     }
-
-    /// Reports how the connection ended and decides what comes next.
-    async fn ended(&mut self, end: End, mut ws: Ws, opened: Instant) -> Next {
-        let uptime = opened.elapsed();
-        match end {
-            End::ServerClose(code, reason) => {
-                // tungstenite answers the close; keep reading so the answer goes out.
-                let _ =
-                    tokio::time::timeout(CLOSE_GRACE, async { while ws.next().await.is_some() {} })
-                        .await;
-                self.push_closed(code, reason, ClosedBy::Server, uptime);
-                self.schedule_retry(None)
-            }
-            End::Broken(failure, send_code) => {
-                if let Some(code) = send_code {
-                    let frame = CloseFrame {
-                        code: CloseCode::from(code),
-                        reason: Utf8Bytes::from_static(""),
-                    };
-                    let _ = tokio::time::timeout(Duration::from_millis(500), ws.close(Some(frame)))
-                        .await;
-                }
-                self.sink.push(Event::Error(Arc::new(failure)));
-                self.push_closed(
-                    Some(send_code.unwrap_or(1006)),
-                    String::new(),
-                    ClosedBy::Error,
-                    uptime,
-                );
-                self.schedule_retry(None)
-            }
-            End::Dead(why) => {
-                let (reason, message) = self.verdict(&why, uptime);
-                self.sink.push(Event::Error(Arc::new(Failure::new(
-                    Cause::Timeout,
-                    Phase::Open,
-                    message,
-                ))));
-                // The peer is not listening; do not wait for a close handshake.
-                drop(ws);
-                self.push_closed(None, reason, ClosedBy::Heartbeat, uptime);
-                self.schedule_retry(None)
-            }
-            End::Stale(silent) => {
-                let reason = format!(
-                    "no data for {} (stale_after)",
-                    crate::text::duration(silent)
-                );
-                self.sink.push(Event::Closing {
-                    code: 1000,
-                    reason: reason.clone(),
-                });
-                let _ = self.sink.flush().await;
-                close_politely(&mut ws, 1000, &reason).await;
-                self.push_closed(Some(1000), reason, ClosedBy::Stale, uptime);
-                // The feed resumes only on a new subscription: dial again now.
-                self.backoff.reset();
-                Next::Dial
-            }
-            End::User(how) => {
-                let (code, reason, next) = match how {
-                    UserClose::Close(code, reason) => (code, reason, Next::Idle),
-                    UserClose::Reconnect => (1000, "reconnect".to_string(), Next::Dial),
-                    UserClose::Shutdown => (1001, "going away".to_string(), Next::Exit),
-                };
-                self.sink.push(Event::Closing {
-                    code,
-                    reason: reason.clone(),
-                });
-                let _ = self.sink.flush().await;
-                close_politely(&mut ws, code, &reason).await;
-                self.push_closed(Some(code), reason, ClosedBy::Client, opened.elapsed());
-                if matches!(next, Next::Dial) {
-                    self.backoff.reset();
-                }
-                next
-            }
-        }
-    }
-
-    /// The heartbeat's verdict in words: the short reason of the close, and what was seen.
-    fn verdict(&self, why: &Why, uptime: Duration) -> (String, String) {
-        let timeout = crate::text::duration(self.s.pong_timeout);
-        match why {
-            Why::NoPong { answered } => {
-                let reason = format!("no pong for {timeout}");
-                // A pong earlier on this connection: the peer stopped answering. None at all:
-                // it accepts connections but does not answer pings.
-                let seen = if *answered {
-                    "the peer answered pings and then went silent: the peer or the path is gone (half-open connection)".to_string()
-                } else {
-                    format!(
-                        "the server accepted the connection {} ago but has answered no ping on it: it does not answer pings, or the path drops them",
-                        crate::text::duration(uptime)
-                    )
-                };
-                (reason.clone(), format!("{reason}: {seen}"))
-            }
-            Why::NoAppPong => {
-                let pattern = self.s.app_pong.as_ref().map_or("", |r| r.as_str());
-                let reason = format!("no application pong for {timeout}");
-                (
-                    reason.clone(),
-                    format!(
-                        "{reason}: nothing matching `{pattern}` answered `{}`: the server's application is not answering (WebSocket pings may still be)",
-                        self.s.app_ping.as_deref().unwrap_or("")
-                    ),
-                )
-            }
-            Why::WriteStall(waiting) => {
-                let reason = format!("nothing written for {timeout}");
-                (
-                    reason.clone(),
-                    format!(
-                        "{reason}: the peer stopped reading ({waiting} message{} waiting): the peer is frozen or the path is black-holed",
-                        if *waiting == 1 { "" } else { "s" }
-                    ),
-                )
-            }
-            Why::Protocol(words) => ("protocol heartbeat stopped".into(), words.clone()),
-        }
-    }
-}
-
-/// A WebSocket ping carrying its sequence number.
-fn ws_ping(seq: u64) -> Outbound {
-    Outbound {
-        frame: tungstenite::Message::Ping(Bytes::copy_from_slice(&Heartbeat::payload(seq))),
-        report: Some(Event::Ping { seq, app: false }),
-        held: None,
-    }
-}
-
-/// A text wsmon sends on its own (a handshake, an `on_open` message), reported as sent.
-fn outgoing_text(text: String) -> Outbound {
-    let data = Bytes::from(text);
-    Outbound {
-        frame: to_ws_message(Kind::Text, data.clone()),
-        report: Some(Event::Message(Message {
-            dir: Dir::Out,
-            kind: Kind::Text,
-            data,
-            id: 0,
-        })),
-        held: None,
-    }
-}
-
-/// A message the user sent, reported as sent once written.
-fn user_message(o: Outgoing) -> Outbound {
-    Outbound {
-        frame: to_ws_message(o.kind, o.data.clone()),
-        report: Some(Event::Message(Message {
-            dir: Dir::Out,
-            kind: o.kind,
-            data: o.data.clone(),
-            id: o.id,
-        })),
-        held: Some(o),
-    }
-}
-
-fn to_ws_message(kind: Kind, data: Bytes) -> tungstenite::Message {
-    match kind {
-        // Frontends only send text from Rust strings; anything else goes out as binary.
-        Kind::Text => match Utf8Bytes::try_from(data.clone()) {
-            Ok(text) => tungstenite::Message::Text(text),
-            Err(_) => tungstenite::Message::Binary(data),
-        },
-        Kind::Binary => tungstenite::Message::Binary(data),
-    }
-}
-
-/// Classifies a socket error on an open connection, with the close code to send if any.
-fn broken(e: tungstenite::Error) -> End {
-    let (cause, message, code) = match e {
-        tungstenite::Error::ConnectionClosed | tungstenite::Error::AlreadyClosed => (
-            Cause::Io,
-            "the connection ended without a close frame (1006 abnormal closure)".to_string(),
-            None,
-        ),
-        tungstenite::Error::Protocol(ProtocolError::ResetWithoutClosingHandshake) => (
-            Cause::Io,
-            "the server dropped the TCP connection without a close frame (1006 abnormal closure)"
-                .to_string(),
-            None,
-        ),
-        tungstenite::Error::Io(io) => {
-            let what = match io.kind() {
-                std::io::ErrorKind::ConnectionReset => {
-                    "connection reset by peer (TCP RST)".to_string()
-                }
-                std::io::ErrorKind::BrokenPipe => {
-                    "connection broken while sending (peer gone)".to_string()
-                }
-                std::io::ErrorKind::UnexpectedEof => {
-                    "the connection ended in the middle of a frame".to_string()
-                }
-                _ => format!("socket error: {io}"),
-            };
-            (Cause::Io, what, None)
-        }
-        tungstenite::Error::Capacity(CapacityError::MessageTooLong { size, max_size }) => (
-            Cause::Protocol,
-            format!(
-                "incoming message of {size} bytes is larger than max_message_size ({max_size} bytes): raise max_message_size to accept it"
-            ),
-            Some(1009),
-        ),
-        tungstenite::Error::Capacity(other) => (
-            Cause::Protocol,
-            format!("{other}: raise max_message_size"),
-            Some(1009),
-        ),
-        tungstenite::Error::Utf8(detail) => (
-            Cause::Protocol,
-            format!("the server sent a text message that is not valid UTF-8 ({detail})"),
-            Some(1007),
-        ),
-        tungstenite::Error::Protocol(p) => (
-            Cause::Protocol,
-            format!("WebSocket protocol violation by the server: {p}"),
-            Some(1002),
-        ),
-        other => (Cause::Io, other.to_string(), None),
-    };
-    End::Broken(Failure::new(cause, Phase::Open, message), code)
-}
-
-/// Sends a close frame and waits (briefly) for the server's answer and the end of the stream.
-async fn close_politely(ws: &mut Ws, code: u16, reason: &str) {
-    let mut reason = reason.to_string();
-    while reason.len() > 123 {
-        reason.pop();
-    }
-    let frame = CloseFrame {
-        code: CloseCode::from(code),
-        reason: Utf8Bytes::from(reason),
-    };
-    let _ = tokio::time::timeout(CLOSE_GRACE, async {
-        if ws.close(Some(frame)).await.is_ok() {
-            while ws.next().await.is_some() {}
-        }
-    })
-    .await;
 }
 
 /// The first point of the process-wide grid of step `grid` at or after `t` (`t` itself when

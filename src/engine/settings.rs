@@ -155,7 +155,7 @@ impl Default for ConnSettings {
             insecure: false,
             connect_timeout: Duration::from_secs(10),
             reconnect_min: Duration::from_millis(500),
-            reconnect_max: Duration::from_secs(30),
+            reconnect_max: Duration::from_secs(5),
             max_attempts: 0,
             stable_after: Duration::from_secs(10),
             ping_interval: Some(Duration::from_secs(15)),

@@ -16,7 +16,9 @@ use tokio::time::{Instant, timeout_at};
 
 use super::backoff::Backoff;
 use super::dial::{self, Connector};
-use super::event::{CloseInfo, ClosedBy, Command, DropReason, Event, Kind, Phase, Tap, Warning};
+use super::event::{
+    CloseInfo, ClosedBy, Command, DropReason, Event, Kind, Phase, Tap, Verdict, Warning,
+};
 use super::settings::ConnSettings;
 use super::sink::{Out, Sink};
 
@@ -49,7 +51,14 @@ pub(super) struct Task {
     pub(super) queue: VecDeque<Outgoing>,
     pub(super) next_id: u64,
     pub(super) backoff: Backoff,
+    /// Dials in this outage (1 = the first), as `Connecting` and `Retry` say.
     pub(super) attempt: u32,
+    /// Failed attempts in a row, for `max_attempts`: failed dials, and connections that
+    /// closed before `stable_after` or with a code that says retrying is pointless.
+    pub(super) failures: u32,
+    /// Connections in a row that closed before `stable_after`: the next delay keeps a short
+    /// floor after them, never the grown one.
+    pub(super) short_lives: u32,
     url: Arc<str>,
     connector: Arc<dyn Connector>,
     /// Jitter and stagger; seeded from the settings when a test asserts on them.
@@ -82,6 +91,8 @@ impl Task {
             queue: VecDeque::new(),
             next_id: 0,
             attempt: 0,
+            failures: 0,
+            short_lives: 0,
             connector,
         }
     }
@@ -187,6 +198,7 @@ impl Task {
             Some(Command::Reconnect) => {
                 self.backoff.reset();
                 self.attempt = 0;
+                self.failures = 0;
                 Some(Next::Dial)
             }
             Some(Command::Close { .. }) => Some(Next::Idle),
@@ -203,7 +215,7 @@ impl Task {
                 cmd = self.cmds.recv() => {
                     if let Some(next) = self.offline_command(cmd).await {
                         if matches!(next, Next::Idle) {
-                            self.push_closed(None, "closed by you before connecting".into(), ClosedBy::Client, Duration::ZERO);
+                            self.push_closed(None, "closed by you before connecting".into(), ClosedBy::Client, Duration::ZERO, None);
                         }
                         return Waited::Then(next);
                     }
@@ -221,12 +233,14 @@ impl Task {
         reason: String,
         by: ClosedBy,
         uptime: Duration,
+        verdict: Option<Verdict>,
     ) {
         self.sink.push(Event::Closed(Arc::new(CloseInfo {
             code,
             reason,
             by,
             uptime,
+            verdict,
         })));
     }
 
@@ -253,14 +267,15 @@ impl Task {
         };
         let retry_after = failure.retry_after;
         self.sink.push(Event::Error(Arc::new(failure)));
+        self.failures += 1;
         self.schedule_retry(retry_after)
     }
 
     /// After a failure or drop: give up, or pick the delay before the next attempt.
     pub(super) fn schedule_retry(&mut self, retry_after: Option<Duration>) -> Next {
-        if self.s.max_attempts > 0 && self.attempt >= self.s.max_attempts {
+        if self.s.max_attempts > 0 && self.failures >= self.s.max_attempts {
             self.sink.push(Event::GaveUp {
-                attempts: self.attempt,
+                attempts: self.failures,
             });
             return Next::Idle;
         }

@@ -151,6 +151,11 @@ impl Encoder {
                 out.extend_from_slice(c.by.as_str().as_bytes());
                 out.extend_from_slice(b"\",\"uptime_ms\":");
                 push_int(out, c.uptime.as_millis() as u64);
+                if let Some(v) = c.verdict {
+                    out.extend_from_slice(b",\"verdict\":\"");
+                    out.extend_from_slice(v.as_str().as_bytes());
+                    out.push(b'"');
+                }
             }
             Event::Error(f) => {
                 out.extend_from_slice(b"error\",\"cause\":\"");
@@ -241,6 +246,11 @@ impl Encoder {
                     }
                     _ => {}
                 }
+            }
+            Event::Stopped(why) => {
+                out.extend_from_slice(b"stopped\",\"why\":\"");
+                out.extend_from_slice(why.as_str().as_bytes());
+                out.push(b'"');
             }
         }
         out.extend_from_slice(b"}\n");

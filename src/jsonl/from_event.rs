@@ -130,6 +130,7 @@ impl Body {
                 reason: c.reason.clone(),
                 by: c.by,
                 uptime_ms: c.uptime.as_millis() as u64,
+                verdict: c.verdict,
             },
             Event::Error(f) => Body::Error(ErrorLine {
                 cause: f.cause,
@@ -204,6 +205,7 @@ impl Body {
                     _ => None,
                 },
             }),
+            Event::Stopped(why) => Body::Stopped { why: *why },
         }
     }
 }

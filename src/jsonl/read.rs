@@ -103,6 +103,8 @@ impl<R: BufRead> Iterator for Reader<R> {
                 continue;
             }
             return Some(match decode_with_endpoint(line) {
+                // A headless `pattern` or `health` line: what the reader works out itself.
+                Ok((_, Line::Derived)) => continue,
                 Ok((_, Line::Header(at, header))) => Item::Header { at, header },
                 Ok((endpoint, Line::Event(event))) => Item::Event { endpoint, event },
                 Err(e) => Item::Skipped {

@@ -14,14 +14,14 @@ use serde::{Deserialize, Serialize};
 
 use crate::engine::{
     Cause, CloseInfo, ClosedBy, DropReason, Event, Failure, HttpFailure, Kind, Message, OpenInfo,
-    Phase, Phases, Stamped, Warning,
+    Phase, Phases, Stamped, StopReason, Verdict, Warning,
 };
 
 /// One line: a recording header or an event, when it happened, and (in a fleet) whose it is.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct WireLine {
     /// When, as RFC 3339 UTC with milliseconds.
-    #[serde(with = "rfc3339")]
+    #[serde(with = "super::fields::rfc3339")]
     pub ts: SystemTime,
     /// The endpoint's name, when several are watched.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -134,6 +134,9 @@ pub enum Body {
         by: ClosedBy,
         /// How long it had been open.
         uptime_ms: u64,
+        /// For a close by wsmon's heartbeat or staleness: which verdict.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        verdict: Option<Verdict>,
     },
     /// A dial failed or a connection broke.
     Error(ErrorLine),
@@ -185,6 +188,78 @@ pub enum Body {
     },
     /// Something to know that is not a failure.
     Warning(WarningLine),
+    /// The session ended: the last line of a recording (and of headless output).
+    Stopped {
+        /// Why.
+        why: StopReason,
+    },
+    /// Headless only, derived from the events: a pattern in the drops was found, changed or
+    /// ended. Readers of a recording skip it (they find patterns themselves).
+    Pattern(PatternLine),
+    /// Headless only, derived from the events: how the endpoint is doing changed. Readers of
+    /// a recording skip it.
+    Health(HealthLine),
+    /// Headless only, the very last line for each endpoint: the session in numbers, from the
+    /// same model as the report and the dashboard's exit line. Readers of a recording skip
+    /// it.
+    Summary(SummaryLine),
+}
+
+/// A `summary` line.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SummaryLine {
+    /// How long the session was watched, in ms.
+    pub watched_ms: u64,
+    /// Up as a share of the time whose state is known, in percent (null before any).
+    pub availability: Option<f64>,
+    /// Time connected, in ms.
+    pub up_ms: u64,
+    /// Time seen down, in ms.
+    pub down_ms: u64,
+    /// Time not probed, in ms.
+    pub not_probed_ms: u64,
+    /// Successful opens.
+    pub connects: u64,
+    /// Connections that ended other than by the user.
+    pub drops: u64,
+    /// Dials started.
+    pub dials: u64,
+    /// How the endpoint was doing at the end (as `health` lines name it).
+    pub health: String,
+    /// The session in words, as the dashboard's exit line says it.
+    pub message: String,
+}
+
+/// A `pattern` line: what the drops have in common, and who the evidence names.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PatternLine {
+    /// `server_closes`, `wsmon_verdicts`, `path_timeout`, `idle_timeout`, `flapping`; null
+    /// when the pattern ended.
+    pub kind: Option<String>,
+    /// `server`, `wsmon`, `path` or `mixed`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub culprit: Option<String>,
+    /// The close code the server sent, for `server_closes`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<u16>,
+    /// The typical lifetime of the connections, in ms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub period_ms: Option<u64>,
+    /// The pattern in words, with its advice.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+/// A `health` line.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HealthLine {
+    /// `healthy`, `pings_unanswered`, `flapping`, `stale`, `reconnecting`, `down`,
+    /// `closed`, `gave_up`.
+    pub health: String,
+    /// Open but sick.
+    pub degraded: bool,
+    /// In words.
+    pub message: String,
 }
 
 /// The `recording` line at the top of each recorded file.
@@ -197,7 +272,7 @@ pub struct RecordHeader {
     #[serde(default)]
     pub url: String,
     /// Request headers, values of secret ones masked.
-    #[serde(default, with = "pairs")]
+    #[serde(default, with = "super::fields::pairs")]
     pub headers: Vec<(String, String)>,
     /// Offered subprotocols.
     #[serde(default)]
@@ -260,7 +335,11 @@ pub struct ErrorLine {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     /// Its headers: lower-case names, repeated headers joined with `, `, secrets masked.
-    #[serde(default, skip_serializing_if = "Option::is_none", with = "opt_pairs")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "super::fields::opt_pairs"
+    )]
     pub headers: Option<Vec<(String, String)>>,
     /// The start of its body (as text; bytes that are not UTF-8 are replaced).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -299,6 +378,8 @@ pub enum Line {
     Event(Stamped),
     /// The `recording` header that starts each recorded file.
     Header(SystemTime, RecordHeader),
+    /// A line derived from the events (`pattern`, `health`): readers work it out themselves.
+    Derived,
 }
 
 /// Parses one JSON line (the inverse of `Encoder::encode`).
@@ -312,6 +393,7 @@ pub fn decode_with_endpoint(line: &str) -> Result<(Option<String>, Line), String
     let at = wire.ts;
     let line = match wire.body {
         Body::Recording(h) => Line::Header(at, h),
+        Body::Pattern(_) | Body::Health(_) | Body::Summary(_) => Line::Derived,
         body => Line::Event(Stamped {
             at,
             event: body.into_event()?,
@@ -383,7 +465,9 @@ impl Body {
     /// The engine event this line stands for.
     fn into_event(self) -> Result<Event, String> {
         Ok(match self {
-            Body::Recording(_) => return Err("a recording header is not an event".into()),
+            Body::Recording(_) | Body::Pattern(_) | Body::Health(_) | Body::Summary(_) => {
+                return Err("a recording header or a derived line is not an event".into());
+            }
             Body::Connecting { attempt, url } => Event::Connecting {
                 attempt,
                 url: url.into(),
@@ -446,12 +530,14 @@ impl Body {
                 reason,
                 by,
                 uptime_ms,
+                verdict,
                 ..
             } => Event::Closed(Arc::new(CloseInfo {
                 code,
                 reason,
                 by,
                 uptime: Duration::from_millis(uptime_ms),
+                verdict,
             })),
             Body::Error(e) => Event::Error(Arc::new(e.into_failure())),
             Body::Retry { attempt, delay_ms } => Event::Retry {
@@ -486,6 +572,7 @@ impl Body {
                 reason,
             },
             Body::Warning(w) => Event::Warning(w.into_warning()),
+            Body::Stopped { why } => Event::Stopped(why),
         })
     }
 }
@@ -551,79 +638,4 @@ pub fn header_line(at: SystemTime, header: &RecordHeader) -> Vec<u8> {
     let mut out = serde_json::to_vec(&line).expect("a header always serializes");
     out.push(b'\n');
     out
-}
-
-/// `ts` as RFC 3339 with milliseconds.
-mod rfc3339 {
-    use std::time::SystemTime;
-
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(at: &SystemTime, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&crate::text::timestamp(*at))
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<SystemTime, D::Error> {
-        let text = String::deserialize(d)?;
-        humantime::parse_rfc3339(&text)
-            .map_err(|e| serde::de::Error::custom(format!("bad timestamp `{text}` ({e})")))
-    }
-}
-
-/// Name/value pairs as a JSON object, in order.
-mod pairs {
-    use std::fmt;
-
-    use serde::de::{MapAccess, Visitor};
-    use serde::ser::SerializeMap;
-    use serde::{Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(pairs: &[(String, String)], s: S) -> Result<S::Ok, S::Error> {
-        let mut m = s.serialize_map(Some(pairs.len()))?;
-        for (k, v) in pairs {
-            m.serialize_entry(k, v)?;
-        }
-        m.end()
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<(String, String)>, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Vec<(String, String)>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("an object of header names and text values")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                let mut out = Vec::new();
-                while let Some((k, v)) = map.next_entry::<String, String>()? {
-                    out.push((k, v));
-                }
-                Ok(out)
-            }
-        }
-        d.deserialize_map(V)
-    }
-}
-
-/// `pairs`, optional.
-mod opt_pairs {
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(
-        pairs: &Option<Vec<(String, String)>>,
-        s: S,
-    ) -> Result<S::Ok, S::Error> {
-        match pairs {
-            Some(p) => super::pairs::serialize(p, s),
-            None => s.serialize_none(),
-        }
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(
-        d: D,
-    ) -> Result<Option<Vec<(String, String)>>, D::Error> {
-        #[derive(Deserialize)]
-        struct Wrap(#[serde(with = "super::pairs")] Vec<(String, String)>);
-        Ok(Option::<Wrap>::deserialize(d)?.map(|w| w.0))
-    }
 }

@@ -108,12 +108,14 @@ fn all_kinds() -> Vec<Event> {
             reason: "restart".into(),
             by: ClosedBy::Server,
             uptime: Duration::from_millis(61_000),
+            verdict: None,
         })),
         Event::Closed(Arc::new(CloseInfo {
             code: None,
             reason: "no pong for 10s".into(),
             by: ClosedBy::Heartbeat,
             uptime: Duration::ZERO,
+            verdict: Some(crate::engine::Verdict::NoPong),
         })),
         Event::Error(Arc::new(f)),
         Event::Error(Arc::new(Failure::new(
@@ -139,6 +141,7 @@ fn all_kinds() -> Vec<Event> {
             reason: DropReason::QueueFull,
         },
         Event::Warning(Warning::Insecure),
+        Event::Stopped(StopReason::Quit),
         Event::Warning(Warning::Note("from another version".into())),
         Event::Warning(Warning::SkippedLine {
             line: 7,
@@ -311,6 +314,7 @@ fn closed_error_and_retry_lines() {
         reason: "deploy".into(),
         by: ClosedBy::Server,
         uptime: Duration::from_millis(1500),
+        verdict: None,
     })));
     assert_eq!(
         (
@@ -331,10 +335,11 @@ fn closed_error_and_retry_lines() {
         reason: "no pong for 10s".into(),
         by: ClosedBy::Heartbeat,
         uptime: Duration::ZERO,
+        verdict: Some(crate::engine::Verdict::WriteStall),
     })));
     assert_eq!(
-        (v["code"].clone(), v["by"].as_str()),
-        (Value::Null, Some("heartbeat"))
+        (v["code"].clone(), v["by"].as_str(), v["verdict"].as_str()),
+        (Value::Null, Some("heartbeat"), Some("write_stall"))
     );
     let mut f = Failure::new(
         Cause::Http,
@@ -530,14 +535,28 @@ fn event() -> impl Strategy<Value = Event> {
         millis().prop_map(|silent| Event::Stale { silent }),
         millis().prop_map(|silent| Event::Fresh { silent }),
         (any::<u16>(), text()).prop_map(|(code, reason)| Event::Closing { code, reason }),
-        (proptest::option::of(any::<u16>()), text(), by, millis()).prop_map(
-            |(code, reason, by, uptime)| Event::Closed(Arc::new(CloseInfo {
-                code,
-                reason,
-                by,
-                uptime,
-            }))
-        ),
+        (
+            proptest::option::of(any::<u16>()),
+            text(),
+            by,
+            millis(),
+            proptest::option::of(proptest::sample::select(vec![
+                crate::engine::Verdict::NoPong,
+                crate::engine::Verdict::NoAppPong,
+                crate::engine::Verdict::WriteStall,
+                crate::engine::Verdict::ProtocolHeartbeat,
+                crate::engine::Verdict::Stale,
+            ]))
+        )
+            .prop_map(
+                |(code, reason, by, uptime, verdict)| Event::Closed(Arc::new(CloseInfo {
+                    code,
+                    reason,
+                    by,
+                    uptime,
+                    verdict,
+                }))
+            ),
         failure().prop_map(|f| Event::Error(Arc::new(f))),
         (any::<u32>(), millis()).prop_map(|(attempt, delay)| Event::Retry { attempt, delay }),
         any::<u32>().prop_map(|attempts| Event::GaveUp { attempts }),
@@ -558,6 +577,16 @@ fn event() -> impl Strategy<Value = Event> {
             }
         }),
         warning().prop_map(Event::Warning),
+        proptest::sample::select(vec![
+            StopReason::Quit,
+            StopReason::Signal,
+            StopReason::GaveUp,
+            StopReason::OutputClosed,
+            StopReason::EndOfInput,
+            StopReason::RecordingStopped,
+            StopReason::Rotated,
+        ])
+        .prop_map(Event::Stopped),
     ]
 }
 

@@ -15,7 +15,8 @@ mod fold;
 mod keys;
 mod options;
 
-use crate::engine::{Command, ConnStats, Dir, Stamped};
+use crate::engine::{Command, Dir, Stamped};
+use crate::model::ConnStats;
 use crate::record::RecordStatus;
 use crate::report::ReportBuilder;
 use crate::text;
@@ -194,8 +195,6 @@ pub struct App {
     pub now: SystemTime,
     /// Traffic rates.
     pub rates: Rates,
-    /// Up and down over the last minutes, a sample a second (the fleet overview draws it).
-    pub strip: super::strip::StateStrip,
     /// Persistent warnings (e.g. `--insecure`).
     pub warnings: Vec<String>,
     /// Queued outgoing messages: id to log sequence.
@@ -219,8 +218,11 @@ impl App {
         App {
             log: MessageLog::new(opts.log_capacity, opts.log_max_bytes),
             // One of a fleet keeps a small chart: thousands of them are drawn from memory.
-            report: ReportBuilder::without_messages(opts.header.clone())
-                .with_chart_points(if opts.name.is_some() { 64 } else { 1024 }),
+            report: if opts.name.is_some() {
+                ReportBuilder::without_messages(opts.header.clone()).small(64, 32)
+            } else {
+                ReportBuilder::without_messages(opts.header.clone())
+            },
             recording: None,
             replay: None,
             filter: Filter::All,
@@ -244,7 +246,6 @@ impl App {
             status: Notice::default(),
             now: SystemTime::now(),
             rates: Rates::default(),
-            strip: Default::default(),
             warnings: Vec::new(),
             pending: HashMap::new(),
             last_auto_reply: None,
@@ -261,9 +262,9 @@ impl App {
         &self.report.stats
     }
 
-    /// The diagnostic report as of now, in Markdown and as an HTML page; the message tail
-    /// comes from the log.
-    pub fn report_files(&self, source: &str) -> (String, String) {
+    /// The diagnostic report as of now, in Markdown and as an HTML page; with `payloads`, the
+    /// last messages from the log are in it.
+    pub fn report_files(&self, payloads: bool) -> (String, String) {
         let mut tail: Vec<crate::report::TailMessage<'_>> = self
             .log
             .shown_before(self.log.end_seq(), Filter::All)
@@ -282,9 +283,16 @@ impl App {
             })
             .collect();
         tail.reverse();
-        let markdown = self.report.markdown_with(self.now, source, &tail);
-        let html = self.report.html(self.now, &markdown);
-        (markdown, html)
+        let doc = self.report.document(
+            self.now,
+            if self.opts.replay {
+                crate::report::Source::Replay
+            } else {
+                crate::report::Source::Live
+            },
+            payloads.then_some(&tail[..]),
+        );
+        (crate::report::markdown(&doc), crate::report::html(&doc))
     }
 
     /// Shows a transient message in the footer.
@@ -343,8 +351,6 @@ impl App {
     pub fn tick(&mut self, now: SystemTime) {
         self.now = now;
         self.rates.sample(&self.report.stats, now);
-        let s = &self.report.stats;
-        self.strip.sample(now, &s.state, s.stale_since.is_some());
     }
 
     // ---- the log viewport -------------------------------------------------------------------

@@ -84,11 +84,8 @@ fn replay_control(app: &mut App, session: &Session, effect: Effect) {
 
 /// Writes the diagnostic report into the data directory, as Markdown and as an HTML page.
 async fn write_report(app: &mut App) {
-    let (markdown, html) = app.report_files(if app.opts.replay {
-        "a replayed recording"
-    } else {
-        "a live session"
-    });
+    // Payloads stay out, as in `wsmon report` without --payloads.
+    let (markdown, html) = app.report_files(false);
     let Some(dir) = crate::paths::data_dir() else {
         app.say(
             Level::Bad,

@@ -15,7 +15,8 @@ use super::fleet::FleetApp;
 use super::log::Level;
 use super::terminal::TerminalGuard;
 use super::{effects, panes, render};
-use crate::engine::{ConnState, ConnStats, Stamped};
+use crate::engine::{Stamped, StopReason};
+use crate::model::{ConnState, ConnStats};
 use crate::session::{Arrival, Session};
 
 /// Most engine batches folded in before the loop looks at keys and the clock again.
@@ -177,7 +178,7 @@ impl Screen for FleetApp {
 pub async fn run_on_terminal<S: Screen>(
     screen: &mut S,
     session: &mut Session,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<StopReason> {
     let (guard, mut terminal) = TerminalGuard::enter()?;
     let mut term_events = EventStream::new();
     let result = drive(
@@ -222,7 +223,7 @@ pub async fn drive<Sc, B, S>(
     term_events: &mut S,
     stop: impl std::future::Future<Output = ()>,
     hooks: &mut Hooks<'_, Sc>,
-) -> anyhow::Result<()>
+) -> anyhow::Result<StopReason>
 where
     Sc: Screen,
     B: ratatui::backend::Backend,
@@ -257,7 +258,7 @@ where
                         key_due.get_or_insert((last_draw + key_frame_gap).max(Instant::now()));
                     }
                     // The terminal is gone (e.g. the SSH session dropped).
-                    Some(Err(_)) | None => break,
+                    Some(Err(_)) | None => return Ok(StopReason::Signal),
                 }
             }
             _ = sleep_until(key_due.map_or(last_draw + frame_every, |k| k.min(last_draw + frame_every))), if dirty => {
@@ -280,7 +281,7 @@ where
                     }
                 }
                 if terminal.draw(|f| screen.draw(f)).is_err() {
-                    break;
+                    return Ok(StopReason::Signal);
                 }
                 last_draw = Instant::now();
                 dirty = false;
@@ -308,7 +309,7 @@ where
                     }
                     dirty |= changed;
                     if hooks.done.is_some_and(|done| done(screen)) {
-                        break;
+                        return Ok(StopReason::EndOfInput);
                     }
                 }
                 Arrival::Scrape(scrape) => {
@@ -331,8 +332,8 @@ where
             }
             // The countdown shows tenths of a second.
             _ = tokio::time::sleep(Duration::from_millis(100)), if countdown => dirty = true,
-            _ = &mut stop => break,
+            _ = &mut stop => return Ok(StopReason::Signal),
         }
     }
-    Ok(())
+    Ok(StopReason::Quit)
 }

@@ -12,7 +12,8 @@ use super::app::{App, Effect, Notice};
 use super::bindings::{self, FleetAct, Key};
 use super::log::Level;
 use super::theme::Theme;
-use crate::engine::{ConnState, Stamped};
+use crate::engine::Stamped;
+use crate::model::{ConnState, Health};
 
 /// An open endpoint whose last failure is younger than this still counts as a problem.
 pub const RECENT_FAILURE: Duration = Duration::from_secs(300);
@@ -58,14 +59,13 @@ impl SortKey {
 
 /// How bad an endpoint looks, worst first: the problems-first order.
 pub fn severity(app: &App) -> u8 {
-    let s = app.stats();
-    match s.state {
-        ConnState::GaveUp => 0,
-        ConnState::Waiting { .. } | ConnState::Closed | ConnState::Closing => 1,
-        ConnState::Starting | ConnState::Connecting { .. } => 2,
-        ConnState::Open if s.stale_since.is_some() => 3,
-        ConnState::Open if failed_recently(app) => 4,
-        ConnState::Open => 5,
+    let health = app.stats().health(app.now);
+    // Sick endpoints rank by their sickness, never with the healthy ones; among the healthy,
+    // one that failed recently comes first.
+    match health {
+        Health::Healthy if failed_recently(app) => health.rank(),
+        Health::Healthy => health.rank() + 1,
+        _ => health.rank(),
     }
 }
 
@@ -86,8 +86,8 @@ pub struct Counts {
     pub down: usize,
     /// Dialing or not started.
     pub connecting: usize,
-    /// Open but carrying no data (counted among the open too).
-    pub stale: usize,
+    /// Open but sick: stale, flapping, or pings unanswered (counted among the open too).
+    pub sick: usize,
 }
 
 /// The overview of many endpoints, and the one drilled into.
@@ -221,7 +221,7 @@ impl FleetApp {
             match a.stats().state {
                 ConnState::Open => {
                     c.open += 1;
-                    c.stale += usize::from(a.stats().stale_since.is_some());
+                    c.sick += usize::from(a.stats().health(self.now).degraded());
                 }
                 ConnState::Starting | ConnState::Connecting { .. } => c.connecting += 1,
                 _ => c.down += 1,

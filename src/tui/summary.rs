@@ -1,11 +1,9 @@
 //! The lines printed after the screen is given back: what was watched, how it went, what was
 //! recorded.
 
-use std::time::SystemTime;
-
 use super::app::App;
 use super::fleet::{self, FleetApp};
-use crate::engine::ConnState;
+use crate::model::ConnState;
 use crate::text;
 
 /// What a recording wrote, in one line.
@@ -26,37 +24,9 @@ pub fn recording(s: &crate::record::RecordStatus) -> String {
 }
 /// One line printed after the screen is restored.
 pub fn one(app: &App) -> String {
-    let s = &app.stats();
-    let now = SystemTime::now();
-    let watched = s
-        .started
-        .map(|t| now.duration_since(t).unwrap_or_default())
-        .unwrap_or_default();
-    let avail = s
-        .availability(now)
-        .map(|a| format!(", {a:.2}% available"))
-        .unwrap_or_default();
-    let stale = match s.stales {
-        0 => String::new(),
-        n => format!(", stale {n}×"),
-    };
-    // A session that ended down says why: the one thing the user needs from it.
-    let last = match (&s.state, &s.last_failure) {
-        (ConnState::Open, _) | (_, None) => String::new(),
-        (_, Some((_, what))) => format!("; last failure: {}", crate::describe::trouble(what)),
-    };
-    let pattern = s
-        .pattern(now)
-        .map(|p| format!("; {}", crate::describe::pattern_short(&p)))
-        .unwrap_or_default();
     format!(
-        "wsmon: watched {} for {}: {}, {}{stale}, {} in / {} out{avail}{pattern}{last}",
-        app.opts.url,
-        text::duration(watched),
-        text::counted(s.connects, "connect", "connects"),
-        text::counted(s.drops, "drop", "drops"),
-        text::count(s.msgs_in),
-        text::count(s.msgs_out)
+        "wsmon: {}",
+        crate::describe::session(app.stats(), &app.opts.url, app.now)
     )
 }
 
@@ -66,7 +36,7 @@ const SUMMARY_ENDPOINTS: usize = 20;
 /// The lines printed after a fleet's screen is restored: totals, then the endpoints that
 /// dropped or are down, worst first.
 pub fn for_fleet(fleet: &FleetApp) -> Vec<String> {
-    let now = SystemTime::now();
+    let now = fleet.now;
     let c = fleet.counts();
     let (mut connects, mut drops, mut msgs_in, mut msgs_out) = (0, 0, 0, 0);
     for a in &fleet.apps {
@@ -77,9 +47,13 @@ pub fn for_fleet(fleet: &FleetApp) -> Vec<String> {
         msgs_out += s.msgs_out;
     }
     let mut lines = vec![format!(
-        "wsmon: watched {} endpoints: {} open, {} down, {} connecting at the end; {}, {}, {} in / {} out",
+        "wsmon: watched {} endpoints: {} open{}, {} down, {} connecting at the end; {}, {}, {} in / {} out",
         fleet.apps.len(),
         c.open,
+        match c.sick {
+            0 => String::new(),
+            n => format!(" ({n} sick)"),
+        },
         c.down,
         c.connecting,
         text::counted(connects, "connect", "connects"),
@@ -90,7 +64,7 @@ pub fn for_fleet(fleet: &FleetApp) -> Vec<String> {
     let mut troubled: Vec<usize> = (0..fleet.apps.len())
         .filter(|i| {
             let s = fleet.apps[*i].stats();
-            s.drops > 0 || s.state != ConnState::Open || s.stales > 0
+            s.drops > 0 || s.state != ConnState::Open || s.stales > 0 || s.health(now).degraded()
         })
         .collect();
     troubled.sort_by_key(|i| (fleet::severity(&fleet.apps[*i]), fleet.name(*i).to_string()));
@@ -109,10 +83,15 @@ pub fn for_fleet(fleet: &FleetApp) -> Vec<String> {
             0 => String::new(),
             n => format!(", stale {n}×"),
         };
+        let pattern = s
+            .pattern(now)
+            .map(|p| format!("; {}", crate::describe::pattern_short(&p)))
+            .unwrap_or_default();
         lines.push(format!(
-            "  {}: {}, {}{stale}{avail}{last}",
+            "  {}: {} ({}), {}{stale}{avail}{pattern}{last}",
             fleet.name(*i),
             s.state.label(),
+            crate::describe::health(s.health(now)),
             text::counted(s.drops, "drop", "drops")
         ));
     }

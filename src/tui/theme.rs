@@ -5,7 +5,7 @@
 use ratatui::style::{Color, Modifier, Style};
 
 use super::log::Level;
-use crate::engine::ConnState;
+use crate::model::ConnState;
 
 /// The dashboard's styles.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -45,12 +45,12 @@ impl Theme {
 
     /// The state badge in the title bar; an open connection that carries no data is
     /// not shown as healthy.
-    pub fn badge(&self, state: &ConnState, stale: bool) -> Style {
+    pub fn badge(&self, state: &ConnState, sick: bool) -> Style {
         if !self.color {
             return Style::new().add_modifier(Modifier::REVERSED | Modifier::BOLD);
         }
         let bg = match state {
-            ConnState::Open if stale => Color::Yellow,
+            ConnState::Open if sick => Color::Yellow,
             ConnState::Open => Color::Green,
             ConnState::Connecting { .. } | ConnState::Waiting { .. } | ConnState::Starting => {
                 Color::Yellow

@@ -101,6 +101,7 @@ pub fn closed(by: ClosedBy, code: Option<u16>, reason: &str, uptime: u64) -> Eve
         reason: reason.into(),
         by,
         uptime: Duration::from_secs(uptime),
+        verdict: None,
     }))
 }
 

@@ -5,6 +5,7 @@ use super::{App, Collapse};
 use crate::describe;
 use crate::engine::close_code::close_code_name;
 use crate::engine::{ClosedBy, Dir, DropReason, Event, Stamped};
+use crate::model::{Began, Period};
 use crate::text;
 use crate::tui::log::{Entry, Level, Origin, Status};
 
@@ -117,7 +118,7 @@ impl App {
                 }
             }
             Event::Connecting { attempt, url } => {
-                // Later attempts of an outage are on the failure rows (`retry #3 in 2.4s`).
+                // Later attempts of an outage are on the failure rows (`next try in 2.4s (attempt 3)`).
                 if *attempt <= 1 {
                     self.push(Entry::event(
                         at,
@@ -129,21 +130,16 @@ impl App {
             Event::Open(info) => {
                 self.last_failure_row = None;
                 let detail = describe::open_detail(info);
-                let text = match self.stats().last_outage {
-                    // The attempts are said once, in the story's words.
-                    Some(down) => {
+                // The outage this open ends, said once, in the timeline's words.
+                let ended = match self.stats().timeline.periods().iter().rev().nth(1) {
+                    Some(Period::Out(o)) if o.began != Began::Start => Some(o.clone()),
+                    _ => None,
+                };
+                let text = match ended {
+                    Some(o) => {
                         let (head, rest) = detail.split_once('\n').unwrap_or((&detail, ""));
                         let head = head.split(" after ").next().unwrap_or(head);
-                        let met = self
-                            .stats()
-                            .timeline
-                            .back()
-                            .map_or_else(String::new, |e| describe::met(&e.path));
-                        format!(
-                            "back after {} down{met}, {}; {head}\n{rest}",
-                            text::duration(down),
-                            text::counted(u64::from(info.attempt), "attempt", "attempts"),
-                        )
+                        format!("{}; {head}\n{rest}", describe::outage(&o, at))
                     }
                     None => detail,
                 };
@@ -180,7 +176,7 @@ impl App {
                 self.failure_row(at, Level::Bad, head.to_string(), rest.to_string());
             }
             Event::Retry { attempt, delay } => {
-                let retry = format!("retry #{attempt} in {}", text::duration(*delay));
+                let retry = format!("next try in {} (attempt {attempt})", text::duration(*delay));
                 let newest = self.log.end_seq().checked_sub(1);
                 match &mut self.last_failure_row {
                     Some(c) if Some(c.seq) == newest => {
@@ -194,14 +190,15 @@ impl App {
                 }
             }
             Event::GaveUp { attempts } => {
+                let line = describe::gave_up(*attempts, self.stats());
                 self.push(Entry::event(
                     at,
                     Level::Bad,
-                    format!(
-                        "gave up after {} (max_attempts); type /reconnect to try again",
-                        text::counted(u64::from(*attempts), "attempt", "attempts")
-                    ),
+                    format!("{line}; type /reconnect to try again"),
                 ));
+            }
+            Event::Stopped(why) => {
+                self.push(Entry::event(at, Level::Info, describe::stopped(*why)));
             }
             Event::Warning(w) => {
                 if let Some(badge) = describe::warning_badge(w)

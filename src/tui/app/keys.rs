@@ -10,7 +10,8 @@ use tui_input::Input;
 use tui_input::backend::crossterm::EventHandler;
 
 use super::{App, Effect, Focus, Overlay};
-use crate::engine::{Command, ConnState};
+use crate::engine::Command;
+use crate::model::ConnState;
 use crate::tui::bindings::{self, Act, Key};
 use crate::tui::input::{Action, parse_line};
 use crate::tui::log::Level;

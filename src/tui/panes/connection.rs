@@ -5,7 +5,7 @@ use ratatui::layout::Rect;
 use ratatui::text::Span;
 
 use super::{frame, labeled, lines, span};
-use crate::engine::ConnState;
+use crate::model::ConnState;
 use crate::text;
 use crate::tui::app::App;
 

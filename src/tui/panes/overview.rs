@@ -9,7 +9,7 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Sparkline, Widget};
 
-use crate::engine::ConnState;
+use crate::model::{ConnState, Health};
 use crate::text;
 use crate::tui::app::App;
 use crate::tui::fleet::{FleetApp, failed_recently};
@@ -83,8 +83,11 @@ fn name_width(fleet: &FleetApp) -> usize {
 
 /// A short state: `OPEN`, `STALE 40s`, `WAIT 12s`, `DIAL #3`.
 pub fn state_text(app: &App) -> String {
-    if let Some(silent) = app.stats().stale_for(app.now) {
-        return format!("STALE {}", text::duration(silent));
+    match app.stats().health(app.now) {
+        Health::Stale { silent } => return format!("STALE {}", text::duration(silent)),
+        Health::Flapping => return "FLAPPING".into(),
+        Health::PingsUnanswered { .. } => return "NO PONGS".into(),
+        _ => {}
     }
     match &app.stats().state {
         ConnState::Waiting { until, .. } => {
@@ -122,8 +125,8 @@ pub fn render(fleet: &FleetApp, order: &[usize], area: Rect, buf: &mut Buffer) {
             if c.connecting > 0 { t.warn() } else { t.dim() },
         ),
     ];
-    if c.stale > 0 {
-        spans.push(Span::styled(format!(" · {} stale", c.stale), t.warn()));
+    if c.sick > 0 {
+        spans.push(Span::styled(format!(" · {} sick", c.sick), t.warn()));
     }
     spans.push(Span::styled(
         format!("   sorted by {}", fleet.sort.label()),
@@ -245,7 +248,7 @@ struct Columns {
 
 /// The strip's span: the whole time watched, in minutes, up to ten.
 fn strip_span(fleet: &FleetApp) -> Duration {
-    let first = fleet.apps.iter().filter_map(|a| a.strip.first()).min();
+    let first = fleet.apps.iter().filter_map(|a| a.stats().started).min();
     let watched = first.map_or(Duration::ZERO, |f| {
         fleet.now.duration_since(f).unwrap_or_default()
     });
@@ -326,7 +329,7 @@ fn render_row(
         ),
         Span::styled(
             cell(&state_text(app), STATE_W),
-            base.patch(if s.stale_since.is_some() {
+            base.patch(if s.health(now).degraded() {
                 t.warn()
             } else {
                 t.state(&s.state)
@@ -351,14 +354,19 @@ fn render_row(
             }
             Col::Strip => {
                 spans.push(Span::styled(" ", base));
-                for c in app.strip.cells(now, STRIP_W - 1, cols.span) {
-                    use crate::tui::strip::Up;
+                for c in crate::tui::strip::cells(&s.avail, now, STRIP_W - 1, cols.span) {
+                    use crate::model::Seen;
+                    // Down shows in any cell it touches; a moment not probed (a dial, a
+                    // reconnect's wait) only when it is all the cell holds.
                     let (ch, style) = match c {
                         None => ("·", t.dim()),
-                        Some(c) if c.worst == Up::Up => ("█", t.good()),
-                        Some(c) if c.best == Up::Down => ("▁", t.bad()),
-                        Some(c) if c.worst == Up::Down => ("▄", t.bad()),
-                        Some(_) => ("▆", t.warn()),
+                        Some(c) if c.best == Seen::Down => ("▁", t.bad()),
+                        Some(c) if c.worst == Seen::Down => ("▄", t.bad()),
+                        Some(c) if c.worst == Seen::Stale || c.best == Seen::Stale => {
+                            ("▆", t.warn())
+                        }
+                        Some(c) if c.best == Seen::Up => ("█", t.good()),
+                        Some(_) => ("░", t.dim()),
                     };
                     spans.push(Span::styled(ch, base.patch(style)));
                 }

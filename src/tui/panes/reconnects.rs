@@ -5,7 +5,7 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 
 use super::{frame, labeled, lines, span};
-use crate::engine::ConnState;
+use crate::model::{Began, ConnState, Period};
 use crate::text;
 use crate::tui::app::App;
 
@@ -17,12 +17,12 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let mut out = Vec::new();
     let outage = match &s.state {
         ConnState::Waiting { until, attempt } => vec![
-            span(format!("next try #{attempt} in "), t.warn()),
+            span("next try in ", t.warn()),
             span(
                 text::duration(until.duration_since(app.now).unwrap_or_default()),
                 t.warn().add_modifier(ratatui::style::Modifier::BOLD),
             ),
-            span(format!(" · {} failed", s.outage_attempts), t.dim()),
+            span(format!(" (attempt {attempt})"), t.warn()),
         ],
         ConnState::Connecting { attempt } => {
             vec![span(format!("dialling, attempt {attempt}"), t.warn())]
@@ -44,7 +44,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     };
     out.push(labeled(t, "now", outage));
     // What began the outage stays in view until it ends, however many retries follow.
-    if let Some((at, why)) = &s.outage_began
+    if let Some((at, why)) = &s.outage_began()
         && s.state != ConnState::Open
     {
         out.push(labeled(
@@ -93,16 +93,24 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         ));
     }
     let room = (inner.height as usize).saturating_sub(out.len());
-    for e in s.timeline.iter().rev().take(room) {
-        let (mark, style) = if e.what.up() {
-            ("▲ ", t.good())
-        } else {
-            ("▼ ", t.bad())
+    // Newest first: each outage (how it ended: `▲ down 8.1s: 1012 → refused ×3 → open`) and
+    // each connection that ended (`▼ … after 30s up: closed by server …`). The connection open
+    // now is the "now" line; the first dial's wait is no outage unless a dial failed in it.
+    let shown = s.timeline.periods().iter().rev().filter(|p| match p {
+        Period::Up(c) => c.end.is_some(),
+        Period::Out(o) => o.began != Began::Start || o.seen_down,
+    });
+    for p in shown.take(room) {
+        let (mark, style) = match p {
+            Period::Up(_) => ("▼ ", t.warn()),
+            Period::Out(o) if o.until.is_some() => ("▲ ", t.good()),
+            Period::Out(o) if o.seen_down => ("▼ ", t.bad()),
+            Period::Out(_) => ("· ", t.dim()),
         };
         out.push(ratatui::text::Line::from(vec![
-            span(format!("{} ", text::clock(e.at)), t.dim()),
+            span(format!("{} ", text::clock(p.at())), t.dim()),
             span(mark, style),
-            span(text::sanitize(&crate::describe::timeline_entry(e)), style),
+            span(text::sanitize(&crate::describe::period(p, app.now)), style),
         ]));
     }
     lines(out, inner, buf);

@@ -5,15 +5,28 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget};
 
-use crate::engine::ConnState;
+use crate::model::{ConnState, Health};
 use crate::text;
 use crate::tui::app::App;
 
-/// The badge text for a state: `OPEN`, `STALE 31s`, `WAITING 4.2s`, `CONNECTING #3`.
+/// The badge text for a state: `OPEN`, `STALE 31s`, `OPEN · PINGS UNANSWERED ×3`,
+/// `WAITING 4.2s · FLAPPING`, `CONNECTING #3`.
 pub fn badge_text(app: &App) -> String {
-    if let Some(silent) = app.stats().stale_for(app.now) {
+    let health = app.stats().health(app.now);
+    if let Health::Stale { silent } = health {
         return format!("STALE {}", text::duration(silent));
     }
+    let state = state_text(app);
+    match health {
+        Health::PingsUnanswered { .. } | Health::Flapping => format!(
+            "{state} · {}",
+            crate::describe::health_badge(health).unwrap_or_default()
+        ),
+        _ => state,
+    }
+}
+
+fn state_text(app: &App) -> String {
     match &app.stats().state {
         ConnState::Waiting { until, .. } => {
             let left = until.duration_since(app.now).unwrap_or_default();
@@ -32,7 +45,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         Span::styled(" wsmon ", t.title()),
         Span::styled(
             format!(" {} ", badge_text(app)),
-            t.badge(state, app.stats().stale_since.is_some()),
+            t.badge(state, app.stats().health(app.now).degraded()),
         ),
     ];
     let since = match state {
@@ -40,10 +53,14 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             .stats()
             .uptime(app.now)
             .map(|u| format!(" up {}", text::duration(u))),
-        _ => app
-            .stats()
-            .down_for(app.now)
-            .map(|d| format!(" down {}", text::duration(d))),
+        _ => match (
+            app.stats().down_for(app.now),
+            app.stats().outage_for(app.now),
+        ) {
+            (Some(d), _) => Some(format!(" down {}", text::duration(d))),
+            (None, Some(o)) => Some(format!(" reconnecting {}", text::duration(o))),
+            (None, None) => None,
+        },
     };
     if let Some(s) = since {
         left.push(Span::styled(s, t.state(state)));

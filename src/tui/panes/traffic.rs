@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Sparkline, Widget};
 
 use super::{frame, labeled, lines, span};
-use crate::engine::ConnState;
+use crate::model::ConnState;
 use crate::text;
 use crate::tui::app::App;
 use crate::tui::theme::Theme;
@@ -29,7 +29,7 @@ fn rtt_line<'a>(app: &App, t: &Theme) -> Vec<Span<'a>> {
 }
 
 /// Last, p50 and p99 of some samples; nothing without samples.
-fn rtt_spans<'a>(r: &crate::engine::stats::RttStats, t: &Theme) -> Vec<Span<'a>> {
+fn rtt_spans<'a>(r: &crate::model::RttStats, t: &Theme) -> Vec<Span<'a>> {
     match r.last {
         Some(last) => {
             let [p50, p99] = r.percentiles([50.0, 99.0]);

@@ -4,7 +4,7 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 
 use super::{frame, labeled, lines, span};
-use crate::engine::ConnState;
+use crate::model::ConnState;
 use crate::text;
 use crate::tui::app::App;
 
@@ -26,15 +26,23 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
                 span(" this connection", t.dim()),
             ],
         ),
-        _ => match s.down_for(now) {
-            Some(d) => (
+        _ => match (s.down_for(now), s.outage_for(now)) {
+            (Some(d), _) => (
                 "down",
                 vec![
                     span(text::duration(d), t.bad()),
                     span(" this outage", t.dim()),
                 ],
             ),
-            None => ("now", vec![span("not connected", t.bad())]),
+            // Not seen down: wsmon waits to dial again, or is dialling.
+            (None, Some(o)) => (
+                "gone",
+                vec![
+                    span(text::duration(o), t.warn()),
+                    span(" since the drop, not seen down", t.dim()),
+                ],
+            ),
+            (None, None) => ("now", vec![span("not connected", t.bad())]),
         },
     };
     out.push(labeled(t, label, current));
@@ -46,6 +54,13 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             span(" up · ", t.dim()),
             span(text::duration(s.down_total(now)), t.value()),
             span(" down", t.dim()),
+            span(
+                match s.unprobed_total(now) {
+                    d if d.is_zero() => String::new(),
+                    d => format!(" · {} not probed", text::duration(d)),
+                },
+                t.dim(),
+            ),
         ],
     ));
     let avail = match s.availability(now) {

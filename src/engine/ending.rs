@@ -1,0 +1,330 @@
+//! How an open connection ends: who ended it and why (the server's close frame, one it was
+//! not allowed to send, a broken socket, wsmon's own verdict, staleness, the user), what is
+//! reported, whether it counts as a failed attempt, and what the task does next.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use tokio::time::Instant;
+use tokio_tungstenite::tungstenite::error::{CapacityError, ProtocolError};
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::{self, Utf8Bytes};
+
+use super::dial::Ws;
+use super::event::{Cause, ClosedBy, Event, Failure, Phase, Verdict};
+use super::task::{Next, Task};
+
+/// How long a close handshake may take before the socket is dropped anyway.
+pub(super) const CLOSE_GRACE: Duration = Duration::from_secs(2);
+
+/// After connections in a row that did not last, the next delay's ceiling doubles per
+/// connection up to `reconnect_min * 2^3`: gentle on a server that accepts and drops, and
+/// still quick to see a short up-window.
+const SHORT_FLOOR_STEPS: u32 = 3;
+
+/// Close codes that say the next connection will end the same way: protocol error (1002),
+/// unacceptable data (1003), bad payload (1007), policy violation (1008), too big (1009),
+/// missing extension (1010).
+pub(super) fn retry_is_pointless(code: u16) -> bool {
+    matches!(code, 1002 | 1003 | 1007 | 1008 | 1009 | 1010)
+}
+
+/// Why the heartbeat gave up on the peer.
+pub(super) enum Why {
+    /// No frame at all after a WebSocket ping; `answered`: a ping of this connection was
+    /// answered before.
+    NoPong { answered: bool },
+    /// No message matching `app_pong` after `app_ping`.
+    NoAppPong,
+    /// The socket took none of our bytes.
+    WriteStall(usize),
+    /// The protocol's own heartbeat (a Socket.IO server's pings) stopped.
+    Protocol(String),
+}
+
+/// How an open connection ended.
+pub(super) enum End {
+    /// The server sent a close frame.
+    ServerClose(Option<u16>, String),
+    /// The server sent a close frame no peer may send (a reserved code such as 1005 or 999,
+    /// or a reason that is not UTF-8): its code and reason bytes as sent. wsmon answers 1002.
+    BadClose(Option<u16>, Vec<u8>),
+    /// The connection broke; `Some(code)` is the close code we send on the way out.
+    Broken(Failure, Option<u16>),
+    /// The heartbeat declared the peer dead.
+    Dead(Why),
+    /// No data for `stale_after`, and the action is to reconnect.
+    Stale(Duration),
+    /// The user or the shutdown asked to close.
+    User(UserClose),
+}
+
+pub(super) enum UserClose {
+    Close(u16, String),
+    Reconnect,
+    Shutdown,
+}
+
+impl Task {
+    pub(super) async fn ended(&mut self, end: End, mut ws: Ws, opened: Instant) -> Next {
+        let uptime = opened.elapsed();
+        if !matches!(end, End::User(_) | End::Stale(_)) {
+            self.count_attempt(&end, uptime);
+        }
+        match end {
+            End::ServerClose(code, reason) => {
+                // tungstenite answers the close; keep reading so the answer goes out.
+                let _ =
+                    tokio::time::timeout(CLOSE_GRACE, async { while ws.next().await.is_some() {} })
+                        .await;
+                self.push_closed(code, reason, ClosedBy::Server, uptime, None);
+                self.schedule_retry(None)
+            }
+            End::BadClose(code, reason) => {
+                // tungstenite has answered with 1002 already; let the answer go out.
+                let _ =
+                    tokio::time::timeout(CLOSE_GRACE, async { while ws.next().await.is_some() {} })
+                        .await;
+                let what = match code {
+                    Some(c) if !CloseCode::from(c).is_allowed() => {
+                        format!("close code {c}, which no peer may send (RFC 6455 7.4)")
+                    }
+                    Some(c) => format!("close code {c} with a reason that is not UTF-8"),
+                    None => "a close frame without a code".to_string(),
+                };
+                let message = format!(
+                    "the server broke the WebSocket protocol: it sent {what}, reason \"{}\"; wsmon answered 1002",
+                    reason.escape_ascii()
+                );
+                self.sink.push(Event::Error(Arc::new(Failure::new(
+                    Cause::Protocol,
+                    Phase::Open,
+                    message,
+                ))));
+                self.push_closed(Some(1002), String::new(), ClosedBy::Error, uptime, None);
+                self.schedule_retry(None)
+            }
+            End::Broken(failure, send_code) => {
+                if let Some(code) = send_code {
+                    let frame = CloseFrame {
+                        code: CloseCode::from(code),
+                        reason: Utf8Bytes::from_static(""),
+                    };
+                    let _ = tokio::time::timeout(Duration::from_millis(500), ws.close(Some(frame)))
+                        .await;
+                }
+                self.sink.push(Event::Error(Arc::new(failure)));
+                self.push_closed(
+                    Some(send_code.unwrap_or(1006)),
+                    String::new(),
+                    ClosedBy::Error,
+                    uptime,
+                    None,
+                );
+                self.schedule_retry(None)
+            }
+            End::Dead(why) => {
+                let (reason, message) = self.verdict(&why, uptime);
+                self.sink.push(Event::Error(Arc::new(Failure::new(
+                    Cause::Timeout,
+                    Phase::Open,
+                    message,
+                ))));
+                // The peer is not listening; do not wait for a close handshake.
+                drop(ws);
+                let verdict = match why {
+                    Why::NoPong { .. } => Verdict::NoPong,
+                    Why::NoAppPong => Verdict::NoAppPong,
+                    Why::WriteStall(_) => Verdict::WriteStall,
+                    Why::Protocol(_) => Verdict::ProtocolHeartbeat,
+                };
+                self.push_closed(None, reason, ClosedBy::Heartbeat, uptime, Some(verdict));
+                self.schedule_retry(None)
+            }
+            End::Stale(silent) => {
+                let reason = format!(
+                    "no data for {} (stale_after)",
+                    crate::text::duration(silent)
+                );
+                self.sink.push(Event::Closing {
+                    code: 1000,
+                    reason: reason.clone(),
+                });
+                let _ = self.sink.flush().await;
+                close_politely(&mut ws, 1000, &reason).await;
+                self.push_closed(
+                    Some(1000),
+                    reason,
+                    ClosedBy::Stale,
+                    uptime,
+                    Some(Verdict::Stale),
+                );
+                // The feed resumes only on a new subscription: dial again now.
+                self.backoff.reset();
+                Next::Dial
+            }
+            End::User(how) => {
+                let (code, reason, next) = match how {
+                    UserClose::Close(code, reason) => (code, reason, Next::Idle),
+                    UserClose::Reconnect => (1000, "reconnect".to_string(), Next::Dial),
+                    UserClose::Shutdown => (1001, "going away".to_string(), Next::Exit),
+                };
+                self.sink.push(Event::Closing {
+                    code,
+                    reason: reason.clone(),
+                });
+                let _ = self.sink.flush().await;
+                close_politely(&mut ws, code, &reason).await;
+                self.push_closed(Some(code), reason, ClosedBy::Client, opened.elapsed(), None);
+                if matches!(next, Next::Dial) {
+                    self.backoff.reset();
+                    self.failures = 0;
+                }
+                next
+            }
+        }
+    }
+
+    /// Counts a connection that ended on its own: one that did not last `stable_after`, or
+    /// that the server ended with a code that says retrying is pointless, is a failed attempt
+    /// (so `max_attempts` gives up on a server that refuses every connection after opening
+    /// it); and the next delay starts again from a short floor, since the endpoint accepted.
+    fn count_attempt(&mut self, end: &End, uptime: Duration) {
+        let fatal = match end {
+            End::ServerClose(code, _) => code.is_some_and(retry_is_pointless),
+            End::BadClose(..) => true,
+            End::Broken(f, code) => f.phase == Phase::App || code.is_some_and(retry_is_pointless),
+            End::Dead(_) | End::Stale(_) | End::User(_) => false,
+        };
+        let short = uptime < self.s.stable_after;
+        self.short_lives = if short { self.short_lives + 1 } else { 0 };
+        if short || fatal {
+            self.failures += 1;
+        } else {
+            self.failures = 0;
+        }
+        // The first drop redials at the shortest delay; each short life after it raises
+        // the floor one step.
+        self.backoff
+            .reset_to(self.short_lives.saturating_sub(1).min(SHORT_FLOOR_STEPS));
+    }
+
+    /// The heartbeat's verdict in words: the short reason of the close, and what was seen.
+    fn verdict(&self, why: &Why, uptime: Duration) -> (String, String) {
+        let timeout = crate::text::duration(self.s.pong_timeout);
+        match why {
+            Why::NoPong { answered } => {
+                let reason = format!("no pong for {timeout}");
+                // A pong earlier on this connection: the peer stopped answering. None at all:
+                // it accepts connections but does not answer pings.
+                let seen = if *answered {
+                    "the peer answered pings and then went silent: the peer or the path is gone (half-open connection)".to_string()
+                } else {
+                    format!(
+                        "the server accepted the connection {} ago but has answered no ping on it: it does not answer pings, or the path drops them",
+                        crate::text::duration(uptime)
+                    )
+                };
+                (reason.clone(), format!("{reason}: {seen}"))
+            }
+            Why::NoAppPong => {
+                let pattern = self.s.app_pong.as_ref().map_or("", |r| r.as_str());
+                let reason = format!("no application pong for {timeout}");
+                (
+                    reason.clone(),
+                    format!(
+                        "{reason}: nothing matching `{pattern}` answered `{}`: the server's application is not answering (WebSocket pings may still be)",
+                        self.s.app_ping.as_deref().unwrap_or("")
+                    ),
+                )
+            }
+            Why::WriteStall(waiting) => {
+                let reason = format!("nothing written for {timeout}");
+                (
+                    reason.clone(),
+                    format!(
+                        "{reason}: the peer stopped reading ({waiting} message{} waiting): the peer is frozen or the path is black-holed",
+                        if *waiting == 1 { "" } else { "s" }
+                    ),
+                )
+            }
+            Why::Protocol(words) => ("protocol heartbeat stopped".into(), words.clone()),
+        }
+    }
+}
+
+/// Classifies a socket error on an open connection, with the close code to send if any.
+pub(super) fn broken(e: tungstenite::Error) -> End {
+    let (cause, message, code) = match e {
+        tungstenite::Error::ConnectionClosed | tungstenite::Error::AlreadyClosed => (
+            Cause::Io,
+            "the connection ended without a close frame (1006 abnormal closure)".to_string(),
+            None,
+        ),
+        tungstenite::Error::Protocol(ProtocolError::ResetWithoutClosingHandshake) => (
+            Cause::Io,
+            "the server dropped the TCP connection without a close frame (1006 abnormal closure)"
+                .to_string(),
+            None,
+        ),
+        tungstenite::Error::Io(io) => {
+            let what = match io.kind() {
+                std::io::ErrorKind::ConnectionReset => {
+                    "connection reset by peer (TCP RST)".to_string()
+                }
+                std::io::ErrorKind::BrokenPipe => {
+                    "connection broken while sending (peer gone)".to_string()
+                }
+                std::io::ErrorKind::UnexpectedEof => {
+                    "the connection ended in the middle of a frame".to_string()
+                }
+                _ => format!("socket error: {io}"),
+            };
+            (Cause::Io, what, None)
+        }
+        tungstenite::Error::Capacity(CapacityError::MessageTooLong { size, max_size }) => (
+            Cause::Protocol,
+            format!(
+                "incoming message of {size} bytes is larger than max_message_size ({max_size} bytes): raise max_message_size to accept it"
+            ),
+            Some(1009),
+        ),
+        tungstenite::Error::Capacity(other) => (
+            Cause::Protocol,
+            format!("{other}: raise max_message_size"),
+            Some(1009),
+        ),
+        tungstenite::Error::Utf8(detail) => (
+            Cause::Protocol,
+            format!("the server sent a text message that is not valid UTF-8 ({detail})"),
+            Some(1007),
+        ),
+        tungstenite::Error::Protocol(p) => (
+            Cause::Protocol,
+            format!("WebSocket protocol violation by the server: {p}"),
+            Some(1002),
+        ),
+        other => (Cause::Io, other.to_string(), None),
+    };
+    End::Broken(Failure::new(cause, Phase::Open, message), code)
+}
+
+/// Sends a close frame and waits (briefly) for the server's answer and the end of the stream.
+pub(super) async fn close_politely(ws: &mut Ws, code: u16, reason: &str) {
+    let mut reason = reason.to_string();
+    while reason.len() > 123 {
+        reason.pop();
+    }
+    let frame = CloseFrame {
+        code: CloseCode::from(code),
+        reason: Utf8Bytes::from(reason),
+    };
+    let _ = tokio::time::timeout(CLOSE_GRACE, async {
+        if ws.close(Some(frame)).await.is_ok() {
+            while ws.next().await.is_some() {}
+        }
+    })
+    .await;
+}

@@ -1,0 +1,132 @@
+//! The writing half of an open connection: what waits to be written (a ping before the
+//! queue, since it measures the path), what was handed to the socket and not yet flushed, and
+//! when the socket last took bytes (a socket that takes none for `pong_timeout` is a dead
+//! peer).
+
+use std::collections::VecDeque;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use futures_util::Sink;
+use tokio::time::Instant;
+use tokio_tungstenite::tungstenite::{self, Utf8Bytes};
+
+use super::dial::Ws;
+use super::event::{Dir, Event, Kind, Message};
+use super::heartbeat::Heartbeat;
+use super::task::Outgoing;
+
+/// Something on its way to the socket, and what to report once it is written.
+pub(super) struct Outbound {
+    pub(super) frame: tungstenite::Message,
+    /// Reported when written (a sent message, a ping); `None` for what was reported already.
+    pub(super) report: Option<Event>,
+    /// A message of the user's: if the connection breaks before it is written, it waits for
+    /// the next one.
+    pub(super) held: Option<Outgoing>,
+}
+
+/// The writing half of a connection and what waits for it.
+pub(super) struct Writer {
+    pub(super) outbox: VecDeque<Outbound>,
+    /// Handed to the socket, not yet flushed.
+    pub(super) unflushed: Vec<Outbound>,
+    /// The last time the socket took bytes (or the first time there was something to write).
+    pub(super) progress: Option<Instant>,
+}
+
+impl Writer {
+    pub(super) fn push(&mut self, o: Outbound, front: bool, now: Instant) {
+        if self.outbox.is_empty() && self.unflushed.is_empty() {
+            self.progress = Some(now);
+        }
+        if front {
+            self.outbox.push_front(o);
+        } else {
+            self.outbox.push_back(o);
+        }
+    }
+
+    pub(super) fn has_writes(&self) -> bool {
+        !self.outbox.is_empty() || !self.unflushed.is_empty()
+    }
+
+    /// Hands what waits to the socket and flushes; `Ready` when everything is written.
+    pub(super) fn poll_write(
+        &mut self,
+        ws: &mut Ws,
+        cx: &mut Context<'_>,
+        written: &mut Vec<Outbound>,
+    ) -> Poll<Result<(), tungstenite::Error>> {
+        while !self.outbox.is_empty() {
+            match Pin::new(&mut *ws).poll_ready(cx) {
+                Poll::Ready(Ok(())) => {}
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                Poll::Pending => return Poll::Pending,
+            }
+            let o = self.outbox.pop_front().expect("not empty");
+            Pin::new(&mut *ws).start_send(o.frame.clone())?;
+            self.progress = Some(Instant::now());
+            self.unflushed.push(o);
+        }
+        match Pin::new(&mut *ws).poll_flush(cx) {
+            Poll::Ready(Ok(())) => {
+                written.append(&mut self.unflushed);
+                self.progress = None;
+                Poll::Ready(Ok(()))
+            }
+            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+/// A WebSocket ping carrying its sequence number.
+pub(super) fn ws_ping(seq: u64) -> Outbound {
+    Outbound {
+        frame: tungstenite::Message::Ping(Bytes::copy_from_slice(&Heartbeat::payload(seq))),
+        report: Some(Event::Ping { seq, app: false }),
+        held: None,
+    }
+}
+
+/// A text wsmon sends on its own (a handshake, an `on_open` message), reported as sent.
+pub(super) fn outgoing_text(text: String) -> Outbound {
+    let data = Bytes::from(text);
+    Outbound {
+        frame: to_ws_message(Kind::Text, data.clone()),
+        report: Some(Event::Message(Message {
+            dir: Dir::Out,
+            kind: Kind::Text,
+            data,
+            id: 0,
+        })),
+        held: None,
+    }
+}
+
+/// A message the user sent, reported as sent once written.
+pub(super) fn user_message(o: Outgoing) -> Outbound {
+    Outbound {
+        frame: to_ws_message(o.kind, o.data.clone()),
+        report: Some(Event::Message(Message {
+            dir: Dir::Out,
+            kind: o.kind,
+            data: o.data.clone(),
+            id: o.id,
+        })),
+        held: Some(o),
+    }
+}
+
+pub(super) fn to_ws_message(kind: Kind, data: Bytes) -> tungstenite::Message {
+    match kind {
+        // Frontends only send text from Rust strings; anything else goes out as binary.
+        Kind::Text => match Utf8Bytes::try_from(data.clone()) {
+            Ok(text) => tungstenite::Message::Text(text),
+            Err(_) => tungstenite::Message::Binary(data),
+        },
+        Kind::Binary => tungstenite::Message::Binary(data),
+    }
+}

@@ -1,0 +1,82 @@
+//! `wsmon report FILE`: the report of a recording, written next to it (or to `-o FILE`, or
+//! to stdout with `-o -`); lines that cannot be read are named on stderr and skipped.
+
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+
+use super::{ReportBuilder, Source};
+use crate::error::UsageError;
+use crate::jsonl::Item;
+
+/// Runs `wsmon report`.
+pub fn command(args: &crate::cli::ReportArgs) -> anyhow::Result<ExitCode> {
+    let reader = crate::jsonl::Reader::open(&args.file).map_err(|e| {
+        UsageError(format!(
+            "cannot open recording `{}`: {e}",
+            args.file.display()
+        ))
+    })?;
+    let mut builder = ReportBuilder::new(Default::default());
+    let mut last = None;
+    let mut skipped = 0;
+    for item in reader {
+        match item {
+            Item::Header { header, .. } => builder.header = header,
+            Item::Event { event, .. } => {
+                last = Some(event.at);
+                builder.apply(&event);
+            }
+            Item::Skipped { line, reason } => {
+                skipped += 1;
+                eprintln!(
+                    "wsmon: {}: {}",
+                    args.file.display(),
+                    crate::describe::warning(&crate::engine::Warning::SkippedLine { line, reason })
+                );
+            }
+        }
+    }
+    let Some(end) = last else {
+        return Err(UsageError(format!(
+            "`{}` holds no events: it is not a wsmon recording (make one with --record FILE, or F6 in the dashboard)",
+            args.file.display()
+        ))
+        .into());
+    };
+    let html = args.html
+        || args
+            .output
+            .as_ref()
+            .and_then(|o| o.extension())
+            .is_some_and(|e| e.eq_ignore_ascii_case("html") || e.eq_ignore_ascii_case("htm"));
+    let tail = builder.kept_tail();
+    let doc = builder.document(
+        end,
+        Source::Recording(&args.file, skipped),
+        args.payloads.then_some(&tail[..]),
+    );
+    let text = if html {
+        super::html(&doc)
+    } else {
+        super::markdown(&doc)
+    };
+    let out = args.output.clone().unwrap_or_else(|| {
+        let mut p = args.file.clone().into_os_string();
+        p.push(if html { ".report.html" } else { ".report.md" });
+        p.into()
+    });
+    if out.as_os_str() == "-" {
+        use std::io::Write as _;
+        let mut stdout = std::io::stdout().lock();
+        // A reader that went away (`| head`) is not an error.
+        let _ = stdout
+            .write_all(text.as_bytes())
+            .and_then(|()| stdout.flush());
+    } else {
+        crate::paths::write_private(&out, text.as_bytes())
+            .with_context(|| format!("cannot write {}", out.display()))?;
+        println!("{}", out.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
