@@ -135,3 +135,123 @@ async fn live_and_recorded_reports_are_the_same() {
     let with_payloads = markdown(&live.document(end, source, Some(&live.kept_tail())));
     assert!(with_payloads.contains("hello"), "{with_payloads}");
 }
+
+/// One recording, three readers: the report, the replay's exit line in the dashboard, and
+/// `replay --headless`. They fold the same model to the same end (the recording's `stopped`
+/// line), so they say the same duration, availability and counts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_report_the_replay_and_headless_replay_agree_on_one_recording() {
+    use common::bin::{Lines, is};
+    let srv = Server::start(ServeOptions {
+        port: 0,
+        drop_after: Some(Duration::from_millis(400)),
+        drop_code: Some(1012),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let rec = dir.path().join("session.jsonl");
+    let mut w = Lines::spawn(&[
+        "--headless",
+        "--record",
+        rec.to_str().unwrap(),
+        "--reconnect-min",
+        "300ms",
+        "--reconnect-max",
+        "600ms",
+        &srv.url(),
+    ]);
+    for _ in 0..3 {
+        w.until("a drop", is("closed")).await;
+    }
+    // Stopped during the wait after a drop: not down at the end.
+    w.until("the wait", is("retry")).await;
+    w.signal("-TERM").await;
+    let (code, _, err) = w.finish().await;
+    assert_eq!(code, 0, "{err}");
+    let last = std::fs::read_to_string(&rec).unwrap();
+    assert!(
+        last.lines()
+            .last()
+            .is_some_and(|l| l.contains(r#""event":"stopped","why":"signal""#)),
+        "a recording ends with why it stopped: {last}"
+    );
+
+    // The report.
+    let out = common::bin::wsmon(&["report", rec.to_str().unwrap(), "-o", "-"])
+        .output()
+        .await
+        .unwrap();
+    let md = String::from_utf8_lossy(&out.stdout).into_owned();
+    let field = |name: &str| -> String {
+        md.lines()
+            .find_map(|l| l.strip_prefix(name).map(|v| v.trim().to_string()))
+            .unwrap_or_else(|| panic!("no {name} in:\n{md}"))
+    };
+    let window = field("window ");
+    let report_duration = window
+        .split_once(" (")
+        .and_then(|(_, r)| r.split_once(')'))
+        .map(|(d, _)| d.to_string())
+        .unwrap();
+    let report_avail = field("availability ")
+        .split_once('%')
+        .unwrap()
+        .0
+        .to_string();
+    let report_drops = field("drops ").split_once(':').unwrap().0.to_string();
+    assert!(
+        window.ends_with("stopped: a signal (SIGTERM, SIGINT or SIGHUP)"),
+        "{window}"
+    );
+    assert!(!md.contains("down at the end"), "{md}");
+
+    // `replay --headless`: its summary line.
+    let out = common::bin::wsmon(&[
+        "replay",
+        rec.to_str().unwrap(),
+        "--headless",
+        "--speed",
+        "0",
+    ])
+    .output()
+    .await
+    .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let summary: serde_json::Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
+    assert_eq!(summary["event"], "summary", "{text}");
+    let headless_message = summary["message"].as_str().unwrap().to_string();
+
+    // The dashboard's replay, to its end, then its exit line.
+    let t = common::tmux::Tmux::start("agree", 100, 30);
+    t.run_wsmon(&format!("replay {} --speed 0", rec.display()));
+    t.wait_for(&["REPLAY ENDED"]);
+    t.keys(&["q"]);
+    let screen = t.wait_for(&["wsmon: replayed "]);
+    let exit_line: String = screen
+        .lines()
+        .skip_while(|l| !l.starts_with("wsmon: replayed "))
+        .take_while(|l| !l.starts_with('$'))
+        .collect::<Vec<_>>()
+        .join("");
+
+    for (who, said) in [
+        ("replay --headless", &headless_message),
+        ("the replay's exit line", &exit_line),
+    ] {
+        assert!(
+            said.contains(&format!(" for {report_duration}: ")),
+            "{who} says another duration than the report's {report_duration}: {said}"
+        );
+        assert!(
+            said.contains(&format!(", {report_avail}% available")),
+            "{who} says another availability than the report's {report_avail}%: {said}"
+        );
+        assert!(
+            said.contains(&format!(", {report_drops} drops (")),
+            "{who} counts other drops than the report's {report_drops}: {said}"
+        );
+    }
+    assert_eq!(summary["drops"].as_u64().unwrap().to_string(), report_drops);
+}

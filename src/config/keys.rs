@@ -433,7 +433,7 @@ pub static KEYS: &[Key] = &[
             max: 1_000_000,
         },
         E,
-        "Give up after this many failed attempts in one outage; 0 = never",
+        "Give up after this many failed attempts in a row (failed dials, and connections that close before stable_after or with 1002, 1003, 1007-1010); 0 = never",
         conn!(max_attempts),
     ),
     key(
@@ -446,7 +446,7 @@ pub static KEYS: &[Key] = &[
             off: Some("off"),
         },
         E,
-        "A connection open this long resets the backoff",
+        "A connection open this long is stable: the backoff and the failed attempts start again",
         conn!(stable_after),
     ),
     key(

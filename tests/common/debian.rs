@@ -110,3 +110,22 @@ pub async fn nginx(server: &str) -> Daemon {
     let (path, prefix) = (path.display().to_string(), format!("{d}/"));
     start("nginx", &["-p", &prefix, "-c", &path], dir, port).await
 }
+
+/// HAProxy on a reserved port, in TCP-through-HTTP mode in front of `backend` (a WebSocket
+/// server), closing a tunnel that carried nothing for `tunnel_timeout` the way load balancers
+/// do: without a close frame.
+pub async fn haproxy(backend: std::net::SocketAddr, tunnel_timeout: Duration) -> Daemon {
+    let dir = tempfile::tempdir().unwrap();
+    let port = super::reserve_port().release();
+    let conf = format!(
+        "global\n  maxconn 64\n\ndefaults\n  mode http\n  timeout connect 2s\n  timeout client 30s\n\
+         timeout server 30s\n  timeout tunnel {}ms\n\nfrontend ws\n  bind 127.0.0.1:{port}\n\
+         default_backend app\n\nbackend app\n  server s1 {backend}\n",
+        tunnel_timeout.as_millis()
+    );
+    let path = dir.path().join("haproxy.cfg");
+    std::fs::write(&path, conf).unwrap();
+    let path = path.display().to_string();
+    // -db: stay in the foreground, no daemon.
+    start("haproxy", &["-db", "-f", &path], dir, port).await
+}
