@@ -20,9 +20,9 @@ use super::task::{Next, Task};
 pub(super) const CLOSE_GRACE: Duration = Duration::from_secs(2);
 
 /// After connections in a row that did not last, the next delay's ceiling doubles per
-/// connection up to `reconnect_min * 2^3`: gentle on a server that accepts and drops, and
+/// connection up to `reconnect_min * 2^2`: gentle on a server that accepts and drops, and
 /// still quick to see a short up-window.
-const SHORT_FLOOR_STEPS: u32 = 3;
+const SHORT_FLOOR_STEPS: u32 = 2;
 
 /// Close codes that say the next connection will end the same way: protocol error (1002),
 /// unacceptable data (1003), bad payload (1007), policy violation (1008), too big (1009),
