@@ -342,17 +342,22 @@ pub fn parse_hex(text: &str) -> Result<Vec<u8>, String> {
     if digits.is_empty() {
         return Err("give the bytes in hex, e.g. /binary c0ffee or /binary c0 ff ee".into());
     }
-    if !digits.len().is_multiple_of(2) {
+    // By characters, not bytes: `aéb` is three characters and no hex at all.
+    let chars: Vec<char> = digits.chars().collect();
+    if !chars.len().is_multiple_of(2) {
         return Err(format!(
             "odd number of hex digits ({}): each byte needs two",
-            digits.len()
+            chars.len()
         ));
     }
-    (0..digits.len())
-        .step_by(2)
-        .map(|i| {
-            u8::from_str_radix(&digits[i..i + 2], 16)
-                .map_err(|_| format!("`{}` is not a hex byte", &digits[i..i + 2]))
+    chars
+        .chunks(2)
+        .map(|pair| {
+            let byte: String = pair.iter().collect();
+            match (pair[0].to_digit(16), pair[1].to_digit(16)) {
+                (Some(hi), Some(lo)) => Ok((hi * 16 + lo) as u8),
+                _ => Err(format!("`{}` is not a hex byte", sanitize(&byte))),
+            }
         })
         .collect()
 }
@@ -461,5 +466,9 @@ mod tests {
         assert!(parse_hex("abc").unwrap_err().contains("odd"));
         assert!(parse_hex("zz").unwrap_err().contains("`zz`"));
         assert!(parse_hex("").is_err());
+        // Characters that are not ASCII: an error, not a panic.
+        assert!(parse_hex("aéb").unwrap_err().contains("odd"));
+        assert!(parse_hex("aébé").unwrap_err().contains("`aé`"));
+        assert!(parse_hex("\u{1b}[").unwrap_err().contains("\\e["));
     }
 }

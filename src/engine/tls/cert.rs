@@ -85,12 +85,17 @@ fn tlv(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
 /// UTCTime (`YYMMDDHHMMSSZ`) or GeneralizedTime (`YYYYMMDDHHMMSSZ`) as Unix seconds.
 fn time(tag: u8, v: &[u8]) -> Option<i64> {
     let text = std::str::from_utf8(v).ok()?.strip_suffix('Z')?;
+    // Digits only: a crafted certificate's time may hold anything, and slicing text that is
+    // not ASCII at a byte offset would panic.
+    if !text.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
     let (year, rest) = match tag {
         0x17 if text.len() == 12 => {
-            let yy: i64 = text[..2].parse().ok()?;
-            (if yy < 50 { 2000 + yy } else { 1900 + yy }, &text[2..])
+            let yy: i64 = text.get(..2)?.parse().ok()?;
+            (if yy < 50 { 2000 + yy } else { 1900 + yy }, text.get(2..)?)
         }
-        0x18 if text.len() == 14 => (text[..4].parse().ok()?, &text[4..]),
+        0x18 if text.len() == 14 => (text.get(..4)?.parse().ok()?, text.get(4..)?),
         _ => return None,
     };
     let n = |i: usize| rest.get(i..i + 2)?.parse::<i64>().ok();
