@@ -181,6 +181,20 @@ pub fn open_detail(info: &OpenInfo) -> String {
     out
 }
 
+/// Messages written but not confirmed when a connection died, in words.
+pub fn unconfirmed(count: u64, resent: bool) -> String {
+    let n = text::counted(count, "message was", "messages were");
+    if resent {
+        format!(
+            "{n} written but not acknowledged by the peer's TCP when the connection ended: sent again now (resend_unconfirmed), so some may arrive twice"
+        )
+    } else {
+        format!(
+            "{n} written but not acknowledged by the peer's TCP when the connection ended: they may or may not have arrived, and are not sent again (resend_unconfirmed = true would)"
+        )
+    }
+}
+
 /// Why a session ended, in words.
 pub fn stopped(why: StopReason) -> String {
     let how = match why {

@@ -15,6 +15,7 @@ pub mod tls;
 pub mod transport;
 
 mod ending;
+mod ledger;
 mod open;
 mod sink;
 mod task;

@@ -100,6 +100,10 @@ pub struct ConnStats {
     pub queued: usize,
     /// Sends that were refused or discarded.
     pub dropped_sends: u64,
+    /// Messages written but not acknowledged by the peer's TCP when their connection died.
+    pub unconfirmed: u64,
+    /// Of them, the ones sent again on the next connection (`resend_unconfirmed`).
+    pub resent: u64,
     /// Failures counted by cause, in `Cause::ALL` order.
     pub failures_by_cause: [u64; 7],
     /// Drops by heartbeat.
@@ -279,6 +283,12 @@ impl ConnStats {
             }
             Event::Queued { queued, .. } => self.queued = *queued,
             Event::Dropped { .. } => self.dropped_sends += 1,
+            Event::Unconfirmed { count, resent, .. } => {
+                self.unconfirmed += count;
+                if *resent {
+                    self.resent += count;
+                }
+            }
             Event::Warning(_) => {}
             Event::Stopped(why) => {
                 self.stopped = Some((at, *why));

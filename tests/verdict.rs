@@ -250,29 +250,35 @@ async fn availability_matches_a_restarting_servers_up_windows() {
     s.reconnect_max = Duration::from_millis(200);
     let mut p = Probe::start(s);
     p.until("open", |e| matches!(e, Event::Open(_))).await;
-    let (mut up, mut down) = (Duration::ZERO, Duration::ZERO);
-    for (i, u) in ups.iter().enumerate() {
-        let started = Instant::now();
-        tokio::time::sleep(Duration::from_millis(*u)).await;
-        srv.take().unwrap().kill().await;
-        up += started.elapsed();
-        if let Some(d) = downs.get(i) {
-            let killed = Instant::now();
-            tokio::time::sleep(Duration::from_millis(*d)).await;
-            srv = Some(
-                Server::start(ServeOptions {
-                    port,
-                    ..Default::default()
-                })
-                .await
-                .unwrap(),
-            );
-            down += killed.elapsed();
+    // The server's schedule runs beside the probe, which keeps reading events (an engine whose
+    // events are not read waits, and would miss a window).
+    let schedule = tokio::spawn(async move {
+        let (mut up, mut down) = (Duration::ZERO, Duration::ZERO);
+        for (i, u) in ups.iter().enumerate() {
+            let started = Instant::now();
+            tokio::time::sleep(Duration::from_millis(*u)).await;
+            srv.take().unwrap().kill().await;
+            up += started.elapsed();
+            if let Some(d) = downs.get(i) {
+                let killed = Instant::now();
+                tokio::time::sleep(Duration::from_millis(*d)).await;
+                srv = Some(
+                    Server::start(ServeOptions {
+                        port,
+                        ..Default::default()
+                    })
+                    .await
+                    .unwrap(),
+                );
+                down += killed.elapsed();
+            }
         }
-    }
+        (up, down)
+    });
     for _ in 0..ups.len() {
         p.until("a drop", |e| matches!(e, Event::Closed(_))).await;
     }
+    let (up, down) = schedule.await.unwrap();
     let log = p.shutdown().await;
     let mut stats = ConnStats::default();
     log.iter().for_each(|e| stats.apply(e));

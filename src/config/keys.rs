@@ -488,6 +488,15 @@ pub static KEYS: &[Key] = &[
         conn!(send_queue),
     ),
     key(
+        "resend_unconfirmed",
+        "resend-unconfirmed",
+        "",
+        Kind::Bool,
+        E,
+        "Send again messages written but not acknowledged when a connection died (they may arrive twice)",
+        conn!(resend_unconfirmed),
+    ),
+    key(
         "max_message_size",
         "max-message-size",
         "SIZE",

@@ -265,6 +265,15 @@ fn about(d: Duration) -> String {
     text::duration(Duration::from_millis(rounded))
 }
 
+/// How many drops fit: `5 in a row`, `17 of the last 22`.
+fn how_many(run: usize, of: usize) -> String {
+    if run == of {
+        format!("{run} in a row")
+    } else {
+        format!("{run} of the last {of}")
+    }
+}
+
 /// A pattern with its culprit, without the advice: "the server closes each connection after
 /// ~5s (5 in a row): 4000 heartbeat timeout: no ping for 5s".
 pub fn pattern_short(p: &Pattern) -> String {
@@ -273,17 +282,38 @@ pub fn pattern_short(p: &Pattern) -> String {
             code,
             reason,
             run,
+            of,
             period: Some(period),
             ..
         } => format!(
-            "the server closes each connection after ~{} ({run} in a row): {}",
+            "the server closes {} after ~{} ({}): {}",
+            if run == of {
+                "each connection"
+            } else {
+                "most connections"
+            },
             about(*period),
+            how_many(*run, *of),
             server_close(*code, reason)
         ),
         Pattern::ServerCloses {
-            code, reason, run, ..
-        } => format!(
+            code,
+            reason,
+            run,
+            of,
+            ..
+        } if run == of => format!(
             "the server closed the last {run} connections: {}",
+            server_close(*code, reason)
+        ),
+        Pattern::ServerCloses {
+            code,
+            reason,
+            run,
+            of,
+            ..
+        } => format!(
+            "the server closed {run} of the last {of} connections: {}",
             server_close(*code, reason)
         ),
         Pattern::Verdicts {
@@ -362,6 +392,15 @@ pub fn session(s: &ConnStats, url: &str, now: SystemTime) -> String {
         0 => String::new(),
         n => format!(", stale {n}×"),
     };
+    let unconfirmed = match (s.unconfirmed, s.resent) {
+        (0, _) => String::new(),
+        (n, 0) => format!(", {} unconfirmed", text::count(n)),
+        (n, r) => format!(
+            ", {} unconfirmed ({} sent again)",
+            text::count(n),
+            text::count(r)
+        ),
+    };
     let avail = s
         .availability(end)
         .map(|a| {
@@ -387,7 +426,7 @@ pub fn session(s: &ConnStats, url: &str, now: SystemTime) -> String {
         (None, None) => "; no failure".into(),
     };
     format!(
-        "watched {url} for {}: {}; {}, {}{by}{stale}, {} in / {} out{avail}{pattern}{last}",
+        "watched {url} for {}: {}; {}, {}{by}{stale}, {} in / {} out{unconfirmed}{avail}{pattern}{last}",
         text::duration(s.watched(now)),
         health(s.health(end)),
         text::counted(s.connects, "connect", "connects"),
@@ -437,6 +476,7 @@ mod tests {
             code: Some(4000),
             reason: "heartbeat timeout: no ping for 5s".into(),
             run: 5,
+            of: 5,
             period: Some(std::time::Duration::from_millis(5_020)),
             wants_heartbeat: true,
         };
@@ -453,6 +493,7 @@ mod tests {
             code: Some(1012),
             reason: "service restart".into(),
             run: 4,
+            of: 4,
             period: Some(std::time::Duration::from_secs(3)),
             wants_heartbeat: false,
         };

@@ -19,7 +19,7 @@ use super::http::{self, HeadError};
 use super::redact::Redactor;
 use super::settings::ConnSettings;
 use super::tls;
-pub use super::transport::{ByteStream, Io, Transport, Ws};
+pub use super::transport::{ByteStream, CountedTcp, Io, Transport, Ws};
 
 /// How an engine opens its connections: over the network (`Network`), or, in tests, over
 /// any byte stream, so that timing can be checked on tokio's paused clock.
@@ -158,7 +158,7 @@ pub async fn dial(
         let config = tls::client_config(s.ca.as_deref(), s.insecure)
             .map_err(|e| Failure::new(Cause::Tls, Phase::Tls, e.to_string()))?;
         let tls_stream = TlsConnector::from(config)
-            .connect(name, tcp)
+            .connect(name, CountedTcp::new(tcp))
             .await
             .map_err(|e| {
                 Failure::new(
@@ -175,7 +175,7 @@ pub async fn dial(
             .map(tls::version_name);
         (Transport::new(Io::Tls(Box::new(tls_stream))), version)
     } else {
-        (Transport::new(Io::Plain(tcp)), None)
+        (Transport::new(Io::Plain(CountedTcp::new(tcp))), None)
     };
 
     *phase = Phase::Upgrade;

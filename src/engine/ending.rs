@@ -14,7 +14,12 @@ use tokio_tungstenite::tungstenite::{self, Utf8Bytes};
 
 use super::dial::Ws;
 use super::event::{Cause, ClosedBy, Event, Failure, Phase, Verdict};
+use super::ledger::Unsettled;
 use super::task::{Next, Task};
+
+/// How long a user's close may wait for writes still on their way and the peer's answer: a
+/// quit returns within a second.
+const USER_CLOSE_GRACE: Duration = Duration::from_millis(750);
 
 /// How long a close handshake may take before the socket is dropped anyway.
 pub(super) const CLOSE_GRACE: Duration = Duration::from_secs(2);
@@ -68,7 +73,13 @@ pub(super) enum UserClose {
 }
 
 impl Task {
-    pub(super) async fn ended(&mut self, end: End, mut ws: Ws, opened: Instant) -> Next {
+    pub(super) async fn ended(
+        &mut self,
+        end: End,
+        mut ws: Ws,
+        opened: Instant,
+        unsettled: Unsettled,
+    ) -> Next {
         let uptime = opened.elapsed();
         if !matches!(end, End::User(_) | End::Stale(_)) {
             self.count_attempt(&end, uptime);
@@ -79,6 +90,7 @@ impl Task {
                 let _ =
                     tokio::time::timeout(CLOSE_GRACE, async { while ws.next().await.is_some() {} })
                         .await;
+                self.settle(&ws, unsettled, false);
                 self.push_closed(code, reason, ClosedBy::Server, uptime, None);
                 self.schedule_retry(None)
             }
@@ -87,6 +99,7 @@ impl Task {
                 let _ =
                     tokio::time::timeout(CLOSE_GRACE, async { while ws.next().await.is_some() {} })
                         .await;
+                self.settle(&ws, unsettled, false);
                 let what = match code {
                     Some(c) if !CloseCode::from(c).is_allowed() => {
                         format!("close code {c}, which no peer may send (RFC 6455 7.4)")
@@ -115,6 +128,7 @@ impl Task {
                     let _ = tokio::time::timeout(Duration::from_millis(500), ws.close(Some(frame)))
                         .await;
                 }
+                self.settle(&ws, unsettled, false);
                 self.sink.push(Event::Error(Arc::new(failure)));
                 self.push_closed(
                     Some(send_code.unwrap_or(1006)),
@@ -133,6 +147,7 @@ impl Task {
                     message,
                 ))));
                 // The peer is not listening; do not wait for a close handshake.
+                self.settle(&ws, unsettled, false);
                 drop(ws);
                 let verdict = match why {
                     Why::NoPong { .. } => Verdict::NoPong,
@@ -153,7 +168,8 @@ impl Task {
                     reason: reason.clone(),
                 });
                 let _ = self.sink.flush().await;
-                close_politely(&mut ws, 1000, &reason).await;
+                let clean = close_politely(&mut ws, 1000, &reason, CLOSE_GRACE).await;
+                self.settle(&ws, unsettled, clean);
                 self.push_closed(
                     Some(1000),
                     reason,
@@ -176,7 +192,17 @@ impl Task {
                     reason: reason.clone(),
                 });
                 let _ = self.sink.flush().await;
-                close_politely(&mut ws, code, &reason).await;
+                // A quit returns at once when nothing can be written: a close frame would not
+                // get through, and the grace would only make the user wait.
+                let grace = if unsettled.stalled {
+                    Duration::ZERO
+                } else if unsettled.unflushed.is_empty() && unsettled.outbox.is_empty() {
+                    CLOSE_GRACE
+                } else {
+                    USER_CLOSE_GRACE
+                };
+                let clean = close_politely(&mut ws, code, &reason, grace).await;
+                self.settle(&ws, unsettled, clean);
                 self.push_closed(Some(code), reason, ClosedBy::Client, opened.elapsed(), None);
                 if matches!(next, Next::Dial) {
                     self.backoff.reset();
@@ -312,7 +338,12 @@ pub(super) fn broken(e: tungstenite::Error) -> End {
 }
 
 /// Sends a close frame and waits (briefly) for the server's answer and the end of the stream.
-pub(super) async fn close_politely(ws: &mut Ws, code: u16, reason: &str) {
+/// Returns whether the peer answered with its own close frame: then it read everything
+/// written before ours.
+pub(super) async fn close_politely(ws: &mut Ws, code: u16, reason: &str, grace: Duration) -> bool {
+    if grace.is_zero() {
+        return false;
+    }
     let mut reason = reason.to_string();
     while reason.len() > 123 {
         reason.pop();
@@ -321,10 +352,16 @@ pub(super) async fn close_politely(ws: &mut Ws, code: u16, reason: &str) {
         code: CloseCode::from(code),
         reason: Utf8Bytes::from(reason),
     };
-    let _ = tokio::time::timeout(CLOSE_GRACE, async {
-        if ws.close(Some(frame)).await.is_ok() {
-            while ws.next().await.is_some() {}
+    tokio::time::timeout(grace, async {
+        if ws.close(Some(frame)).await.is_err() {
+            return false;
         }
+        let mut answered = false;
+        while let Some(item) = ws.next().await {
+            answered |= matches!(item, Ok(tungstenite::Message::Close(_)));
+        }
+        answered
     })
-    .await;
+    .await
+    .unwrap_or(false)
 }

@@ -515,6 +515,17 @@ pub enum Event {
         /// Messages now waiting.
         queued: usize,
     },
+    /// Messages were written but the peer's TCP had not acknowledged them when the
+    /// connection ended: they may or may not have arrived. Not sent again unless
+    /// `resend_unconfirmed`.
+    Unconfirmed {
+        /// The ids of the first of them (at most 10,000).
+        ids: Arc<[u64]>,
+        /// How many.
+        count: u64,
+        /// Whether they wait to be sent again on the next connection.
+        resent: bool,
+    },
     /// A message was refused or discarded.
     Dropped {
         /// Id of the outgoing message.

@@ -19,6 +19,7 @@ use super::dial::{Dialed, Ws};
 use super::ending::{End, UserClose, Why, broken};
 use super::event::{Cause, Command, Dir, DropReason, Event, Failure, Kind, Message, Phase};
 use super::heartbeat::{AppHeartbeat, Beat, Heartbeat};
+use super::ledger::{Ledger, Unsettled};
 use super::protocol::{self, Driver, Seen};
 use super::settings::StaleAction;
 use super::sink::{MAX_BURST, MAX_BURST_BYTES};
@@ -40,6 +41,10 @@ struct Conn {
     stale_since: Option<Instant>,
     stable_at: Option<Instant>,
     replies: u64,
+    /// The user's messages written and not yet acknowledged by the peer's TCP.
+    ledger: Ledger,
+    /// When the ledger next asks the kernel what was acknowledged.
+    ledger_due: Option<Instant>,
 }
 
 /// What the socket did: took the queued writes (or failed to), or gave a frame.
@@ -74,6 +79,12 @@ impl Conn {
     }
 }
 
+/// Pending writes that have made no progress for this long are stalled: a close frame is
+/// not even tried.
+const STALLED_AFTER: Duration = Duration::from_millis(250);
+/// How often the ledger asks the kernel what the peer acknowledged, while messages wait.
+const LEDGER_EVERY: Duration = Duration::from_millis(200);
+
 impl Task {
     pub(super) async fn connected(&mut self, dialed: Dialed) -> Next {
         let mut info = dialed.info;
@@ -87,21 +98,26 @@ impl Task {
         let end = self.serve(&mut conn).await;
         let Conn {
             ws,
-            writer: Writer {
-                outbox, unflushed, ..
-            },
+            writer:
+                Writer {
+                    outbox,
+                    unflushed,
+                    batch_start,
+                    progress,
+                },
+            ledger,
             ..
         } = conn;
-        // What the user asked to send and the socket did not take waits for the next one.
-        let held: Vec<Outgoing> = unflushed
-            .into_iter()
-            .chain(outbox)
-            .filter_map(|o| o.held)
-            .collect();
-        for o in held.into_iter().rev() {
-            self.hold(o, true);
-        }
-        self.ended(end, ws, opened).await
+        // Writes that cannot progress: a close frame would not get through either.
+        let stalled = progress.is_some_and(|t| t.elapsed() >= STALLED_AFTER);
+        let unsettled = Unsettled {
+            ledger,
+            unflushed,
+            outbox,
+            batch_start,
+            stalled,
+        };
+        self.ended(end, ws, opened, unsettled).await
     }
 
     /// The state of a connection that opened at `opened`.
@@ -130,7 +146,10 @@ impl Task {
                 outbox: VecDeque::new(),
                 unflushed: Vec::new(),
                 progress: None,
+                batch_start: None,
             },
+            ledger: Ledger::default(),
+            ledger_due: None,
             hb,
             app,
             ready: protocol.is_none(),
@@ -192,9 +211,13 @@ impl Task {
                         // A ping's round trip starts when it is written, not when it was due
                         // or asked for: the RTT is the path's, not the wait's.
                         let wrote_at = Instant::now();
+                        let (mut sent, mut pings) = (Vec::new(), Vec::new());
                         for o in written.drain(..) {
                             match o.report {
-                                Some(Event::Ping { seq, app: false }) => conn.hb.written(seq, wrote_at),
+                                Some(Event::Ping { seq, app: false }) => {
+                                    conn.hb.written(seq, wrote_at);
+                                    pings.push(seq);
+                                }
                                 Some(Event::Ping { seq, app: true }) => {
                                     if let Some(app) = conn.app.as_mut() {
                                         app.written(seq, wrote_at);
@@ -205,6 +228,11 @@ impl Task {
                             if let Some(e) = o.report {
                                 self.sink.push(e);
                             }
+                            sent.extend(o.held);
+                        }
+                        conn.ledger.wrote(conn.ws.get_ref().delivery(), sent, pings);
+                        if conn.ledger.waiting() && conn.ledger_due.is_none() {
+                            conn.ledger_due = Some(wrote_at + LEDGER_EVERY);
                         }
                         if let Err(e) = done {
                             return broken(e);
@@ -270,6 +298,7 @@ impl Task {
             stale,
             conn.stable_at,
             stall,
+            conn.ledger_due,
         ]
         .into_iter()
         .flatten()
@@ -279,6 +308,10 @@ impl Task {
 
     /// Whatever timer is due: pings, verdicts, staleness, stability.
     fn on_timer(&mut self, conn: &mut Conn, now: Instant) -> Option<End> {
+        if conn.ledger_due.is_some_and(|t| now >= t) {
+            conn.ledger.confirm(conn.ws.get_ref().delivery());
+            conn.ledger_due = conn.ledger.waiting().then_some(now + LEDGER_EVERY);
+        }
         if conn
             .writer
             .progress
@@ -422,6 +455,10 @@ impl Task {
             tungstenite::Message::Pong(p) => {
                 if let Some(rtt) = conn.hb.pong_received(&p, now) {
                     self.sink.push_at(at, Event::Rtt { rtt, app: false });
+                }
+                if let Ok(seq) = <[u8; 8]>::try_from(&p[..]) {
+                    let delivery = conn.ws.get_ref().delivery();
+                    conn.ledger.pong(u64::from_be_bytes(seq), delivery);
                 }
                 return None;
             }

@@ -104,6 +104,9 @@ pub struct ConnSettings {
     pub pong_timeout: Duration,
     /// Messages that may wait while the connection is down.
     pub send_queue: usize,
+    /// Send again, on the next connection, messages that were written but not acknowledged by
+    /// the peer's TCP when a connection died (they may arrive twice).
+    pub resend_unconfirmed: bool,
     /// Largest incoming (and outgoing) message, in bytes.
     pub max_message_size: usize,
     /// Masks secrets in everything the engine reports.
@@ -161,6 +164,7 @@ impl Default for ConnSettings {
             ping_interval: Some(Duration::from_secs(15)),
             pong_timeout: Duration::from_secs(10),
             send_queue: 1000,
+            resend_unconfirmed: false,
             max_message_size: 64 << 20,
             redactor: Redactor::default(),
             read_buffer_size: 128 * 1024,

@@ -23,6 +23,7 @@ use super::settings::ConnSettings;
 use super::sink::{Out, Sink};
 
 /// A message waiting for the connection.
+#[derive(Clone)]
 pub(super) struct Outgoing {
     pub(super) id: u64,
     pub(super) kind: Kind,

@@ -19,9 +19,9 @@ impl<T: AsyncRead + AsyncWrite + Send + Unpin> ByteStream for T {}
 /// The byte stream under the WebSocket: plain TCP, TLS over TCP, or (for tests) any other.
 pub enum Io {
     /// `ws://`.
-    Plain(TcpStream),
+    Plain(CountedTcp),
     /// `wss://`.
-    Tls(Box<TlsStream<TcpStream>>),
+    Tls(Box<TlsStream<CountedTcp>>),
     /// A stream a test connector made (an in-memory pipe).
     Other(Box<dyn ByteStream>),
 }
@@ -33,6 +33,104 @@ impl std::fmt::Debug for Io {
             Io::Tls(_) => "Io::Tls",
             Io::Other(_) => "Io::Other",
         })
+    }
+}
+
+/// A TCP stream that counts the bytes the kernel took from it, so that what the peer's TCP
+/// acknowledged (`TCP_INFO`) can be held against what was written: the delivery ledger.
+#[derive(Debug)]
+pub struct CountedTcp {
+    tcp: TcpStream,
+    written: u64,
+    // What the peer had acknowledged when counting began (a proxy's CONNECT, the SYN).
+    acked_before: u64,
+}
+
+impl CountedTcp {
+    /// Counts from now on.
+    pub fn new(tcp: TcpStream) -> CountedTcp {
+        let acked_before = bytes_acked(&tcp).unwrap_or(0);
+        CountedTcp {
+            tcp,
+            written: 0,
+            acked_before,
+        }
+    }
+
+    /// Bytes written, and of them the bytes the peer's TCP acknowledged; `None` where the
+    /// kernel does not say (not Linux).
+    fn delivery(&self) -> Option<(u64, u64)> {
+        let acked = bytes_acked(&self.tcp)?.saturating_sub(self.acked_before);
+        Some((self.written, acked.min(self.written)))
+    }
+}
+
+/// `tcpi_bytes_acked` of `TCP_INFO`: the bytes of this connection the peer's TCP has
+/// acknowledged. It stays readable after the connection broke, so what was acknowledged before
+/// a reset is still known.
+#[cfg(target_os = "linux")]
+#[allow(unsafe_code)]
+fn bytes_acked(tcp: &TcpStream) -> Option<u64> {
+    use std::os::fd::AsRawFd;
+    let mut info = std::mem::MaybeUninit::<libc::tcp_info>::zeroed();
+    let mut len = std::mem::size_of::<libc::tcp_info>() as libc::socklen_t;
+    // SAFETY: `info` is a writable `tcp_info` of `len` bytes, and the kernel writes at most
+    // `len` bytes into it (fewer on an older kernel; the rest stays zeroed).
+    let rc = unsafe {
+        libc::getsockopt(
+            tcp.as_raw_fd(),
+            libc::IPPROTO_TCP,
+            libc::TCP_INFO,
+            info.as_mut_ptr().cast(),
+            &mut len,
+        )
+    };
+    if rc != 0 {
+        return None;
+    }
+    // SAFETY: zeroed, then (partly) written by the kernel: every bit pattern is a valid
+    // `tcp_info` (integers only).
+    let info = unsafe { info.assume_init() };
+    // Kernels before 4.2 do not fill `tcpi_bytes_acked`: unknown, not zero.
+    let filled = len as usize >= std::mem::offset_of!(libc::tcp_info, tcpi_bytes_acked) + 8;
+    filled.then_some(info.tcpi_bytes_acked)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn bytes_acked(_: &TcpStream) -> Option<u64> {
+    None
+}
+
+impl AsyncRead for CountedTcp {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().tcp).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for CountedTcp {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        let done = Pin::new(&mut this.tcp).poll_write(cx, buf);
+        if let Poll::Ready(Ok(n)) = done {
+            this.written += n as u64;
+        }
+        done
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().tcp).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().tcp).poll_shutdown(cx)
     }
 }
 
@@ -91,6 +189,16 @@ impl Transport {
     pub(super) fn set_leftover(&mut self, leftover: Vec<u8>) {
         self.leftover = leftover;
         self.taken = 0;
+    }
+
+    /// Bytes written to the TCP connection so far and, of them, the bytes the peer's TCP
+    /// acknowledged; `None` over a stream that is not TCP, or where the kernel does not say.
+    pub fn delivery(&self) -> Option<(u64, u64)> {
+        match &self.io {
+            Io::Plain(t) => t.delivery(),
+            Io::Tls(s) => s.get_ref().0.delivery(),
+            Io::Other(_) => None,
+        }
     }
 
     /// The close frame that ends what was read, as the server sent it: its code (`None` for

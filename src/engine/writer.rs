@@ -34,7 +34,14 @@ pub(super) struct Writer {
     pub(super) unflushed: Vec<Outbound>,
     /// The last time the socket took bytes (or the first time there was something to write).
     pub(super) progress: Option<Instant>,
+    /// The bytes written to TCP when the unflushed write began: if the count moved by the
+    /// time the connection died, part of it may have reached the peer.
+    pub(super) batch_start: Option<u64>,
 }
+
+/// Payload bytes handed to the socket before a flush: a write is confirmed as a whole, so
+/// a flood's writes stay small enough to tell what was delivered from what was not.
+const FLUSH_BATCH: usize = 64 * 1024;
 
 impl Writer {
     pub(super) fn push(&mut self, o: Outbound, front: bool, now: Instant) {
@@ -59,12 +66,19 @@ impl Writer {
         cx: &mut Context<'_>,
         written: &mut Vec<Outbound>,
     ) -> Poll<Result<(), tungstenite::Error>> {
-        while !self.outbox.is_empty() {
+        let mut batch: usize = self.unflushed.iter().map(|o| o.frame.len()).sum();
+        while batch < FLUSH_BATCH
+            && let Some(next) = self.outbox.front()
+        {
             match Pin::new(&mut *ws).poll_ready(cx) {
                 Poll::Ready(Ok(())) => {}
                 Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
                 Poll::Pending => return Poll::Pending,
             }
+            if self.unflushed.is_empty() {
+                self.batch_start = Some(ws.get_ref().delivery().map_or(0, |(w, _)| w));
+            }
+            batch += next.frame.len();
             let o = self.outbox.pop_front().expect("not empty");
             Pin::new(&mut *ws).start_send(o.frame.clone())?;
             self.progress = Some(Instant::now());
@@ -74,6 +88,7 @@ impl Writer {
             Poll::Ready(Ok(())) => {
                 written.append(&mut self.unflushed);
                 self.progress = None;
+                self.batch_start = None;
                 Poll::Ready(Ok(()))
             }
             Poll::Ready(Err(e)) => Poll::Ready(Err(e)),

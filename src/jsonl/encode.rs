@@ -247,6 +247,22 @@ impl Encoder {
                     _ => {}
                 }
             }
+            Event::Unconfirmed { ids, count, resent } => {
+                out.extend_from_slice(b"unconfirmed\",\"ids\":[");
+                for (i, id) in ids.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    push_int(out, *id);
+                }
+                out.extend_from_slice(b"],\"count\":");
+                push_int(out, *count);
+                out.extend_from_slice(if *resent {
+                    b",\"resent\":true"
+                } else {
+                    b",\"resent\":false"
+                });
+            }
             Event::Stopped(why) => {
                 out.extend_from_slice(b"stopped\",\"why\":\"");
                 out.extend_from_slice(why.as_str().as_bytes());

@@ -206,6 +206,11 @@ impl Body {
                 },
             }),
             Event::Stopped(why) => Body::Stopped { why: *why },
+            Event::Unconfirmed { ids, count, resent } => Body::Unconfirmed {
+                ids: ids.to_vec(),
+                count: *count,
+                resent: *resent,
+            },
         }
     }
 }

@@ -169,6 +169,15 @@ pub enum Body {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         base64: Option<String>,
     },
+    /// Messages written but not acknowledged by the peer's TCP when the connection ended.
+    Unconfirmed {
+        /// Their ids (the first 10,000).
+        ids: Vec<u64>,
+        /// How many.
+        count: u64,
+        /// Whether they wait to be sent again.
+        resent: bool,
+    },
     /// A message was not sent.
     Dropped {
         /// Its id.
@@ -573,6 +582,11 @@ impl Body {
             },
             Body::Warning(w) => Event::Warning(w.into_warning()),
             Body::Stopped { why } => Event::Stopped(why),
+            Body::Unconfirmed { ids, count, resent } => Event::Unconfirmed {
+                ids: ids.into(),
+                count,
+                resent,
+            },
         })
     }
 }

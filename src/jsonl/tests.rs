@@ -142,6 +142,11 @@ fn all_kinds() -> Vec<Event> {
         },
         Event::Warning(Warning::Insecure),
         Event::Stopped(StopReason::Quit),
+        Event::Unconfirmed {
+            ids: vec![3, 4].into(),
+            count: 2,
+            resent: false,
+        },
         Event::Warning(Warning::Note("from another version".into())),
         Event::Warning(Warning::SkippedLine {
             line: 7,
@@ -587,6 +592,16 @@ fn event() -> impl Strategy<Value = Event> {
             StopReason::Rotated,
         ])
         .prop_map(Event::Stopped),
+        (
+            proptest::collection::vec(any::<u64>(), 0..20),
+            any::<u64>(),
+            any::<bool>()
+        )
+            .prop_map(|(ids, count, resent)| Event::Unconfirmed {
+                ids: ids.into(),
+                count,
+                resent
+            }),
     ]
 }
 

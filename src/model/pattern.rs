@@ -52,8 +52,10 @@ pub enum Pattern {
         code: Option<u16>,
         /// The reason of the newest close.
         reason: Arc<str>,
-        /// Connections in a row it closed so.
+        /// Connections it closed so: the last `run` in a row, or `run` of the last `of`.
         run: usize,
+        /// The drops looked at: `run` when they were all in a row.
+        of: usize,
         /// Their lifetime, when they lasted about the same.
         period: Option<Duration>,
         /// The reason says the server missed an application heartbeat (ping, heartbeat,
@@ -254,6 +256,44 @@ impl DropLog {
         (values.len(), values[values.len() / 2])
     }
 
+    /// The server's own closes when they are most of the recent drops, though not the newest
+    /// in a row (a restart now and then between them): `17 of the last 22`.
+    fn dominant_server_close(&self, open_for: Option<Duration>) -> Option<Pattern> {
+        let of = self.recent.len();
+        let mut codes: Vec<(Option<u16>, usize)> = Vec::new();
+        for d in &self.recent {
+            if let Culprit::Server { code } = d.culprit {
+                match codes.iter_mut().find(|(c, _)| *c == code) {
+                    Some((_, n)) => *n += 1,
+                    None => codes.push((code, 1)),
+                }
+            }
+        }
+        let (code, run) = codes.into_iter().max_by_key(|(_, n)| *n)?;
+        if run < RUN || run * 3 < of * 2 {
+            return None;
+        }
+        let theirs: Vec<&DropRecord> = self
+            .recent
+            .iter()
+            .rev()
+            .filter(|d| d.culprit == Culprit::Server { code })
+            .collect();
+        let (steady, period) = DropLog::steady(&theirs, |d| d.up);
+        let period = (steady >= RUN && steady * 3 >= run * 2).then_some(period);
+        if period.is_some_and(|p| open_for.is_some_and(|u| u > p && !same(u, p))) {
+            return None;
+        }
+        Some(Pattern::ServerCloses {
+            code,
+            reason: theirs[0].reason.clone(),
+            run,
+            of,
+            period,
+            wants_heartbeat: theirs.iter().any(|d| asks_for_heartbeat(&d.reason)),
+        })
+    }
+
     /// What the drops have in common, if anything; `open_for` is how long the current
     /// connection has been open (a connection that outlived the period broke the pattern).
     pub fn pattern(&self, open_for: Option<Duration>) -> Option<Pattern> {
@@ -270,6 +310,7 @@ impl DropLog {
                     code,
                     reason: last.reason.clone(),
                     run: alike.len(),
+                    of: alike.len(),
                     period,
                     wants_heartbeat: alike.iter().any(|d| asks_for_heartbeat(&d.reason)),
                 });
@@ -307,6 +348,9 @@ impl DropLog {
                 }
             }
             _ => {}
+        }
+        if let Some(p) = self.dominant_server_close(open_for) {
+            return Some(p);
         }
         let of = self.recent.len().min(FLAP_WINDOW);
         let short = self
@@ -361,6 +405,7 @@ mod tests {
                 code: Some(4000),
                 reason: "heartbeat timeout: no ping for 5s".into(),
                 run: 3,
+                of: 3,
                 period: Some(Duration::from_millis(5_010)),
                 wants_heartbeat: true,
             }
@@ -450,6 +495,28 @@ mod tests {
         assert_eq!(
             log(&[(1_500, 1, ABRUPT), (1_500, 2, ABRUPT)]).pattern(None),
             None
+        );
+    }
+
+    #[test]
+    fn a_server_that_closes_most_connections_is_named_though_a_restart_came_between() {
+        let s = Culprit::Server { code: Some(1012) };
+        let mut drops = vec![(25_000, 1_000, s); 9];
+        drops.push((22_000, 500, ABRUPT));
+        drops.extend([(25_000, 1_000, s); 2]);
+        let p = log(&drops).pattern(Some(Duration::from_secs(3))).unwrap();
+        assert!(
+            matches!(
+                p,
+                Pattern::ServerCloses {
+                    code: Some(1012),
+                    run: 11,
+                    of: 12,
+                    period: Some(_),
+                    ..
+                }
+            ),
+            "{p:?}"
         );
     }
 

@@ -449,6 +449,19 @@ fn summary(b: &ReportBuilder, now: SystemTime) -> Block {
     if s.dropped_sends > 0 {
         row("messages not sent", s.dropped_sends.to_string());
     }
+    if s.unconfirmed > 0 {
+        row(
+            "messages unconfirmed",
+            format!(
+                "{} written but not acknowledged by the peer's TCP when their connection ended{}",
+                s.unconfirmed,
+                match s.resent {
+                    0 => String::new(),
+                    n => format!("; {n} sent again"),
+                }
+            ),
+        );
+    }
     if s.stales > 0 || b.header.stale_after_ms > 0 {
         let still = match s.stale_for(now) {
             Some(d) => format!("; stale at the end, no data for {}", dur(d)),

@@ -43,6 +43,8 @@ pub enum Status {
     Waited(u16),
     /// Refused or discarded.
     NotSent(DropReason),
+    /// Written, but the connection died before the peer's TCP acknowledged it.
+    Unconfirmed,
 }
 
 /// One row of the log; 40 bytes plus its payload, so a full ring of small messages stays small.

@@ -50,6 +50,9 @@ pub fn detail_of(seq: u64, e: &Entry, preset: Option<Preset>) -> Detail {
         Status::SentLater => " · queued while down, sent later (its own row)".into(),
         Status::Waited(s) => format!(" · sent after waiting {}s in the queue", s),
         Status::NotSent(r) => format!(" · NOT SENT ({})", r.as_str()),
+        Status::Unconfirmed => {
+            " · UNCONFIRMED: written, but the connection died before the peer's TCP acknowledged it; it may or may not have arrived".into()
+        }
     };
     let cut = e.data.len() > DETAIL_MAX;
     let data = &e.data[..e.data.len().min(DETAIL_MAX)];

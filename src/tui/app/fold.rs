@@ -197,6 +197,25 @@ impl App {
                     format!("{line}; type /reconnect to try again"),
                 ));
             }
+            Event::Unconfirmed { ids, count, resent } => {
+                // Their rows say so: among the newest rows of what was sent.
+                let mut left: std::collections::HashSet<u64> = ids.iter().copied().collect();
+                let mut seq = self.log.end_seq();
+                while !left.is_empty() && seq > self.log.first_seq() {
+                    seq -= 1;
+                    if let Some(e) = self.log.get_mut(seq)
+                        && e.origin == Origin::Out
+                        && left.remove(&e.id)
+                    {
+                        e.status = Status::Unconfirmed;
+                    }
+                }
+                self.push(Entry::event(
+                    at,
+                    Level::Warn,
+                    describe::unconfirmed(*count, *resent),
+                ));
+            }
             Event::Stopped(why) => {
                 self.push(Entry::event(at, Level::Info, describe::stopped(*why)));
             }

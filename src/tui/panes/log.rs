@@ -194,6 +194,7 @@ pub fn row_line<'a>(
                     format!("[not sent: {}] ", r.as_str().replace('_', " ")),
                     t.bad(),
                 )),
+                Status::Unconfirmed => v.push(Span::styled("[unconfirmed] ", t.bad())),
             }
             match e.kind {
                 Kind::Text => match decoded(e, preset) {
