@@ -3,6 +3,7 @@
 
 pub mod backoff;
 pub mod close_code;
+mod contained;
 pub mod dial;
 pub mod event;
 pub mod heartbeat;
@@ -26,6 +27,7 @@ use std::sync::Arc;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
+pub use contained::in_engine;
 pub use dial::{Connector, Network};
 pub use event::{
     Batch, Cause, CloseInfo, ClosedBy, Command, Dir, DropReason, Event, Failure, HttpFailure, Kind,
@@ -61,16 +63,11 @@ impl Engine {
     pub fn spawn_with(settings: ConnSettings, connector: Arc<dyn Connector>) -> Engine {
         let (cmd_tx, cmd_rx) = mpsc::channel(COMMANDS);
         let (ev_tx, ev_rx) = mpsc::channel(EVENT_BATCHES);
-        let task = tokio::spawn(
-            task::Task::new(
-                Arc::new(settings),
-                cmd_rx,
-                sink::Out::Single(ev_tx),
-                None,
-                connector,
-            )
-            .run(),
-        );
+        let out = sink::Out::Single(ev_tx);
+        let task = tokio::spawn(contained::contained(
+            task::Task::new(Arc::new(settings), cmd_rx, out.clone(), None, connector).run(),
+            out,
+        ));
         Engine {
             commands: cmd_tx,
             events: ev_rx,
@@ -87,16 +84,12 @@ impl Engine {
         tap: Option<Tap>,
     ) -> EngineHandle {
         let (cmd_tx, cmd_rx) = mpsc::channel(COMMANDS);
-        let task = tokio::spawn(
-            task::Task::new(
-                Arc::new(settings),
-                cmd_rx,
-                sink::Out::Tagged(id, events),
-                tap,
-                Arc::new(Network),
-            )
-            .run(),
-        );
+        let out = sink::Out::Tagged(id, events);
+        let task = tokio::spawn(contained::contained(
+            task::Task::new(Arc::new(settings), cmd_rx, out.clone(), tap, Arc::new(Network))
+                .run(),
+            out,
+        ));
         EngineHandle {
             commands: cmd_tx,
             task,

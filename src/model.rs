@@ -294,6 +294,18 @@ impl ConnStats {
                 self.stopped = Some((at, *why));
                 self.avail.stop(at);
             }
+            Event::Crashed(message) => {
+                self.state = ConnState::Crashed;
+                self.open_since = None;
+                let f = Arc::new(Failure::new(
+                    Cause::Io,
+                    Phase::Open,
+                    format!("wsmon's engine for this endpoint stopped: {message}"),
+                ));
+                self.last_failure = Some((at, Trouble::Failed(f.clone())));
+                self.last_error = Some(f);
+                self.avail.stop(at);
+            }
         }
     }
 
@@ -445,7 +457,7 @@ impl ConnStats {
     /// How the endpoint is doing as of `now`: one verdict for every frontend.
     pub fn health(&self, now: SystemTime) -> Health {
         match self.state {
-            ConnState::GaveUp => return Health::GaveUp,
+            ConnState::GaveUp | ConnState::Crashed => return Health::GaveUp,
             ConnState::Closed
                 if self
                     .last_close

@@ -539,6 +539,9 @@ pub enum Event {
     },
     /// Something the user should know that is not a failure.
     Warning(Warning),
+    /// The engine for this endpoint stopped on a bug (a panic), with its message. The
+    /// endpoint is watched no more; the others go on. Never sent otherwise.
+    Crashed(Arc<str>),
     /// The session ended here. The engine never sends it: a recorder writes it as the last
     /// line of a recording, and a frontend folds it at exit, so every reader of a session
     /// knows when and why it ended.

@@ -15,6 +15,7 @@ pub(super) const MAX_BURST: usize = 4096;
 pub(super) const MAX_BURST_BYTES: usize = 256 * 1024;
 
 /// Where batches go: the engine's own channel, or a fleet's shared one with its index.
+#[derive(Clone)]
 pub(super) enum Out {
     /// One engine, one channel.
     Single(mpsc::Sender<Batch>),
@@ -30,7 +31,7 @@ impl Out {
         }
     }
 
-    async fn send(&self, batch: Batch) -> bool {
+    pub(super) async fn send(&self, batch: Batch) -> bool {
         match self {
             Out::Single(tx) => tx.send(batch).await.is_ok(),
             Out::Tagged(id, tx) => tx.send((*id, batch)).await.is_ok(),

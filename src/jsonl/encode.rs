@@ -263,6 +263,10 @@ impl Encoder {
                     b",\"resent\":false"
                 });
             }
+            Event::Crashed(message) => {
+                out.extend_from_slice(b"crashed\",\"message\":");
+                push_str(out, message);
+            }
             Event::Stopped(why) => {
                 out.extend_from_slice(b"stopped\",\"why\":\"");
                 out.extend_from_slice(why.as_str().as_bytes());

@@ -206,6 +206,9 @@ impl Body {
                 },
             }),
             Event::Stopped(why) => Body::Stopped { why: *why },
+            Event::Crashed(message) => Body::Crashed {
+                message: message.to_string(),
+            },
             Event::Unconfirmed { ids, count, resent } => Body::Unconfirmed {
                 ids: ids.to_vec(),
                 count: *count,

@@ -197,6 +197,11 @@ pub enum Body {
     },
     /// Something to know that is not a failure.
     Warning(WarningLine),
+    /// The engine for this endpoint stopped on a bug (a panic).
+    Crashed {
+        /// The panic's message.
+        message: String,
+    },
     /// The session ended: the last line of a recording (and of headless output).
     Stopped {
         /// Why.
@@ -582,6 +587,7 @@ impl Body {
             },
             Body::Warning(w) => Event::Warning(w.into_warning()),
             Body::Stopped { why } => Event::Stopped(why),
+            Body::Crashed { message } => Event::Crashed(message.into()),
             Body::Unconfirmed { ids, count, resent } => Event::Unconfirmed {
                 ids: ids.into(),
                 count,

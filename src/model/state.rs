@@ -29,6 +29,8 @@ pub enum ConnState {
     },
     /// `max_attempts` exhausted.
     GaveUp,
+    /// The engine stopped on a bug; nothing more will happen.
+    Crashed,
 }
 
 impl ConnState {
@@ -42,11 +44,12 @@ impl ConnState {
             ConnState::Closed => "CLOSED",
             ConnState::Waiting { .. } => "WAITING",
             ConnState::GaveUp => "GAVE UP",
+            ConnState::Crashed => "ENGINE STOPPED",
         }
     }
 
     /// The numeric state for metrics: 0 starting, 1 connecting, 2 open, 3 closing, 4 closed,
-    /// 5 waiting, 6 gave up.
+    /// 5 waiting, 6 gave up, 7 engine stopped.
     pub fn code(&self) -> u8 {
         match self {
             ConnState::Starting => 0,
@@ -56,6 +59,7 @@ impl ConnState {
             ConnState::Closed => 4,
             ConnState::Waiting { .. } => 5,
             ConnState::GaveUp => 6,
+            ConnState::Crashed => 7,
         }
     }
 }

@@ -39,6 +39,13 @@ impl TerminalGuard {
         HOOK.call_once(|| {
             let previous = std::panic::take_hook();
             std::panic::set_hook(Box::new(move |info| {
+                // An engine's panic is its endpoint's alone: the dashboard goes on drawing
+                // (the engine reports it as an event), so the terminal stays and nothing is
+                // printed over the screen; the log has it.
+                if crate::engine::in_engine() {
+                    tracing::error!(panic = %info, "an engine panicked");
+                    return;
+                }
                 restore_terminal();
                 previous(info);
             }));

@@ -56,7 +56,7 @@ impl Theme {
                 Color::Yellow
             }
             ConnState::Closing => Color::Cyan,
-            ConnState::Closed | ConnState::GaveUp => Color::Red,
+            ConnState::Closed | ConnState::GaveUp | ConnState::Crashed => Color::Red,
         };
         Style::new()
             .bg(bg)
@@ -68,7 +68,7 @@ impl Theme {
     pub fn state(&self, state: &ConnState) -> Style {
         match state {
             ConnState::Open => self.good(),
-            ConnState::Closed | ConnState::GaveUp => self.bad(),
+            ConnState::Closed | ConnState::GaveUp | ConnState::Crashed => self.bad(),
             _ => self.warn(),
         }
     }

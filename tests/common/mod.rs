@@ -59,6 +59,11 @@ impl Probe {
         }
     }
 
+    /// Waits at most `patience` for an event (a connector on the real clock).
+    pub fn patience_for_tests(&mut self, patience: Duration) {
+        self.patience = patience;
+    }
+
     /// Waits for the next event (after those already returned) that matches.
     pub async fn until(&mut self, what: &str, pred: impl Fn(&Event) -> bool) -> Event {
         let deadline = tokio::time::Instant::now() + self.patience;

@@ -216,6 +216,15 @@ impl App {
                     describe::unconfirmed(*count, *resent),
                 ));
             }
+            Event::Crashed(message) => {
+                self.push(Entry::event(
+                    at,
+                    Level::Bad,
+                    format!(
+                        "wsmon's engine for this endpoint stopped: {message}. This is a bug: please report it with wsmon.log. The other endpoints go on."
+                    ),
+                ));
+            }
             Event::Stopped(why) => {
                 self.push(Entry::event(at, Level::Info, describe::stopped(*why)));
             }
