@@ -153,7 +153,7 @@ const FLEET_ON_ONE_THREAD: usize = 8;
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Some(Cmd::Serve(args)) => {
-            let _log = crate::logging::init();
+            let _log = crate::logging::init(crate::logging::LogFile::default());
             runtime()?.block_on(crate::server::serve(args.options()))?;
             Ok(ExitCode::SUCCESS)
         }
@@ -196,7 +196,7 @@ fn watch(args: WatchArgs) -> anyhow::Result<ExitCode> {
     // and for a fleet of 10,000 it is tens of MB.
     cfg.endpoints = Vec::new();
     ensure_fd_limit(endpoints.len())?;
-    let _log = crate::logging::init();
+    let _log = crate::logging::init(cfg.session.log_file());
     let rt = runtime_for(endpoints.len())?;
     let result = rt.block_on(async move {
         let (endpoints, _demo) = if args.demo {
@@ -283,7 +283,7 @@ fn replay(args: crate::cli::ReplayArgs) -> anyhow::Result<ExitCode> {
         Some(_) => Some(cfg.watch_list()?.remove(0).settings),
         None => None,
     };
-    let _log = crate::logging::init();
+    let _log = crate::logging::init(cfg.session.log_file());
     let rt = runtime()?;
     let result = rt.block_on(async {
         if let Some(settings) = settings {

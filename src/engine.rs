@@ -31,7 +31,7 @@ pub use contained::in_engine;
 pub use dial::{Connector, Network};
 pub use event::{
     Batch, Cause, CloseInfo, ClosedBy, Command, Dir, DropReason, Event, Failure, HttpFailure, Kind,
-    Message, OpenInfo, Phase, Phases, Stamped, StopReason, Tap, Verdict, Warning,
+    Message, OpenInfo, PREVIEW, Phase, Phases, Stamped, StopReason, Tap, Verdict, Warning,
 };
 pub use protocol::Preset;
 pub use settings::{AutoReply, ConnSettings, Proxy, StaleAction};
@@ -86,8 +86,14 @@ impl Engine {
         let (cmd_tx, cmd_rx) = mpsc::channel(COMMANDS);
         let out = sink::Out::Tagged(id, events);
         let task = tokio::spawn(contained::contained(
-            task::Task::new(Arc::new(settings), cmd_rx, out.clone(), tap, Arc::new(Network))
-                .run(),
+            task::Task::new(
+                Arc::new(settings),
+                cmd_rx,
+                out.clone(),
+                tap,
+                Arc::new(Network),
+            )
+            .run(),
             out,
         ));
         EngineHandle {

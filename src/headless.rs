@@ -4,11 +4,12 @@
 
 use std::process::ExitCode;
 
-use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::io::BufReader;
 use tokio::sync::mpsc;
 
 use std::time::SystemTime;
 
+use crate::bounded::BoundedLine;
 use crate::engine::{Command, Event, Kind, Stamped, StopReason};
 use crate::jsonl::Encoder;
 use crate::jsonl::schema::{Body, HealthLine, PatternLine, SummaryLine, WireLine};
@@ -24,8 +25,9 @@ pub async fn run(mut session: Session) -> anyhow::Result<ExitCode> {
         eprintln!("wsmon: Prometheus metrics at http://{at}/metrics");
     }
     let commands = session.command_senders();
-    let stdin_task =
-        (!commands.is_empty()).then(|| tokio::spawn(forward_stdin(commands, names.clone())));
+    let max_line = session.max_message_size();
+    let stdin_task = (!commands.is_empty())
+        .then(|| tokio::spawn(forward_stdin(commands, names.clone(), max_line)));
     // This loop runs on the thread that called block_on, not on a runtime worker: a blocking
     // write here is backpressure for the engines, and skips a hand-off to the blocking pool
     // per batch (as tokio's Stdout would do).
@@ -369,16 +371,29 @@ fn unknown_name(name: &str, names: &[String]) -> String {
     )
 }
 
-/// Sends each stdin line as a message; at the end of input wsmon keeps watching.
-async fn forward_stdin(commands: Vec<mpsc::Sender<Command>>, names: Vec<String>) {
+/// Sends each stdin line as a message; at the end of input wsmon keeps watching. A line
+/// longer than the largest message is never held: it is refused as too large, with its first
+/// bytes.
+async fn forward_stdin(commands: Vec<mpsc::Sender<Command>>, names: Vec<String>, max: usize) {
     let mut reader = BufReader::new(tokio::io::stdin());
     let mut line = Vec::new();
     loop {
-        line.clear();
-        match reader.read_until(b'\n', &mut line).await {
-            Ok(0) | Err(_) => return,
-            Ok(_) => {}
-        }
+        // Room for an `@NAME ` prefix and the line ending beside the message.
+        let cmd = match crate::bounded::read_line_async(&mut reader, &mut line, max + 256).await {
+            Ok(BoundedLine::End) | Err(_) => return,
+            Ok(BoundedLine::Line) => None,
+            Ok(BoundedLine::TooLong { len }) => Some(Command::TooLarge {
+                kind: if std::str::from_utf8(&line).is_ok() {
+                    Kind::Text
+                } else {
+                    Kind::Binary
+                },
+                preview: bytes::Bytes::copy_from_slice(
+                    &line[..line.len().min(crate::engine::PREVIEW)],
+                ),
+                len,
+            }),
+        };
         let (target, text) = match route(&line, &names) {
             Route::All(text) => (None, text),
             Route::One(i, text) => (Some(i), text),
@@ -387,7 +402,7 @@ async fn forward_stdin(commands: Vec<mpsc::Sender<Command>>, names: Vec<String>)
                 continue;
             }
         };
-        let Some(cmd) = stdin_line(text) else {
+        let Some(cmd) = cmd.or_else(|| stdin_line(text)) else {
             continue;
         };
         for (i, c) in commands.iter().enumerate() {

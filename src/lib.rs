@@ -1,6 +1,7 @@
 //! wsmon: watch a WebSocket connection live, from a terminal dashboard or as JSON lines.
 
 pub mod app;
+pub mod bounded;
 pub mod cli;
 pub mod config;
 pub mod deadline;

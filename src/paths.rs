@@ -32,19 +32,51 @@ pub fn create_private_dir(dir: &Path) -> io::Result<()> {
     b.create(dir)
 }
 
-/// Opens `path` for writing, created readable by its owner only (0600 on Unix); `append` keeps
-/// what is there, else it is emptied.
+/// Opens `path` for writing, readable by its owner only (0600 on Unix, also when it existed
+/// before); `append` keeps what is there, else it is emptied. A symbolic link there is refused,
+/// not followed: a link planted where wsmon writes could make it overwrite another file.
 pub fn open_private(path: &Path, append: bool) -> io::Result<File> {
     let mut o = OpenOptions::new();
     o.create(true);
     if append {
         o.append(true);
     } else {
-        o.write(true).truncate(true);
+        // Emptied only once it is known not to be a link (below).
+        o.write(true);
     }
     #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
-    o.open(path)
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        o.mode(0o600).custom_flags(libc::O_NOFOLLOW);
+    }
+    let file = o.open(path).map_err(|e| {
+        #[cfg(unix)]
+        let looped = e.raw_os_error() == Some(libc::ELOOP);
+        #[cfg(not(unix))]
+        let looped = false;
+        if looped {
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "{} is a symbolic link: wsmon does not write through links; give the path of the file itself",
+                    path.display()
+                ),
+            )
+        } else {
+            e
+        }
+    })?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if file.metadata()?.permissions().mode() & 0o077 != 0 {
+            file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+        }
+    }
+    if !append {
+        file.set_len(0)?;
+    }
+    Ok(file)
 }
 
 /// Writes `bytes` to `path`, a file readable by its owner only.

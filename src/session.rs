@@ -44,6 +44,10 @@ pub struct SessionOptions {
     pub record_keep: usize,
     /// Serve Prometheus metrics here.
     pub metrics: Option<SocketAddr>,
+    /// Start a new `wsmon.log` past this size; 0 = never.
+    pub log_file_max_bytes: u64,
+    /// Old `wsmon.log` files kept.
+    pub log_file_keep: usize,
 }
 
 impl Default for SessionOptions {
@@ -56,11 +60,21 @@ impl Default for SessionOptions {
             record_max_bytes: 0,
             record_keep: 5,
             metrics: None,
+            log_file_max_bytes: crate::logging::LogFile::default().max_bytes,
+            log_file_keep: crate::logging::LogFile::default().keep,
         }
     }
 }
 
 impl SessionOptions {
+    /// How `wsmon.log` is kept.
+    pub fn log_file(&self) -> crate::logging::LogFile {
+        crate::logging::LogFile {
+            max_bytes: self.log_file_max_bytes,
+            keep: self.log_file_keep,
+        }
+    }
+
     /// How a recording of the endpoint of `settings` into `path` is set up.
     pub fn record_options(&self, path: PathBuf, settings: &ConnSettings) -> RecordOptions {
         RecordOptions {
@@ -96,6 +110,8 @@ pub struct Session {
     names: Vec<String>,
     /// What each endpoint is, secrets masked (a replay's: its recording's header).
     headers: Vec<RecordHeader>,
+    /// The largest message any endpoint may send.
+    max_message: usize,
     /// Tagged batches from every endpoint (or from the replay, as endpoint 0).
     events: mpsc::Receiver<Tagged>,
     events_open: bool,
@@ -221,6 +237,11 @@ impl Session {
         let (tx, events) = Engine::fleet_channel(endpoints.len());
         let mut names = Vec::with_capacity(endpoints.len());
         let mut headers = Vec::with_capacity(endpoints.len());
+        let max_message = endpoints
+            .iter()
+            .map(|e| e.settings.max_message_size)
+            .max()
+            .unwrap_or(0);
         let mut handles = Vec::with_capacity(endpoints.len());
         for (id, e) in endpoints.into_iter().enumerate() {
             let template = options.record_options(PathBuf::new(), &e.settings);
@@ -251,6 +272,7 @@ impl Session {
         Ok(Session {
             names,
             headers,
+            max_message,
             events,
             events_open: true,
             feed: Feed::Live(handles),
@@ -265,6 +287,7 @@ impl Session {
         Session {
             names: vec![name],
             headers: vec![header],
+            max_message: 0,
             events,
             events_open: true,
             feed: Feed::Replay(player),
@@ -281,6 +304,11 @@ impl Session {
     /// The endpoints' names, in engine order.
     pub fn names(&self) -> &[String] {
         &self.names
+    }
+
+    /// The largest message any endpoint may send: a longer stdin line is refused unread.
+    pub fn max_message_size(&self) -> usize {
+        self.max_message
     }
 
     /// What each endpoint is (URL, heartbeat, preset), secrets masked, in engine order.

@@ -52,12 +52,13 @@ async fn an_engine_that_panics_stops_alone_and_says_so() {
     assert_eq!(s.state, ConnState::Crashed);
     assert_eq!(s.health(std::time::SystemTime::now()), Health::GaveUp);
     // The other engine is untouched.
-    healthy
-        .until("open", |e| matches!(e, Event::Open(_)))
-        .await;
+    healthy.until("open", |e| matches!(e, Event::Open(_))).await;
     healthy.send_text("still here").await;
     healthy
-        .until("its echo", |e| matches!(e, Event::Message(m) if m.text() == Some("still here")))
+        .until(
+            "its echo",
+            |e| matches!(e, Event::Message(m) if m.text() == Some("still here")),
+        )
         .await;
     healthy.shutdown().await;
     tokio::time::sleep(Duration::from_millis(10)).await;

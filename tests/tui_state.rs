@@ -389,6 +389,7 @@ fn queued_sends_show_where_and_when_they_went_out() {
             id: 8,
             kind: Kind::Text,
             data: "too many".into(),
+            len: 8,
             reason: DropReason::QueueFull,
         },
     )]);

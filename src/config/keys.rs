@@ -669,6 +669,28 @@ pub static KEYS: &[Key] = &[
         session!(record_keep),
     ),
     key(
+        "log_file_max_bytes",
+        "log-file-max-bytes",
+        "SIZE",
+        Kind::Size {
+            min: 64 * KIB,
+            max: u64::MAX,
+            off: Some("no rotation"),
+        },
+        SS,
+        "Start a new wsmon.log past this size while running; 0 = never",
+        session!(log_file_max_bytes),
+    ),
+    key(
+        "log_file_keep",
+        "log-file-keep",
+        "N",
+        Kind::Count { min: 1, max: 100 },
+        SS,
+        "Old wsmon.log files kept (wsmon.log.1 is the newest)",
+        session!(log_file_keep),
+    ),
+    key(
         "metrics",
         "metrics",
         "ADDR",

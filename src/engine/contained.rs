@@ -26,7 +26,11 @@ pub fn in_engine() -> bool {
 
 /// Runs `task`; if it panics, reports `Crashed` with the panic's message to `out`.
 pub(super) async fn contained(task: impl Future<Output = ()> + Send + 'static, out: Out) {
-    if let Err(message) = (Contained { inner: Box::pin(task) }).await {
+    if let Err(message) = (Contained {
+        inner: Box::pin(task),
+    })
+    .await
+    {
         tracing::error!(%message, "an engine stopped on a panic");
         let batch = Arc::new(vec![Stamped {
             at: SystemTime::now(),

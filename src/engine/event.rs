@@ -362,6 +362,14 @@ impl fmt::Display for Failure {
     }
 }
 
+/// Bytes of a message refused as too large that its `dropped` event keeps.
+pub const PREVIEW: usize = 256;
+
+/// The first `PREVIEW` bytes of `data`.
+pub fn preview(data: &Bytes) -> Bytes {
+    data.slice(..data.len().min(PREVIEW))
+}
+
 /// Why an outgoing message was not sent.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -532,8 +540,11 @@ pub enum Event {
         id: u64,
         /// Text or binary.
         kind: Kind,
-        /// Payload, so a recording keeps what was not sent.
+        /// Payload, so a recording keeps what was not sent; of a message refused as too
+        /// large, only its first `PREVIEW` bytes.
         data: Bytes,
+        /// The whole message's length.
+        len: u64,
         /// Why.
         reason: DropReason,
     },
@@ -632,6 +643,16 @@ pub enum Command {
         kind: Kind,
         /// Payload; must be UTF-8 for text.
         data: Bytes,
+    },
+    /// A message too large to send (longer than `max_message_size`), known by its first
+    /// bytes only: it was never read whole (a stdin line of hundreds of megabytes).
+    TooLarge {
+        /// Text or binary.
+        kind: Kind,
+        /// Its first bytes.
+        preview: Bytes,
+        /// Its length.
+        len: u64,
     },
     /// Send a ping now (an RTT sample).
     Ping,

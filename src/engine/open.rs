@@ -17,7 +17,7 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
 use super::dial::{Dialed, Ws};
 use super::ending::{End, UserClose, Why, broken};
-use super::event::{Cause, Command, Dir, DropReason, Event, Failure, Kind, Message, Phase};
+use super::event::{Cause, Command, Dir, Event, Failure, Kind, Message, Phase, preview};
 use super::heartbeat::{AppHeartbeat, Beat, Heartbeat};
 use super::ledger::{Ledger, Unsettled};
 use super::protocol::{self, Driver, Seen};
@@ -394,17 +394,18 @@ impl Task {
                 conn.push(ws_ping(seq), true, now);
                 None
             }
+            Some(Command::TooLarge { kind, preview, len }) => {
+                self.too_large(kind, preview, len);
+                None
+            }
             Some(Command::Send { kind, data }) => {
+                if data.len() > self.s.max_message_size {
+                    self.too_large(kind, preview(&data), data.len() as u64);
+                    return None;
+                }
                 let id = self.take_id();
                 let o = Outgoing { id, kind, data };
-                if o.data.len() > self.s.max_message_size {
-                    self.sink.push(Event::Dropped {
-                        id,
-                        kind,
-                        data: o.data,
-                        reason: DropReason::TooLarge,
-                    });
-                } else if conn.ready {
+                if conn.ready {
                     conn.push(user_message(o), false, now);
                 } else {
                     // The handshake is not done: it waits like a message sent while down.

@@ -17,7 +17,7 @@ use tokio::time::{Instant, timeout_at};
 use super::backoff::Backoff;
 use super::dial::{self, Connector};
 use super::event::{
-    CloseInfo, ClosedBy, Command, DropReason, Event, Kind, Phase, Tap, Verdict, Warning,
+    CloseInfo, ClosedBy, Command, DropReason, Event, Kind, Phase, Tap, Verdict, Warning, preview,
 };
 use super::settings::ConnSettings;
 use super::sink::{Out, Sink};
@@ -124,6 +124,7 @@ impl Task {
             self.sink.push(Event::Dropped {
                 id: o.id,
                 kind: o.kind,
+                len: o.data.len() as u64,
                 data: o.data,
                 reason: DropReason::Shutdown,
             });
@@ -146,22 +147,30 @@ impl Task {
     fn enqueue(&mut self, kind: Kind, data: Bytes) {
         let id = self.take_id();
         if data.len() > self.s.max_message_size {
-            self.sink.push(Event::Dropped {
-                id,
-                kind,
-                data,
-                reason: DropReason::TooLarge,
-            });
+            self.too_large(kind, preview(&data), data.len() as u64);
         } else if self.queue.len() >= self.s.send_queue {
             self.sink.push(Event::Dropped {
                 id,
                 kind,
+                len: data.len() as u64,
                 data,
                 reason: DropReason::QueueFull,
             });
         } else {
             self.hold(Outgoing { id, kind, data }, false);
         }
+    }
+
+    /// Refuses a message longer than `max_message_size`, known by its first bytes.
+    pub(super) fn too_large(&mut self, kind: Kind, preview: Bytes, len: u64) {
+        let id = self.take_id();
+        self.sink.push(Event::Dropped {
+            id,
+            kind,
+            data: preview,
+            len,
+            reason: DropReason::TooLarge,
+        });
     }
 
     /// Puts a message in the queue (at the front when it was next to go) and reports it.
@@ -190,6 +199,10 @@ impl Task {
             None | Some(Command::Shutdown) => Some(Next::Exit),
             Some(Command::Send { kind, data }) => {
                 self.enqueue(kind, data);
+                None
+            }
+            Some(Command::TooLarge { kind, preview, len }) => {
+                self.too_large(kind, preview, len);
                 None
             }
             Some(Command::Ping) => {

@@ -214,10 +214,11 @@ impl Encoder {
                 id,
                 kind,
                 data,
+                len,
                 reason,
             } => {
                 out.extend_from_slice(b"dropped\",");
-                push_id_kind_len(out, *id, *kind, data.len());
+                push_id_kind_len(out, *id, *kind, *len as usize);
                 out.extend_from_slice(b",\"reason\":\"");
                 out.extend_from_slice(reason.as_str().as_bytes());
                 out.push(b'"');

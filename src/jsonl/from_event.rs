@@ -173,13 +173,14 @@ impl Body {
                 id,
                 kind,
                 data,
+                len,
                 reason,
             } => {
                 let (text, base64) = fields_of(*kind, data);
                 Body::Dropped {
                     id: *id,
                     kind: *kind,
-                    len: data.len(),
+                    len: *len as usize,
                     reason: *reason,
                     data: text,
                     base64,

@@ -7,6 +7,11 @@ use std::path::Path;
 use std::time::SystemTime;
 
 use super::schema::{Line, RecordHeader, decode_with_endpoint};
+use crate::bounded::BoundedLine;
+
+/// The longest line a recording may hold: a message of 64 MiB as base64 in JSON fits
+/// four times over; a longer one is skipped without being held.
+pub const MAX_LINE: usize = 512 << 20;
 use crate::engine::Stamped;
 
 /// What a line of a recording turned out to be.
@@ -77,9 +82,20 @@ impl<R: BufRead> Iterator for Reader<R> {
     fn next(&mut self) -> Option<Item> {
         while !self.done {
             self.buf.clear();
-            let read = match self.input.read_until(b'\n', &mut self.buf) {
-                Ok(0) => return None,
-                Ok(n) => n,
+            let read = match crate::bounded::read_line(&mut self.input, &mut self.buf, MAX_LINE) {
+                Ok(BoundedLine::End) => return None,
+                Ok(BoundedLine::Line) => self.buf.len(),
+                Ok(BoundedLine::TooLong { len }) => {
+                    self.number += 1;
+                    return Some(Item::Skipped {
+                        line: self.number,
+                        reason: format!(
+                            "{} long, over the {} a line may have; not read",
+                            crate::text::bytes(len),
+                            crate::text::bytes(MAX_LINE as u64)
+                        ),
+                    });
+                }
                 Err(e) => {
                     self.done = true;
                     return Some(Item::Skipped {

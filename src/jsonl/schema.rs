@@ -575,14 +575,15 @@ impl Body {
             Body::Dropped {
                 id,
                 kind,
+                len,
                 reason,
                 data,
                 base64,
-                ..
             } => Event::Dropped {
                 id,
                 kind,
                 data: payload(data, base64)?,
+                len: len as u64,
                 reason,
             },
             Body::Warning(w) => Event::Warning(w.into_warning()),

@@ -138,6 +138,7 @@ fn all_kinds() -> Vec<Event> {
             id: 2,
             kind: Kind::Binary,
             data: vec![1, 2].into(),
+            len: 2,
             reason: DropReason::QueueFull,
         },
         Event::Warning(Warning::Insecure),
@@ -573,14 +574,15 @@ fn event() -> impl Strategy<Value = Event> {
                 queued,
             }
         }),
-        (any::<u64>(), kind(), payload(), reason).prop_map(|(id, kind, data, reason)| {
-            Event::Dropped {
+        (any::<u64>(), kind(), payload(), reason, any::<u32>()).prop_map(
+            |(id, kind, data, reason, more)| Event::Dropped {
                 id,
                 kind,
+                len: data.len() as u64 + u64::from(more % 3),
                 data,
                 reason,
             }
-        }),
+        ),
         warning().prop_map(Event::Warning),
         proptest::sample::select(vec![
             StopReason::Quit,

@@ -90,6 +90,7 @@ impl App {
                 kind,
                 data,
                 reason,
+                ..
             } => {
                 match self
                     .pending

@@ -35,7 +35,10 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             t.bad(),
         )],
         ConnState::Closed => vec![span("closed by you · /reconnect to connect", t.dim())],
-        ConnState::Crashed => vec![span("wsmon's engine stopped (a bug): see wsmon.log", t.bad())],
+        ConnState::Crashed => vec![span(
+            "wsmon's engine stopped (a bug): see wsmon.log",
+            t.bad(),
+        )],
         ConnState::Open => {
             let tries = s.last_open.as_ref().map_or(1, |o| o.attempt);
             vec![span(format!("connected on attempt {tries}"), t.good())]
