@@ -31,7 +31,7 @@ pub fn main_entry() -> ExitCode {
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("wsmon: {}", one_line(&e));
+            eprintln!("wsmon: {}", crate::text::sanitize(&one_line(&e)));
             if e.downcast_ref::<ConfigError>().is_some() || e.downcast_ref::<UsageError>().is_some()
             {
                 ExitCode::from(2)

@@ -62,7 +62,7 @@ pub async fn run(mut session: Session) -> anyhow::Result<ExitCode> {
                     Arrival::RecordingProblem(problem) => {
                         // Say each new recording problem once, on stderr; monitoring goes on.
                         if last_rec_error.as_ref() != Some(&problem) {
-                            eprintln!("wsmon: {problem}");
+                            eprintln!("wsmon: {}", crate::text::sanitize(&problem));
                         }
                         last_rec_error = Some(problem);
                         continue;
@@ -148,8 +148,11 @@ pub async fn run(mut session: Session) -> anyhow::Result<ExitCode> {
                 String::new()
             };
             eprintln!(
-                "wsmon: {who}{}",
-                crate::describe::gave_up(attempts.unwrap_or(0), &stats[i])
+                "wsmon: {}",
+                crate::text::sanitize(&format!(
+                    "{who}{}",
+                    crate::describe::gave_up(attempts.unwrap_or(0), &stats[i])
+                ))
             );
         }
         return Ok(ExitCode::from(1));
@@ -199,7 +202,7 @@ impl<'a> Output<'a> {
             drops: s.drops,
             dials: s.total_attempts,
             health: s.health(s.end(at)).as_str().into(),
-            message: crate::describe::session(s, url, at),
+            message: crate::text::sanitize(&crate::describe::session(s, url, at)),
         };
         let endpoint = (self.names.len() > 1).then(|| self.names[id].clone());
         derived_line(&mut self.buf, at, endpoint, Body::Summary(line));
@@ -233,7 +236,7 @@ impl<'a> Output<'a> {
                     .map(|d| d.as_millis() as u64),
                 message: pattern
                     .as_ref()
-                    .map(|p| crate::describe::pattern(p, app_ping)),
+                    .map(|p| crate::text::sanitize(&crate::describe::pattern(p, app_ping))),
             };
             derived_line(&mut self.buf, at, endpoint.clone(), Body::Pattern(line));
         }
@@ -265,7 +268,10 @@ impl<'a> Output<'a> {
                 && w.about_the_recording()
             {
                 // A replay's notes about its file are for the person, not the output.
-                eprintln!("wsmon: {name}: {}", crate::describe::warning(w));
+                eprintln!(
+                    "wsmon: {}",
+                    crate::text::sanitize(&format!("{name}: {}", crate::describe::warning(w)))
+                );
                 continue;
             }
             self.enc.encode_for(e, endpoint, &mut self.buf);
@@ -273,8 +279,11 @@ impl<'a> Output<'a> {
                 self.gave_up[id] = Some(attempts);
                 if fleet {
                     eprintln!(
-                        "wsmon: {name}: {}; the other endpoints go on",
-                        crate::describe::gave_up(attempts, &self.stats[id])
+                        "wsmon: {}",
+                        crate::text::sanitize(&format!(
+                            "{name}: {}; the other endpoints go on",
+                            crate::describe::gave_up(attempts, &self.stats[id])
+                        ))
                     );
                 }
             }
@@ -398,7 +407,10 @@ async fn forward_stdin(commands: Vec<mpsc::Sender<Command>>, names: Vec<String>,
             Route::All(text) => (None, text),
             Route::One(i, text) => (Some(i), text),
             Route::Unknown(name) => {
-                eprintln!("wsmon: {}", unknown_name(name.trim_end(), &names));
+                eprintln!(
+                    "wsmon: {}",
+                    crate::text::sanitize(&unknown_name(name.trim_end(), &names))
+                );
                 continue;
             }
         };

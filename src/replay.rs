@@ -414,7 +414,10 @@ pub async fn send(
     let (sent, problems) = sent_messages(path)
         .map_err(|e| anyhow::anyhow!("cannot open recording `{}`: {e}", path.display()))?;
     for p in &problems {
-        eprintln!("wsmon: {}: {p}", path.display());
+        eprintln!(
+            "wsmon: {}",
+            crate::text::sanitize(&format!("{}: {p}", path.display()))
+        );
     }
     if sent.is_empty() {
         return Err(crate::error::UsageError(format!(

@@ -281,7 +281,7 @@ async fn accept(listener: Option<&TcpListener>) -> (tokio::net::TcpStream, Socke
 fn say(opts: &ServeOptions, line: String) {
     if opts.print {
         let ts = crate::text::timestamp(SystemTime::now());
-        println!("{ts} {line}");
+        println!("{ts} {}", crate::text::sanitize(&line));
     } else {
         tracing::info!(target: "wsmon::server", "{line}");
     }

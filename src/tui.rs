@@ -56,7 +56,7 @@ pub async fn run(mut session: Session, mut apps: Vec<App>) -> anyhow::Result<Exi
     // The screen is back; now close politely and let the recorders write their last lines.
     let finished = session.finish(why, at).await;
     for line in lines {
-        println!("{line}");
+        println!("{}", crate::text::sanitize(&line));
     }
     if finished.not_sent > 0 {
         println!(
@@ -75,7 +75,7 @@ pub async fn run(mut session: Session, mut apps: Vec<App>) -> anyhow::Result<Exi
         );
     }
     for s in &finished.recordings {
-        println!("{}", summary::recording(s));
+        println!("{}", crate::text::sanitize(&summary::recording(s)));
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -90,9 +90,12 @@ pub async fn run_replay(
     let why = event_loop::run_on_terminal(&mut app, &mut session).await?;
     session.finish(why, std::time::SystemTime::now()).await;
     println!(
-        "wsmon: replayed {}: {}",
-        path.display(),
-        summary::one(&app).trim_start_matches("wsmon: ")
+        "wsmon: {}",
+        crate::text::sanitize(&format!(
+            "replayed {}: {}",
+            path.display(),
+            summary::one(&app).trim_start_matches("wsmon: ")
+        ))
     );
     Ok(ExitCode::SUCCESS)
 }

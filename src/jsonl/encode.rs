@@ -349,23 +349,29 @@ pub fn push_str(out: &mut Vec<u8>, s: &str) {
     while let Some(at) = find_escape(bytes, i) {
         out.extend_from_slice(&bytes[start..at]);
         let b = bytes[at];
+        if b == 0xC2 {
+            // U+0080 to U+009F (C1 controls, CSI among them) as \u escapes: a terminal that
+            // shows the line must not obey them. Any other character is copied as it is.
+            match bytes.get(at + 1) {
+                Some(&c1 @ 0x80..=0x9F) => {
+                    push_u00(out, c1);
+                    start = at + 2;
+                    i = at + 2;
+                }
+                _ => {
+                    start = at;
+                    i = at + 1;
+                }
+            }
+            continue;
+        }
         match b {
             b'"' => out.extend_from_slice(b"\\\""),
             b'\\' => out.extend_from_slice(b"\\\\"),
             b'\n' => out.extend_from_slice(b"\\n"),
             b'\r' => out.extend_from_slice(b"\\r"),
             b'\t' => out.extend_from_slice(b"\\t"),
-            _ => {
-                const HEX: &[u8; 16] = b"0123456789abcdef";
-                out.extend_from_slice(&[
-                    b'\\',
-                    b'u',
-                    b'0',
-                    b'0',
-                    HEX[(b >> 4) as usize],
-                    HEX[(b & 0xf) as usize],
-                ]);
-            }
+            _ => push_u00(out, b),
         }
         start = at + 1;
         i = at + 1;
@@ -374,10 +380,24 @@ pub fn push_str(out: &mut Vec<u8>, s: &str) {
     out.push(b'"');
 }
 
-/// Whether a byte needs escaping in a JSON string (controls, `"`, `\`, DEL).
+/// `\u00XX` for the character `b`.
+fn push_u00(out: &mut Vec<u8>, b: u8) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.extend_from_slice(&[
+        b'\\',
+        b'u',
+        b'0',
+        b'0',
+        HEX[(b >> 4) as usize],
+        HEX[(b & 0xf) as usize],
+    ]);
+}
+
+/// Whether a byte needs escaping in a JSON string (controls, `"`, `\`, DEL), or may start a
+/// C1 control (`0xC2`, looked at with the byte after it).
 #[inline]
 fn needs_escape(b: u8) -> bool {
-    b < 0x20 || b == b'"' || b == b'\\' || b == 0x7f
+    b < 0x20 || b == b'"' || b == b'\\' || b == 0x7f || b == 0xC2
 }
 
 /// The first byte at or after `from` that needs escaping; clean 32-byte blocks (four 8-byte
@@ -419,4 +439,5 @@ fn escapes_in(w: u64) -> u64 {
         | has_zero(w ^ (LO * b'"' as u64))
         | has_zero(w ^ (LO * b'\\' as u64))
         | has_zero(w ^ (LO * 0x7f))
+        | has_zero(w ^ (LO * 0xC2))
 }

@@ -30,9 +30,15 @@ pub fn command(args: &crate::cli::ReportArgs) -> anyhow::Result<ExitCode> {
             Item::Skipped { line, reason } => {
                 skipped += 1;
                 eprintln!(
-                    "wsmon: {}: {}",
-                    args.file.display(),
-                    crate::describe::warning(&crate::engine::Warning::SkippedLine { line, reason })
+                    "wsmon: {}",
+                    crate::text::sanitize(&format!(
+                        "{}: {}",
+                        args.file.display(),
+                        crate::describe::warning(&crate::engine::Warning::SkippedLine {
+                            line,
+                            reason
+                        })
+                    ))
                 );
             }
         }
@@ -76,7 +82,7 @@ pub fn command(args: &crate::cli::ReportArgs) -> anyhow::Result<ExitCode> {
     } else {
         crate::paths::write_private(&out, text.as_bytes())
             .with_context(|| format!("cannot write {}", out.display()))?;
-        println!("{}", out.display());
+        println!("{}", crate::text::sanitize(&out.display().to_string()));
     }
     Ok(ExitCode::SUCCESS)
 }
