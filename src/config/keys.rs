@@ -11,7 +11,6 @@ use std::time::Duration;
 
 use regex::Regex;
 
-use crate::engine::redact::Redactor;
 use crate::engine::target::Target;
 use crate::engine::{AutoReply, ConnSettings, Preset, Proxy, StaleAction};
 use crate::session::SessionOptions;
@@ -224,9 +223,6 @@ setting!(Target, Url, |v| Some(v.clone()), |t| {
 });
 setting!(Option<Proxy>, Proxy, |v| v.clone(), |p| p);
 setting!(Option<SocketAddr>, Addr, |v| *v, |a| a);
-setting!(Redactor, List, |v| v.names().to_vec(), |names| {
-    Redactor::new(names)
-});
 setting!(String, Text, |v| Some(v.clone()), |t| t.unwrap_or_default());
 setting!(
     Option<Regex>,
@@ -336,10 +332,19 @@ pub static KEYS: &[Key] = &[
             "'NAME: VALUE'",
             Kind::Headers,
             E,
-            "Request header, repeatable: -H \"Authorization: Bearer $TOKEN\"",
+            "Request header, repeatable: -H 'X-Client: wsmon', or -H @FILE for a file of them (keeps credentials out of ps)",
             conn!(headers),
         )
     },
+    key(
+        "header_file",
+        "header-file",
+        "FILE",
+        Kind::Path,
+        E,
+        "A file of 'Name: value' header lines (credentials kept off the command line)",
+        conn!(header_file),
+    ),
     key(
         "subprotocols",
         "subprotocol",
@@ -516,7 +521,30 @@ pub static KEYS: &[Key] = &[
         Kind::List,
         E,
         "Query parameter whose value is masked, repeatable",
-        conn!(redactor),
+        Slot::Conn {
+            get: |s| Value::List(s.redactor.names().to_vec()),
+            set: |s, v| {
+                if let Value::List(names) = v {
+                    s.redactor.set_names(names);
+                }
+            },
+        },
+    ),
+    key(
+        "redact_header",
+        "redact-header",
+        "NAME",
+        Kind::List,
+        E,
+        "Header whose value is masked besides the built-in ones, repeatable; * matches a prefix or suffix (*-Signature)",
+        Slot::Conn {
+            get: |s| Value::List(s.redactor.header_names().to_vec()),
+            set: |s, v| {
+                if let Value::List(names) = v {
+                    s.redactor.set_header_names(names);
+                }
+            },
+        },
     ),
     key(
         "preset",

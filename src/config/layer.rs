@@ -34,13 +34,24 @@ pub fn from_cli(cli: &ConnArgs) -> Result<Layer, ConfigError> {
             let source = Source::Cli(key.name);
             let value = match (key.kind, value) {
                 // Flags give `Name: value` lines; the file gives a table.
-                (Kind::Headers, Value::List(lines)) => Value::Pairs(
-                    lines
-                        .iter()
-                        .map(|l| super::values::parse_header_arg(l))
-                        .collect::<Result<_, _>>()
-                        .map_err(|m| invalid(key, &source, m))?,
-                ),
+                // `-H @FILE` reads `Name: value` lines from a file, so a credential need not
+                // be on the command line (where `ps` shows it).
+                (Kind::Headers, Value::List(lines)) => {
+                    let mut pairs = Vec::new();
+                    for l in lines {
+                        match l.strip_prefix('@') {
+                            Some(path) => pairs.extend(
+                                header_file(std::path::Path::new(path))
+                                    .map_err(|m| invalid(key, &source, m))?,
+                            ),
+                            None => pairs.push(
+                                super::values::parse_header_arg(l)
+                                    .map_err(|m| invalid(key, &source, m))?,
+                            ),
+                        }
+                    }
+                    Value::Pairs(pairs)
+                }
                 (Kind::Rules, Value::List(lines)) => Value::Pairs(
                     lines
                         .iter()
@@ -101,6 +112,66 @@ fn pick(layers: &[&Layer], key: &'static Key) -> (Value, Source) {
         }
     }
     (Value::Pairs(merged), source)
+}
+
+/// The largest header file read.
+const HEADER_FILE_MAX: u64 = 1 << 20;
+
+/// The headers of a file of `Name: value` lines (blank lines and `#` comments skipped).
+pub fn header_file(path: &std::path::Path) -> Result<Vec<(String, String)>, String> {
+    let text = crate::bounded::read_file(path, HEADER_FILE_MAX)
+        .map_err(|e| format!("cannot read header file `{}`: {e}", path.display()))?;
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
+        .map(|(i, l)| {
+            super::values::parse_header_arg(l.trim_end_matches('\r'))
+                .map_err(|m| format!("header file `{}` line {}: {m}", path.display(), i + 1))
+        })
+        .collect()
+}
+
+/// Headers from `WSMON_HEADER_<NAME>` variables: `WSMON_HEADER_X_API_KEY` is `X-Api-Key`.
+fn env_headers(
+    vars: impl Iterator<Item = (String, String)>,
+) -> Result<Vec<(String, String)>, String> {
+    let mut out = Vec::new();
+    for (var, value) in vars {
+        let Some(name) = var.strip_prefix("WSMON_HEADER_") else {
+            continue;
+        };
+        let name = name
+            .split('_')
+            .map(|w| {
+                let mut c = w.chars();
+                match c.next() {
+                    Some(f) => {
+                        f.to_ascii_uppercase().to_string() + &c.as_str().to_ascii_lowercase()
+                    }
+                    None => String::new(),
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("-");
+        out.push(
+            super::values::parse_header_arg(&format!("{name}: {value}"))
+                .map_err(|m| format!("environment variable {var}: {m}"))?,
+        );
+    }
+    Ok(out)
+}
+
+/// Adds `more` headers to `settings`, except those already given by name.
+fn add_headers(settings: &mut ConnSettings, more: Vec<(String, String)>) {
+    for (name, value) in more {
+        if !settings
+            .headers
+            .iter()
+            .any(|(n, _)| n.eq_ignore_ascii_case(&name))
+        {
+            settings.headers.push((name, value));
+        }
+    }
 }
 
 fn invalid(key: &Key, source: &Source, message: impl Into<String>) -> ConfigError {
@@ -172,6 +243,29 @@ pub fn connection(
         }
     }
     check_reconnect_range(&resolved)?;
+    // Headers that keep credentials off the command line: the environment's, then a header
+    // file's, each where no flag or table named that header.
+    let env_vars = std::env::vars_os()
+        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)));
+    add_headers(
+        &mut settings,
+        env_headers(env_vars).map_err(|m| ConfigError::Invalid {
+            at: "headers".into(),
+            message: m,
+        })?,
+    );
+    if let Some(path) = settings.header_file.clone() {
+        let key = super::keys::find("header_file").expect("a key");
+        let source = resolved
+            .iter()
+            .find(|(k, _, _)| std::ptr::eq(*k, key))
+            .map(|(_, _, s)| s.clone())
+            .unwrap_or(Source::Default);
+        add_headers(
+            &mut settings,
+            header_file(&path).map_err(|m| invalid(key, &source, m))?,
+        );
+    }
     let r = settings.redactor.clone();
     let mut provenance: Vec<Provenance> = resolved
         .iter()
@@ -385,5 +479,26 @@ pub fn demo(r: &mut Resolved) {
             }
             _ => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn header_variables_name_their_header() {
+        let vars = [
+            ("WSMON_HEADER_AUTHORIZATION", "Bearer t"),
+            ("WSMON_HEADER_X_API_KEY", "k"),
+            ("HOME", "/root"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()));
+        assert_eq!(
+            super::env_headers(vars).unwrap(),
+            [
+                ("Authorization".to_string(), "Bearer t".to_string()),
+                ("X-Api-Key".to_string(), "k".to_string())
+            ]
+        );
     }
 }

@@ -289,6 +289,12 @@ fn other_value(kind: Kind, default: &Value, tag: &str, ca: &Path) -> String {
         (Kind::Bool, Value::Bool(b)) => (!b).to_string(),
         (Kind::Text, _) => format!("\"https://{tag}.example\""),
         (Kind::CaFile, _) => format!("{:?}", ca.display().to_string()),
+        (Kind::Path, _) => format!(
+            "{:?}",
+            ca.with_file_name(format!("{tag}.headers"))
+                .display()
+                .to_string()
+        ),
         (Kind::Tokens, _) => format!("[\"proto-{tag}\"]"),
         (Kind::List, _) => format!("[\"secret_{tag}\"]"),
         (Kind::Headers, _) => format!("{{ X-{tag} = \"{tag}\" }}"),
@@ -315,6 +321,13 @@ fn every_connection_key_can_be_overridden_per_endpoint() {
     let ca = dir.path().join("ca.pem");
     let cert = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
     std::fs::write(&ca, cert.cert.pem()).unwrap();
+    for tag in ["alpha", "beta"] {
+        std::fs::write(
+            dir.path().join(format!("{tag}.headers")),
+            format!("# headers\nX-From-File: {tag}\n"),
+        )
+        .unwrap();
+    }
     let conn_keys: Vec<_> = KEYS.iter().filter(|k| k.scope == Scope::Endpoint).collect();
     let mut text = String::from("ping_interval = \"20s\"\n");
     for tag in ["alpha", "beta"] {
@@ -489,6 +502,45 @@ fn a_url_given_twice_gets_a_name_of_its_own_and_table_names_must_differ() {
     let e = load(&ConnArgs::default(), &[], Some(&twice), &no_env).unwrap_err();
     assert!(
         e.to_string().contains("two endpoints are called `x`"),
+        "{e}"
+    );
+}
+
+#[test]
+fn headers_come_from_a_file_so_credentials_stay_off_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("api.headers");
+    std::fs::write(
+        &file,
+        "# credentials\nAuthorization: Bearer sekret\n\nX-Api-Key: k123\nX-Client: from-file\n",
+    )
+    .unwrap();
+    let at = format!("@{}", file.display());
+    let cli = ConnArgs::from_flags(&["-H", &at, "-H", "X-Client: from-flag"]).unwrap();
+    let c = load(&cli, &["ws://h/".to_string()], None, &no_env).unwrap();
+    let h = &c.endpoints[0].resolved.settings.headers;
+    let get = |n: &str| h.iter().find(|(k, _)| k == n).map(|(_, v)| v.as_str());
+    assert_eq!(get("Authorization"), Some("Bearer sekret"));
+    assert_eq!(get("X-Api-Key"), Some("k123"));
+    assert_eq!(get("X-Client"), Some("from-flag"), "the later flag wins");
+    let printed = c.print_table();
+    assert!(
+        !printed.contains("sekret") && !printed.contains("k123"),
+        "{printed}"
+    );
+    let bad = dir.path().join("bad.headers");
+    std::fs::write(&bad, "Authorization Bearer x\n").unwrap();
+    let at = format!("@{}", bad.display());
+    let e = load(
+        &ConnArgs::from_flags(&["-H", &at]).unwrap(),
+        &["ws://h/".to_string()],
+        None,
+        &no_env,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains("bad.headers` line 1") && e.contains("'Name: value'"),
         "{e}"
     );
 }

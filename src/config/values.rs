@@ -319,6 +319,11 @@ impl Kind {
             Value::Duration(d) => format!("{:?}", text::duration(*d)),
             Value::Text(Some(t)) => format!("{t:?}"),
             Value::Path(Some(p)) => format!("{:?}", p.display().to_string()),
+            // Subprotocols that carry a credential are masked like a header.
+            Value::List(l) if *self == Kind::Tokens => format!(
+                "{:?}",
+                l.iter().map(|p| r.subprotocol(p)).collect::<Vec<_>>()
+            ),
             Value::List(l) => format!("{l:?}"),
             Value::Pairs(p) if p.is_empty() && *self == Kind::Rules => "[]".into(),
             Value::Pairs(p) if *self == Kind::Rules => format!(

@@ -193,7 +193,8 @@ pub async fn dial(
             phases,
             remote,
             proxy: s.proxy.as_ref().map(|p| p.shown.clone()),
-            subprotocol,
+            // A subprotocol that carries a credential is shown masked, like a header.
+            subprotocol: subprotocol.map(|p| s.redactor.subprotocol(&p)),
             tls_version,
         },
     })
@@ -441,13 +442,14 @@ async fn upgrade(
         let offered = if s.subprotocols.is_empty() {
             "none".to_string()
         } else {
-            s.subprotocols.join(", ")
+            s.redactor.subprotocols(&s.subprotocols.join(", "))
         };
         return Err(Failure::new(
             Cause::Protocol,
             Phase::Upgrade,
             format!(
-                "the server chose subprotocol `{p}`, which was not offered (offered: {offered})"
+                "the server chose subprotocol `{}`, which was not offered (offered: {offered})",
+                s.redactor.subprotocol(p)
             ),
         ));
     }

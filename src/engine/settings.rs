@@ -102,6 +102,9 @@ pub struct ConnSettings {
     pub ping_interval: Option<Duration>,
     /// No frame this long after a ping means the peer is dead.
     pub pong_timeout: Duration,
+    /// A file of `Name: value` header lines, read when the config is (credentials kept off
+    /// the command line); its headers come after the others of the same name.
+    pub header_file: Option<std::path::PathBuf>,
     /// Messages that may wait while the connection is down.
     pub send_queue: usize,
     /// Send again, on the next connection, messages that were written but not acknowledged by
@@ -163,6 +166,7 @@ impl Default for ConnSettings {
             stable_after: Duration::from_secs(10),
             ping_interval: Some(Duration::from_secs(15)),
             pong_timeout: Duration::from_secs(10),
+            header_file: None,
             send_queue: 1000,
             resend_unconfirmed: false,
             max_message_size: 64 << 20,

@@ -19,7 +19,11 @@ impl RecordHeader {
                 .iter()
                 .map(|(n, v)| (n.clone(), settings.redactor.header_value(n, v).into_owned()))
                 .collect(),
-            subprotocols: settings.subprotocols.clone(),
+            subprotocols: settings
+                .subprotocols
+                .iter()
+                .map(|p| settings.redactor.subprotocol(p))
+                .collect(),
             ping_interval_ms: settings.ping_interval.map_or(0, |d| d.as_millis() as u64),
             pong_timeout_ms: settings.pong_timeout.as_millis() as u64,
             preset: settings.preset.map(|p| p.name().to_string()),
