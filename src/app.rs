@@ -269,6 +269,7 @@ fn replay(args: crate::cli::ReplayArgs) -> anyhow::Result<ExitCode> {
         ))
         .into());
     }
+    crate::jsonl::check_recording(&args.file).map_err(|e| UsageError(e.to_string()))?;
     if !(args.speed >= 0.0 && args.speed <= 10_000.0) {
         return Err(UsageError(format!(
             "--speed must be between 0 (as fast as possible) and 10000, got {}",

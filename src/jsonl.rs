@@ -9,7 +9,7 @@ pub mod read;
 pub mod schema;
 
 pub use encode::{Encoder, push_str};
-pub use read::{Item, Reader};
+pub use read::{Item, NotRecording, Reader, check_recording};
 pub use schema::{Line, RecordHeader, decode};
 
 #[cfg(test)]

@@ -352,12 +352,16 @@ impl Session {
         }
     }
 
-    /// Asks every engine to close politely and stop; an engine already gone is skipped.
+    /// Asks every engine to close politely and stop (an engine already gone is skipped), or
+    /// stops a replay where it is: its events end after what was already handed over.
     pub async fn shutdown(&self) {
-        if let Feed::Live(handles) = &self.feed {
-            for h in handles {
-                let _ = h.commands.send(Command::Shutdown).await;
+        match &self.feed {
+            Feed::Live(handles) => {
+                for h in handles {
+                    let _ = h.commands.send(Command::Shutdown).await;
+                }
             }
+            Feed::Replay(player) => player.stop(),
         }
     }
 

@@ -149,6 +149,75 @@ pub fn header_of(path: &Path) -> io::Result<Option<RecordHeader>> {
         .flatten())
 }
 
+/// Lines looked at for a recording's first header or event before a file is refused.
+const SNIFF_LINES: usize = 100;
+
+/// Why a file is not a recording.
+#[derive(Debug, thiserror::Error)]
+pub enum NotRecording {
+    /// The file cannot be opened or read.
+    #[error("cannot open recording `{path}`: {error}")]
+    Open {
+        /// The file.
+        path: String,
+        /// What went wrong.
+        error: io::Error,
+    },
+    /// The file is empty (or holds only blank lines).
+    #[error(
+        "`{path}` is empty: it is not a wsmon recording (make one with --record FILE, or F6 in the dashboard)"
+    )]
+    Empty {
+        /// The file.
+        path: String,
+    },
+    /// None of the first lines is a wsmon line.
+    #[error(
+        "`{path}` is not a wsmon recording: none of its first {looked} lines is a wsmon event (line {line}: {reason}); make one with --record FILE, or F6 in the dashboard"
+    )]
+    NotWsmon {
+        /// The file.
+        path: String,
+        /// Lines looked at.
+        looked: usize,
+        /// The first bad line's number.
+        line: u64,
+        /// What is wrong with it.
+        reason: String,
+    },
+}
+
+/// Checks that `path` holds a recording: a header or an event among its first lines, so
+/// that replay and report refuse an empty file or junk in one line instead of skipping it
+/// line by line.
+pub fn check_recording(path: &Path) -> Result<(), NotRecording> {
+    let shown = crate::text::sanitize(&path.display().to_string());
+    let reader = Reader::open(path).map_err(|error| NotRecording::Open {
+        path: shown.clone(),
+        error,
+    })?;
+    let mut first_bad: Option<(u64, String)> = None;
+    let mut looked = 0;
+    for item in reader.take(SNIFF_LINES) {
+        looked += 1;
+        match item {
+            Item::Header { .. } | Item::Event { .. } => return Ok(()),
+            Item::Skipped { line, reason } => {
+                first_bad.get_or_insert((line, reason));
+            }
+        }
+    }
+    match first_bad {
+        None => Err(NotRecording::Empty { path: shown }),
+        Some((line, reason)) => Err(NotRecording::NotWsmon {
+            path: shown,
+            looked,
+            line,
+            reason: crate::text::sanitize(&crate::text::preview_text(reason.as_bytes(), 160)),
+        }),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,8 +9,12 @@ use super::{ReportBuilder, Source};
 use crate::error::UsageError;
 use crate::jsonl::Item;
 
+/// Skipped lines named one by one on stderr; the rest are counted.
+const NAMED_SKIPS: u64 = 20;
+
 /// Runs `wsmon report`.
 pub fn command(args: &crate::cli::ReportArgs) -> anyhow::Result<ExitCode> {
+    crate::jsonl::check_recording(&args.file).map_err(|e| UsageError(e.to_string()))?;
     let reader = crate::jsonl::Reader::open(&args.file).map_err(|e| {
         UsageError(format!(
             "cannot open recording `{}`: {e}",
@@ -29,6 +33,9 @@ pub fn command(args: &crate::cli::ReportArgs) -> anyhow::Result<ExitCode> {
             }
             Item::Skipped { line, reason } => {
                 skipped += 1;
+                if skipped > NAMED_SKIPS {
+                    continue;
+                }
                 eprintln!(
                     "wsmon: {}",
                     crate::text::sanitize(&format!(
@@ -42,6 +49,13 @@ pub fn command(args: &crate::cli::ReportArgs) -> anyhow::Result<ExitCode> {
                 );
             }
         }
+    }
+    if skipped > NAMED_SKIPS {
+        eprintln!(
+            "wsmon: {}: {} more lines skipped",
+            crate::text::sanitize(&args.file.display().to_string()),
+            skipped - NAMED_SKIPS
+        );
     }
     let Some(end) = last else {
         return Err(UsageError(format!(
