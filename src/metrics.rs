@@ -1,9 +1,9 @@
 //! Prometheus metrics for every endpoint, from the same event folds as the screen: served at
 //! `/metrics` in the text format, in dashboard and headless mode alike.
 
-use std::io;
-use std::net::SocketAddr;
-use std::time::{Duration, SystemTime};
+mod endpoint;
+
+use std::time::SystemTime;
 
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
@@ -11,9 +11,8 @@ use prometheus_client::metrics::MetricType;
 use prometheus_client::metrics::counter::ConstCounter;
 use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::registry::Registry;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpListener;
-use tokio::sync::{mpsc, oneshot};
+
+pub use endpoint::{ScrapeQueue, Scrapes, serve};
 
 use crate::engine::{Cause, ClosedBy};
 use crate::model::{ConnState, ConnStats, RTT_BUCKETS, RttStats};
@@ -135,18 +134,6 @@ pub fn render<'a>(
     prometheus_client::encoding::text::encode(&mut out, &registry)
         .expect("writing to a String cannot fail");
     out
-}
-
-/// A scrape waiting for its answer. The frontend that folds the events (and so holds the
-/// stats) answers it: the events are folded once, and a scrape costs nothing until it comes.
-#[derive(Debug)]
-pub struct Scrape(oneshot::Sender<String>);
-
-impl Scrape {
-    /// Sends the metrics text to the scraper.
-    pub fn answer(self, text: String) {
-        let _ = self.0.send(text);
-    }
 }
 
 /// Encodes snapshots taken for one scrape.
@@ -422,77 +409,4 @@ fn histogram(
             )?;
     }
     Ok(())
-}
-
-/// How long a scrape waits for the frontend to answer.
-const ANSWER_WITHIN: Duration = Duration::from_secs(10);
-
-/// Serves `GET /metrics` on `addr`; returns the address bound (useful with port 0) and the
-/// scrapes to answer.
-pub async fn serve(addr: SocketAddr) -> io::Result<(SocketAddr, mpsc::Receiver<Scrape>)> {
-    let listener = TcpListener::bind(addr).await?;
-    let bound = listener.local_addr()?;
-    let (tx, scrapes) = mpsc::channel(16);
-    tokio::spawn(async move {
-        loop {
-            let (tcp, _) = crate::net::accept(&listener).await;
-            tokio::spawn(answer(tcp, tx.clone()));
-        }
-    });
-    Ok((bound, scrapes))
-}
-
-/// Answers one HTTP request.
-async fn answer(mut tcp: tokio::net::TcpStream, scrapes: mpsc::Sender<Scrape>) {
-    let mut req = Vec::new();
-    let mut buf = [0u8; 1024];
-    while !req.windows(4).any(|w| w == b"\r\n\r\n") && req.len() < 8192 {
-        match tokio::time::timeout(Duration::from_secs(5), tcp.read(&mut buf)).await {
-            Ok(Ok(n)) if n > 0 => req.extend_from_slice(&buf[..n]),
-            _ => return,
-        }
-    }
-    let line = String::from_utf8_lossy(&req);
-    let target = line.split_whitespace().nth(1).unwrap_or("");
-    let text = "text/plain; charset=utf-8";
-    let (status, ctype, body) = if line.starts_with("GET ")
-        && (target == "/metrics" || target.starts_with("/metrics?"))
-    {
-        let (reply, answer) = oneshot::channel();
-        let answered = async {
-            scrapes.send(Scrape(reply)).await.ok()?;
-            answer.await.ok()
-        };
-        match tokio::time::timeout(ANSWER_WITHIN, answered).await {
-            Ok(Some(body)) => (
-                "200 OK",
-                "application/openmetrics-text; version=1.0.0; charset=utf-8",
-                body,
-            ),
-            _ => (
-                "503 Service Unavailable",
-                text,
-                "wsmon did not answer in time (it is stopping, or busy); try again\n".to_string(),
-            ),
-        }
-    } else if line.starts_with("GET ") && target == "/" {
-        (
-            "200 OK",
-            text,
-            "wsmon: Prometheus metrics are at /metrics\n".to_string(),
-        )
-    } else {
-        (
-            "404 Not Found",
-            text,
-            "not found: try /metrics\n".to_string(),
-        )
-    };
-    let head = format!(
-        "HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        body.len()
-    );
-    let _ = tcp.write_all(head.as_bytes()).await;
-    let _ = tcp.write_all(body.as_bytes()).await;
-    let _ = tcp.shutdown().await;
 }

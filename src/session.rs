@@ -14,7 +14,7 @@ use crate::engine::{
 };
 use crate::error::UsageError;
 use crate::jsonl::RecordHeader;
-use crate::metrics::Scrape;
+use crate::metrics::{ScrapeQueue, Scrapes};
 use crate::record::{RecordOptions, RecordStatus, Recorder};
 use crate::replay::Player;
 
@@ -116,7 +116,7 @@ pub struct Session {
     events: mpsc::Receiver<Tagged>,
     events_open: bool,
     feed: Feed,
-    scrapes: Option<mpsc::Receiver<Scrape>>,
+    scrapes: Option<ScrapeQueue>,
     metrics_at: Option<SocketAddr>,
 }
 
@@ -146,8 +146,8 @@ impl std::fmt::Display for CommandError {
 pub enum Arrival {
     /// Events of endpoint `.0`.
     Batch(usize, Batch),
-    /// A metrics scrape to answer with the frontend's stats.
-    Scrape(Scrape),
+    /// Metrics scrapes to answer with one rendering of the frontend's stats.
+    Scrape(Scrapes),
     /// The recorder of endpoint 0 has a new problem (monitoring goes on).
     RecordingProblem(String),
     /// No more events will come.
@@ -155,12 +155,9 @@ pub enum Arrival {
 }
 
 /// The next metrics scrape; never, without `--metrics`.
-async fn next_scrape(scrapes: &mut Option<mpsc::Receiver<Scrape>>) -> Scrape {
+async fn next_scrape(scrapes: &mut Option<ScrapeQueue>) -> Scrapes {
     match scrapes {
-        Some(rx) => match rx.recv().await {
-            Some(s) => s,
-            None => std::future::pending().await,
-        },
+        Some(q) => q.next().await,
         None => std::future::pending().await,
     }
 }
@@ -424,8 +421,9 @@ impl Session {
             scrapes,
             ..
         } = self;
+        // Not biased: a scrape flood and an event flood each get their turn (and scrapes
+        // that come together share one rendering).
         tokio::select! {
-            biased;
             scrape = next_scrape(scrapes) => Arrival::Scrape(scrape),
             problem = recording_problem(feed) => Arrival::RecordingProblem(problem),
             batch = events.recv(), if *events_open => match batch {

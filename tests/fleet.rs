@@ -304,7 +304,7 @@ async fn headless_fleet_names_each_line_routes_at_name_and_serves_metrics() {
         &b.url(),
     ]);
     // Port 0: the one it got is on stderr.
-    let mport = metrics_port(&mut w).await;
+    let mport = w.metrics_port().await;
     let mut opened = Vec::new();
     while opened.len() < 2 {
         let o = w.until("open", is("open")).await;
@@ -487,14 +487,6 @@ async fn headless_fleet_names_each_line_routes_at_name_and_serves_metrics() {
     );
 }
 
-/// The port the metrics were bound to, from the line that says where they are.
-async fn metrics_port(w: &mut Lines) -> u16 {
-    let said = w.stderr_until("Prometheus metrics at").await;
-    said.rsplit_once(':')
-        .and_then(|(_, rest)| rest.trim_end_matches("/metrics").parse().ok())
-        .unwrap_or_else(|| panic!("no port in {said:?}"))
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_silent_feed_is_stale_in_the_metrics_and_fresh_again_when_data_flows() {
     // The server says nothing of its own: only the echo of what is sent.
@@ -514,7 +506,7 @@ async fn a_silent_feed_is_stale_in_the_metrics_and_fresh_again_when_data_flows()
         "127.0.0.1:0",
         &server.url(),
     ]);
-    let mport = metrics_port(&mut w).await;
+    let mport = w.metrics_port().await;
     let stale = w.until("stale", is("stale")).await;
     assert!(stale["silent_ms"].as_u64().unwrap() >= 1000, "{stale}");
     let m = scrape(mport).await;

@@ -145,6 +145,14 @@ impl Lines {
         }
     }
 
+    /// The port the metrics were bound to, from the line that says where they are.
+    pub async fn metrics_port(&mut self) -> u16 {
+        let said = self.stderr_until("Prometheus metrics at").await;
+        said.rsplit_once(':')
+            .and_then(|(_, rest)| rest.trim_end_matches("/metrics").parse().ok())
+            .unwrap_or_else(|| panic!("no port in {said:?}"))
+    }
+
     pub async fn signal(&self, sig: &str) {
         let pid = self.child.id().expect("running").to_string();
         let ok = Command::new("kill")
