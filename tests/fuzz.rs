@@ -9,7 +9,9 @@ use std::time::Duration;
 use proptest::prelude::*;
 use wsmon::cli::ConnArgs;
 use wsmon::config::{Config, ConfigError, file, load};
+use wsmon::engine::transport::last_close_frame;
 use wsmon::engine::{Command, Kind};
+use wsmon::tui::input::{Action, parse_line};
 
 fn no_env(_: &str) -> Option<String> {
     None
@@ -81,6 +83,45 @@ fn json_text() -> impl Strategy<Value = String> {
             }),
         ]
     })
+}
+
+/// Every command the input line knows, and some near misses.
+const SLASH_NAMES: [&str; 24] = [
+    "ping",
+    "reconnect",
+    "clear",
+    "find",
+    "search",
+    "grep",
+    "copy",
+    "record",
+    "report",
+    "pings",
+    "failure",
+    "quit",
+    "exit",
+    "q",
+    "filter",
+    "raw",
+    "help",
+    "?",
+    "binary",
+    "close",
+    "broadcast",
+    "",
+    "/",
+    "bin",
+];
+
+/// Text as a hostile user or a paste brings it: controls, escapes, wide and combining
+/// characters, right-to-left marks, long runs.
+fn hostile_text() -> impl Strategy<Value = String> {
+    prop_oneof![
+        "\\PC{0,80}",
+        "[\\x00-\\x1f\\x7f\\u{80}-\\u{9f}\\u{200b}-\\u{202e}\\u{fe0f}\\u{0301}aé漢😀0-9a-fA-F ]{0,80}",
+        "[0-9a-fA-F ]{0,40}[^0-9a-fA-F ]?[0-9a-fA-F ]{0,8}",
+        "[\\PC]{200,400}",
+    ]
 }
 
 proptest! {
@@ -184,6 +225,98 @@ proptest! {
         let _ = wsmon::tui::input::parse_line(&line, None);
         for (_, p) in wsmon::engine::Preset::NAMES {
             let _ = wsmon::tui::input::parse_line(&line, Some(p));
+        }
+    }
+
+    #[test]
+    fn slash_commands_with_any_arguments_never_panic(
+        name in prop::sample::select(SLASH_NAMES.to_vec()),
+        sep in "[ \t\u{a0}\u{3000}]{1,2}",
+        args in hostile_text(),
+    ) {
+        let line = format!("/{name}{sep}{args}");
+        let _ = parse_line(&line, None);
+        for (_, p) in wsmon::engine::Preset::NAMES {
+            let _ = parse_line(&line, Some(p));
+        }
+    }
+
+    #[test]
+    fn binary_sends_exactly_the_bytes_its_hex_spells(
+        bytes in prop::collection::vec(any::<u8>(), 1..64),
+        spaced in any::<bool>(),
+        upper in any::<bool>(),
+    ) {
+        let hex: Vec<String> = bytes
+            .iter()
+            .map(|b| if upper { format!("{b:02X}") } else { format!("{b:02x}") })
+            .collect();
+        let line = format!("/binary {}", hex.join(if spaced { " " } else { "" }));
+        match parse_line(&line, None) {
+            Action::Engine(Command::Send { kind, data }) => {
+                prop_assert_eq!(kind, Kind::Binary);
+                prop_assert_eq!(&data[..], &bytes[..]);
+            }
+            other => prop_assert!(false, "{line}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn close_takes_a_sendable_code_and_a_reason_that_fits(
+        code in any::<u16>(),
+        reason in hostile_text(),
+    ) {
+        let line = format!("/close {code} {reason}");
+        let trimmed = reason.trim();
+        let sendable = wsmon::engine::close_code::is_sendable_close_code(code);
+        match parse_line(&line, None) {
+            Action::Engine(Command::Close { code: c, reason: r }) => {
+                prop_assert!(sendable && trimmed.len() <= 123, "{line}");
+                prop_assert_eq!(c, code);
+                prop_assert_eq!(r, trimmed);
+            }
+            Action::Error(e) => {
+                prop_assert!(!sendable || trimmed.len() > 123, "{line}: {e}");
+                prop_assert!(e.starts_with("/close: "), "{e}");
+            }
+            other => prop_assert!(false, "{line}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_close_frame_at_the_end_of_what_was_read_is_found(
+        before in prop::collection::vec(any::<u8>(), 0..300),
+        code in prop::option::of(any::<u16>()),
+        reason in prop::collection::vec(any::<u8>(), 0..=123),
+    ) {
+        let mut tail = before;
+        let reason = if code.is_some() { reason } else { Vec::new() };
+        let payload: Vec<u8> = code
+            .map(|c| c.to_be_bytes().iter().chain(&reason).copied().collect())
+            .unwrap_or_default();
+        tail.extend([0x88, payload.len() as u8]);
+        tail.extend(&payload);
+        let found = last_close_frame(&tail, |_, _| true);
+        prop_assert!(found.is_some());
+        // A shorter frame that also ends the bytes may be found first; the one written ends
+        // them too, so any frame found is a suffix of what was read.
+        let (c, r) = found.unwrap();
+        let len = r.len() + if c.is_some() { 2 } else { 0 };
+        prop_assert!(tail.ends_with(&r));
+        prop_assert!(len <= payload.len());
+        prop_assert_eq!(
+            last_close_frame(&tail, |c, r| c == code && r == &reason[..]),
+            Some((code, reason.clone()))
+        );
+    }
+
+    #[test]
+    fn any_bytes_read_last_never_panic_the_close_frame_reader(
+        tail in prop::collection::vec(any::<u8>(), 0..400),
+    ) {
+        if let Some((code, reason)) = last_close_frame(&tail, |_, _| true) {
+            prop_assert!(reason.len() <= 123);
+            prop_assert!(code.is_some() || reason.is_empty());
         }
     }
 

@@ -453,4 +453,149 @@ mod tests {
         );
         assert_eq!(retry_after("soon"), None);
     }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn no_controls(s: &str) -> bool {
+            !s.chars().any(char::is_control)
+        }
+
+        /// Header values as servers send them: visible ASCII, inner spaces.
+        fn value() -> impl Strategy<Value = String> {
+            "[!-~]([ -~]{0,30}[!-~])?"
+        }
+
+        /// Text a hostile page could hold: controls, escapes, entities, stray angle brackets,
+        /// wide and right-to-left characters.
+        fn page_text() -> impl Strategy<Value = String> {
+            "[\\x00-\\x1f\\x7f\\u{80}-\\u{9f}\\u{202e}a-zé漢😀&;#<>/ ]{0,60}|&(amp|lt|gt|nbsp|quot|#39);[a-z ]{0,10}"
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+            #[test]
+            fn generated_heads_are_read_back_and_every_cut_waits_for_more(
+                status in 100..=599u16,
+                reason in "[A-Za-z]([A-Za-z ]{0,20}[A-Za-z])?",
+                headers in prop::collection::vec(("[A-Za-z][A-Za-z0-9-]{0,15}", value()), 0..20),
+                after in prop::collection::vec(any::<u8>(), 0..40),
+            ) {
+                let mut raw = format!("HTTP/1.1 {status} {reason}\r\n");
+                for (n, v) in &headers {
+                    raw.push_str(&format!("{n}: {v}\r\n"));
+                }
+                raw.push_str("\r\n");
+                let head_len = raw.len();
+                let mut bytes = raw.into_bytes();
+                bytes.extend(&after);
+                let (head, len) = parse(&bytes).unwrap().expect("a complete head");
+                prop_assert_eq!(len, head_len);
+                prop_assert_eq!(head.status, status);
+                prop_assert_eq!(&head.reason, &reason);
+                let read: Vec<(String, String)> = head.headers.clone();
+                prop_assert_eq!(read, headers);
+                for cut in 0..head_len {
+                    prop_assert!(matches!(parse(&bytes[..cut]), Ok(None)), "cut at {}", cut);
+                }
+            }
+
+            #[test]
+            fn any_bytes_are_a_head_or_named_in_one_clean_line(
+                bytes in prop::collection::vec(any::<u8>(), 0..300),
+                http in any::<bool>(),
+            ) {
+                let bytes = if http { [&b"HTTP/1.1 "[..], &bytes].concat() } else { bytes };
+                match parse(&bytes) {
+                    Ok(Some((head, len))) => {
+                        prop_assert!(len <= bytes.len());
+                        let _ = head.header("location");
+                    }
+                    Ok(None) => {}
+                    Err(preview) => {
+                        prop_assert!(no_controls(&preview), "{}", preview);
+                        prop_assert!(preview.chars().count() <= 4 * 40 + 3, "{}", preview);
+                    }
+                }
+            }
+
+            #[test]
+            fn chunked_bodies_are_put_back_together(
+                chunks in prop::collection::vec(prop::collection::vec(any::<u8>(), 1..300), 0..8),
+                upper in any::<bool>(),
+                extension in prop::option::of("[a-z]{1,8}=[a-z0-9]{0,8}"),
+            ) {
+                let mut raw = Vec::new();
+                for c in &chunks {
+                    let size = if upper { format!("{:X}", c.len()) } else { format!("{:x}", c.len()) };
+                    let ext = extension.as_ref().map(|e| format!(";{e}")).unwrap_or_default();
+                    raw.extend(format!("{size}{ext}\r\n").as_bytes());
+                    raw.extend(c);
+                    raw.extend(b"\r\n");
+                }
+                raw.extend(b"0\r\n\r\n");
+                let whole = chunks.concat();
+                prop_assert_eq!(&dechunk(&raw), &whole);
+                // A body cut anywhere (the peer closed, the patience ran out) gives what came.
+                for cut in 0..raw.len() {
+                    let got = dechunk(&raw[..cut]);
+                    prop_assert!(whole.starts_with(&got), "cut at {}", cut);
+                }
+            }
+
+            #[test]
+            fn any_bytes_dechunk_without_panic(
+                size in "[0-9a-fA-F]{1,20}|-1|\\PC{0,8}",
+                rest in prop::collection::vec(any::<u8>(), 0..300),
+            ) {
+                let raw = [size.as_bytes(), b"\r\n", &rest].concat();
+                prop_assert!(dechunk(&raw).len() <= raw.len());
+                prop_assert!(dechunk(&rest).len() <= rest.len());
+            }
+
+            #[test]
+            fn a_refusal_page_is_one_clean_line(
+                title in page_text(),
+                heading in page_text(),
+                text in page_text(),
+                script in page_text(),
+                status in 100..=599u16,
+                shape in 0..4usize,
+            ) {
+                let page = match shape {
+                    0 => format!("<html><head><title>{title}</title></head><body><h1>{heading}</h1><p>{text}</p></body></html>"),
+                    1 => format!("<!DOCTYPE html><html><head><script>{script}</script><title>{title}"),
+                    2 => format!("<html><body><center>{heading}</center><hr><center>{text}</center>\n<{script}"),
+                    _ => format!("{title}\n{text}"),
+                };
+                let line = body_summary(page.as_bytes(), status, "Forbidden");
+                prop_assert!(no_controls(&line), "{:?}", line);
+                prop_assert!(line.chars().count() <= 121, "{:?}", line);
+            }
+
+            #[test]
+            fn any_body_bytes_are_one_clean_line(
+                body in prop::collection::vec(any::<u8>(), 0..600),
+                status in any::<u16>(),
+            ) {
+                let line = body_summary(&body, status, "");
+                prop_assert!(no_controls(&line) && line.chars().count() <= 121, "{:?}", line);
+            }
+
+            #[test]
+            fn header_values_never_panic(value in "\\PC{0,60}", scheme in "(?i)(https?|wss?|ftp)://|/|") {
+                let _ = retry_after(&value);
+                let url = as_websocket_url(&format!("{scheme}{value}"));
+                let lower = scheme.to_ascii_lowercase();
+                if lower == "https://" {
+                    prop_assert!(url.starts_with("wss://"), "{}", url);
+                } else if lower == "http://" {
+                    prop_assert!(url.starts_with("ws://"), "{}", url);
+                }
+                prop_assert!(no_controls(&preview(value.as_bytes())));
+            }
+        }
+    }
 }

@@ -187,4 +187,87 @@ mod tests {
         assert_eq!(facts.not_after, days_from_civil(2030, 1, 2) * 86_400);
         assert_eq!(CertFacts::parse(b"\x30\x03\x02\x01\x00"), None);
     }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// A certificate a hostile server could send: names full of controls, escapes,
+        /// right-to-left marks and wide characters, any validity.
+        fn hostile_cert() -> impl Strategy<Value = (String, String, i32, i32, Vec<u8>)> {
+            let name = "[\\x00-\\x1f\\x7f\\u{80}-\\u{9f}\\u{202e}a-zé漢😀=, ]{0,40}";
+            (name, name, 1950..2049i32, 1950..2049i32).prop_map(|(cn, org, from, to)| {
+                let mut params = rcgen::CertificateParams::new(vec!["localhost".into()]).unwrap();
+                params
+                    .distinguished_name
+                    .push(rcgen::DnType::CommonName, cn.clone());
+                params
+                    .distinguished_name
+                    .push(rcgen::DnType::OrganizationName, org.clone());
+                params.not_before = rcgen::date_time_ymd(from, 1, 2);
+                params.not_after = rcgen::date_time_ymd(to, 12, 31);
+                let key = rcgen::KeyPair::generate().unwrap();
+                let der = params.self_signed(&key).unwrap().der().to_vec();
+                (cn, org, from, to, der)
+            })
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+            #[test]
+            fn hostile_names_are_read_and_every_cut_is_refused(
+                (cn, org, from, to, der) in hostile_cert()
+            ) {
+                let facts = CertFacts::parse(&der).expect("a valid certificate parses");
+                prop_assert!(facts.self_issued());
+                let named = name_text(facts.subject);
+                prop_assert!(named.contains(&format!("CN={cn}")), "{named}");
+                prop_assert!(named.contains(&format!("O={org}")), "{named}");
+                prop_assert_eq!(facts.not_before, days_from_civil(i64::from(from), 1, 2) * 86_400);
+                prop_assert_eq!(facts.not_after, days_from_civil(i64::from(to), 12, 31) * 86_400);
+                for cut in 0..der.len() {
+                    prop_assert_eq!(CertFacts::parse(&der[..cut]), None, "cut at {}", cut);
+                }
+            }
+
+            #[test]
+            fn a_damaged_certificate_never_panics(
+                (_, _, _, _, der) in hostile_cert(),
+                damage in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..8),
+            ) {
+                let mut der = der;
+                for (at, byte) in damage {
+                    let i = at.index(der.len());
+                    der[i] = byte;
+                }
+                if let Some(f) = CertFacts::parse(&der) {
+                    let _ = (name_text(f.issuer), name_text(f.subject), f.self_issued());
+                }
+            }
+
+            #[test]
+            fn random_bytes_never_panic(der in prop::collection::vec(any::<u8>(), 0..600)) {
+                if let Some(f) = CertFacts::parse(&der) {
+                    let _ = (name_text(f.issuer), name_text(f.subject));
+                }
+                let _ = name_text(&der);
+            }
+
+            #[test]
+            fn any_time_text_never_panics(
+                tag in prop::sample::select(vec![0x17u8, 0x18, 0x00]),
+                text in "[0-9]{10,14}Z|\\PC{0,16}",
+                // Digits with one two-byte character among them, as long in bytes as a time.
+                digits in "[0-9]{10}|[0-9]{12}",
+                at in 0..12usize,
+            ) {
+                let _ = time(tag, text.as_bytes());
+                let mut crafted = digits.clone();
+                crafted.insert(at.min(digits.len()), 'é');
+                crafted.push('Z');
+                prop_assert_eq!(time(tag, crafted.as_bytes()), None);
+            }
+        }
+    }
 }
