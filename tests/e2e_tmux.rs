@@ -136,3 +136,41 @@ async fn a_fleet_overview_drills_in_broadcasts_and_comes_back() {
     let s = t.wait_for(&["wsmon: watched 3 endpoints", "2 open, 1 down"]);
     assert!(!t.alternate_screen(), "back on the normal screen:\n{s}");
 }
+
+/// Typed hex that is not hex (`aéb` once killed the dashboard: it sliced by bytes) is an
+/// error on the input line; the dashboard keeps running and sends the next good line.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn binary_of_characters_that_are_not_hex_is_refused_and_the_dashboard_runs_on() {
+    let srv = Server::start(ServeOptions {
+        port: 0,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let t = Tmux::start("hex", 100, 30);
+    t.run_wsmon(&srv.url());
+    t.wait_for(&["OPEN", "no failures"]);
+    let pid = t.child_pid().expect("wsmon runs in the pane");
+    for (typed, says) in [
+        ("/binary aéb", "odd number of hex digits (3)"),
+        ("/binary aé", "`aé` is not a hex byte"),
+        ("/binary 日本", "`日本` is not a hex byte"),
+    ] {
+        t.text(typed);
+        t.keys(&["Enter"]);
+        t.wait_for(&[says]);
+        assert_eq!(t.child_pid(), Some(pid), "{typed}: wsmon still runs");
+        // The line is given back to be fixed; Ctrl-U empties it.
+        t.wait_for(&[&format!("› {typed}")]);
+        t.keys(&["C-u"]);
+        t.wait_gone(typed);
+    }
+    t.text("/binary c0 ff ee");
+    t.keys(&["Enter"]);
+    let s = t.wait_for(&["out bin", "in  bin"]);
+    assert!(s.contains("c0 ff ee"), "sent and echoed:\n{s}");
+    assert_eq!(t.child_pid(), Some(pid));
+    t.keys(&["F10"]);
+    let s = t.wait_for(&["wsmon: watched"]);
+    assert!(!t.alternate_screen(), "back on the normal screen:\n{s}");
+}
