@@ -3,8 +3,6 @@
 
 use std::process::ExitCode;
 
-use anyhow::Context as _;
-
 use super::{ReportBuilder, Source};
 use crate::error::UsageError;
 use crate::jsonl::Item;
@@ -94,8 +92,18 @@ pub fn command(args: &crate::cli::ReportArgs) -> anyhow::Result<ExitCode> {
             .write_all(text.as_bytes())
             .and_then(|()| stdout.flush());
     } else {
-        crate::paths::write_private(&out, text.as_bytes())
-            .with_context(|| format!("cannot write {}", out.display()))?;
+        crate::paths::write_private(&out, text.as_bytes()).map_err(|e| {
+            let said = format!("cannot write {}: {e}", out.display());
+            // A path the user can fix (a link, a missing directory, no permission) is theirs
+            // to change: exit 2 like any bad argument; a full disk is not.
+            match e.kind() {
+                std::io::ErrorKind::InvalidInput
+                | std::io::ErrorKind::NotFound
+                | std::io::ErrorKind::PermissionDenied
+                | std::io::ErrorKind::IsADirectory => anyhow::Error::from(UsageError(said)),
+                _ => anyhow::anyhow!(said),
+            }
+        })?;
         println!("{}", crate::text::sanitize(&out.display().to_string()));
     }
     Ok(ExitCode::SUCCESS)
