@@ -212,3 +212,57 @@ async fn a_server_that_reads_then_stops_gets_nothing_twice() {
 async fn a_first_connection_never_read_names_what_it_did_not_confirm() {
     no_message_twice_and_every_one_accounted_for(0).await;
 }
+
+/// A quit while the peer reads nothing: no close frame could get through, so wsmon does not
+/// wait the close grace for one. It says what it wrote and could not confirm, and its engine
+/// ends at once (it waited the whole 2 s grace before).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_quit_while_writes_stall_ends_without_waiting_for_the_close_grace() {
+    let (srv, _reads) = stalling_server(0).await;
+    let mut s = fast(&srv.url());
+    // No verdict of wsmon's own before the quit.
+    s.pong_timeout = Duration::from_secs(60);
+    s.send_queue = N as usize;
+    let mut p = Probe::start(s);
+    p.until("open", |e| matches!(e, Event::Open(_))).await;
+    let commands = p.engine.commands.clone();
+    tokio::spawn(async move {
+        for id in 1..=N {
+            let cmd = Command::Send {
+                kind: Kind::Text,
+                data: payload(id),
+            };
+            if commands.send(cmd).await.is_err() {
+                return;
+            }
+        }
+    });
+    // The writes stall: no message is reported written for half a second.
+    p.until("the first write", |e| matches!(e, Event::Message(_)))
+        .await;
+    while tokio::time::timeout(
+        Duration::from_millis(500),
+        p.until("another write", |e| matches!(e, Event::Message(_))),
+    )
+    .await
+    .is_ok()
+    {}
+    let asked = std::time::Instant::now();
+    p.engine.commands.send(Command::Shutdown).await.unwrap();
+    p.until("closed", |e| matches!(e, Event::Closed(_))).await;
+    let took = asked.elapsed();
+    let unconfirmed: u64 = p
+        .events()
+        .filter_map(|e| match e {
+            Event::Unconfirmed { count, .. } => Some(*count),
+            _ => None,
+        })
+        .sum();
+    assert!(
+        unconfirmed > 0,
+        "what was written and not confirmed is named"
+    );
+    // The bound the user feels (the prompt back within 1 s); before, the grace alone was 2 s.
+    assert!(took < Duration::from_secs(1), "the quit took {took:?}");
+    println!("quit while writes stall: closed {took:?} after the quit, {unconfirmed} unconfirmed");
+}
