@@ -169,6 +169,15 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 
 fn watch(args: WatchArgs) -> anyhow::Result<ExitCode> {
     let file = config::find_file(args.config.as_deref())?;
+    // `--preset list`: the presets a run can choose, built-in and the config file's.
+    if args
+        .conn
+        .given()
+        .any(|(k, v)| k.name == "preset" && *v == config::keys::Value::Text(Some("list".into())))
+    {
+        print!("{}", config::presets::list(file.as_ref()));
+        return Ok(ExitCode::SUCCESS);
+    }
     let env = |k: &str| std::env::var(k).ok();
     // The demo server's port is known once it runs; everything else is checked now.
     let urls = if args.demo {

@@ -126,7 +126,8 @@ fn flag(key: &'static Key) -> Option<Arg> {
         | Kind::Addr
         | Kind::Regex
         | Kind::Choice(_)
-        | Kind::Json => arg,
+        | Kind::Json
+        | Kind::Secret => arg,
     };
     Some(arg.value_name(key.value_name))
 }
@@ -169,7 +170,8 @@ impl clap::FromArgMatches for ConnArgs {
                 | Kind::Addr
                 | Kind::Regex
                 | Kind::Choice(_)
-                | Kind::Json => Value::Text(one(m)),
+                | Kind::Json
+                | Kind::Secret => Value::Text(one(m)),
             };
             given.push((key, value));
         }

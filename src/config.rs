@@ -7,6 +7,7 @@ pub mod endpoints;
 pub mod file;
 pub mod keys;
 pub mod layer;
+pub mod presets;
 pub mod values;
 
 use std::fmt;

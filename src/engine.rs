@@ -3,6 +3,7 @@
 
 pub mod backoff;
 pub mod close_code;
+pub mod command;
 mod contained;
 pub mod dial;
 pub mod event;
@@ -18,6 +19,7 @@ pub mod transport;
 mod ending;
 mod ledger;
 mod open;
+mod preset_io;
 mod sink;
 mod task;
 mod writer;
@@ -27,11 +29,12 @@ use std::sync::Arc;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
+pub use command::{Command, Tap};
 pub use contained::in_engine;
 pub use dial::{Connector, Network};
 pub use event::{
-    Batch, Cause, CloseInfo, ClosedBy, Command, Dir, DropReason, Event, Failure, HttpFailure, Kind,
-    Message, OpenInfo, PREVIEW, Phase, Phases, Stamped, StopReason, Tap, Verdict, Warning,
+    Batch, Cause, CloseInfo, ClosedBy, Dir, DropReason, Event, Failure, HttpFailure, Kind, Message,
+    OpenInfo, PREVIEW, Phase, Phases, Stamped, StopReason, Verdict, Warning,
 };
 pub use protocol::Preset;
 pub use settings::{AutoReply, ConnSettings, Proxy, StaleAction};

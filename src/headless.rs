@@ -10,6 +10,7 @@ use tokio::sync::mpsc;
 use std::time::SystemTime;
 
 use crate::bounded::BoundedLine;
+use crate::engine::protocol::Line;
 use crate::engine::{Command, Event, Kind, Stamped, StopReason};
 use crate::jsonl::Encoder;
 use crate::jsonl::schema::{Body, HealthLine, PatternLine, SummaryLine, WireLine};
@@ -313,9 +314,11 @@ fn write_out(stdout: &std::io::Stdout, buf: &[u8]) -> std::io::Result<()> {
     lock.flush()
 }
 
-/// What one stdin line asks for: a text message (or binary, when it is not UTF-8), without
-/// its line ending; blank lines ask for nothing.
-pub fn stdin_line(line: &[u8]) -> Option<Command> {
+/// What one stdin line asks for, as a line typed in the dashboard: put in the preset's form
+/// (`Command::Emit`), or as it is with `/raw TEXT`, binary with `/binary c0 ff` (and bytes
+/// that are not UTF-8 as binary); `//x` is `/x` typed. Line endings are not part of it;
+/// blank lines ask for nothing. The error says why a line cannot be sent (hex that is not).
+pub fn stdin_line(line: &[u8]) -> Option<Result<Command, String>> {
     let mut end = line.len();
     while end > 0 && matches!(line[end - 1], b'\n' | b'\r') {
         end -= 1;
@@ -324,14 +327,19 @@ pub fn stdin_line(line: &[u8]) -> Option<Command> {
     if line.is_empty() {
         return None;
     }
-    let kind = if std::str::from_utf8(line).is_ok() {
-        Kind::Text
-    } else {
-        Kind::Binary
+    let Ok(text) = std::str::from_utf8(line) else {
+        return Some(Ok(Command::Send {
+            kind: Kind::Binary,
+            data: bytes::Bytes::copy_from_slice(line),
+        }));
     };
-    Some(Command::Send {
-        kind,
-        data: bytes::Bytes::copy_from_slice(line),
+    Some(match Line::parse(text) {
+        Ok(Line::Typed(line)) => Ok(Command::Emit { line }),
+        Ok(Line::Raw(p)) => Ok(Command::Send {
+            kind: p.kind,
+            data: p.data,
+        }),
+        Err(e) => Err(format!("/binary: {e}")),
     })
 }
 
@@ -414,8 +422,16 @@ async fn forward_stdin(commands: Vec<mpsc::Sender<Command>>, names: Vec<String>,
                 continue;
             }
         };
-        let Some(cmd) = cmd.or_else(|| stdin_line(text)) else {
-            continue;
+        let cmd = match cmd.map(Ok).or_else(|| stdin_line(text)) {
+            None => continue,
+            Some(Ok(cmd)) => cmd,
+            Some(Err(why)) => {
+                eprintln!(
+                    "wsmon: stdin line not sent: {}",
+                    crate::text::sanitize(&why)
+                );
+                continue;
+            }
         };
         for (i, c) in commands.iter().enumerate() {
             if target.is_none_or(|t| t == i) && c.send(cmd.clone()).await.is_err() {

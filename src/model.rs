@@ -248,7 +248,9 @@ impl ConnStats {
                 self.auto_replies += 1;
                 self.last_frame = Some(at);
             }
-            Event::Ready { protocol, detail } => {
+            Event::Ready {
+                protocol, detail, ..
+            } => {
                 self.ready = Some((protocol, detail.clone()));
             }
             Event::Stale { silent } => {

@@ -190,9 +190,9 @@ fn typing_goes_to_the_focused_endpoint_and_broadcast_to_every_open_one() {
         Some(0),
         "Tab opens the endpoint, ready to type, as Enter does"
     );
-    let send = |t: &str| Command::Send {
-        kind: Kind::Text,
-        data: t.to_string().into(),
+    // A typed line goes as typed: each engine puts it in its preset's form.
+    let send = |t: &str| Command::Emit {
+        line: t.to_string(),
     };
     let typed = |f: &mut FleetApp, s: &str| -> Vec<(usize, Effect)> {
         let mut fx: Vec<(usize, Effect)> = s

@@ -222,10 +222,7 @@ proptest! {
 
     #[test]
     fn typed_lines_never_panic(line in "\\PC{0,120}") {
-        let _ = wsmon::tui::input::parse_line(&line, None);
-        for (_, p) in wsmon::engine::Preset::NAMES {
-            let _ = wsmon::tui::input::parse_line(&line, Some(p));
-        }
+        let _ = wsmon::tui::input::parse_line(&line);
     }
 
     #[test]
@@ -235,10 +232,7 @@ proptest! {
         args in hostile_text(),
     ) {
         let line = format!("/{name}{sep}{args}");
-        let _ = parse_line(&line, None);
-        for (_, p) in wsmon::engine::Preset::NAMES {
-            let _ = parse_line(&line, Some(p));
-        }
+        let _ = parse_line(&line);
     }
 
     #[test]
@@ -252,7 +246,7 @@ proptest! {
             .map(|b| if upper { format!("{b:02X}") } else { format!("{b:02x}") })
             .collect();
         let line = format!("/binary {}", hex.join(if spaced { " " } else { "" }));
-        match parse_line(&line, None) {
+        match parse_line(&line) {
             Action::Engine(Command::Send { kind, data }) => {
                 prop_assert_eq!(kind, Kind::Binary);
                 prop_assert_eq!(&data[..], &bytes[..]);
@@ -269,7 +263,7 @@ proptest! {
         let line = format!("/close {code} {reason}");
         let trimmed = reason.trim();
         let sendable = wsmon::engine::close_code::is_sendable_close_code(code);
-        match parse_line(&line, None) {
+        match parse_line(&line) {
             Action::Engine(Command::Close { code: c, reason: r }) => {
                 prop_assert!(sendable && trimmed.len() <= 123, "{line}");
                 prop_assert_eq!(c, code);
@@ -321,19 +315,34 @@ proptest! {
     }
 
     #[test]
-    fn protocol_messages_decode_without_panic(text in "(42|43|0|40|41|44)?\\PC{0,80}") {
+    fn protocol_messages_decode_without_panic(
+        text in "(42|43|0|40|41|44|CONNECTED\n|MESSAGE\n|ERROR\n)?\\PC{0,80}",
+        bytes in prop::collection::vec(any::<u8>(), 0..200),
+        offsets in any::<bool>(),
+    ) {
         for (_, p) in wsmon::engine::Preset::NAMES {
-            let _ = p.decode(&text);
+            let _ = p.decode(Kind::Text, text.as_bytes(), offsets);
+            let _ = p.decode(Kind::Binary, &bytes, offsets);
         }
     }
 
     #[test]
     fn stdin_lines_become_one_message_each(bytes in prop::collection::vec(any::<u8>(), 0..200)) {
+        let text = std::str::from_utf8(&bytes).ok();
         match wsmon::headless::stdin_line(&bytes) {
             None => prop_assert!(bytes.iter().all(|b| *b == b'\n' || *b == b'\r')),
-            Some(Command::Send { kind, data }) => {
+            // Bytes that are not UTF-8 go as they are, binary.
+            Some(Ok(Command::Send { kind: Kind::Binary, data })) if text.is_none() => {
                 prop_assert!(!data.ends_with(b"\n") && !data.ends_with(b"\r"));
-                prop_assert_eq!(kind == Kind::Text, std::str::from_utf8(&data).is_ok());
+            }
+            // A text line is typed: put in the preset's form, without its line ending.
+            Some(Ok(Command::Emit { line })) => {
+                prop_assert!(text.is_some());
+                prop_assert!(!line.ends_with('\n') && !line.ends_with('\r'));
+            }
+            // `/raw` and `/binary` go as written; bad hex is refused with why.
+            Some(Ok(Command::Send { .. })) | Some(Err(_)) => {
+                prop_assert!(text.is_some_and(|t| t.starts_with("/raw") || t.starts_with("/binary")));
             }
             Some(other) => prop_assert!(false, "{:?}", other),
         }

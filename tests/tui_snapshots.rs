@@ -301,6 +301,7 @@ fn socketio_gone_quiet(a: &mut App) {
                 protocol: "socketio",
                 detail: "joined / · server pings every 25s, gone after 45s without one · sid Qe7"
                     .into(),
+                offsets: false,
             },
         ),
         ev(0.08, text_out(1, r#"42["subscribe",{"room":"prices"}]"#)),

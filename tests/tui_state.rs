@@ -127,9 +127,8 @@ fn typed_lines_become_commands_and_errors_keep_the_line() {
     let cmds = a.on_terminal(&key(KeyCode::Enter));
     assert_eq!(
         cmds,
-        vec![Effect::Engine(Command::Send {
-            kind: Kind::Text,
-            data: "hello".into()
+        vec![Effect::Engine(Command::Emit {
+            line: "hello".into()
         })]
     );
     assert_eq!(a.input.value(), "");
@@ -196,9 +195,8 @@ fn typing_a_message_without_tab_sends_it_intact_and_runs_nothing() {
         assert_eq!(a.input.value(), msg, "every character, the first too");
         assert_eq!(
             a.on_terminal(&key(KeyCode::Enter)),
-            vec![Effect::Engine(Command::Send {
-                kind: Kind::Text,
-                data: msg.to_string().into()
+            vec![Effect::Engine(Command::Emit {
+                line: msg.to_string()
             })]
         );
     }
@@ -352,9 +350,8 @@ fn a_pasted_message_of_several_lines_keeps_its_newlines() {
     assert!(a.current_status().unwrap().0.contains("pasted 3 lines"));
     assert_eq!(
         a.on_terminal(&key(KeyCode::Enter)),
-        vec![Effect::Engine(Command::Send {
-            kind: Kind::Text,
-            data: "{\n  \"a\": 1\n}".into()
+        vec![Effect::Engine(Command::Emit {
+            line: "{\n  \"a\": 1\n}".into()
         })]
     );
 }

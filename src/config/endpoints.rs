@@ -54,7 +54,7 @@ pub fn configure(
                 value: super::keys::Value::Text(Some(url.clone())),
                 source: Source::Cli("url"),
             }];
-            let resolved = layer::connection(&[&given, cli, &top], env)?;
+            let resolved = layer::connection(&[&given, cli, &top], file, env)?;
             // A URL given twice still needs a name of its own.
             let base = name_for(&resolved.settings.target);
             let mut name = base.clone();
@@ -79,7 +79,7 @@ pub fn configure(
         }
         for table in &f.endpoints {
             let own = layer::from_table(f, &table.table);
-            let resolved = layer::connection(&[cli, &own, &top], env)?;
+            let resolved = layer::connection(&[cli, &own, &top], file, env)?;
             if !resolved.has_url {
                 return Err(ConfigError::Syntax {
                     path: f.path.clone(),
@@ -119,7 +119,7 @@ pub fn configure(
             });
         }
     } else {
-        let resolved = layer::connection(&[cli, &top], env)?;
+        let resolved = layer::connection(&[cli, &top], file, env)?;
         out.push(Configured {
             name: name_for(&resolved.settings.target),
             table_line: None,

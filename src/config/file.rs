@@ -45,6 +45,30 @@ pub struct EndpointTable {
     pub table: Table,
 }
 
+/// One `[preset.NAME]` table: an application protocol of the user's, without code.
+#[derive(Clone, Debug)]
+pub struct PresetTable {
+    /// Its name (`--preset NAME`).
+    pub name: String,
+    /// The line of its header.
+    pub line: usize,
+    /// Its keys (those `PRESET_KEYS` allows).
+    pub table: Table,
+    /// Its `subscribe` message, `{}` standing for each `subscribe` value, and that line.
+    pub template: Option<(String, usize)>,
+}
+
+/// The keys a `[preset.NAME]` table may set (besides `subscribe`, its template).
+pub const PRESET_KEYS: [&str; 7] = [
+    "subprotocols",
+    "on_open",
+    "app_ping",
+    "app_pong",
+    "app_ping_interval",
+    "auto_reply",
+    "stale_after",
+];
+
 /// A parsed config file.
 #[derive(Clone, Debug)]
 pub struct LoadedFile {
@@ -54,6 +78,15 @@ pub struct LoadedFile {
     pub top: Table,
     /// The `[[endpoint]]` tables, in order.
     pub endpoints: Vec<EndpointTable>,
+    /// The `[preset.NAME]` tables.
+    pub presets: Vec<PresetTable>,
+}
+
+impl LoadedFile {
+    /// The `[preset.NAME]` called `name`.
+    pub fn preset(&self, name: &str) -> Option<&PresetTable> {
+        self.presets.iter().find(|p| p.name == name)
+    }
 }
 
 /// The largest config file read: a fleet of 100,000 endpoints fits; `/dev/zero` does not.
@@ -90,10 +123,17 @@ pub fn parse(path: &Path, text: String) -> Result<LoadedFile, ConfigError> {
     })?;
     let mut top = Table::default();
     let mut endpoints = Vec::new();
+    let mut presets = Vec::new();
     for (k, v) in doc.get_ref().iter() {
         let name = k.get_ref().as_ref();
         if name == "endpoint" {
             endpoints = endpoint_tables(v, &lines, &syntax)?;
+            continue;
+        }
+        if name == "preset"
+            && let DeValue::Table(t) = v.get_ref()
+        {
+            presets = preset_tables(t, &lines, &syntax)?;
             continue;
         }
         let key = known(name).ok_or_else(|| syntax(k.span().start, unknown(name)))?;
@@ -103,7 +143,68 @@ pub fn parse(path: &Path, text: String) -> Result<LoadedFile, ConfigError> {
         path: path.to_path_buf(),
         top,
         endpoints,
+        presets,
     })
+}
+
+/// The `[preset.NAME]` tables: each a few connection keys and a subscribe template.
+fn preset_tables(
+    t: &DeTable<'_>,
+    lines: &Lines,
+    syntax: &Syntax<'_>,
+) -> Result<Vec<PresetTable>, ConfigError> {
+    let mut out = Vec::new();
+    for (name, v) in t.iter() {
+        let preset = name.get_ref().to_string();
+        let DeValue::Table(keys) = v.get_ref() else {
+            return Err(syntax(
+                v.span().start,
+                format!(
+                    "`preset.{preset}` must be a table: write [preset.{preset}] and its keys below it (a file that defines presets chooses one with --preset or in an [[endpoint]])"
+                ),
+            ));
+        };
+        if crate::engine::Preset::named(&preset).is_some() || preset == "none" || preset == "list" {
+            return Err(syntax(
+                name.span().start,
+                format!(
+                    "[preset.{preset}]: `{preset}` is a built-in preset's name; give yours another"
+                ),
+            ));
+        }
+        let mut p = PresetTable {
+            name: preset.clone(),
+            line: lines.of_offset(name.span().start),
+            table: Table::default(),
+            template: None,
+        };
+        for (k, v) in keys.iter() {
+            let key_name = k.get_ref().as_ref();
+            if key_name == "subscribe" {
+                let DeValue::String(s) = v.get_ref() else {
+                    return Err(syntax(
+                        v.span().start,
+                        "`subscribe` in a [preset.NAME] is the message to send for each subscription, {} standing for its value: text in quotes".into(),
+                    ));
+                };
+                p.template = Some((s.to_string(), lines.of_offset(v.span().start)));
+                continue;
+            }
+            if !PRESET_KEYS.contains(&key_name) {
+                return Err(syntax(
+                    k.span().start,
+                    format!(
+                        "`{key_name}` cannot be set in [preset.{preset}]: a preset sets {}, and subscribe",
+                        PRESET_KEYS.join(", ")
+                    ),
+                ));
+            }
+            let key = known(key_name).expect("the preset keys are keys");
+            p.table.entries.push(entry(key, v, lines, syntax)?);
+        }
+        out.push(p);
+    }
+    Ok(out)
 }
 
 type Syntax<'a> = dyn Fn(usize, String) -> ConfigError + 'a;

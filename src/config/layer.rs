@@ -224,13 +224,22 @@ impl Resolved {
     }
 }
 
-/// Resolves the connection keys from `layers`, then the proxy from the environment (through
-/// `env`) when no layer names one.
+/// Resolves the connection keys from `layers` (under them, the file's `[preset.NAME]` when
+/// they choose one), then the proxy from the environment (through `env`) when no layer names
+/// one.
 pub fn connection(
     layers: &[&Layer],
+    file: Option<&LoadedFile>,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Resolved, ConfigError> {
-    let resolved = resolve_scope(layers, Scope::Endpoint)?;
+    let preset_key = super::keys::find("preset").expect("the preset key");
+    let (preset, preset_source) = pick(layers, preset_key);
+    let custom = super::presets::custom_layer((&preset, &preset_source), file)?;
+    let mut layers = layers.to_vec();
+    if let Some((layer, _)) = &custom {
+        layers.push(layer);
+    }
+    let resolved = resolve_scope(&layers, Scope::Endpoint)?;
     let mut settings = ConnSettings::default();
     let mut has_url = false;
     for (key, value, _) in &resolved {
@@ -243,6 +252,12 @@ pub fn connection(
         }
     }
     check_reconnect_range(&resolved)?;
+    settings.subscribe_template = custom.as_ref().and_then(|(_, t)| t.clone());
+    if settings.password.is_none()
+        && let Some(p) = env("WSMON_PASSWORD").filter(|p| !p.is_empty())
+    {
+        settings.password = Some(crate::engine::settings::Secret(p));
+    }
     // Headers that keep credentials off the command line: the environment's, then a header
     // file's, each where no flag or table named that header.
     let env_vars = std::env::vars_os()
@@ -281,7 +296,8 @@ pub fn connection(
     {
         proxy.source = p.source.to_string();
     }
-    apply_preset(&mut settings, &mut provenance);
+    super::presets::apply(&mut settings, &mut provenance);
+    super::presets::check(&settings, &provenance)?;
     Ok(Resolved {
         settings,
         has_url,
@@ -396,70 +412,6 @@ fn proxy_from_env(
         settings.proxy = proxy;
     }
     Ok(())
-}
-
-/// What a preset fills in where nothing else was set: Socket.IO's endpoint path; graphql-ws's
-/// subprotocol and its ping/pong as the application heartbeat.
-fn apply_preset(settings: &mut ConnSettings, provenance: &mut [Provenance]) {
-    let Some(preset) = settings.preset else {
-        return;
-    };
-    let name = preset.name();
-    // A value the preset filled in; `encoded`: the user gave it, the preset only put it in
-    // the protocol's form, so its source stays.
-    let mut set = |key: &str, value: String, encoded: bool| {
-        if let Some(p) = provenance.iter_mut().find(|p| p.key == key) {
-            p.value = value;
-            if !encoded {
-                p.source = Source::Preset(name);
-            }
-        }
-    };
-    match preset {
-        crate::engine::Preset::SocketIo => {
-            if let Some(t) = settings
-                .target
-                .with_default_path("/socket.io/", "EIO=4&transport=websocket")
-            {
-                set(
-                    "url",
-                    format!("{:?}", t.redacted(&settings.redactor)),
-                    false,
-                );
-                settings.target = t;
-            }
-            // Written as on the input line: `event {json}` emits the event; a packet that
-            // starts with its digit goes as it is.
-            if !settings.on_open.is_empty() {
-                for m in settings.on_open.iter_mut() {
-                    *m = preset.encode_typed(m);
-                }
-                set("on_open", format!("{:?}", settings.on_open), true);
-            }
-            if let Some(ping) = settings.app_ping.as_mut() {
-                *ping = preset.encode_typed(ping);
-                set("app_ping", format!("{ping:?}"), true);
-            }
-        }
-        crate::engine::Preset::GraphqlWs => {
-            if settings.subprotocols.is_empty() {
-                settings.subprotocols = vec!["graphql-transport-ws".into()];
-                set(
-                    "subprotocols",
-                    format!("{:?}", settings.subprotocols),
-                    false,
-                );
-            }
-            if settings.app_ping.is_none() {
-                let ping = r#"{"type":"ping"}"#.to_string();
-                let pong = r#"^\s*\{\s*"type"\s*:\s*"pong""#;
-                set("app_ping", format!("{ping:?}"), false);
-                set("app_pong", format!("{pong:?}"), false);
-                settings.app_ping = Some(ping);
-                settings.app_pong = regex::Regex::new(pong).ok();
-            }
-        }
-    }
 }
 
 /// The demo's endpoint: its URL is the demo server's, and it shows RTT within seconds unless a

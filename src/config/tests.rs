@@ -303,6 +303,7 @@ fn other_value(kind: Kind, default: &Value, tag: &str, ca: &Path) -> String {
         (Kind::Regex, _) => format!("\"^pong-{tag}$\""),
         (Kind::Rules, _) => format!("[{{ when = \"^ping-{tag}$\", send = \"pong\" }}]"),
         (Kind::Json, _) => format!("'{{\"who\":\"{tag}\"}}'"),
+        (Kind::Secret, _) => format!("\"secret-{tag}\""),
         (Kind::Choice(words), Value::Text(d)) => format!(
             "{:?}",
             words
@@ -328,7 +329,16 @@ fn every_connection_key_can_be_overridden_per_endpoint() {
         )
         .unwrap();
     }
-    let conn_keys: Vec<_> = KEYS.iter().filter(|k| k.scope == Scope::Endpoint).collect();
+    // Keys that only some presets read have their own test (below).
+    let owned = |name: &str| {
+        name == "preset"
+            || name == "subscribe"
+            || super::presets::OWNED.iter().any(|(k, _)| *k == name)
+    };
+    let conn_keys: Vec<_> = KEYS
+        .iter()
+        .filter(|k| k.scope == Scope::Endpoint && !owned(k.name))
+        .collect();
     let mut text = String::from("ping_interval = \"20s\"\n");
     for tag in ["alpha", "beta"] {
         text.push_str(&format!("\n[[endpoint]]\nname = \"{tag}\"\n"));
@@ -439,14 +449,10 @@ fn presets_fill_in_what_the_protocol_needs_and_keep_what_was_given() {
     assert_eq!(source(&c, "url"), "preset socketio");
     assert_eq!(
         s.on_open,
-        [r#"42["subscribe","prices"]"#, r#"42["raw"]"#],
-        "written as on the input line; a packet goes as it is"
+        [r#"subscribe "prices""#, r#"42["raw"]"#],
+        "kept as written: each connection puts it in the protocol's form (its namespace)"
     );
-    assert_eq!(
-        source(&c, "on_open"),
-        "flag --on-open",
-        "the user's, encoded"
-    );
+    assert_eq!(source(&c, "on_open"), "flag --on-open");
 
     // A path of its own is kept.
     let c = load_one(&flags(&["--preset", "socketio"]), Some("ws://h/io/"), None).unwrap();
@@ -459,10 +465,16 @@ fn presets_fill_in_what_the_protocol_needs_and_keep_what_was_given() {
     )
     .unwrap();
     let s = settings(&c);
-    assert_eq!(s.subprotocols, ["graphql-transport-ws"]);
-    assert_eq!(s.app_ping.as_deref(), Some(r#"{"type":"ping"}"#));
-    assert!(s.app_pong.as_ref().unwrap().is_match(r#"{"type":"pong"}"#));
-    assert_eq!(source(&c, "app_ping"), "preset graphql-ws");
+    assert_eq!(
+        s.subprotocols,
+        ["graphql-ws", "graphql-transport-ws"],
+        "both protocols, in the order both kinds of server accept"
+    );
+    assert_eq!(source(&c, "subprotocols"), "preset graphql-ws");
+    assert_eq!(
+        s.app_ping, None,
+        "the protocol's own ping, chosen by what the server speaks"
+    );
     // The user's own heartbeat wins over the preset's.
     let c = load_one(
         &flags(&[

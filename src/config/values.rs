@@ -144,7 +144,8 @@ impl Kind {
             | Kind::Addr
             | Kind::Regex
             | Kind::Choice(_)
-            | Kind::Json => toml_str(v)
+            | Kind::Json
+            | Kind::Secret => toml_str(v)
                 .map(|s| Value::Text(Some(s.to_string())))
                 .ok_or_else(|| expected("text in quotes")),
             Kind::Path | Kind::CaFile => toml_str(v)
@@ -240,7 +241,7 @@ impl Kind {
                     Err(format!("must be between {min} and {max}, got {n}"))
                 }
             }
-            (Kind::Text, Value::Text(Some(t))) => {
+            (Kind::Text | Kind::Secret, Value::Text(Some(t))) => {
                 if t.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0) {
                     Err("must be one line (it contains a line break)".into())
                 } else {
@@ -317,6 +318,7 @@ impl Kind {
             Value::Num(n) if matches!(self, Kind::Size { .. }) => format!("{:?}", text::size(*n)),
             Value::Num(n) => n.to_string(),
             Value::Duration(d) => format!("{:?}", text::duration(*d)),
+            Value::Text(Some(_)) if *self == Kind::Secret => "\"***\"".into(),
             Value::Text(Some(t)) => format!("{t:?}"),
             Value::Path(Some(p)) => format!("{:?}", p.display().to_string()),
             // Subprotocols that carry a credential are masked like a header.
@@ -355,6 +357,10 @@ impl Kind {
     pub fn help_default(&self, v: &Value) -> Option<String> {
         match v {
             Value::Text(Some(t)) if matches!(self, Kind::Choice(_)) => Some(t.clone()),
+            Value::Duration(d) if d.is_zero() => match self {
+                Kind::Duration { off: Some(w), .. } => Some((*w).to_string()),
+                _ => Some(text::duration(*d)),
+            },
             Value::Duration(d) => Some(text::duration(*d)),
             Value::Num(0) if matches!(self, Kind::Size { .. }) => Some("0".into()),
             Value::Num(n) if matches!(self, Kind::Size { .. }) => Some(text::size(*n)),

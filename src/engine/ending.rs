@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::StreamExt;
+use futures_util::{SinkExt, StreamExt};
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::error::{CapacityError, ProtocolError};
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
@@ -168,7 +168,7 @@ impl Task {
                     reason: reason.clone(),
                 });
                 let _ = self.sink.flush().await;
-                let clean = close_politely(&mut ws, 1000, &reason, CLOSE_GRACE).await;
+                let clean = close_politely(&mut ws, 1000, &reason, CLOSE_GRACE, Vec::new()).await;
                 self.settle(&ws, unsettled, clean);
                 self.push_closed(
                     Some(1000),
@@ -201,7 +201,23 @@ impl Task {
                 } else {
                     USER_CLOSE_GRACE
                 };
-                let clean = close_politely(&mut ws, code, &reason, grace).await;
+                // The protocol's goodbye (an MQTT or STOMP DISCONNECT) goes before the close
+                // frame, when anything can be written at all.
+                let mut farewell = Vec::new();
+                if !grace.is_zero()
+                    && let Some(p) = self.protocol.as_mut()
+                {
+                    for p in p.farewell() {
+                        self.sink.push(Event::Message(crate::engine::Message {
+                            dir: crate::engine::Dir::Out,
+                            kind: p.kind,
+                            data: p.shown.clone().unwrap_or_else(|| p.data.clone()),
+                            id: 0,
+                        }));
+                        farewell.push(super::writer::to_ws_message(p.kind, p.data));
+                    }
+                }
+                let clean = close_politely(&mut ws, code, &reason, grace, farewell).await;
                 self.settle(&ws, unsettled, clean);
                 self.push_closed(Some(code), reason, ClosedBy::Client, opened.elapsed(), None);
                 if matches!(next, Next::Dial) {
@@ -340,7 +356,13 @@ pub(super) fn broken(e: tungstenite::Error) -> End {
 /// Sends a close frame and waits (briefly) for the server's answer and the end of the stream.
 /// Returns whether the peer answered with its own close frame: then it read everything
 /// written before ours.
-pub(super) async fn close_politely(ws: &mut Ws, code: u16, reason: &str, grace: Duration) -> bool {
+pub(super) async fn close_politely(
+    ws: &mut Ws,
+    code: u16,
+    reason: &str,
+    grace: Duration,
+    first: Vec<tungstenite::Message>,
+) -> bool {
     if grace.is_zero() {
         return false;
     }
@@ -353,6 +375,11 @@ pub(super) async fn close_politely(ws: &mut Ws, code: u16, reason: &str, grace: 
         reason: Utf8Bytes::from(reason),
     };
     tokio::time::timeout(grace, async {
+        for m in first {
+            if ws.feed(m).await.is_err() {
+                return false;
+            }
+        }
         if ws.close(Some(frame)).await.is_err() {
             return false;
         }

@@ -382,6 +382,8 @@ pub enum DropReason {
     Shutdown,
     /// The connection was closed by the user and the queue discarded.
     Discarded,
+    /// The preset cannot put it in its form (an MQTT line without a topic).
+    Unsendable,
 }
 
 impl DropReason {
@@ -392,6 +394,7 @@ impl DropReason {
             DropReason::TooLarge => "too_large",
             DropReason::Shutdown => "shutdown",
             DropReason::Discarded => "discarded",
+            DropReason::Unsendable => "unsendable",
         }
     }
 }
@@ -478,6 +481,9 @@ pub enum Event {
         protocol: &'static str,
         /// What the server said, in a few words (a session id, a namespace).
         detail: String,
+        /// Received events end with a recovery offset (Socket.IO connection state
+        /// recovery), shown as such rather than as an argument.
+        offsets: bool,
     },
     /// No data came for `stale_after` on an open connection.
     Stale {
@@ -580,7 +586,8 @@ pub enum Warning {
         /// Lines skipped.
         skipped: u64,
     },
-    /// A warning known only by its words (from a recording made by another version).
+    /// A warning known only by its words: what an application protocol said (a refused
+    /// subscription, an error message), or one from a recording made by another version.
     Note(String),
 }
 
@@ -616,60 +623,6 @@ pub struct Stamped {
 
 /// Events handed over together; shared, so a recorder sees the same batch as the frontend.
 pub type Batch = Arc<Vec<Stamped>>;
-
-/// A second consumer of every batch (a recorder). The engine waits for it like for the
-/// frontend, so under a flood the socket slows down rather than a line going missing.
-#[derive(Clone)]
-pub struct Tap(pub tokio::sync::mpsc::Sender<Batch>);
-
-impl PartialEq for Tap {
-    fn eq(&self, other: &Tap) -> bool {
-        self.0.same_channel(&other.0)
-    }
-}
-
-impl fmt::Debug for Tap {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Tap")
-    }
-}
-
-/// What a frontend asks the engine to do.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Command {
-    /// Send a data message (queued while not open).
-    Send {
-        /// Text or binary.
-        kind: Kind,
-        /// Payload; must be UTF-8 for text.
-        data: Bytes,
-    },
-    /// A message too large to send (longer than `max_message_size`), known by its first
-    /// bytes only: it was never read whole (a stdin line of hundreds of megabytes).
-    TooLarge {
-        /// Text or binary.
-        kind: Kind,
-        /// Its first bytes.
-        preview: Bytes,
-        /// Its length.
-        len: u64,
-    },
-    /// Send a ping now (an RTT sample).
-    Ping,
-    /// Drop the current connection or wait and dial now.
-    Reconnect,
-    /// Close with this code and reason and stay closed until `Reconnect`.
-    Close {
-        /// Close code (1000, or 3000-4999).
-        code: u16,
-        /// Close reason (at most 123 bytes).
-        reason: String,
-    },
-    /// Close politely and end the engine.
-    Shutdown,
-    /// Start (or with `None`, stop) feeding every batch to a recorder as well.
-    Tap(Option<Tap>),
-}
 
 #[cfg(test)]
 mod tests {

@@ -6,7 +6,9 @@
 //!
 //! On Linux the kernel says how many bytes the peer acknowledged (`TCP_INFO`), held against
 //! the bytes written when each message's write finished. Elsewhere (and over a test's pipe)
-//! the proof is a pong: a message is confirmed by the answer to a ping written after it.
+//! the proof is a pong: a message is confirmed by the answer to a ping written after it. A
+//! preset with acknowledgements (an MQTT QoS 1 publish, a STOMP send with a receipt) confirms
+//! by them instead: the peer's application has it, not only its kernel.
 
 use std::collections::VecDeque;
 
@@ -30,6 +32,8 @@ pub(super) struct Ledger {
     flushes: u64,
     // (ping sequence, the write count when it was written), for the proof of life.
     pings: VecDeque<(u64, u64)>,
+    // Messages the protocol acknowledges, by their tag, until it does.
+    awaiting: Vec<Outgoing>,
 }
 
 impl Ledger {
@@ -48,7 +52,11 @@ impl Ledger {
         self.flushes += 1;
         let mark = self.mark(delivery);
         for o in sent {
-            self.written.push_back((mark, o));
+            if o.ack.is_some() {
+                self.awaiting.push(o);
+            } else {
+                self.written.push_back((mark, o));
+            }
         }
         for seq in pings {
             if self.pings.len() == PINGS_KEPT {
@@ -84,14 +92,23 @@ impl Ledger {
         }
     }
 
-    /// Whether messages wait for confirmation (their check is on a timer).
+    /// The protocol acknowledged the messages with these tags.
+    pub(super) fn acked(&mut self, tags: &[u64]) {
+        self.awaiting
+            .retain(|o| !o.ack.is_some_and(|t| tags.contains(&t)));
+    }
+
+    /// Whether messages wait for the kernel's confirmation (their check is on a timer).
     pub(super) fn waiting(&self) -> bool {
         !self.written.is_empty()
     }
 
     /// The messages never confirmed, oldest first: the ledger is done.
     pub(super) fn unconfirmed(self) -> Vec<Outgoing> {
-        self.written.into_iter().map(|(_, o)| o).collect()
+        let mut all: Vec<Outgoing> = self.written.into_iter().map(|(_, o)| o).collect();
+        all.extend(self.awaiting);
+        all.sort_by_key(|o| o.id);
+        all
     }
 }
 
@@ -179,11 +196,7 @@ mod tests {
     use crate::engine::Kind;
 
     fn msg(id: u64) -> Outgoing {
-        Outgoing {
-            id,
-            kind: Kind::Text,
-            data: "m".into(),
-        }
+        Outgoing::new(id, Kind::Text, "m".into(), false)
     }
 
     fn ids(l: Ledger) -> Vec<u64> {
@@ -209,5 +222,25 @@ mod tests {
         l.wrote(None, [msg(3)], [8]);
         l.pong(7, None);
         assert_eq!(ids(l), [3], "the answer to ping 7 proves 1 and 2");
+    }
+
+    #[test]
+    fn a_protocols_acknowledgement_not_the_kernels_confirms_what_it_tags() {
+        let mut l = Ledger::default();
+        let tagged = |id, tag| Outgoing {
+            ack: Some(tag),
+            ..msg(id)
+        };
+        l.wrote(Some((100, 0)), [msg(1), tagged(2, 7), tagged(3, 8)], []);
+        l.confirm(Some((100, 100)));
+        assert_eq!(
+            ids(l),
+            [2, 3],
+            "the kernel has them, the broker did not say so"
+        );
+        let mut l = Ledger::default();
+        l.wrote(Some((100, 0)), [tagged(2, 7), tagged(3, 8)], []);
+        l.acked(&[8]);
+        assert_eq!(ids(l), [2]);
     }
 }

@@ -15,16 +15,18 @@ use tokio::time::Instant;
 use tokio_tungstenite::tungstenite;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
+use super::command::Command;
 use super::dial::{Dialed, Ws};
 use super::ending::{End, UserClose, Why, broken};
-use super::event::{Cause, Command, Dir, Event, Failure, Kind, Message, Phase, preview};
+use super::event::{Cause, Dir, Event, Failure, Kind, Message, Phase, preview};
 use super::heartbeat::{AppHeartbeat, Beat, Heartbeat};
 use super::ledger::{Ledger, Unsettled};
-use super::protocol::{self, Driver, Seen};
+use super::preset_io::Reacted;
+use super::protocol::{self, Due};
 use super::settings::StaleAction;
 use super::sink::{MAX_BURST, MAX_BURST_BYTES};
 use super::task::{Next, Outgoing, Task};
-use super::writer::{Outbound, Writer, outgoing_text, user_message, ws_ping};
+use super::writer::{Outbound, Writer, payload_out, ws_ping};
 
 /// One open connection's state.
 struct Conn {
@@ -33,14 +35,13 @@ struct Conn {
     ws: Ws,
     writer: Writer,
     hb: Heartbeat,
+    /// The application heartbeat, from the end of the handshake.
     app: Option<AppHeartbeat>,
-    protocol: Option<Box<dyn Driver>>,
     /// The preset's handshake is done (always, without a preset): the user's sends go out.
     ready: bool,
     last_data: Instant,
     stale_since: Option<Instant>,
     stable_at: Option<Instant>,
-    replies: u64,
     /// The user's messages written and not yet acknowledged by the peer's TCP.
     ledger: Ledger,
     /// When the ledger next asks the kernel what was acknowledged.
@@ -90,11 +91,12 @@ impl Task {
         let mut info = dialed.info;
         info.attempt = self.attempt;
         let opened = Instant::now();
+        let subprotocol = info.subprotocol.clone();
         self.sink.push(Event::Open(Arc::new(info)));
         if !self.sink.flush().await {
             return Next::Exit;
         }
-        let mut conn = self.open_state(dialed.ws, opened);
+        let mut conn = self.open_state(dialed.ws, opened, subprotocol.as_deref());
         let end = self.serve(&mut conn).await;
         let Conn {
             ws,
@@ -120,8 +122,9 @@ impl Task {
         self.ended(end, ws, opened, unsettled).await
     }
 
-    /// The state of a connection that opened at `opened`.
-    fn open_state(&mut self, ws: Ws, opened: Instant) -> Conn {
+    /// The state of a connection that opened at `opened`, the server having chosen
+    /// `subprotocol`; the preset's handshake begins.
+    fn open_state(&mut self, ws: Ws, opened: Instant, subprotocol: Option<&str>) -> Conn {
         let first_ping = match self.s.ping_interval {
             // In a fleet, the first ping comes at a random point of the second half of the
             // interval, so connections opened together do not ping together forever.
@@ -135,11 +138,12 @@ impl Task {
             opened,
             first_ping,
         );
-        let app = match (&self.s.app_ping, self.s.ping_interval) {
-            (Some(_), Some(interval)) => Some(AppHeartbeat::new(interval, self.s.pong_timeout)),
-            _ => None,
-        };
-        let protocol = self.s.preset.map(|p| protocol::driver(p, &self.s, opened));
+        self.replies = 0;
+        let greeting = self
+            .protocol
+            .as_mut()
+            .map(|p| p.start(opened, subprotocol))
+            .unwrap_or_default();
         let mut conn = Conn {
             ws,
             writer: Writer {
@@ -151,46 +155,74 @@ impl Task {
             ledger: Ledger::default(),
             ledger_due: None,
             hb,
-            app,
-            ready: protocol.is_none(),
-            protocol,
+            app: None,
+            ready: self.protocol.is_none(),
             last_data: opened,
             stale_since: None,
             stable_at: Some(opened + self.s.stable_after),
-            replies: 0,
         };
-        if let Some(p) = conn.protocol.as_mut() {
-            for text in p.greet(opened) {
-                conn.push(outgoing_text(text), false, opened);
-            }
+        for p in greeting {
+            conn.push(payload_out(p), false, opened);
         }
         if conn.ready {
-            self.became_ready(&mut conn, opened, first_ping);
+            self.became_ready(&mut conn, opened);
         }
         conn
     }
 
-    /// The handshake is done (or there is none): the `on_open` messages, then what was
-    /// queued, go out; the application heartbeat starts.
-    fn became_ready(&mut self, conn: &mut Conn, now: Instant, first: Duration) {
+    /// The handshake is done (or there is none): the `on_open` messages, a custom preset's
+    /// subscriptions, then what was queued, go out; the application heartbeat starts, its
+    /// first ping right away (in a fleet, within half an interval).
+    fn became_ready(&mut self, conn: &mut Conn, now: Instant) {
         conn.ready = true;
         // The outage is over only now: a connection whose handshake fails counts as a failed
         // attempt (max_attempts gives up on a namespace the server refuses every time).
         self.attempt = 0;
-        for text in &self.s.on_open {
-            conn.push(outgoing_text(text.clone()), false, now);
+        let s = self.s.clone();
+        for value in &s.on_open {
+            if let Some(o) = self.line_out(value) {
+                conn.push(o, false, now);
+            }
+        }
+        if let Some(template) = &s.subscribe_template {
+            for sub in &s.subscribe {
+                if let Some(o) = self.line_out(&template.replace("{}", sub)) {
+                    conn.push(o, false, now);
+                }
+            }
         }
         while let Some(o) = self.queue.pop_front() {
-            conn.push(user_message(o), false, now);
+            if let Some(out) = self.user_out(o) {
+                conn.push(out, false, now);
+            }
         }
-        if let Some(app) = conn.app.as_mut() {
-            app.start(now, first.max(Duration::from_millis(1)));
+        let pings = s.app_ping.is_some()
+            || self
+                .protocol
+                .as_ref()
+                .is_some_and(|p| p.app_ping().is_some());
+        if let (true, Some(interval)) = (pings, protocol::app_interval(&s)) {
+            let first = if s.stagger.is_zero() {
+                Duration::from_millis(1)
+            } else {
+                self.random_part(interval / 2).max(Duration::from_millis(1))
+            };
+            let mut app = AppHeartbeat::new(interval, s.pong_timeout);
+            app.start(now, first);
+            conn.app = Some(app);
+        }
+    }
+
+    /// The application ping to send now: the user's `app_ping`, or the protocol's own.
+    fn app_ping_payload(&mut self) -> Option<protocol::Payload> {
+        match self.s.app_ping.clone() {
+            Some(value) => self.line_payload(&value),
+            None => self.protocol.as_ref().and_then(|p| p.app_ping()),
         }
     }
 
     /// Serves an open connection until it ends.
     async fn serve(&mut self, conn: &mut Conn) -> End {
-        let first_app_ping = self.s.ping_interval.unwrap_or_default();
         loop {
             let timer = self.next_timer(conn);
             let writes = conn.has_writes();
@@ -244,7 +276,7 @@ impl Task {
                     Io::Read(item) => {
                     let at = SystemTime::now();
                     let now = Instant::now();
-                    if let Some(end) = self.on_frame(item, at, now, conn, first_app_ping) {
+                    if let Some(end) = self.on_frame(item, at, now, conn) {
                         return end;
                     }
                     // Drain whatever else is already buffered into the same batch.
@@ -254,7 +286,7 @@ impl Task {
                         }
                         match conn.ws.next().now_or_never() {
                             Some(item) => {
-                                if let Some(end) = self.on_frame(item, at, now, conn, first_app_ping) {
+                                if let Some(end) = self.on_frame(item, at, now, conn) {
                                     return end;
                                 }
                             }
@@ -286,11 +318,7 @@ impl Task {
             (Some(after), None) => Some(conn.last_data + after),
             _ => None,
         };
-        let protocol = conn
-            .protocol
-            .as_ref()
-            .and_then(|p| p.deadline())
-            .map(|(t, _)| t);
+        let protocol = self.protocol.as_ref().and_then(|p| p.deadline());
         [
             conn.hb.next_deadline(),
             conn.app.as_ref().and_then(AppHeartbeat::next_deadline),
@@ -321,17 +349,26 @@ impl Task {
                 conn.writer.outbox.len() + conn.writer.unflushed.len(),
             )));
         }
-        if let Some(p) = conn.protocol.as_ref()
-            && let Some((due, why)) = p.deadline()
-            && now >= due
+        if let Some(p) = self.protocol.as_mut()
+            && p.deadline().is_some_and(|due| now >= due)
         {
-            if !conn.ready {
-                return Some(End::Broken(
-                    Failure::new(Cause::Timeout, Phase::App, why),
-                    Some(1000),
-                ));
+            match p.on_deadline(now) {
+                Due::Dead(why) if !conn.ready => {
+                    return Some(End::Broken(
+                        Failure::new(Cause::Timeout, Phase::App, why),
+                        Some(1000),
+                    ));
+                }
+                Due::Dead(why) => return Some(End::Dead(Why::Protocol(why))),
+                Due::Send(beats) => {
+                    // A protocol's heart-beat: not worth a row each.
+                    for p in beats {
+                        let mut o = payload_out(p);
+                        o.report = None;
+                        conn.push(o, true, now);
+                    }
+                }
             }
-            return Some(End::Dead(Why::Protocol(why)));
         }
         match conn.hb.poll(now) {
             Some(Beat::Dead) => {
@@ -348,10 +385,11 @@ impl Task {
             match app.poll(now) {
                 Some(Beat::Dead) => return Some(End::Dead(Why::NoAppPong)),
                 Some(Beat::Ping(seq)) => {
-                    let text = self.s.app_ping.clone().unwrap_or_default();
-                    let mut o = outgoing_text(text);
-                    o.report = Some(Event::Ping { seq, app: true });
-                    conn.push(o, true, now);
+                    if let Some(p) = self.app_ping_payload() {
+                        let mut o = payload_out(p);
+                        o.report = Some(Event::Ping { seq, app: true });
+                        conn.push(o, true, now);
+                    }
                 }
                 None => {}
             }
@@ -399,20 +437,29 @@ impl Task {
                 None
             }
             Some(Command::Send { kind, data }) => {
-                if data.len() > self.s.max_message_size {
-                    self.too_large(kind, preview(&data), data.len() as u64);
-                    return None;
-                }
-                let id = self.take_id();
-                let o = Outgoing { id, kind, data };
-                if conn.ready {
-                    conn.push(user_message(o), false, now);
-                } else {
-                    // The handshake is not done: it waits like a message sent while down.
-                    self.hold(o, false);
-                }
+                self.send_now(conn, kind, data, false, now);
                 None
             }
+            Some(Command::Emit { line }) => {
+                self.send_now(conn, Kind::Text, Bytes::from(line), true, now);
+                None
+            }
+        }
+    }
+
+    /// A message of the user's while open: out now, or (before the handshake is done)
+    /// queued like a message sent while down.
+    fn send_now(&mut self, conn: &mut Conn, kind: Kind, data: Bytes, typed: bool, now: Instant) {
+        if data.len() > self.s.max_message_size {
+            self.too_large(kind, preview(&data), data.len() as u64);
+            return;
+        }
+        let id = self.take_id();
+        let o = Outgoing::new(id, kind, data, typed);
+        if !conn.ready {
+            self.hold(o, false);
+        } else if let Some(out) = self.user_out(o) {
+            conn.push(out, false, now);
         }
     }
 
@@ -422,7 +469,6 @@ impl Task {
         at: SystemTime,
         now: Instant,
         conn: &mut Conn,
-        first_app_ping: Duration,
     ) -> Option<End> {
         let msg = match item {
             None => return Some(broken(tungstenite::Error::ConnectionClosed)),
@@ -443,9 +489,9 @@ impl Task {
             Some(Ok(m)) => m,
         };
         conn.hb.frame_received();
-        // Only a connection that answers texts (a preset, an application heartbeat, auto
+        // Only a connection that answers messages (a preset, an application heartbeat, auto
         // replies) looks at them; a flood of plain data goes straight through.
-        let looks = conn.protocol.is_some() || conn.app.is_some() || !self.s.auto_reply.is_empty();
+        let looks = self.protocol.is_some() || conn.app.is_some() || !self.s.auto_reply.is_empty();
         let (kind, data) = match msg {
             tungstenite::Message::Text(t) => (Kind::Text, Bytes::from(t)),
             tungstenite::Message::Binary(b) => (Kind::Binary, b),
@@ -481,63 +527,57 @@ impl Task {
             }
             tungstenite::Message::Frame(_) => return None,
         };
-        let received = |data: Bytes| {
-            Event::Message(Message {
-                dir: Dir::In,
-                kind,
-                data,
-                id: 0,
-            })
-        };
-        let text = match kind {
-            Kind::Text if looks => std::str::from_utf8(&data).ok(),
-            _ => None,
-        };
-        if let Some(text) = text {
+        if looks {
             // The preset's own traffic first.
-            let seen = conn.protocol.as_mut().map(|p| p.on_text(text, now));
-            match seen {
-                None | Some(Seen::Data) => {}
-                Some(Seen::Control) => {
-                    self.sink.push_at(at, received(data));
-                    return None;
+            if let Some(p) = self.protocol.as_mut() {
+                let r = p.receive(kind, &data, now);
+                if !r.acked.is_empty() {
+                    conn.ledger.acked(&r.acked);
                 }
-                Some(Seen::Handshake(reply)) => {
-                    self.sink.push_at(at, received(data));
-                    conn.push(outgoing_text(reply), false, now);
-                    return None;
+                let mut out = Vec::new();
+                let reacted = self.react(r, kind, &data, at, |o| out.push(o));
+                for o in out {
+                    conn.push(o, false, now);
                 }
-                Some(Seen::Answer(reply)) => {
-                    self.auto_reply(conn, data, reply, at, now);
-                    return None;
-                }
-                Some(Seen::Ready(detail)) => {
-                    self.sink.push_at(at, received(data));
-                    let protocol = conn.protocol.as_ref().map_or("", |p| p.name());
-                    self.sink.push_at(at, Event::Ready { protocol, detail });
-                    self.became_ready(conn, now, first_app_ping);
-                    return None;
-                }
-                Some(Seen::Failed(why)) => {
-                    self.sink.push_at(at, received(data));
-                    return Some(End::Broken(
-                        Failure::new(Cause::Protocol, Phase::App, why),
-                        Some(1000),
-                    ));
+                match reacted {
+                    Reacted::Data => {}
+                    Reacted::Done => {
+                        if !conn.ready && self.protocol.as_ref().is_some_and(|p| p.ready()) {
+                            self.became_ready(conn, now);
+                        }
+                        return None;
+                    }
+                    Reacted::Pong => {
+                        if let Some(rtt) = conn.app.as_mut().and_then(|a| a.answered(now)) {
+                            self.sink.push_at(at, Event::Rtt { rtt, app: true });
+                        }
+                        return None;
+                    }
+                    Reacted::End(end) => return Some(end),
                 }
             }
-            if let (Some(app), Some(re)) = (conn.app.as_mut(), self.s.app_pong.as_ref())
-                && re.is_match(text)
-            {
-                if let Some(rtt) = app.answered(now) {
-                    self.sink.push_at(at, Event::Rtt { rtt, app: true });
+            let text = match kind {
+                Kind::Text => std::str::from_utf8(&data).ok(),
+                Kind::Binary => None,
+            };
+            if let Some(text) = text {
+                if let (Some(app), Some(re)) = (conn.app.as_mut(), self.s.app_pong.as_ref())
+                    && re.is_match(text)
+                {
+                    if let Some(rtt) = app.answered(now) {
+                        self.sink.push_at(at, Event::Rtt { rtt, app: true });
+                    }
+                    return None;
                 }
-                return None;
-            }
-            if let Some(rule) = self.s.auto_reply.iter().find(|r| r.when.is_match(text)) {
-                let reply = rule.send.clone();
-                self.auto_reply(conn, data, reply, at, now);
-                return None;
+                if let Some(rule) = self.s.auto_reply.iter().find(|r| r.when.is_match(text)) {
+                    let reply = rule.send.clone();
+                    if let Some(mut o) = self.line_out(&reply) {
+                        o.report = None;
+                        self.count_reply(&data, &reply, at);
+                        conn.push(o, false, now);
+                    }
+                    return None;
+                }
             }
         }
         // Data: it keeps the feed fresh.
@@ -550,31 +590,16 @@ impl Task {
                 },
             );
         }
-        self.sink.push_at(at, received(data));
-        None
-    }
-
-    /// Answers `received` with `reply`, counted, not data.
-    fn auto_reply(
-        &mut self,
-        conn: &mut Conn,
-        received: Bytes,
-        reply: String,
-        at: SystemTime,
-        now: Instant,
-    ) {
-        conn.replies += 1;
         self.sink.push_at(
             at,
-            Event::AutoReply {
-                received: String::from_utf8_lossy(&received).into(),
-                sent: reply.as_str().into(),
-                count: conn.replies,
-            },
+            Event::Message(Message {
+                dir: Dir::In,
+                kind,
+                data,
+                id: 0,
+            }),
         );
-        let mut o = outgoing_text(reply);
-        o.report = None;
-        conn.push(o, false, now);
+        None
     }
 }
 

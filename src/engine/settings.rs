@@ -19,6 +19,16 @@ pub struct AutoReply {
     pub send: String,
 }
 
+/// A value never shown, not even in a debug dump.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("\"***\"")
+    }
+}
+
 /// What to do when a feed falls silent for `stale_after`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum StaleAction {
@@ -127,8 +137,11 @@ pub struct ConnSettings {
     /// Texts sent in order after every successful open (after a preset's handshake), before
     /// the queued messages.
     pub on_open: Vec<String>,
-    /// The application heartbeat: sent every `ping_interval`.
+    /// The application heartbeat, as written (`/binary c0 00` for binary): sent every
+    /// `app_ping_interval`. A preset with a heartbeat of its own uses it when this is unset.
     pub app_ping: Option<String>,
+    /// How often the application heartbeat is sent; `None`: every `ping_interval`.
+    pub app_ping_interval: Option<Duration>,
     /// A received text matching this answers `app_ping` (an RTT sample).
     pub app_pong: Option<Regex>,
     /// Received texts answered automatically (not data; counted).
@@ -139,10 +152,29 @@ pub struct ConnSettings {
     pub stale_action: StaleAction,
     /// The application protocol spoken over the WebSocket.
     pub preset: Option<Preset>,
+    /// The name of the config file's `[preset.NAME]` in use (its values are already in these
+    /// settings); `None` for a built-in preset or none.
+    pub custom_preset: Option<String>,
     /// Socket.IO: the namespace to join.
     pub namespace: String,
-    /// graphql-ws: the `connection_init` payload (JSON).
+    /// Socket.IO: the CONNECT packet's auth object; graphql-ws: the `connection_init`
+    /// payload (JSON).
     pub init_payload: Option<String>,
+    /// What to subscribe to after every handshake, as the preset means it (a GraphQL
+    /// subscription, an MQTT topic filter, a STOMP destination; a custom preset's template).
+    pub subscribe: Vec<String>,
+    /// A custom preset's subscribe message, `{}` standing for each `subscribe` value.
+    pub subscribe_template: Option<String>,
+    /// MQTT: the client identifier (`None`: `wsmon-` and a random number, kept by the engine).
+    pub client_id: Option<String>,
+    /// MQTT and STOMP: the login name (`None`: the URL's user, if any).
+    pub username: Option<String>,
+    /// MQTT and STOMP: the password (`None`: the URL's, if any). Never shown.
+    pub password: Option<Secret>,
+    /// MQTT: which version to speak.
+    pub mqtt_version: super::protocol::VersionChoice,
+    /// STOMP: the `host` header (`None`: the URL's host).
+    pub stomp_host: Option<String>,
     /// Seed for the engine's randomness (jitter, stagger); `None` draws one. Tests that
     /// assert on delays set it.
     pub seed: Option<u64>,
@@ -176,13 +208,22 @@ impl Default for ConnSettings {
             stagger: Duration::ZERO,
             on_open: Vec::new(),
             app_ping: None,
+            app_ping_interval: None,
             app_pong: None,
             auto_reply: Vec::new(),
             stale_after: None,
             stale_action: StaleAction::Report,
             preset: None,
+            custom_preset: None,
             namespace: "/".to_string(),
             init_payload: None,
+            subscribe: Vec::new(),
+            subscribe_template: None,
+            client_id: None,
+            username: None,
+            password: None,
+            mqtt_version: super::protocol::VersionChoice::Auto,
+            stomp_host: None,
             seed: None,
         }
     }

@@ -6,7 +6,8 @@ use std::time::SystemTime;
 
 use tokio::sync::mpsc;
 
-use super::event::{Batch, Event, Stamped, Tap};
+use super::command::Tap;
+use super::event::{Batch, Event, Stamped};
 
 /// Most events put in one batch, so a flood reaches the frontend in few channel sends.
 pub(super) const MAX_BURST: usize = 4096;

@@ -175,6 +175,17 @@ impl Target {
         Some(format!("Basic {token}"))
     }
 
+    /// The user name and password in the URL, percent-decoded (an MQTT or STOMP login).
+    pub fn credentials(&self) -> Option<(String, String)> {
+        if self.url.username().is_empty() && self.url.password().is_none() {
+            return None;
+        }
+        Some((
+            percent_decode(self.url.username()),
+            percent_decode(self.url.password().unwrap_or("")),
+        ))
+    }
+
     /// The URL with secrets masked.
     pub fn redacted(&self, r: &Redactor) -> String {
         r.url(&self.url)

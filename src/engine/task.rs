@@ -15,10 +15,12 @@ use tokio::sync::mpsc;
 use tokio::time::{Instant, timeout_at};
 
 use super::backoff::Backoff;
+use super::command::{Command, Tap};
 use super::dial::{self, Connector};
 use super::event::{
-    CloseInfo, ClosedBy, Command, DropReason, Event, Kind, Phase, Tap, Verdict, Warning, preview,
+    CloseInfo, ClosedBy, DropReason, Event, Kind, Phase, Verdict, Warning, preview,
 };
+use super::protocol::{self, Driver};
 use super::settings::ConnSettings;
 use super::sink::{Out, Sink};
 
@@ -27,7 +29,26 @@ use super::sink::{Out, Sink};
 pub(super) struct Outgoing {
     pub(super) id: u64,
     pub(super) kind: Kind,
+    /// The payload, or with `typed`, the line to put in the preset's form when it goes out
+    /// (on whichever connection that is).
     pub(super) data: Bytes,
+    /// A line as a person writes it (`Command::Emit`).
+    pub(super) typed: bool,
+    /// Once written: the protocol acknowledges it under this tag (MQTT, STOMP).
+    pub(super) ack: Option<u64>,
+}
+
+impl Outgoing {
+    /// A message of the user's, as it is or (`typed`) to be put in the preset's form.
+    pub(super) fn new(id: u64, kind: Kind, data: Bytes, typed: bool) -> Outgoing {
+        Outgoing {
+            id,
+            kind,
+            data,
+            typed,
+            ack: None,
+        }
+    }
 }
 
 /// What the task does next.
@@ -62,6 +83,11 @@ pub(super) struct Task {
     pub(super) short_lives: u32,
     url: Arc<str>,
     connector: Arc<dyn Connector>,
+    /// The preset's protocol, kept across connections (a session to recover, a version the
+    /// server asked for).
+    pub(super) protocol: Option<Box<dyn Driver>>,
+    /// Answers sent for the server on this connection (heartbeats, auto replies).
+    pub(super) replies: u64,
     /// Jitter and stagger; seeded from the settings when a test asserts on them.
     pub(super) rng: SmallRng,
 }
@@ -86,6 +112,8 @@ impl Task {
                 None => rand::make_rng(),
             },
             url: s.shown_url().into(),
+            protocol: s.preset.map(|p| protocol::driver(p, &s)),
+            replies: 0,
             s,
             cmds,
             sink: Sink::new(tx, tap),
@@ -144,7 +172,7 @@ impl Task {
     }
 
     /// Queues a message until the connection is open, or says why it cannot wait.
-    fn enqueue(&mut self, kind: Kind, data: Bytes) {
+    fn enqueue(&mut self, kind: Kind, data: Bytes, typed: bool) {
         let id = self.take_id();
         if data.len() > self.s.max_message_size {
             self.too_large(kind, preview(&data), data.len() as u64);
@@ -157,7 +185,7 @@ impl Task {
                 reason: DropReason::QueueFull,
             });
         } else {
-            self.hold(Outgoing { id, kind, data }, false);
+            self.hold(Outgoing::new(id, kind, data, typed), false);
         }
     }
 
@@ -198,7 +226,11 @@ impl Task {
             }
             None | Some(Command::Shutdown) => Some(Next::Exit),
             Some(Command::Send { kind, data }) => {
-                self.enqueue(kind, data);
+                self.enqueue(kind, data, false);
+                None
+            }
+            Some(Command::Emit { line }) => {
+                self.enqueue(Kind::Text, Bytes::from(line), true);
                 None
             }
             Some(Command::TooLarge { kind, preview, len }) => {

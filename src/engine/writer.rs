@@ -15,6 +15,7 @@ use tokio_tungstenite::tungstenite::{self, Utf8Bytes};
 use super::dial::Ws;
 use super::event::{Dir, Event, Kind, Message};
 use super::heartbeat::Heartbeat;
+use super::protocol::Payload;
 use super::task::Outgoing;
 
 /// Something on its way to the socket, and what to report once it is written.
@@ -106,29 +107,30 @@ pub(super) fn ws_ping(seq: u64) -> Outbound {
     }
 }
 
-/// A text wsmon sends on its own (a handshake, an `on_open` message), reported as sent.
-pub(super) fn outgoing_text(text: String) -> Outbound {
-    let data = Bytes::from(text);
+/// A message wsmon sends on its own (a handshake, an `on_open` message, an answer), reported
+/// as sent, as it is shown (a password masked).
+pub(super) fn payload_out(p: Payload) -> Outbound {
     Outbound {
-        frame: to_ws_message(Kind::Text, data.clone()),
+        frame: to_ws_message(p.kind, p.data.clone()),
         report: Some(Event::Message(Message {
             dir: Dir::Out,
-            kind: Kind::Text,
-            data,
+            kind: p.kind,
+            data: p.shown.unwrap_or(p.data),
             id: 0,
         })),
         held: None,
     }
 }
 
-/// A message the user sent, reported as sent once written.
-pub(super) fn user_message(o: Outgoing) -> Outbound {
+/// A message the user sent, going out as `wire` (itself, or the line in the preset's form),
+/// reported as sent once written.
+pub(super) fn user_message(o: Outgoing, wire: Payload) -> Outbound {
     Outbound {
-        frame: to_ws_message(o.kind, o.data.clone()),
+        frame: to_ws_message(wire.kind, wire.data.clone()),
         report: Some(Event::Message(Message {
             dir: Dir::Out,
-            kind: o.kind,
-            data: o.data.clone(),
+            kind: wire.kind,
+            data: wire.shown.unwrap_or(wire.data),
             id: o.id,
         })),
         held: Some(o),

@@ -115,11 +115,18 @@ impl Encoder {
                 out.extend_from_slice(b",\"count\":");
                 push_int(out, *count);
             }
-            Event::Ready { protocol, detail } => {
+            Event::Ready {
+                protocol,
+                detail,
+                offsets,
+            } => {
                 out.extend_from_slice(b"ready\",\"protocol\":");
                 push_str(out, protocol);
                 out.extend_from_slice(b",\"detail\":");
                 push_str(out, detail);
+                if *offsets {
+                    out.extend_from_slice(b",\"offsets\":true");
+                }
             }
             Event::Stale { silent } => {
                 out.extend_from_slice(b"stale\",\"silent_ms\":");

@@ -6,7 +6,7 @@ use std::time::Duration;
 use base64::Engine as _;
 
 use super::schema::{Body, ErrorLine, Payload, RecordHeader, WarningLine, WireLine};
-use crate::engine::{Event, Kind, Stamped, Warning};
+use crate::engine::{Event, Kind, Preset, Stamped, Warning};
 
 impl RecordHeader {
     /// What a recording or report says about the endpoint of `settings`, secrets masked.
@@ -26,8 +26,17 @@ impl RecordHeader {
                 .collect(),
             ping_interval_ms: settings.ping_interval.map_or(0, |d| d.as_millis() as u64),
             pong_timeout_ms: settings.pong_timeout.as_millis() as u64,
-            preset: settings.preset.map(|p| p.name().to_string()),
-            app_ping: settings.app_ping.clone(),
+            preset: settings
+                .custom_preset
+                .clone()
+                .or_else(|| settings.preset.map(|p| p.name().to_string())),
+            // The user's heartbeat, or the preset's own, named.
+            app_ping: settings.app_ping.clone().or_else(|| {
+                settings
+                    .preset
+                    .and_then(Preset::heartbeat)
+                    .map(|h| format!("({h})"))
+            }),
             stale_after_ms: settings.stale_after.map_or(0, |d| d.as_millis() as u64),
         }
     }
@@ -112,9 +121,14 @@ impl Body {
                 sent: sent.to_string(),
                 count: *count,
             },
-            Event::Ready { protocol, detail } => Body::Ready {
+            Event::Ready {
+                protocol,
+                detail,
+                offsets,
+            } => Body::Ready {
                 protocol: protocol.to_string(),
                 detail: detail.clone(),
+                offsets: *offsets,
             },
             Event::Stale { silent } => Body::Stale {
                 silent_ms: silent.as_millis() as u64,

@@ -104,6 +104,9 @@ pub enum Body {
         protocol: String,
         /// What the server said, in a few words.
         detail: String,
+        /// Events end with a recovery offset (Socket.IO).
+        #[serde(default, skip_serializing_if = "is_false")]
+        offsets: bool,
     },
     /// The feed has been silent for `stale_after`.
     Stale {
@@ -463,6 +466,9 @@ fn protocol_name(name: &str) -> &'static str {
     match name {
         "socket.io" => "socket.io",
         "graphql-ws" => "graphql-ws",
+        "legacy subscriptions-transport-ws" => "legacy subscriptions-transport-ws",
+        "mqtt" => "mqtt",
+        "stomp" => "stomp",
         _ => "application protocol",
     }
 }
@@ -528,9 +534,14 @@ impl Body {
                 sent: sent.into(),
                 count,
             },
-            Body::Ready { protocol, detail } => Event::Ready {
+            Body::Ready {
+                protocol,
+                detail,
+                offsets,
+            } => Event::Ready {
                 protocol: protocol_name(&protocol),
                 detail,
+                offsets,
             },
             Body::Stale { silent_ms } => Event::Stale {
                 silent: Duration::from_millis(silent_ms),

@@ -92,6 +92,7 @@ fn all_kinds() -> Vec<Event> {
         Event::Ready {
             protocol: "socket.io",
             detail: "joined / · sid x".into(),
+            offsets: true,
         },
         Event::Stale {
             silent: Duration::from_millis(30_000),
@@ -511,6 +512,7 @@ fn event() -> impl Strategy<Value = Event> {
         DropReason::TooLarge,
         DropReason::Shutdown,
         DropReason::Discarded,
+        DropReason::Unsendable,
     ]);
     prop_oneof![
         (any::<u32>(), text()).prop_map(|(attempt, url)| Event::Connecting {
@@ -535,10 +537,21 @@ fn event() -> impl Strategy<Value = Event> {
             count
         }),
         (
-            proptest::sample::select(vec!["socket.io", "graphql-ws"]),
-            text()
+            proptest::sample::select(vec![
+                "socket.io",
+                "graphql-ws",
+                "legacy subscriptions-transport-ws",
+                "mqtt",
+                "stomp"
+            ]),
+            text(),
+            any::<bool>()
         )
-            .prop_map(|(protocol, detail)| Event::Ready { protocol, detail }),
+            .prop_map(|(protocol, detail, offsets)| Event::Ready {
+                protocol,
+                detail,
+                offsets
+            }),
         millis().prop_map(|silent| Event::Stale { silent }),
         millis().prop_map(|silent| Event::Fresh { silent }),
         (any::<u16>(), text()).prop_map(|(code, reason)| Event::Closing { code, reason }),

@@ -205,6 +205,8 @@ pub struct App {
     sent_from_queue: u64,
     /// The newest auto-reply line and its words, which repeats rewrite with a count.
     last_auto_reply: Option<(u64, String, u64)>,
+    /// The preset's events end with a recovery offset (Socket.IO), shown as such.
+    pub offsets: bool,
     /// Rows in the log viewport at the last draw.
     pub log_rows: usize,
     /// Set when the user asked to quit.
@@ -249,6 +251,7 @@ impl App {
             warnings: Vec::new(),
             pending: HashMap::new(),
             last_auto_reply: None,
+            offsets: false,
             sent_from_queue: 0,
             last_failure_row: None,
             log_rows: 10,

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use bytes::Bytes;
 
 use crate::engine::close_code::{close_code_name, is_sendable_close_code};
-use crate::engine::{Command, Kind, Preset};
+use crate::engine::{Command, Kind};
 use crate::text::parse_hex;
 use crate::tui::bindings::Act;
 use crate::tui::log::Filter;
@@ -76,15 +76,17 @@ pub const COMMANDS: [(&str, &str); 12] = [
     ("/help  /quit", "the keys and these commands; quit"),
 ];
 
-/// Interprets a submitted line; with a preset, a message is put in the protocol's form
-/// (Socket.IO: `event {json}` emits the event).
-pub fn parse_line(line: &str, preset: Option<Preset>) -> Action {
-    let message = |text: &str| match preset {
-        Some(p) => send_text(&p.encode_typed(text)),
-        None => send_text(text),
+/// Interprets a submitted line. A message is a line the engine puts in the form of the
+/// preset spoken on the connection it goes out on (Socket.IO: `event {json}` emits the event
+/// in the joined namespace; MQTT: `topic payload` publishes); `/raw` sends it as it is.
+pub fn parse_line(line: &str) -> Action {
+    let message = |text: &str| {
+        Action::Engine(Command::Emit {
+            line: text.to_string(),
+        })
     };
     if let Some(literal) = line.strip_prefix("//") {
-        return send_text(&format!("/{literal}"));
+        return message(&format!("/{literal}"));
     }
     let Some(rest) = line.strip_prefix('/') else {
         return message(line);
@@ -132,10 +134,12 @@ pub fn parse_line(line: &str, preset: Option<Preset>) -> Action {
         "broadcast" if args.is_empty() => {
             Action::Error("/broadcast: give the text to send, e.g. /broadcast hello".into())
         }
-        "broadcast" => match send_text(args) {
-            Action::Engine(cmd) => Action::Broadcast(cmd),
-            other => other,
-        },
+        "broadcast" => Action::Broadcast(Command::Emit {
+            line: args.to_string(),
+        }),
+        // A name with a slash is a path (a STOMP destination, `/queue/orders hello`), not a
+        // command: it is sent.
+        other if other.contains('/') => message(line),
         other => Action::Error(format!(
             "unknown command /{other}: try /help for the list (// sends a text that starts with /)"
         )),
@@ -298,60 +302,45 @@ pub fn append_history(path: &std::path::Path, line: &str) {
 mod tests {
     use super::*;
 
-    #[test]
-    fn plain_lines_are_text_messages() {
-        assert_eq!(parse_line("hello", None), send_text("hello"));
-        assert_eq!(parse_line("//etc/passwd", None), send_text("/etc/passwd"));
+    fn emit(line: &str) -> Action {
+        Action::Engine(Command::Emit { line: line.into() })
     }
 
     #[test]
-    fn with_socketio_a_line_emits_an_event_and_raw_sends_it_as_typed() {
-        let io = Some(Preset::SocketIo);
+    fn plain_lines_are_put_in_the_presets_form_and_raw_sends_as_typed() {
+        assert_eq!(parse_line("hello"), emit("hello"));
+        assert_eq!(parse_line("//etc/passwd"), emit("/etc/passwd"));
+        assert_eq!(parse_line("/raw 2probe"), send_text("2probe"));
         assert_eq!(
-            parse_line(r#"chat {"text":"hi"}"#, io),
-            send_text(r#"42["chat",{"text":"hi"}]"#)
+            parse_line("/broadcast hi all"),
+            Action::Broadcast(Command::Emit {
+                line: "hi all".into()
+            })
         );
-        assert_eq!(
-            parse_line("chat hello there", io),
-            send_text(r#"42["chat","hello there"]"#)
-        );
-        assert_eq!(parse_line("/raw 2probe", io), send_text("2probe"));
-        assert_eq!(
-            parse_line(r#"42["as","typed"]"#, io),
-            send_text(r#"42["as","typed"]"#)
-        );
-        let graphql = Some(Preset::GraphqlWs);
-        assert_eq!(
-            parse_line(r#"{"type":"ping"}"#, graphql),
-            send_text(r#"{"type":"ping"}"#)
-        );
-        assert!(matches!(parse_line("/raw", io), Action::Error(e) if e.contains("/raw 42")));
+        assert!(matches!(parse_line("/raw"), Action::Error(e) if e.contains("/raw 42")));
     }
 
     #[test]
     fn commands() {
-        assert_eq!(parse_line("/ping", None), Action::Engine(Command::Ping));
+        assert_eq!(parse_line("/ping"), Action::Engine(Command::Ping));
+        assert_eq!(parse_line("/reconnect"), Action::Engine(Command::Reconnect));
+        assert_eq!(parse_line("/clear"), Action::Clear);
         assert_eq!(
-            parse_line("/reconnect", None),
-            Action::Engine(Command::Reconnect)
-        );
-        assert_eq!(parse_line("/clear", None), Action::Clear);
-        assert_eq!(
-            parse_line("/close", None),
+            parse_line("/close"),
             Action::Engine(Command::Close {
                 code: 1000,
                 reason: String::new()
             })
         );
         assert_eq!(
-            parse_line("/close 4001 bye now", None),
+            parse_line("/close 4001 bye now"),
             Action::Engine(Command::Close {
                 code: 4001,
                 reason: "bye now".into()
             })
         );
         assert_eq!(
-            parse_line("/binary c0 ff ee", None),
+            parse_line("/binary c0 ff ee"),
             Action::Engine(Command::Send {
                 kind: Kind::Binary,
                 data: Bytes::from_static(&[0xc0, 0xff, 0xee])
@@ -361,27 +350,27 @@ mod tests {
 
     #[test]
     fn bad_commands_say_how_to_fix_them() {
-        let Action::Error(e) = parse_line("/close 1006", None) else {
+        let Action::Error(e) = parse_line("/close 1006") else {
             panic!()
         };
         assert!(
             e.contains("cannot be sent") && e.contains("3000-4999"),
             "{e}"
         );
-        let Action::Error(e) = parse_line("/close soon", None) else {
+        let Action::Error(e) = parse_line("/close soon") else {
             panic!()
         };
         assert!(e.contains("not a close code"), "{e}");
-        let Action::Error(e) = parse_line("/binary xyz", None) else {
+        let Action::Error(e) = parse_line("/binary xyz") else {
             panic!()
         };
         assert!(e.starts_with("/binary:"), "{e}");
-        let Action::Error(e) = parse_line("/frobnicate", None) else {
+        let Action::Error(e) = parse_line("/frobnicate") else {
             panic!()
         };
         assert!(e.contains("unknown command /frobnicate"), "{e}");
         let long = format!("/close 1000 {}", "x".repeat(124));
-        assert!(matches!(parse_line(&long, None), Action::Error(_)));
+        assert!(matches!(parse_line(&long), Action::Error(_)));
     }
 
     #[test]

@@ -86,7 +86,12 @@ impl App {
         };
         match to.and_then(|seq| self.log.get(seq).map(|e| (seq, e))) {
             Some((seq, e)) => {
-                self.overlay = Some(Overlay::Detail(detail_of(seq, e, self.opts.preset)));
+                self.overlay = Some(Overlay::Detail(detail_of(
+                    seq,
+                    e,
+                    self.opts.preset,
+                    self.offsets,
+                )));
                 self.select(Some(seq));
             }
             None => self.say(
@@ -165,7 +170,12 @@ impl App {
             });
         match last.and_then(|seq| self.log.get(seq).map(|e| (seq, e))) {
             Some((seq, e)) => {
-                self.overlay = Some(Overlay::Detail(detail_of(seq, e, self.opts.preset)));
+                self.overlay = Some(Overlay::Detail(detail_of(
+                    seq,
+                    e,
+                    self.opts.preset,
+                    self.offsets,
+                )));
                 if self.filter.matches(e) {
                     self.select(Some(seq));
                 }

@@ -32,13 +32,19 @@ impl App {
             return;
         };
         let Some(e) = self.log.get(seq) else { return };
-        self.overlay = Some(Overlay::Detail(detail_of(seq, e, self.opts.preset)));
+        self.overlay = Some(Overlay::Detail(detail_of(
+            seq,
+            e,
+            self.opts.preset,
+            self.offsets,
+        )));
     }
 }
 
-/// Builds the detail view of an entry; with a preset, a protocol message that is not JSON as
-/// a whole (a Socket.IO packet) is shown decoded, above the text as it was on the wire.
-pub fn detail_of(seq: u64, e: &Entry, preset: Option<Preset>) -> Detail {
+/// Builds the detail view of an entry; with a preset, a protocol message (a Socket.IO packet,
+/// a GraphQL result, an MQTT packet, a STOMP frame) is shown decoded, above the message as it
+/// was on the wire.
+pub fn detail_of(seq: u64, e: &Entry, preset: Option<Preset>, offsets: bool) -> Detail {
     let dir = match e.origin {
         Origin::In => "received",
         Origin::Out => "sent",
@@ -61,21 +67,27 @@ pub fn detail_of(seq: u64, e: &Entry, preset: Option<Preset>) -> Detail {
             "event",
             text::sanitize_multiline(&String::from_utf8_lossy(data)),
         )
+    } else if let Some((name, decoded)) =
+        preset.and_then(|p| Some((p.name(), p.decode(e.kind, data, offsets)?)))
+    {
+        let wire = match e.kind {
+            crate::engine::Kind::Binary => text::hexdump(data),
+            crate::engine::Kind::Text => text::sanitize_multiline(
+                &text::pretty_json(data)
+                    .unwrap_or_else(|| String::from_utf8_lossy(data).into_owned()),
+            ),
+        };
+        (
+            name,
+            format!(
+                "{}\n\non the wire:\n{wire}",
+                text::sanitize_multiline(&decoded)
+            ),
+        )
     } else if e.kind == crate::engine::Kind::Binary {
         ("hex", text::hexdump(data))
     } else if let Some(json) = text::pretty_json(data) {
         ("JSON", text::sanitize_multiline(&json))
-    } else if let Some((name, decoded)) = preset.and_then(|p| {
-        let d = p.decode(std::str::from_utf8(data).ok()?)?;
-        Some((p.name(), d))
-    }) {
-        (
-            name,
-            text::sanitize_multiline(&format!(
-                "{decoded}\n\non the wire:\n{}",
-                String::from_utf8_lossy(data)
-            )),
-        )
     } else {
         (
             "text",

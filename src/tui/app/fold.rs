@@ -253,7 +253,12 @@ impl App {
                     }
                 }
             }
-            Event::Ready { protocol, detail } => {
+            Event::Ready {
+                protocol,
+                detail,
+                offsets,
+            } => {
+                self.offsets = *offsets;
                 self.push(Entry::event(
                     at,
                     Level::Good,

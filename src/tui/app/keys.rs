@@ -301,7 +301,7 @@ impl App {
 
     /// What a submitted line asks for.
     fn act_on_line(&mut self, line: &str) -> Vec<Effect> {
-        match parse_line(line, self.opts.preset) {
+        match parse_line(line) {
             Action::Engine(Command::Ping) => self.ping(),
             Action::Engine(cmd) => {
                 if matches!(cmd, Command::Send { .. }) {

@@ -74,10 +74,20 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         Some(_) => Line::from(vec![
             Span::styled(PROMPT, t.good()),
             Span::styled(
-                if app.opts.preset == Some(Preset::SocketIo) {
-                    "type an event: name {json} · Enter emits · ↑↓ history · /raw sends as typed · F1 keys"
-                } else {
-                    "type a message · Enter sends · ↑↓ history · /help commands · F1 keys"
+                match app.opts.preset {
+                    Some(Preset::SocketIo) => {
+                        "type an event: name {json} · Enter emits · ↑↓ history · /raw sends as typed · F1 keys"
+                    }
+                    Some(Preset::Mqtt) => {
+                        "type topic payload · Enter publishes · ↑↓ history · /raw sends as typed · F1 keys"
+                    }
+                    Some(Preset::Stomp) => {
+                        "type destination body · Enter sends · ↑↓ history · /raw sends as typed · F1 keys"
+                    }
+                    Some(Preset::GraphqlWs) => {
+                        "type subscription {...} or a message · Enter sends · ↑↓ history · F1 keys"
+                    }
+                    None => "type a message · Enter sends · ↑↓ history · /help commands · F1 keys",
                 },
                 t.dim(),
             ),

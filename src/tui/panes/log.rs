@@ -115,7 +115,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
                 app.search.as_deref(),
                 inner.width as usize + 1,
                 t,
-                app.opts.preset,
+                app.opts.preset.map(|p| (p, app.offsets)),
             ),
             inner.width as usize,
         );
@@ -128,15 +128,20 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
 /// as it came (decoding parses it whole, on every frame it is on screen).
 const DECODE_MAX: usize = 64 << 10;
 
-/// One log row; `width` bounds how much of a payload is looked at. With a preset, the
-/// protocol's messages read as what they mean (`42["tick",{..}]` as `tick {..}`).
+/// One log row; `width` bounds how much of a payload is looked at. With a preset (and
+/// whether its events end with a recovery offset), the protocol's messages read as what they
+/// mean (`42["tick",{..}]` as `tick {..}`).
 pub fn row_line<'a>(
     e: &'a Entry,
     search: Option<&str>,
     width: usize,
     t: &Theme,
-    preset: Option<Preset>,
+    decoding: Option<(Preset, bool)>,
 ) -> Line<'a> {
+    let (preset, offsets) = match decoding {
+        Some((p, o)) => (Some(p), o),
+        None => (None, false),
+    };
     let mut v = vec![
         Span::styled(text::clock_millis(e.at()), t.dim()),
         Span::raw(" "),
@@ -196,28 +201,28 @@ pub fn row_line<'a>(
                 )),
                 Status::Unconfirmed => v.push(Span::styled("[unconfirmed] ", t.bad())),
             }
-            match e.kind {
-                Kind::Text => match decoded(e, preset) {
-                    Some(d) => {
-                        let (head, args) = d.split_once(' ').unwrap_or((&d, ""));
-                        let head = format!("{} ", text::sanitize(head));
-                        let used = head.chars().count();
-                        v.push(Span::styled(head, t.title()));
-                        push_text(
-                            &mut v,
-                            args,
-                            room.saturating_sub(used),
-                            search,
-                            Style::new(),
-                            t,
-                        );
-                    }
-                    None => {
-                        let body = text::preview_text(&e.data, room * 4);
-                        push_text(&mut v, &body, room, search, Style::new(), t);
-                    }
-                },
-                Kind::Binary => v.push(Span::styled(text::preview_hex(&e.data, room / 3), t.dim())),
+            match (decoded(e, preset, offsets), e.kind) {
+                (Some(d), _) => {
+                    let (head, args) = d.split_once(' ').unwrap_or((&d, ""));
+                    let head = format!("{} ", text::sanitize(head));
+                    let used = head.chars().count();
+                    v.push(Span::styled(head, t.title()));
+                    push_text(
+                        &mut v,
+                        args,
+                        room.saturating_sub(used),
+                        search,
+                        Style::new(),
+                        t,
+                    );
+                }
+                (None, Kind::Text) => {
+                    let body = text::preview_text(&e.data, room * 4);
+                    push_text(&mut v, &body, room, search, Style::new(), t);
+                }
+                (None, Kind::Binary) => {
+                    v.push(Span::styled(text::preview_hex(&e.data, room / 3), t.dim()))
+                }
             }
         }
     }
@@ -225,12 +230,12 @@ pub fn row_line<'a>(
 }
 
 /// The entry as its application protocol reads it, when it is one of the protocol's messages.
-fn decoded(e: &Entry, preset: Option<Preset>) -> Option<String> {
+fn decoded(e: &Entry, preset: Option<Preset>, offsets: bool) -> Option<String> {
     let p = preset?;
     if e.data.len() > DECODE_MAX {
         return None;
     }
-    p.decode(std::str::from_utf8(&e.data).ok()?)
+    p.decode(e.kind, &e.data, offsets)
 }
 
 /// Appends escaped text, with search hits highlighted.
