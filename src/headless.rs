@@ -11,7 +11,7 @@ use std::time::SystemTime;
 
 use crate::bounded::BoundedLine;
 use crate::engine::protocol::Line;
-use crate::engine::{Command, Event, Kind, Stamped, StopReason};
+use crate::engine::{Command, Event, Kind, Preset, Stamped, StopReason};
 use crate::jsonl::Encoder;
 use crate::jsonl::schema::{Body, HealthLine, PatternLine, SummaryLine, WireLine};
 use crate::model::{ConnStats, Health, Pattern};
@@ -37,6 +37,10 @@ pub async fn run(mut session: Session) -> anyhow::Result<ExitCode> {
     let mut out = Output::new(
         &names,
         headers.iter().map(|h| h.app_ping.is_some()).collect(),
+        headers
+            .iter()
+            .map(|h| h.preset.as_deref().and_then(Preset::named))
+            .collect(),
     );
     let mut stopping = false;
     let mut why = None;
@@ -172,13 +176,17 @@ struct Output<'a> {
     gave_up: Vec<Option<u32>>,
     /// Whether each endpoint has an application heartbeat (the pattern's advice differs).
     app_pings: Vec<bool>,
+    /// Each endpoint's built-in preset, whose messages get a `decoded` field, and whether
+    /// its events end with a recovery offset.
+    presets: Vec<(Option<Preset>, bool)>,
     /// The pattern and the health each endpoint's last `pattern` and `health` lines said.
     said: Vec<(Option<Pattern>, Health)>,
 }
 
 impl<'a> Output<'a> {
-    fn new(names: &'a [String], app_pings: Vec<bool>) -> Self {
+    fn new(names: &'a [String], app_pings: Vec<bool>, presets: Vec<Option<Preset>>) -> Self {
         Output {
+            presets: presets.into_iter().map(|p| (p, false)).collect(),
             names,
             enc: Encoder::new(),
             buf: Vec::with_capacity(64 * 1024),
@@ -276,6 +284,22 @@ impl<'a> Output<'a> {
                 continue;
             }
             self.enc.encode_for(e, endpoint, &mut self.buf);
+            match &e.event {
+                Event::Ready { offsets, .. } => self.presets[id].1 = *offsets,
+                Event::Message(m) => {
+                    if let (Some(p), offsets) = self.presets[id]
+                        && let Some(d) = p.decode(m.kind, &m.data, offsets)
+                    {
+                        // The line just written ends with `}` and a newline: the field goes
+                        // before them.
+                        self.buf.truncate(self.buf.len() - 2);
+                        self.buf.extend_from_slice(b",\"decoded\":");
+                        crate::jsonl::push_str(&mut self.buf, &d);
+                        self.buf.extend_from_slice(b"}\n");
+                    }
+                }
+                _ => {}
+            }
             if let Event::GaveUp { attempts } = e.event {
                 self.gave_up[id] = Some(attempts);
                 if fleet {

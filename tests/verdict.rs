@@ -108,6 +108,41 @@ async fn a_server_that_closes_each_connection_itself_is_named_with_the_advice_th
     );
 }
 
+/// An application ping that comes too rarely for the server (every ping_interval, 15 s, where
+/// it wants one every 2 s) is named as such; app_ping_interval fixes it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_application_ping_rarer_than_the_server_wants_is_named_and_app_ping_interval_fixes_it() {
+    let srv = Peer::python("closer.py", &["heartbeat", "2"]).await;
+    let app = [
+        "--app-ping",
+        r#"{"op":"ping"}"#,
+        "--app-pong",
+        r#""op"\s*:\s*"pong""#,
+    ];
+    let mut args = vec!["--headless", "--reconnect-min", "50ms"];
+    args.extend(app);
+    let url = srv.url();
+    args.push(&url);
+    let mut w = Lines::spawn(&args);
+    let warning = w.until("the warning", |v| v["event"] == "warning").await;
+    let message = warning["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("the server ended the last 2 connections after 2")
+            && message.contains("sooner than the application heartbeat's interval (15s)")
+            && message.contains("set app_ping_interval"),
+        "{message}"
+    );
+    w.signal("-TERM").await;
+    w.finish().await;
+
+    let mut args = vec!["--headless", "--app-ping-interval", "1s"];
+    args.extend(app);
+    args.push(&url);
+    let seen = watch_for(Lines::spawn(&args), Duration::from_millis(5000)).await;
+    assert_eq!(count(&seen, "open"), 1, "{seen:#?}");
+    assert_eq!(count(&seen, "warning"), 0, "{seen:#?}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_load_balancer_that_cuts_idle_tunnels_is_named_as_the_path() {
     let srv = Server::start(ServeOptions {

@@ -84,6 +84,13 @@ impl Task {
         if !matches!(end, End::User(_) | End::Stale(_)) {
             self.count_attempt(&end, uptime);
         }
+        self.watch_app_interval(&end, uptime);
+        if !matches!(end, End::User(_))
+            && let Some(words) = self.protocol.as_mut().and_then(|p| p.ended(uptime))
+        {
+            self.sink
+                .push(Event::Warning(super::event::Warning::Note(words)));
+        }
         match end {
             End::ServerClose(code, reason) => {
                 // tungstenite answers the close; keep reading so the answer goes out.
@@ -226,6 +233,51 @@ impl Task {
                 }
                 next
             }
+        }
+    }
+
+    /// Says once when the server keeps ending connections sooner than the application
+    /// heartbeat's interval: a server that wants an application ping more often than wsmon
+    /// sends one drops it every time, and only `app_ping_interval` fixes that.
+    fn watch_app_interval(&mut self, end: &End, uptime: Duration) {
+        let pings = self.s.app_ping.is_some()
+            || self
+                .protocol
+                .as_ref()
+                .is_some_and(|p| p.app_ping().is_some());
+        let Some(interval) = super::protocol::app_interval(&self.s).filter(|_| pings) else {
+            return;
+        };
+        let servers = matches!(end, End::ServerClose(..) | End::Broken(..));
+        if !servers || uptime >= interval {
+            self.short_of_app.clear();
+            return;
+        }
+        self.short_of_app.push(uptime);
+        if self.short_of_app.len() > 2 {
+            self.short_of_app.remove(0);
+        }
+        // A server that wants a ping more often drops connections at its own period: lives
+        // of a second or more, alike. Connections cut at once are something else.
+        let alike = match self.short_of_app[..] {
+            [a, b] => {
+                let (lo, hi) = (a.min(b), a.max(b));
+                lo >= Duration::from_secs(1) && (hi - lo) * 4 <= hi
+            }
+            _ => false,
+        };
+        if alike && !self.warned_app_interval {
+            self.warned_app_interval = true;
+            let lives: Vec<String> = self
+                .short_of_app
+                .iter()
+                .map(|d| crate::text::duration(*d))
+                .collect();
+            self.sink.push(Event::Warning(super::event::Warning::Note(format!(
+                "the server ended the last 2 connections after {}, sooner than the application heartbeat's interval ({}): if it wants an application ping more often, set app_ping_interval below that",
+                lives.join(" and "),
+                crate::text::duration(interval)
+            ))));
         }
     }
 

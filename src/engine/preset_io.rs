@@ -152,6 +152,7 @@ impl Task {
                 Reacted::Done
             }
             Seen::Pong => Reacted::Pong,
+            Seen::Beat => Reacted::Done,
             Seen::Failed(why) => {
                 self.sink.push_at(at, received());
                 Reacted::End(End::Broken(

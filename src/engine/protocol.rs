@@ -172,6 +172,8 @@ pub enum Seen {
     Heartbeat,
     /// The answer to the application ping: a round trip.
     Pong,
+    /// A heart-beat of the server's that needs no answer (a STOMP EOL): not shown, not data.
+    Beat,
     /// The handshake completed; the words say with what.
     Ready(String),
     /// The session failed (refused, or ended by the server); the words say how.
@@ -253,6 +255,11 @@ pub trait Driver: Send {
     /// Whether received events end with a recovery offset (Socket.IO), for display.
     fn offsets(&self) -> bool {
         false
+    }
+    /// The connection ended (not by the user) after `uptime`: what the protocol knows of
+    /// why (a SUBSCRIBE the broker answered by closing).
+    fn ended(&mut self, _uptime: std::time::Duration) -> Option<String> {
+        None
     }
 }
 

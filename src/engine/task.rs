@@ -88,6 +88,10 @@ pub(super) struct Task {
     pub(super) protocol: Option<Box<dyn Driver>>,
     /// Answers sent for the server on this connection (heartbeats, auto replies).
     pub(super) replies: u64,
+    /// Lifetimes of the last connections the server ended sooner than the application
+    /// heartbeat's interval, and whether that was said.
+    pub(super) short_of_app: Vec<Duration>,
+    pub(super) warned_app_interval: bool,
     /// Jitter and stagger; seeded from the settings when a test asserts on them.
     pub(super) rng: SmallRng,
 }
@@ -114,6 +118,8 @@ impl Task {
             url: s.shown_url().into(),
             protocol: s.preset.map(|p| protocol::driver(p, &s)),
             replies: 0,
+            short_of_app: Vec::new(),
+            warned_app_interval: false,
             s,
             cmds,
             sink: Sink::new(tx, tap),

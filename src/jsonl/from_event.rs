@@ -97,6 +97,7 @@ impl Body {
                     id: (m.id != 0).then_some(m.id),
                     data,
                     base64,
+                    decoded: None,
                 };
                 match m.dir {
                     crate::engine::Dir::In => Body::Recv(p),

@@ -331,6 +331,9 @@ pub struct Payload {
     /// Binary (or non-UTF-8) payload.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub base64: Option<String>,
+    /// Headless only: the message as its preset reads it (`sensors/1 {"t":21} · QoS 1`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decoded: Option<String>,
 }
 
 /// An `error` line.

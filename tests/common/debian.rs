@@ -1,5 +1,6 @@
 //! Real servers from Debian packages (`.ci/run` installs them): tinyproxy as an HTTP CONNECT
-//! proxy and nginx, each run in the foreground with a config in a temp dir on a reserved port.
+//! proxy, nginx, HAProxy, and the brokers (`brokers.rs`), each run in the foreground with a
+//! config in a temp dir on a reserved port.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -14,6 +15,9 @@ pub struct Daemon {
     pub dir: tempfile::TempDir,
     /// The loopback port it listens on.
     pub port: u16,
+    program: String,
+    args: Vec<String>,
+    env: Vec<(String, String)>,
 }
 
 impl Daemon {
@@ -25,6 +29,25 @@ impl Daemon {
     /// Its log so far, for a failing test's message.
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("daemon.log")).unwrap_or_default()
+    }
+
+    /// Kills it (its connections drop without a goodbye) and starts it again, same config,
+    /// same port; returns when it listens again.
+    #[allow(dead_code)]
+    pub async fn restart(&mut self) {
+        self.kill_group();
+        let _ = self.child.wait().await;
+        // What it started dies a moment later: wait until the port is free.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while tokio::net::TcpStream::connect(("127.0.0.1", self.port))
+            .await
+            .is_ok()
+            && tokio::time::Instant::now() < deadline
+        {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        self.child = spawn(&self.program, &self.args, &self.env, self.dir.path());
+        listening(&self.program, self.port, || self.log()).await;
     }
 }
 
@@ -39,19 +62,29 @@ fn tool(name: &str) -> PathBuf {
     panic!("{name} is not installed: .ci/run installs it with apt (apt-get install {name})");
 }
 
-async fn start(program: &str, args: &[&str], dir: tempfile::TempDir, port: u16) -> Daemon {
-    let log = std::fs::File::create(dir.path().join("daemon.log")).unwrap();
-    let child = Command::new(tool(program))
+fn spawn(program: &str, args: &[String], env: &[(String, String)], dir: &Path) -> Child {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("daemon.log"))
+        .unwrap();
+    Command::new(tool(program))
         .args(args)
-        .current_dir(dir.path())
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .current_dir(dir)
         .stdin(Stdio::null())
         .stdout(log.try_clone().unwrap())
         .stderr(log)
         .kill_on_drop(true)
+        // Its own process group: a daemon started by a script (RabbitMQ) is killed whole.
+        .process_group(0)
         .spawn()
-        .unwrap_or_else(|e| panic!("{program} starts: {e}"));
-    let d = Daemon { child, dir, port };
-    let deadline = tokio::time::Instant::now() + super::PATIENCE;
+        .unwrap_or_else(|e| panic!("{program} starts: {e}"))
+}
+
+/// Waits until `port` takes connections (a broker may take seconds to boot).
+async fn listening(program: &str, port: u16, log: impl Fn() -> String) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     while tokio::net::TcpStream::connect(("127.0.0.1", port))
         .await
         .is_err()
@@ -59,16 +92,58 @@ async fn start(program: &str, args: &[&str], dir: tempfile::TempDir, port: u16) 
         assert!(
             tokio::time::Instant::now() < deadline,
             "{program} did not listen on {port}: {}",
-            d.log()
+            log()
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+/// Starts `program` with `args` and `env` in `dir`; returns once it listens on `port`.
+pub async fn start_with(
+    program: &str,
+    args: &[&str],
+    env: &[(&str, String)],
+    dir: tempfile::TempDir,
+    port: u16,
+) -> Daemon {
+    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    let env: Vec<(String, String)> = env
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.clone()))
+        .collect();
+    let child = spawn(program, &args, &env, dir.path());
+    let d = Daemon {
+        child,
+        dir,
+        port,
+        program: program.to_string(),
+        args,
+        env,
+    };
+    listening(program, port, || d.log()).await;
     d
+}
+
+async fn start(program: &str, args: &[&str], dir: tempfile::TempDir, port: u16) -> Daemon {
+    start_with(program, args, &[], dir, port).await
+}
+
+impl Daemon {
+    /// Kills the daemon and everything it started.
+    pub fn kill_group(&mut self) {
+        if let Some(pid) = self.child.id() {
+            // SAFETY: kill(2) with a process group id is a plain system call.
+            unsafe {
+                libc::kill(-(pid as i32), libc::SIGKILL);
+            }
+        }
+        let _ = self.child.start_kill();
+    }
 }
 
 impl Drop for Daemon {
     fn drop(&mut self) {
-        let _ = self.child.start_kill();
+        self.kill_group();
     }
 }
 

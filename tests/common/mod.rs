@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod bin;
+pub mod brokers;
 pub mod debian;
 pub mod faults;
 pub mod peers;

@@ -87,7 +87,11 @@ impl Peer {
 fn install_node() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
-        if dir().join("node_modules").is_dir() {
+        // The copy of the lockfile in node_modules says what is installed (scripts/test
+        // keeps it the same way).
+        let stamp = dir().join("node_modules").join(".wsmon-package-lock.json");
+        let wanted = std::fs::read(dir().join("package-lock.json")).unwrap();
+        if std::fs::read(&stamp).ok().as_deref() == Some(wanted.as_slice()) {
             return;
         }
         let out = std::process::Command::new("npm")
@@ -100,6 +104,7 @@ fn install_node() {
             "npm ci in tests/peers failed: {}",
             String::from_utf8_lossy(&out.stderr)
         );
+        std::fs::write(&stamp, wanted).unwrap();
     });
 }
 

@@ -42,6 +42,9 @@ pub struct Graphql {
     ack_by: Instant,
     acked: bool,
     next_id: u64,
+    /// The legacy server's keep-alives: when the last came, and how far apart they come.
+    last_ka: Option<Instant>,
+    ka_every: Option<Duration>,
 }
 
 impl Graphql {
@@ -58,7 +61,15 @@ impl Graphql {
             ack_by: Instant::now(),
             acked: false,
             next_id: 0,
+            last_ka: None,
+            ka_every: None,
         }
+    }
+
+    /// When the legacy server's silence means the session is gone: three of its keep-alive
+    /// intervals without one.
+    fn ka_limit(&self) -> Option<Instant> {
+        Some(self.last_ka? + self.ka_every? * 3)
     }
 
     /// A subscription (or query) document as the protocol's start message, with a new id.
@@ -128,6 +139,8 @@ impl Driver for Graphql {
         self.acked = false;
         self.ack_by = now + self.wait;
         self.next_id = 0;
+        self.last_ka = None;
+        self.ka_every = None;
         let init = match &self.payload {
             Some(p) => json!({"type": "connection_init", "payload": p}),
             None => json!({"type": "connection_init"}),
@@ -135,7 +148,7 @@ impl Driver for Graphql {
         vec![Payload::text(init.to_string())]
     }
 
-    fn receive(&mut self, kind_: Kind, data: &[u8], _now: Instant) -> Reaction {
+    fn receive(&mut self, kind_: Kind, data: &[u8], now: Instant) -> Reaction {
         let Some(v) = (kind_ == Kind::Text)
             .then(|| serde_json::from_slice::<Value>(data).ok())
             .flatten()
@@ -170,7 +183,13 @@ impl Driver for Graphql {
                 Reaction::answer(Seen::Heartbeat, vec![Payload::text(r#"{"type":"pong"}"#)])
             }
             (Flavour::Modern, Some("pong")) => Reaction::just(Seen::Pong),
-            (Flavour::Legacy, Some("ka")) => Reaction::just(Seen::Pong),
+            (Flavour::Legacy, Some("ka")) => {
+                if let Some(last) = self.last_ka {
+                    self.ka_every = Some(now.saturating_duration_since(last));
+                }
+                self.last_ka = Some(now);
+                Reaction::just(Seen::Beat)
+            }
             (Flavour::Legacy, Some("connection_error")) => Reaction::just(Seen::Failed(format!(
                 "GraphQL (legacy subscriptions-transport-ws): the server refused the connection: {}",
                 messages(v.get("payload"))
@@ -181,15 +200,40 @@ impl Driver for Graphql {
                 messages(v.get("payload"))
             )),
             (_, Some("complete")) => Reaction::just(Seen::Control),
+            // A result that carries errors: data, and the errors named.
+            (_, Some("next" | "data"))
+                if v.pointer("/payload/errors")
+                    .and_then(Value::as_array)
+                    .is_some_and(|e| !e.is_empty()) =>
+            {
+                Reaction::just(Seen::Data).saying(format!(
+                    "GraphQL ({}): subscription #{id} returned errors: {}",
+                    self.protocol(),
+                    messages(v.pointer("/payload/errors"))
+                ))
+            }
             _ => Reaction::just(Seen::Data),
         }
     }
 
     fn deadline(&self) -> Option<Instant> {
-        (!self.acked).then_some(self.ack_by)
+        if self.acked {
+            self.ka_limit()
+        } else {
+            Some(self.ack_by)
+        }
     }
 
-    fn on_deadline(&mut self, _now: Instant) -> Due {
+    fn on_deadline(&mut self, now: Instant) -> Due {
+        if self.acked
+            && let (Some(last), Some(every)) = (self.last_ka, self.ka_every)
+        {
+            return Due::Dead(format!(
+                "GraphQL (legacy subscriptions-transport-ws): no keep-alive (ka) from the server for {}; it sent one every {}: the session is gone",
+                crate::text::duration(now.saturating_duration_since(last)),
+                crate::text::duration(every)
+            ));
+        }
         Due::Dead(format!(
             "{}: no connection_ack within {} of connection_init (graphql-ws closes with 4408 when the init is late, 4403 when it is refused)",
             self.protocol(),
@@ -307,6 +351,17 @@ mod tests {
             r.say,
             ["GraphQL (graphql-ws): subscription #1 failed: no such field"]
         );
+        let r = said(
+            &mut g,
+            r#"{"id":"2","type":"next","payload":{"data":null,"errors":[{"message":"broken"}]}}"#,
+        );
+        assert_eq!(
+            (r.seen, r.say),
+            (
+                Seen::Data,
+                vec!["GraphQL (graphql-ws): subscription #2 returned errors: broken".to_string()]
+            )
+        );
         assert_eq!(
             decode(r#"{"id":"1","type":"next","payload":{"data":{"n":1}}}"#).unwrap(),
             r#"next #1 {"data":{"n":1}}"#
@@ -332,7 +387,20 @@ mod tests {
                 .data
                 .starts_with(br#"{"id":"1","type":"start","payload":"#)
         );
-        assert_eq!(said(&mut g, r#"{"type":"ka"}"#).seen, Seen::Pong);
+        assert_eq!(said(&mut g, r#"{"type":"ka"}"#).seen, Seen::Beat);
+        // Keep-alives 500 ms apart make 1.5 s of silence the end of the session.
+        let t1 = Instant::now();
+        g.receive(Kind::Text, br#"{"type":"ka"}"#, t1);
+        g.receive(
+            Kind::Text,
+            br#"{"type":"ka"}"#,
+            t1 + Duration::from_millis(500),
+        );
+        assert_eq!(g.deadline(), Some(t1 + Duration::from_millis(2000)));
+        assert!(matches!(
+            g.on_deadline(t1 + Duration::from_millis(2000)),
+            Due::Dead(w) if w.contains("no keep-alive (ka) from the server for 1.5s; it sent one every 500ms")
+        ));
         assert_eq!(g.app_ping(), None, "no client ping in the legacy protocol");
         assert_eq!(
             g.encode("subscription { other }").unwrap().payload.data,

@@ -154,7 +154,7 @@ impl Mqtt {
             Seen::Failed(_) => 6,
             Seen::Ready(_) => 5,
             Seen::Data => 4,
-            Seen::Pong => 3,
+            Seen::Pong | Seen::Beat => 3,
             Seen::Heartbeat => 2,
             Seen::Control => 1,
         };
@@ -314,6 +314,14 @@ impl Driver for Mqtt {
         } else {
             Vec::new()
         }
+    }
+
+    fn ended(&mut self, _uptime: Duration) -> Option<String> {
+        let (_, filters) = self.subscribing.take()?;
+        Some(format!(
+            "MQTT: the broker closed the connection while the SUBSCRIBE to {} was unanswered: it refuses one of these filters (not authorized, or not valid), and some brokers (RabbitMQ) answer that by closing",
+            filters.join(", ")
+        ))
     }
 }
 

@@ -149,6 +149,9 @@ pub struct Stomp {
     next_beat: Option<Instant>,
     last_heard: Instant,
     receipts: u64,
+    /// Since CONNECTED, nothing but heart-beats and receipts came: a close now follows the
+    /// SUBSCRIBE frames.
+    quiet_since_subscribe: bool,
 }
 
 impl Stomp {
@@ -178,6 +181,7 @@ impl Stomp {
             next_beat: None,
             last_heard: Instant::now(),
             receipts: 0,
+            quiet_since_subscribe: false,
         }
     }
 
@@ -245,6 +249,7 @@ impl Stomp {
                 self.destinations.join(", ")
             ));
         }
+        self.quiet_since_subscribe = !subs.is_empty();
         Reaction::answer(Seen::Ready(detail), subs)
     }
 
@@ -261,6 +266,7 @@ impl Driver for Stomp {
 
     fn start(&mut self, now: Instant, _subprotocol: Option<&str>) -> Vec<Payload> {
         self.connected = false;
+        self.quiet_since_subscribe = false;
         self.connected_by = Some(now + self.wait);
         self.send_every = None;
         self.hear_every = None;
@@ -277,14 +283,17 @@ impl Driver for Stomp {
         let Some(f) = parse(data) else {
             // EOLs: the server's heart-beat.
             return Reaction::just(if data.iter().all(|b| *b == b'\n' || *b == b'\r') {
-                Seen::Control
+                Seen::Beat
             } else {
                 Seen::Data
             });
         };
         match f.command.as_str() {
             "CONNECTED" => self.connected(&f, now),
-            "MESSAGE" => Reaction::just(Seen::Data),
+            "MESSAGE" => {
+                self.quiet_since_subscribe = false;
+                Reaction::just(Seen::Data)
+            }
             "RECEIPT" => {
                 let mut r = Reaction::just(Seen::Control);
                 if let Some(n) = f.header("receipt-id").and_then(|id| id.parse::<u64>().ok()) {
@@ -300,7 +309,11 @@ impl Driver for Stomp {
                 if !body.is_empty() && body != message {
                     why.push_str(&format!(" — {}", body.lines().next().unwrap_or(body)));
                 }
-                if !self.connected && message.to_ascii_lowercase().contains("host") {
+                if !self.connected
+                    && format!("{message} {body}")
+                        .to_ascii_lowercase()
+                        .contains("host")
+                {
                     why.push_str(&format!(
                         " (wsmon sent host `{}`: set stomp_host to the server's virtual host, e.g. /)",
                         self.host
@@ -385,6 +398,16 @@ impl Driver for Stomp {
         } else {
             Vec::new()
         }
+    }
+
+    fn ended(&mut self, uptime: Duration) -> Option<String> {
+        let quiet = std::mem::take(&mut self.quiet_since_subscribe);
+        (self.connected && quiet && uptime < Duration::from_secs(2)).then(|| {
+            format!(
+                "STOMP: the server closed the connection right after the SUBSCRIBE to {}, without an ERROR: it refuses one of these destinations (access refused?)",
+                self.destinations.join(", ")
+            )
+        })
     }
 }
 
@@ -488,7 +511,7 @@ mod tests {
         assert_eq!(e.ack, Some(1));
         assert_eq!(decode(&e.payload.data).unwrap(), "SEND /queue/q a:b");
         assert_eq!(said(&mut s, "RECEIPT\nreceipt-id:1\n\n\0", t0).acked, [1]);
-        assert_eq!(said(&mut s, "\n", t0).seen, Seen::Control);
+        assert_eq!(said(&mut s, "\n", t0).seen, Seen::Beat);
         let r = said(
             &mut s,
             "ERROR\nmessage:not_found\n\nNO_ROUTE: no queue 'x'\0",
