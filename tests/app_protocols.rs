@@ -190,3 +190,86 @@ async fn graphql_ws_without_the_preset_is_closed_for_a_missing_init() {
     w.finish().await;
     srv.kill().await;
 }
+
+/// A preset of the config file's own: its subprotocol offered, its on_open and one
+/// subscribe message per `subscribe` value sent on every open, in that order; its heartbeat
+/// kept; and `--preset list` names it beside the built-in ones.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_preset_of_the_config_files_own_is_spoken_on_every_open() {
+    use wsmon::server::{ServeOptions, Server};
+    let srv = Server::start(ServeOptions {
+        port: 0,
+        keep_texts: 100,
+        no_echo: true,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("wsmon.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"
+[preset.ticker]
+on_open = ['{{"op":"auth","key":"k"}}']
+subscribe = '{{"op":"subscribe","channel":"{{}}"}}'
+app_ping = '{{"op":"ping"}}'
+app_ping_interval = "200ms"
+
+[[endpoint]]
+name = "feed"
+url = "{}"
+preset = "ticker"
+subscribe = ["btc", "eth"]
+"#,
+            srv.url()
+        ),
+    )
+    .unwrap();
+    let c = config.to_str().unwrap();
+    let out = common::bin::wsmon(&["--config", c, "--preset", "list"])
+        .output()
+        .await
+        .unwrap();
+    let list = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success());
+    for name in [
+        "socketio ",
+        "graphql-ws ",
+        "mqtt ",
+        "stomp ",
+        "ticker ",
+        "none ",
+    ] {
+        assert!(list.contains(name), "{name}: {list}");
+    }
+    assert!(
+        list.contains("line 2: app_ping, app_ping_interval, on_open, subscribe"),
+        "{list}"
+    );
+
+    let mut w = Lines::spawn(&["--headless", "--config", c]);
+    w.until("open", is("open")).await;
+    let mut pings = 0;
+    w.until("pings", |v| {
+        pings += usize::from(v["event"] == "ping" && v["app"] == true);
+        pings == 3
+    })
+    .await;
+    w.signal("-TERM").await;
+    assert_eq!(w.finish().await.0, 0);
+    let texts = srv.stats().texts();
+    assert_eq!(
+        texts[..3],
+        [
+            r#"{"op":"auth","key":"k"}"#,
+            r#"{"op":"subscribe","channel":"btc"}"#,
+            r#"{"op":"subscribe","channel":"eth"}"#,
+        ]
+    );
+    assert!(
+        texts[3..].iter().all(|t| t == r#"{"op":"ping"}"#) && texts.len() >= 6,
+        "{texts:?}"
+    );
+}
