@@ -21,6 +21,20 @@ fn decoded(v: &Value) -> &str {
     v["decoded"].as_str().unwrap_or("")
 }
 
+/// Stops wsmon; its output must say it said goodbye (`goodbye`, as decoded) before closing.
+async fn stop_with_goodbye(w: Lines, goodbye: &str) -> Vec<Value> {
+    w.signal("-TERM").await;
+    let (code, lines, err) = w.finish().await;
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        lines
+            .iter()
+            .any(|v| v["event"] == "sent" && decoded(v).starts_with(goodbye)),
+        "{goodbye} before the close"
+    );
+    lines
+}
+
 /// Waits until `n` application RTTs came after the last line seen, with no drop between.
 async fn stays_up(w: &mut Lines, n: usize) {
     let mut rtts = 0;
@@ -114,15 +128,7 @@ async fn mqtt_with_mosquitto() {
         v["event"] == "recv" && decoded(v) == "sensors/2 after the restart · QoS 1"
     })
     .await;
-    w.signal("-TERM").await;
-    let (code, lines, err) = w.finish().await;
-    assert_eq!(code, 0, "{err}");
-    assert!(
-        lines
-            .iter()
-            .any(|v| v["event"] == "sent" && decoded(v) == "DISCONNECT 0x00"),
-        "a DISCONNECT before the close"
-    );
+    let lines = stop_with_goodbye(w, "DISCONNECT 0x00").await;
     assert!(
         !lines.iter().any(|v| v["event"] == "unconfirmed"),
         "every publish was acknowledged"
@@ -162,22 +168,18 @@ async fn stomp_and_mqtt_with_rabbitmq() {
 
     // The host header is the URL's host by default, which RabbitMQ takes for a virtual
     // host: the refusal says what to set.
-    let out = wsmon(&[
-        "--headless",
-        "--preset",
-        "stomp",
-        "--username",
-        USER.0,
-        "--password",
-        USER.1,
-        "--max-attempts",
-        "1",
-        &rabbit.stomp_url(),
-    ])
-    .output()
-    .await
-    .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
+    let refused = |extra: &'static [&'static str], password: &'static str| {
+        let url = rabbit.stomp_url();
+        async move {
+            let mut args = vec!["--headless", "--preset", "stomp", "--max-attempts", "1"];
+            args.extend(extra);
+            args.extend(["--username", USER.0, "--password", password]);
+            args.push(&url);
+            let out = wsmon(&args).output().await.unwrap();
+            String::from_utf8_lossy(&out.stdout).into_owned()
+        }
+    };
+    let text = refused(&[], USER.1).await;
     assert!(
         text.contains("STOMP: the server sent ERROR")
             && text.contains("Virtual host '127.0.0.1' access denied")
@@ -185,24 +187,7 @@ async fn stomp_and_mqtt_with_rabbitmq() {
         "{text}"
     );
     // A wrong password.
-    let out = wsmon(&[
-        "--headless",
-        "--preset",
-        "stomp",
-        "--stomp-host",
-        "/",
-        "--username",
-        USER.0,
-        "--password",
-        "wrong",
-        "--max-attempts",
-        "1",
-        &rabbit.stomp_url(),
-    ])
-    .output()
-    .await
-    .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
+    let text = refused(&["--stomp-host", "/"], "wrong").await;
     assert!(
         text.contains("STOMP: the server sent ERROR: Bad CONNECT"),
         "{text}"
@@ -326,14 +311,6 @@ async fn stomp_and_mqtt_with_rabbitmq() {
         v["event"] == "recv" && decoded(v) == "/topic/ticks after the restart"
     })
     .await;
-    w.signal("-TERM").await;
-    let (code, lines, err) = w.finish().await;
-    assert_eq!(code, 0, "{err}");
-    assert!(
-        lines
-            .iter()
-            .any(|v| v["event"] == "sent" && decoded(v).starts_with("DISCONNECT")),
-        "a DISCONNECT before the close"
-    );
+    stop_with_goodbye(w, "DISCONNECT").await;
     eprintln!("rabbitmq: booted in {boot:.1?}, restarted in {reboot:.1?}");
 }

@@ -286,6 +286,16 @@ pub fn stomp_subprotocols() -> Vec<String> {
     stomp::SUBPROTOCOLS.iter().map(|s| s.to_string()).collect()
 }
 
+/// The login of settings `s` (MQTT, STOMP): `username` and `password`, else the URL's.
+fn login(s: &ConnSettings) -> Option<(String, String)> {
+    let password = s.password.as_ref().map(|p| p.0.clone());
+    match (&s.username, password) {
+        (Some(u), p) => Some((u.clone(), p.unwrap_or_default())),
+        (None, Some(p)) => Some((String::new(), p)),
+        (None, None) => s.target.credentials(),
+    }
+}
+
 /// The interval of the application heartbeat of settings `s`: `app_ping_interval`, else
 /// `ping_interval`; `None` when both are off.
 pub fn app_interval(s: &ConnSettings) -> Option<Duration> {

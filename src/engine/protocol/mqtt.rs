@@ -70,14 +70,7 @@ impl Mqtt {
     pub fn new(s: &ConnSettings) -> Mqtt {
         let keepalive = super::app_interval(s)
             .map_or(0, |i| i.as_secs_f64().ceil().clamp(1.0, 65_535.0) as u16);
-        let login = match (&s.username, &s.password) {
-            (Some(u), p) => Some((
-                u.clone(),
-                p.as_ref().map(|p| p.0.clone()).unwrap_or_default(),
-            )),
-            (None, Some(p)) => Some((String::new(), p.0.clone())),
-            (None, None) => s.target.credentials(),
-        };
+        let login = super::login(s);
         Mqtt {
             choice: s.mqtt_version,
             version: match s.mqtt_version {

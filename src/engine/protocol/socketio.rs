@@ -407,6 +407,15 @@ mod tests {
         s.receive(Kind::Text, text.as_bytes(), now)
     }
 
+    /// The server's open packet: pings every 300 ms, 200 ms to answer.
+    fn open(s: &mut SocketIo, now: Instant) -> Reaction {
+        said(
+            s,
+            r#"0{"sid":"a","pingInterval":300,"pingTimeout":200}"#,
+            now,
+        )
+    }
+
     #[test]
     fn joins_answers_pings_and_keeps_the_servers_heartbeat() {
         let t0 = Instant::now();
@@ -481,11 +490,7 @@ mod tests {
         let t0 = Instant::now();
         let mut s = SocketIo::new(&settings("/", None));
         s.start(t0, None);
-        said(
-            &mut s,
-            r#"0{"sid":"a","pingInterval":300,"pingTimeout":200}"#,
-            t0,
-        );
+        open(&mut s, t0);
         let r = said(&mut s, r#"40{"sid":"s1","pid":"P1"}"#, t0);
         assert!(
             matches!(r.seen, Seen::Ready(ref d) if d.ends_with("recovery on")),
@@ -496,11 +501,7 @@ mod tests {
         said(&mut s, r#"42["tick",{"n":2},"O2"]"#, t0);
         // The next connection asks for the session back from the last offset.
         s.start(t0, None);
-        let r = said(
-            &mut s,
-            r#"0{"sid":"b","pingInterval":300,"pingTimeout":200}"#,
-            t0,
-        );
+        let r = open(&mut s, t0);
         assert_eq!(r.send, [Payload::text(r#"40{"pid":"P1","offset":"O2"}"#)]);
         for n in 3..6 {
             said(&mut s, &format!(r#"42["tick",{{"n":{n}}},"O{n}"]"#), t0);
@@ -512,11 +513,7 @@ mod tests {
         );
         // A server that lost the session says so with a new pid.
         s.start(t0, None);
-        said(
-            &mut s,
-            r#"0{"sid":"c","pingInterval":300,"pingTimeout":200}"#,
-            t0,
-        );
+        open(&mut s, t0);
         let r = said(&mut s, r#"40{"sid":"s2","pid":"P2"}"#, t0);
         assert!(
             matches!(r.seen, Seen::Ready(ref d) if d.ends_with("not recovered: a new session")),

@@ -157,14 +157,7 @@ pub struct Stomp {
 impl Stomp {
     /// A driver for settings `s`.
     pub fn new(s: &ConnSettings) -> Stomp {
-        let login = match (&s.username, &s.password) {
-            (Some(u), p) => Some((
-                u.clone(),
-                p.as_ref().map(|p| p.0.clone()).unwrap_or_default(),
-            )),
-            (None, Some(p)) => Some((String::new(), p.0.clone())),
-            (None, None) => s.target.credentials(),
-        };
+        let login = super::login(s);
         Stomp {
             host: s
                 .stomp_host
