@@ -64,8 +64,8 @@ impl Mosquitto {
 /// mosquitto (see `Mosquitto`).
 pub async fn mosquitto() -> Mosquitto {
     let dir = tempfile::tempdir().unwrap();
-    let ws = super::reserve_port().release();
-    let mqtt = super::reserve_port().release();
+    let (ws, mqtt) = (super::reserve_port(), super::reserve_port());
+    let (ws, mqtt) = (ws.release(), mqtt.release());
     let d = dir.path();
     let passwd = d.join("passwd");
     let out = std::process::Command::new("mosquitto_passwd")
@@ -160,8 +160,9 @@ impl Drop for Rabbit {
 pub async fn rabbitmq() -> Rabbit {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().to_path_buf();
-    let [amqp, stomp, mqtt, web_stomp, web_mqtt, dist, epmd] =
-        std::array::from_fn(|_| super::reserve_port().release());
+    // All held at once, so no two are the same port, then released for RabbitMQ to bind.
+    let held: [super::ReservedPort; 7] = std::array::from_fn(|_| super::reserve_port());
+    let [amqp, stomp, mqtt, web_stomp, web_mqtt, dist, epmd] = held.map(|p| p.release());
     let defs = serde_json::json!({
         "users": [
             {"name": USER.0, "password": USER.1, "tags": ""},
