@@ -148,7 +148,10 @@ pub fn load(
     let top = file
         .map(|f| layer::from_table(f, &f.top))
         .unwrap_or_default();
-    let (session, session_provenance) = layer::session(&[&cli_layer, &top])?;
+    let (mut session, session_provenance) = layer::session(&[&cli_layer, &top])?;
+    if let Some(f) = file {
+        session.keymap = f.keymap.clone();
+    }
     let endpoints = endpoints::configure(&cli_layer, urls, file, env)?;
     Ok(Config {
         session,

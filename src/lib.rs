@@ -10,6 +10,7 @@ pub mod engine;
 pub mod error;
 pub mod headless;
 pub mod jsonl;
+pub mod keymap;
 pub mod logging;
 pub mod metrics;
 pub mod model;

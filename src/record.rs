@@ -51,6 +51,8 @@ pub struct RecordStatus {
     pub notice: Option<String>,
     /// Still recording.
     pub active: bool,
+    /// Rotated parts kept beside the file (`FILE.1` newest).
+    pub parts: usize,
 }
 
 /// A running recorder: attach `tap` to an engine; read `status`; `finish` when the engine let go.
@@ -134,6 +136,7 @@ struct Writer {
     lost: u64,
     error: Option<String>,
     notice: Option<String>,
+    parts: usize,
     last_flush: Instant,
     last_retry: Instant,
     enc: Encoder,
@@ -151,6 +154,7 @@ impl Writer {
             lost: 0,
             error: None,
             notice: None,
+            parts: 0,
             last_flush: Instant::now(),
             last_retry: Instant::now(),
             enc: Encoder::new(),
@@ -169,6 +173,7 @@ impl Writer {
             error: self.error.clone(),
             notice: self.notice.clone(),
             active: true,
+            parts: self.parts,
         }
     }
 
@@ -322,8 +327,9 @@ impl Writer {
         for i in (1..keep).rev() {
             let _ = std::fs::rename(numbered(i), numbered(i + 1));
         }
-        if let Err(e) = std::fs::rename(&self.opts.path, numbered(1)) {
-            self.error = Some(describe(&self.opts.path, &e));
+        match std::fs::rename(&self.opts.path, numbered(1)) {
+            Ok(()) => self.parts = (self.parts + 1).min(keep),
+            Err(e) => self.error = Some(describe(&self.opts.path, &e)),
         }
         match self.reopen() {
             Ok(()) => {

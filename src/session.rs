@@ -48,6 +48,10 @@ pub struct SessionOptions {
     pub log_file_max_bytes: u64,
     /// Old `wsmon.log` files kept.
     pub log_file_keep: usize,
+    /// The dashboard captures the mouse (the wheel scrolls; off: the terminal selects text).
+    pub mouse: bool,
+    /// The dashboard's keys, `[keys]` applied.
+    pub keymap: crate::keymap::Keymap,
 }
 
 impl Default for SessionOptions {
@@ -62,6 +66,8 @@ impl Default for SessionOptions {
             metrics: None,
             log_file_max_bytes: crate::logging::LogFile::default().max_bytes,
             log_file_keep: crate::logging::LogFile::default().keep,
+            mouse: true,
+            keymap: crate::keymap::Keymap::default(),
         }
     }
 }

@@ -36,13 +36,13 @@ pub async fn run(mut session: Session, mut apps: Vec<App>) -> anyhow::Result<Exi
         at,
         event: Event::Stopped(why),
     };
-    let (lines, why, at) = if apps.len() == 1 {
+    let (lines, apps, why, at) = if apps.len() == 1 {
         let mut app = apps.pop().expect("one endpoint");
         let why = event_loop::run_on_terminal(&mut app, &mut session).await?;
         let at = std::time::SystemTime::now();
         app.apply(&[stopped(why, at)]);
         app.now = at;
-        (vec![summary::one(&app)], why, at)
+        (vec![summary::one(&app)], vec![app], why, at)
     } else {
         let mut fleet = FleetApp::new(apps);
         let why = event_loop::run_on_terminal(&mut fleet, &mut session).await?;
@@ -51,7 +51,7 @@ pub async fn run(mut session: Session, mut apps: Vec<App>) -> anyhow::Result<Exi
             app.apply(&[stopped(why, at)]);
         }
         fleet.now = at;
-        (summary::for_fleet(&fleet), why, at)
+        (summary::for_fleet(&fleet), fleet.apps, why, at)
     };
     // The screen is back; now close politely and let the recorders write their last lines.
     let finished = session.finish(why, at).await;
@@ -76,6 +76,10 @@ pub async fn run(mut session: Session, mut apps: Vec<App>) -> anyhow::Result<Exi
     }
     for s in &finished.recordings {
         println!("{}", crate::text::sanitize(&summary::recording(s)));
+    }
+    let apps: Vec<&App> = apps.iter().collect();
+    for line in summary::files_written(&finished.recordings, &apps) {
+        println!("{}", crate::text::sanitize(&line));
     }
     Ok(ExitCode::SUCCESS)
 }

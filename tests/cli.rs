@@ -217,9 +217,14 @@ fn every_config_key_has_a_flag() {
         if key.contains(' ') || key.chars().any(|c| c.is_uppercase()) {
             continue;
         }
+        // [keys] lines are actions, not settings.
+        if wsmon::keymap::named(key).is_some() {
+            continue;
+        }
         let flag = match key {
-            // Each URL is an argument; `name` only names an [[endpoint]] table.
-            "url" | "name" => continue,
+            // Each URL is an argument; `name` only names an [[endpoint]] table; `mouse` is
+            // the file's (a running dashboard toggles it with Alt-M).
+            "url" | "name" | "mouse" => continue,
             "headers" => "--header".to_string(),
             "subprotocols" => "--subprotocol".to_string(),
             other => format!("--{}", other.replace('_', "-")),

@@ -212,12 +212,12 @@ fn a_key_that_does_nothing_says_so() {
             .0
             .contains("F12 does nothing here")
     );
-    a.on_terminal(&ctrl('o'));
+    a.on_terminal(&ctrl('z'));
     assert!(
         a.current_status()
             .unwrap()
             .0
-            .contains("Ctrl-O does nothing here")
+            .contains("Ctrl-Z does nothing here")
     );
 }
 
@@ -287,8 +287,10 @@ fn only_rows_with_a_text_are_shown_and_counted() {
 #[test]
 fn an_asked_ping_shows_its_ping_and_pong_and_the_heartbeat_only_when_asked() {
     let mut a = app();
+    // What the log shows (hidden heartbeat rows are kept, not shown).
     let rows = |a: &wsmon::tui::app::App| -> Vec<String> {
-        (a.log.first_seq()..a.log.end_seq())
+        a.log
+            .shown_from(0, a.filter)
             .map(|s| String::from_utf8_lossy(&a.log.get(s).unwrap().data).into_owned())
             .collect()
     };
@@ -311,9 +313,89 @@ fn an_asked_ping_shows_its_ping_and_pong_and_the_heartbeat_only_when_asked() {
     assert_eq!(rows(&a), ["ping #2 sent", "pong 0.34 ms"]);
     a.apply(&beat(3.0, 3));
     assert_eq!(rows(&a).len(), 2, "only the asked one");
+    // Shown, the heartbeat rows already there come back with the new ones.
     a.on_terminal(&fkey(9));
     a.apply(&beat(4.0, 4));
-    assert_eq!(rows(&a)[2..], ["ping #4 sent", "pong 0.34 ms"]);
+    assert_eq!(
+        rows(&a),
+        [
+            "ping #1 sent",
+            "pong 0.34 ms",
+            "ping #2 sent",
+            "pong 0.34 ms",
+            "ping #3 sent",
+            "pong 0.34 ms",
+            "ping #4 sent",
+            "pong 0.34 ms"
+        ]
+    );
+    // Hidden again through the command: only the asked ones stay.
+    type_str(&mut a, "/pings");
+    a.on_terminal(&key(KeyCode::Enter));
+    assert_eq!(rows(&a), ["ping #2 sent", "pong 0.34 ms"]);
+}
+
+#[test]
+fn one_esc_returns_to_the_live_view() {
+    let mut a = app();
+    for i in 0..30 {
+        a.apply(&[ev(i as f64, text_in(&format!("row {i}")))]);
+    }
+    type_str(&mut a, "/find row 3");
+    a.on_terminal(&key(KeyCode::Enter));
+    type_str(&mut a, "/grep row");
+    a.on_terminal(&key(KeyCode::Enter));
+    a.on_terminal(&with(KeyCode::Up, KeyModifiers::SHIFT));
+    assert!(a.search.is_some() && a.grep.is_some() && !a.following());
+    a.on_terminal(&key(KeyCode::Esc));
+    assert!(a.search.is_none() && a.grep.is_none() && a.following());
+    assert!(a.at_rest());
+}
+
+#[test]
+fn slash_completes_and_lists_commands() {
+    let mut a = app();
+    type_str(&mut a, "/rec");
+    a.on_terminal(&key(KeyCode::Tab));
+    assert_eq!(
+        a.input.value(),
+        "/reco",
+        "as far as reconnect and record agree"
+    );
+    a.on_terminal(&key(KeyCode::Tab));
+    assert_eq!(a.input.value(), "/reco");
+    type_str(&mut a, "n");
+    a.on_terminal(&key(KeyCode::Tab));
+    assert_eq!(a.input.value(), "/reconnect");
+    a.input = tui_input::Input::new(String::new());
+    type_str(&mut a, "/filt");
+    a.on_terminal(&key(KeyCode::Tab));
+    assert_eq!(
+        a.input.value(),
+        "/filter ",
+        "a command with arguments gets its space"
+    );
+    a.input = tui_input::Input::new(String::new());
+    type_str(&mut a, "hello");
+    a.on_terminal(&key(KeyCode::Tab));
+    assert_eq!(a.input.value(), "hello", "a message is not completed");
+}
+
+#[test]
+fn chords_do_what_the_function_keys_do() {
+    let mut a = app();
+    assert_eq!(
+        a.on_terminal(&ctrl('r')),
+        vec![Effect::Engine(Command::Reconnect)]
+    );
+    assert_eq!(
+        a.on_terminal(&ctrl('p')),
+        vec![Effect::Engine(Command::Ping)]
+    );
+    assert_eq!(a.on_terminal(&ctrl('o')), vec![Effect::ToggleRecording]);
+    assert_eq!(a.on_terminal(&ctrl('d')), vec![Effect::WriteReport]);
+    a.on_terminal(&ctrl('c'));
+    assert!(a.quit);
 }
 
 #[test]

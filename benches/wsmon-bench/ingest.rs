@@ -127,6 +127,8 @@ pub(crate) fn ui_options() -> UiOptions {
         name: None,
         preset: None,
         app_ping: None,
+        keymap: Default::default(),
+        mouse: true,
     }
 }
 

@@ -80,6 +80,8 @@ pub struct LoadedFile {
     pub endpoints: Vec<EndpointTable>,
     /// The `[preset.NAME]` tables.
     pub presets: Vec<PresetTable>,
+    /// The dashboard's keys with the `[keys]` table applied.
+    pub keymap: crate::keymap::Keymap,
 }
 
 impl LoadedFile {
@@ -124,6 +126,7 @@ pub fn parse(path: &Path, text: String) -> Result<LoadedFile, ConfigError> {
     let mut top = Table::default();
     let mut endpoints = Vec::new();
     let mut presets = Vec::new();
+    let mut keymap = crate::keymap::Keymap::default();
     for (k, v) in doc.get_ref().iter() {
         let name = k.get_ref().as_ref();
         if name == "endpoint" {
@@ -136,6 +139,16 @@ pub fn parse(path: &Path, text: String) -> Result<LoadedFile, ConfigError> {
             presets = preset_tables(t, &lines, &syntax)?;
             continue;
         }
+        if name == "keys" {
+            keymap = key_table(v, &lines, &syntax).and_then(|o| {
+                crate::keymap::Keymap::build(&o).map_err(|(line, message)| ConfigError::Syntax {
+                    path: path.to_path_buf(),
+                    line: line.max(lines.of_offset(k.span().start)),
+                    message,
+                })
+            })?;
+            continue;
+        }
         let key = known(name).ok_or_else(|| syntax(k.span().start, unknown(name)))?;
         top.entries.push(entry(key, v, &lines, &syntax)?);
     }
@@ -144,7 +157,59 @@ pub fn parse(path: &Path, text: String) -> Result<LoadedFile, ConfigError> {
         top,
         endpoints,
         presets,
+        keymap,
     })
+}
+
+/// The `[keys]` table: each action's keys, a text or a list of texts.
+fn key_table(
+    v: &Spanned<DeValue<'_>>,
+    lines: &Lines,
+    syntax: &Syntax<'_>,
+) -> Result<Vec<crate::keymap::KeyOverride>, ConfigError> {
+    let DeValue::Table(t) = v.get_ref() else {
+        return Err(syntax(
+            v.span().start,
+            "`keys` must be a table: write [keys] and below it lines such as reconnect = [\"F5\", \"Ctrl-R\"]".into(),
+        ));
+    };
+    let mut out = Vec::new();
+    for (name, v) in t.iter() {
+        let texts = match v.get_ref() {
+            DeValue::String(s) => vec![s.to_string()],
+            DeValue::Array(a) => a
+                .iter()
+                .map(|x| match x.get_ref() {
+                    DeValue::String(s) => Some(s.to_string()),
+                    _ => None,
+                })
+                .collect::<Option<Vec<_>>>()
+                .ok_or_else(|| {
+                    syntax(
+                        v.span().start,
+                        format!(
+                            "[keys] {}: keys are texts in quotes, e.g. [\"F5\", \"Ctrl-R\"]",
+                            name.get_ref()
+                        ),
+                    )
+                })?,
+            _ => {
+                return Err(syntax(
+                    v.span().start,
+                    format!(
+                        "[keys] {}: give a key in quotes or a list of them, e.g. [\"F5\", \"Ctrl-R\"] ([] leaves only the /command)",
+                        name.get_ref()
+                    ),
+                ));
+            }
+        };
+        out.push(crate::keymap::KeyOverride {
+            action: name.get_ref().to_string(),
+            keys: texts,
+            line: lines.of_offset(name.span().start),
+        });
+    }
+    Ok(out)
 }
 
 /// The `[preset.NAME]` tables: each a few connection keys and a subscribe template.
@@ -363,6 +428,30 @@ mod tests {
         parse(Path::new("/etc/w.toml"), text.to_string())
             .unwrap_err()
             .to_string()
+    }
+
+    #[test]
+    fn the_keys_table_rebinds_actions_and_names_the_line_of_a_bad_one() {
+        use crate::keymap::{Act, Key};
+        let f = parse(
+            Path::new("/etc/w.toml"),
+            "url = \"ws://h\"\n[keys]\nreconnect = [\"Ctrl-X\", \"F5\"]\nrecord = []\nping = \"Alt-P\"\nprev = \"Shift-F3\"\n".into(),
+        )
+        .unwrap();
+        assert_eq!(f.keymap.lookup(Key::ctrl('x')), Some(Act::Reconnect));
+        assert_eq!(f.keymap.lookup(Key::f(6)), None);
+        assert_eq!(f.keymap.lookup(Key::alt('p')), Some(Act::Ping));
+        let e = err("url = \"ws://h\"\n[keys]\nping = \"F4\"\nrecord = \"Ctrl-A\"\n");
+        assert!(
+            e.starts_with("config file `/etc/w.toml` line 4: [keys] record = \"Ctrl-A\": Ctrl-A cannot be bound, line editing uses it"),
+            "{e}"
+        );
+        let e = err("[keys]\nreconect = \"F5\"\n");
+        assert!(e.contains("line 2: [keys]: `reconect` is not an action"), "{e}");
+        let e = err("[keys]\nping = 4\n");
+        assert!(e.contains("line 2: [keys] ping: give a key in quotes"), "{e}");
+        let e = err("keys = 3\n");
+        assert!(e.contains("`keys` must be a table"), "{e}");
     }
 
     #[test]

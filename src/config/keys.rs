@@ -164,7 +164,9 @@ impl Key {
     /// is an argument, is `URL`.
     pub fn flag_display(&self) -> String {
         match (self.flag, self.short) {
-            ("", _) => "URL".to_string(),
+            ("", _) if self.name == "url" => "URL".to_string(),
+            // A key of the config file alone.
+            ("", _) => format!("`{}` in the config file", self.name),
             (long, Some(c)) => format!("-{c}/--{long}"),
             (long, None) => format!("--{long}"),
         }

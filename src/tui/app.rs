@@ -77,6 +77,29 @@ pub enum Effect {
     AppendHistory(PathBuf, String),
     /// Write this to the terminal (an OSC 52 clipboard copy).
     Copy(String),
+    /// Turn the terminal's mouse capture on or off.
+    Mouse(bool),
+}
+
+/// A file written in this session, for `/files` and the exit summary.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SavedFile {
+    /// Its full path.
+    pub path: PathBuf,
+    /// What it is.
+    pub what: SavedKind,
+}
+
+/// What a written file holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SavedKind {
+    /// A recording; `parts` rotated parts (`FILE.1` ...) are kept beside it.
+    Recording {
+        /// Rotated parts kept.
+        parts: usize,
+    },
+    /// A diagnostic report (Markdown, with its HTML page beside it).
+    Report,
 }
 
 /// Where keys go.
@@ -173,8 +196,15 @@ pub struct App {
     pub search: Option<String>,
     /// The text every shown row contains (`Ctrl-G`, `/grep`).
     pub grep: Option<String>,
-    /// Heartbeat pings and pongs go into the log (`F9`).
+    /// Heartbeat pings and pongs are shown in the log (`F9`).
     pub show_pings: bool,
+    /// Automatic replies are shown in the log (`/autoreplies`).
+    pub show_autoreplies: bool,
+    /// The terminal reports the mouse (the wheel scrolls; text selection is the terminal's
+    /// when off).
+    pub mouse: bool,
+    /// Files written in this session (recordings, reports).
+    pub files: Vec<SavedFile>,
     /// A ping was asked for: its ping and pong go into the log.
     asked_ping: bool,
     /// Where keys go.
@@ -217,8 +247,11 @@ impl App {
     /// A fresh dashboard.
     pub fn new(opts: UiOptions) -> App {
         let history = History::load(opts.history.clone());
+        let mut log = MessageLog::new(opts.log_capacity, opts.log_max_bytes);
+        log.set_hidden(super::log::Quiet::Heartbeat, true);
+        log.set_hidden(super::log::Quiet::AutoReply, true);
         App {
-            log: MessageLog::new(opts.log_capacity, opts.log_max_bytes),
+            log,
             // One of a fleet keeps a small chart: thousands of them are drawn from memory.
             report: if opts.name.is_some() {
                 ReportBuilder::without_messages(opts.header.clone()).small(64, 32)
@@ -234,6 +267,9 @@ impl App {
             search: None,
             grep: None,
             show_pings: false,
+            show_autoreplies: false,
+            mouse: opts.mouse,
+            files: Vec::new(),
             asked_ping: false,
             focus: if opts.replay {
                 Focus::Log

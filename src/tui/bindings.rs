@@ -6,70 +6,11 @@
 //! keys, a few control keys that line editing does not use, and `/commands`. A replay has
 //! nothing to type into, and its keys are letters as well.
 
-use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::crossterm::event::{KeyCode, KeyModifiers};
 
-/// What a key does on an endpoint's dashboard.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Act {
-    /// Send the typed line; on an empty line, open the selected message.
-    Submit,
-    /// The previous line sent (history).
-    HistoryOlder,
-    /// The next line sent (history).
-    HistoryNewer,
-    /// Move one entry up (older); moving up pauses following.
-    Up,
-    /// Move one entry down.
-    Down,
-    /// A page up.
-    PageUp,
-    /// A page down.
-    PageDown,
-    /// The oldest entry.
-    Oldest,
-    /// The newest entry, and follow again.
-    Newest,
-    /// Open the entry in full.
-    Detail,
-    /// Find a text (or, with one found, the next older hit).
-    Find,
-    /// Find a new text (the prompt, even with a search active).
-    FindNew,
-    /// The next older search hit.
-    OlderHit,
-    /// The next newer search hit.
-    NewerHit,
-    /// Show only the entries containing a text.
-    Grep,
-    /// Cycle the filter by kind.
-    Filter,
-    /// Show or hide the heartbeat's pings and pongs in the log.
-    Pings,
-    /// The last failure in full.
-    LastFailure,
-    /// Clear the search, follow again (and in a fleet, go back to the overview).
-    Back,
-    /// Ping now.
-    Ping,
-    /// Reconnect now.
-    Reconnect,
-    /// Start or stop recording.
-    Record,
-    /// Write the diagnostic report.
-    Report,
-    /// Pause or resume a replay.
-    Pause,
-    /// Replay faster.
-    Faster,
-    /// Replay slower.
-    Slower,
-    /// Replay one event.
-    Step,
-    /// The key help.
-    Help,
-    /// Quit (asking first when something would be lost).
-    Quit,
-}
+use crate::keymap::{ACTIONS, Keymap};
+
+pub use crate::keymap::{Act, Key};
 
 /// What a key does on the fleet overview.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -119,73 +60,6 @@ pub enum When {
     InFleet,
     /// In the dashboard of a single endpoint (live or replayed).
     Alone,
-}
-
-/// A key with its modifiers.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Key {
-    /// The key.
-    pub code: KeyCode,
-    /// Ctrl, Alt, Shift.
-    pub mods: KeyModifiers,
-}
-
-impl Key {
-    /// The key of a key event. Shift is part of a character already (`N`), so it is dropped
-    /// there; Alt and Meta are one modifier to a user.
-    pub fn of(ev: &KeyEvent) -> Key {
-        let mut mods = ev.modifiers
-            & (KeyModifiers::CONTROL
-                | KeyModifiers::ALT
-                | KeyModifiers::SHIFT
-                | KeyModifiers::META);
-        if mods.contains(KeyModifiers::META) {
-            mods.remove(KeyModifiers::META);
-            mods.insert(KeyModifiers::ALT);
-        }
-        if matches!(ev.code, KeyCode::Char(_)) {
-            mods.remove(KeyModifiers::SHIFT);
-        }
-        Key {
-            code: ev.code,
-            mods,
-        }
-    }
-
-    /// A character typed as text: no Ctrl, no Alt.
-    pub fn is_text(self) -> bool {
-        matches!(self.code, KeyCode::Char(_))
-            && !self
-                .mods
-                .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT)
-    }
-
-    /// How the help and hints name it: `F3`, `Ctrl-G`, `Shift-↑`.
-    pub fn name(self) -> String {
-        let mut s = String::new();
-        for (m, word) in [
-            (KeyModifiers::CONTROL, "Ctrl-"),
-            (KeyModifiers::ALT, "Alt-"),
-            (KeyModifiers::SHIFT, "Shift-"),
-        ] {
-            if self.mods.contains(m) {
-                s.push_str(word);
-            }
-        }
-        match self.code {
-            KeyCode::Char(c) if self.mods.contains(KeyModifiers::CONTROL) => {
-                s.push(c.to_ascii_uppercase())
-            }
-            KeyCode::Char(c) => s.push(c),
-            KeyCode::F(n) => s.push_str(&format!("F{n}")),
-            KeyCode::Up => s.push('↑'),
-            KeyCode::Down => s.push('↓'),
-            KeyCode::Left => s.push('←'),
-            KeyCode::Right => s.push('→'),
-            other => s.push_str(&format!("{other:?}")),
-        }
-        s
-    }
 }
 
 const fn plain(code: KeyCode) -> Key {
@@ -248,8 +122,9 @@ const SHIFT: KeyModifiers = KeyModifiers::SHIFT;
 const ALT: KeyModifiers = KeyModifiers::ALT;
 const CTRL: KeyModifiers = KeyModifiers::CONTROL;
 
-/// The dashboard's keys, in the order the help lists them. For a key bound more than once,
-/// the first binding that applies wins.
+/// The dashboard's keys that are not actions of their own (typing, history, selecting) and a
+/// replay's letters, in the order the help lists them; the actions' keys are the keymap's
+/// (`crate::keymap`). For a key bound more than once, the first binding that applies wins.
 pub static DASHBOARD: &[Binding<Act>] = &[
     b(
         &[(plain(Enter), Act::Submit)],
@@ -264,6 +139,12 @@ pub static DASHBOARD: &[Binding<Act>] = &[
         ],
         "↑ ↓",
         "lines sent before (history, kept across runs)",
+        Live,
+    ),
+    b(
+        &[(plain(Tab), Act::Complete)],
+        "Tab",
+        "after /: complete the command",
         Live,
     ),
     b(
@@ -298,24 +179,6 @@ pub static DASHBOARD: &[Binding<Act>] = &[
     ),
     b(
         &[
-            (plain(PageUp), Act::PageUp),
-            (plain(PageDown), Act::PageDown),
-        ],
-        "PgUp PgDn  wheel",
-        "scroll a page / three rows",
-        Always,
-    ),
-    b(
-        &[
-            (with(Home, CTRL), Act::Oldest),
-            (with(End, CTRL), Act::Newest),
-        ],
-        "Ctrl-Home Ctrl-End",
-        "oldest message; newest, and follow again",
-        Live,
-    ),
-    b(
-        &[
             (plain(Home), Act::Oldest),
             (ch('g'), Act::Oldest),
             (plain(End), Act::Newest),
@@ -333,15 +196,6 @@ pub static DASHBOARD: &[Binding<Act>] = &[
     ),
     b(
         &[
-            (f(3), Act::Find),
-            (with(KeyCode::F(3), SHIFT), Act::NewerHit),
-        ],
-        "F3  Shift-F3",
-        "find a text (highlighted); again: the next older hit; Shift: the next newer",
-        Always,
-    ),
-    b(
-        &[
             (ch('/'), Act::FindNew),
             (ch('n'), Act::OlderHit),
             (ch('N'), Act::NewerHit),
@@ -351,57 +205,14 @@ pub static DASHBOARD: &[Binding<Act>] = &[
         Replay,
     ),
     b(
-        &[(ctrl('g'), Act::Grep)],
-        "Ctrl-G",
-        "show only the messages that contain a text (the log's title counts them)",
-        Always,
+        &[(ch('f'), Act::Filter)],
+        "f",
+        "the next filter (all, received, sent, events)",
+        Replay,
     ),
     b(
-        &[(f(2), Act::Filter)],
-        "F2",
-        "show all, received only, sent only, connection events only",
-        Always,
-    ),
-    b(&[(ch('f'), Act::Filter)], "f", "the same as F2", Replay),
-    b(
-        &[(f(9), Act::Pings)],
-        "F9",
-        "show or hide the heartbeat's pings and pongs in the log",
-        Always,
-    ),
-    b(
-        &[(f(8), Act::LastFailure)],
-        "F8",
-        "the last failure in full (HTTP status, headers, body)",
-        Always,
-    ),
-    b(
-        &[(plain(Esc), Act::Back)],
-        "Esc",
-        "clear the search and the text filter, follow again, then back to the overview",
-        InFleet,
-    ),
-    b(
-        &[(plain(Esc), Act::Back)],
-        "Esc",
-        "clear the search and the text filter, follow again",
-        Alone,
-    ),
-    b(
-        &[(f(4), Act::Ping), (f(5), Act::Reconnect)],
-        "F4  F5",
-        "ping now (an RTT sample, its pong in the log); reconnect now",
-        Live,
-    ),
-    b(
-        &[(f(6), Act::Record), (f(7), Act::Report)],
-        "F6  F7",
-        "record to a file (again: stop); write the diagnostic report",
-        Live,
-    ),
-    b(
-        &[(f(7), Act::Report), (ch('d'), Act::Report)],
-        "F7  d",
+        &[(ch('d'), Act::Report)],
+        "d",
         "write the diagnostic report of what was replayed so far",
         Replay,
     ),
@@ -417,22 +228,55 @@ pub static DASHBOARD: &[Binding<Act>] = &[
         Replay,
     ),
     b(
-        &[
-            (f(1), Act::Help),
-            (f(10), Act::Quit),
-            (ctrl('c'), Act::Quit),
-        ],
-        "F1  F10 Ctrl-C",
-        "this help; quit (asks first when a recording or unsent messages would end)",
-        Always,
-    ),
-    b(
         &[(ch('?'), Act::Help), (ch('q'), Act::Quit)],
         "?  q",
         "this help; quit",
         Replay,
     ),
+    b(
+        &[(plain(Esc), Act::Back)],
+        "Esc",
+        "back to the live view: no search, no text filter, following; again: the overview",
+        InFleet,
+    ),
+    b(
+        &[(plain(Esc), Act::Back)],
+        "Esc",
+        "back to the live view: no search, no text filter, following the newest",
+        Alone,
+    ),
 ];
+
+/// Actions that need a live connection: in a replay their keys say so and do nothing.
+pub fn live_only(act: Act) -> bool {
+    matches!(
+        act,
+        Act::Ping | Act::Reconnect | Act::Record | Act::AutoReplies | Act::Clear
+    )
+}
+
+/// What `key` does on an endpoint's dashboard: the fixed keys first, then the keymap's.
+pub fn dashboard(keymap: &Keymap, key: Key, replay: bool, in_fleet: bool) -> Option<Act> {
+    lookup(DASHBOARD, key, replay, in_fleet)
+        .or_else(|| keymap.lookup(key).filter(|a| !(replay && live_only(*a))))
+}
+
+/// The help's rows for the keymap's actions here: keys, then `/command: what it does`
+/// (a replay has no input line, so its rows name keys alone).
+pub fn action_help(keymap: &Keymap, replay: bool) -> Vec<(String, String)> {
+    ACTIONS
+        .iter()
+        .filter(|a| !(replay && (a.act.is_none_or(live_only) || keymap.keys(a).is_empty())))
+        .map(|a| {
+            let cmd = match (replay, a.args) {
+                (true, _) => String::new(),
+                (false, "") => format!("/{}: ", a.name),
+                (false, args) => format!("/{} {args}: ", a.name),
+            };
+            (keymap.label(a), format!("{cmd}{}", a.help))
+        })
+        .collect()
+}
 
 /// The fleet overview's keys, in the order the help lists them (nothing is typed there).
 pub static OVERVIEW: &[Binding<FleetAct>] = &[
@@ -495,8 +339,8 @@ pub static OVERVIEW: &[Binding<FleetAct>] = &[
             (ch('r'), FleetAct::PerEndpoint),
             (ch('d'), FleetAct::PerEndpoint),
         ],
-        "r  d",
-        "in an endpoint's dashboard: record it; write its report",
+        "F6  F7",
+        "in an endpoint's dashboard (Enter): F6 or /record records it; F7 or /report writes its report",
         Always,
     ),
     b(
@@ -550,12 +394,12 @@ pub fn help<A>(
         .collect()
 }
 
-/// What `key` does on the dashboard in some other situation (a live key in a replay).
-pub fn elsewhere(key: Key) -> Option<&'static str> {
-    DASHBOARD
+/// What a live key would do, said in a replay where it does nothing.
+pub fn elsewhere(keymap: &Keymap, key: Key) -> Option<&'static str> {
+    ACTIONS
         .iter()
-        .find(|b| b.keys.iter().any(|(k, _)| *k == key))
-        .map(|b| b.help)
+        .find(|a| keymap.keys(a).contains(&key) && a.act.is_some_and(live_only))
+        .map(|a| a.help)
 }
 
 #[cfg(test)]
@@ -580,10 +424,13 @@ mod tests {
 
     #[test]
     fn keys_do_what_the_help_says_here() {
-        let live = |k| lookup(DASHBOARD, k, false, false);
-        let replay = |k| lookup(DASHBOARD, k, true, false);
+        let map = Keymap::default();
+        let live = |k| dashboard(&map, k, false, false);
+        let replay = |k| dashboard(&map, k, true, false);
         assert_eq!(live(f(4)), Some(Act::Ping));
+        assert_eq!(live(ctrl('p')), Some(Act::Ping));
         assert_eq!(live(f(5)), Some(Act::Reconnect));
+        assert_eq!(live(ctrl('r')), Some(Act::Reconnect));
         assert_eq!(live(f(6)), Some(Act::Record));
         assert_eq!(live(plain(Up)), Some(Act::HistoryOlder));
         assert_eq!(live(with(Up, SHIFT)), Some(Act::Up));
@@ -593,8 +440,10 @@ mod tests {
         assert_eq!(replay(plain(Up)), Some(Act::Up));
         assert_eq!(replay(ch('d')), Some(Act::Report));
         assert_eq!(replay(f(4)), None);
+        assert_eq!(replay(f(8)), Some(Act::LastFailure));
         assert_eq!(replay(ch('q')), Some(Act::Quit));
-        assert_eq!(lookup(DASHBOARD, plain(Esc), false, true), Some(Act::Back));
+        assert!(elsewhere(&map, f(5)).is_some());
+        assert_eq!(dashboard(&map, plain(Esc), false, true), Some(Act::Back));
         assert_eq!(
             lookup(OVERVIEW, ch(' '), false, true),
             Some(FleetAct::PageDown)
@@ -606,26 +455,23 @@ mod tests {
     }
 
     #[test]
-    fn a_key_event_is_matched_with_its_modifiers() {
-        use ratatui::crossterm::event::KeyEvent;
-        let shifted_n = KeyEvent::new(KeyCode::Char('N'), KeyModifiers::SHIFT);
-        assert_eq!(Key::of(&shifted_n), ch('N'));
-        let meta_up = KeyEvent::new(Up, KeyModifiers::META);
-        assert_eq!(Key::of(&meta_up), with(Up, ALT));
-        assert_eq!(with(KeyCode::F(3), SHIFT).name(), "Shift-F3");
-        assert_eq!(ctrl('g').name(), "Ctrl-G");
-    }
-
-    #[test]
     fn the_help_lists_only_what_applies() {
+        let map = Keymap::default();
         let live = help(DASHBOARD, false, false);
         let replay = help(DASHBOARD, true, false);
         let fleet = help(DASHBOARD, false, true);
         let has = |h: &[(&str, &str)], label: &str| h.iter().any(|(l, _)| *l == label);
-        assert!(has(&live, "F4  F5") && !has(&replay, "F4  F5"));
         assert!(has(&replay, "Space") && !has(&live, "Space"));
         assert!(live.iter().all(|(_, what)| !what.contains("overview")));
         assert!(fleet.iter().any(|(_, what)| what.contains("overview")));
         assert_eq!(fleet.iter().filter(|(l, _)| *l == "Esc").count(), 1);
+        let acts = action_help(&map, false);
+        assert!(
+            acts.iter()
+                .any(|(k, w)| k == "F5 Ctrl-R" && w.starts_with("/reconnect: "))
+        );
+        let replayed = action_help(&map, true);
+        assert!(replayed.iter().all(|(k, _)| !k.contains("F5")));
+        assert!(replayed.iter().any(|(k, _)| k.contains("F8")));
     }
 }

@@ -1,7 +1,7 @@
 //! Carrying out what a key asked for: commands to an engine, recording, the report, the
 //! replay's controls and the input history; anything that touches a file runs off the loop.
 
-use super::app::{App, Effect};
+use super::app::{App, Effect, SavedFile, SavedKind};
 use super::log::Level;
 use super::summary;
 use crate::session::{RecordingChange, Session};
@@ -23,6 +23,10 @@ pub async fn perform(app: &mut App, id: usize, session: &mut Session, effect: Ef
             }
             RecordingChange::Stopped(s) => {
                 app.recording = None;
+                app.saved(SavedFile {
+                    path: s.path.clone(),
+                    what: SavedKind::Recording { parts: s.parts },
+                });
                 app.say(Level::Info, summary::recording(&s));
             }
             RecordingChange::Failed(why) => app.say(Level::Bad, why),
@@ -38,6 +42,14 @@ pub async fn perform(app: &mut App, id: usize, session: &mut Session, effect: Ef
                 .is_err()
             {
                 app.say(Level::Bad, "could not write to the terminal to copy");
+            }
+        }
+        Effect::Mouse(on) => {
+            if super::terminal::set_mouse(on).is_err() {
+                app.say(
+                    Level::Bad,
+                    "could not write to the terminal to change the mouse",
+                );
             }
         }
         Effect::AppendHistory(path, line) => {
@@ -110,10 +122,16 @@ async fn write_report(app: &mut App) {
     })
     .await;
     match written {
-        Ok(Ok(())) => app.say(
-            Level::Good,
-            format!("report written to {} (and .html)", path.display()),
-        ),
+        Ok(Ok(())) => {
+            app.say(
+                Level::Good,
+                format!("report written to {} (and .html)", path.display()),
+            );
+            app.saved(SavedFile {
+                path,
+                what: SavedKind::Report,
+            });
+        }
         Ok(Err(e)) => app.say(Level::Bad, format!("cannot write {}: {e}", path.display())),
         Err(e) => app.say(Level::Bad, format!("cannot write the report: {e}")),
     }

@@ -27,7 +27,7 @@ const FOLD_TURN: Duration = Duration::from_millis(2);
 
 /// Lays out and clamps scrolling for a screen of `area` before drawing.
 pub fn prepare(app: &mut App, area: Rect) {
-    let regions = render::regions(area);
+    let regions = render::layout(app, area);
     app.sync_view(regions.log_rows());
     if let Some(Overlay::Detail(d)) = &mut app.overlay {
         let inner = panes::detail::area_for(area);
@@ -69,7 +69,7 @@ pub trait Screen {
 fn draw_app(app: &mut App, frame: &mut Frame<'_>) {
     let area = frame.area();
     prepare(app, area);
-    let r = render::regions(area);
+    let r = render::layout(app, area);
     frame.render_widget(&*app, area);
     if app.overlay.is_none()
         && let Some(pos) = panes::input::cursor(app, r.input)
@@ -179,7 +179,7 @@ pub async fn run_on_terminal<S: Screen>(
     screen: &mut S,
     session: &mut Session,
 ) -> anyhow::Result<StopReason> {
-    let (guard, mut terminal) = TerminalGuard::enter()?;
+    let (guard, mut terminal) = TerminalGuard::enter(screen.app_mut(0).mouse)?;
     let mut term_events = EventStream::new();
     let result = drive(
         screen,

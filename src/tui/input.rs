@@ -21,60 +21,17 @@ pub enum Action {
     Engine(Command),
     /// Send to every endpoint that is open now.
     Broadcast(Command),
-    /// Empty the log view.
-    Clear,
-    /// Show the key bindings.
-    Help,
-    /// What a key does (`/record` is F6).
+    /// What an action's key does (`/record` is F6).
     Key(Act),
     /// Find a text.
     Find(String),
     /// Show only the rows containing a text (empty: all rows).
     Grep(String),
-    /// Copy the selected message.
-    Copy,
     /// Show one kind of row.
     Filter(Filter),
     /// The line could not be understood; the text says how to fix it.
     Error(String),
 }
-
-/// The commands the input line understands, for help and errors.
-pub const COMMANDS: [(&str, &str); 12] = [
-    (
-        "/ping  /reconnect",
-        "ping now (an RTT sample); drop the connection and dial now",
-    ),
-    (
-        "/close [code] [reason]",
-        "close (1000 unless given) and stay closed until /reconnect",
-    ),
-    ("/binary <hex>", "send a binary message: /binary c0 ff ee"),
-    (
-        "/raw <text>  //text",
-        "send as typed, past any preset; //x sends /x",
-    ),
-    (
-        "/broadcast <text>",
-        "send to every endpoint that is open now (a fleet)",
-    ),
-    ("/find <text>", "find a text in the log (F3 the next hit)"),
-    (
-        "/grep [text]",
-        "show only the rows that contain the text; no text: every row",
-    ),
-    (
-        "/filter in|out|events|all",
-        "show one kind of row (F2 cycles)",
-    ),
-    ("/copy", "copy the selected message (OSC 52, also over SSH)"),
-    (
-        "/record  /report",
-        "start or stop recording; write the diagnostic report",
-    ),
-    ("/clear", "empty the message log (counters stay)"),
-    ("/help  /quit", "the keys and these commands; quit"),
-];
 
 /// Interprets a submitted line. A message is a line the engine puts in the form of the
 /// preset spoken on the connection it goes out on (Socket.IO: `event {json}` emits the event
@@ -96,18 +53,9 @@ pub fn parse_line(line: &str) -> Action {
     match name {
         "ping" => Action::Engine(Command::Ping),
         "reconnect" => Action::Engine(Command::Reconnect),
-        "clear" => Action::Clear,
-        "find" | "search" if args.is_empty() => {
-            Action::Error("/find: give the text to find, e.g. /find error".into())
-        }
+        "find" | "search" if args.is_empty() => Action::Key(Act::FindNew),
         "find" | "search" => Action::Find(args.to_string()),
         "grep" => Action::Grep(args.to_string()),
-        "copy" => Action::Copy,
-        "record" => Action::Key(Act::Record),
-        "report" => Action::Key(Act::Report),
-        "pings" => Action::Key(Act::Pings),
-        "failure" => Action::Key(Act::LastFailure),
-        "quit" | "exit" | "q" => Action::Key(Act::Quit),
         "filter" => match args {
             "" => Action::Key(Act::Filter),
             "all" => Action::Filter(Filter::All),
@@ -122,7 +70,6 @@ pub fn parse_line(line: &str) -> Action {
             Action::Error("/raw: give the text to send as it is, e.g. /raw 42[\"hi\"]".into())
         }
         "raw" => send_text(args),
-        "help" | "?" => Action::Help,
         "binary" => match parse_hex(args) {
             Ok(data) => Action::Engine(Command::Send {
                 kind: Kind::Binary,
@@ -140,6 +87,9 @@ pub fn parse_line(line: &str) -> Action {
         // A name with a slash is a path (a STOMP destination, `/queue/orders hello`), not a
         // command: it is sent.
         other if other.contains('/') => message(line),
+        other if let Some(act) = crate::keymap::named(other).and_then(|a| a.act) => {
+            Action::Key(act)
+        }
         other => Action::Error(format!(
             "unknown command /{other}: try /help for the list (// sends a text that starts with /)"
         )),
@@ -324,7 +274,24 @@ mod tests {
     fn commands() {
         assert_eq!(parse_line("/ping"), Action::Engine(Command::Ping));
         assert_eq!(parse_line("/reconnect"), Action::Engine(Command::Reconnect));
-        assert_eq!(parse_line("/clear"), Action::Clear);
+        assert_eq!(parse_line("/clear"), Action::Key(Act::Clear));
+        assert_eq!(parse_line("/pings"), Action::Key(Act::Pings));
+        assert_eq!(parse_line("/next"), Action::Key(Act::OlderHit));
+        assert_eq!(parse_line("/prev"), Action::Key(Act::NewerHit));
+        assert_eq!(parse_line("/top"), Action::Key(Act::Oldest));
+        assert_eq!(parse_line("/bottom"), Action::Key(Act::Newest));
+        assert_eq!(parse_line("/failure"), Action::Key(Act::LastFailure));
+        assert_eq!(parse_line("/files"), Action::Key(Act::Files));
+        assert_eq!(parse_line("/keys"), Action::Key(Act::Help));
+        assert_eq!(parse_line("/find"), Action::Key(Act::FindNew));
+        // Every action with a key is a command too.
+        for a in crate::keymap::ACTIONS.iter().filter(|a| a.act.is_some()) {
+            assert!(
+                !matches!(parse_line(&format!("/{}", a.name)), Action::Error(_)),
+                "/{} is not understood",
+                a.name
+            );
+        }
         assert_eq!(
             parse_line("/close"),
             Action::Engine(Command::Close {

@@ -1,167 +1,11 @@
 //! The message log: a bounded ring of messages and connection events, addressed by sequence
 //! numbers that stay valid while the oldest entries are evicted.
 
+mod entry;
+
 use std::collections::VecDeque;
-use std::time::SystemTime;
 
-use crate::engine::{DropReason, Kind};
-
-/// Where a log entry came from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Origin {
-    /// Received from the peer.
-    In,
-    /// Sent (or queued) by us.
-    Out,
-    /// A connection event.
-    Event,
-}
-
-/// How an event entry should look.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Level {
-    /// Neutral.
-    Info,
-    /// Good news (connected).
-    Good,
-    /// Worth a look (retry, warning).
-    Warn,
-    /// A failure or drop.
-    Bad,
-}
-
-/// Delivery state of an outgoing message.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Status {
-    /// Nothing to say.
-    Plain,
-    /// Waiting for the connection.
-    Queued,
-    /// It waited in the queue and went out later: the row of its sending is further down.
-    SentLater,
-    /// Sent now, after waiting this many seconds in the queue (saturating; a row stays small).
-    Waited(u16),
-    /// Refused or discarded.
-    NotSent(DropReason),
-    /// Written, but the connection died before the peer's TCP acknowledged it.
-    Unconfirmed,
-}
-
-/// One row of the log; 40 bytes plus its payload, so a full ring of small messages stays small.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Entry {
-    /// When it happened, in microseconds since the epoch.
-    at_us: u64,
-    /// In, out or event.
-    pub origin: Origin,
-    /// Text or binary (events are text).
-    pub kind: Kind,
-    /// Colour of an event.
-    pub level: Level,
-    /// Delivery state of an outgoing message.
-    pub status: Status,
-    /// Outgoing message id (0 otherwise).
-    pub id: u64,
-    /// The payload, or the event's description, in an allocation of its own.
-    pub data: Box<[u8]>,
-}
-
-impl Entry {
-    /// A message row; the payload is copied (a received payload is a slice of the socket's
-    /// read buffer, and keeping it would keep the whole buffer).
-    pub fn message(
-        at: SystemTime,
-        origin: Origin,
-        kind: Kind,
-        status: Status,
-        id: u64,
-        data: &[u8],
-    ) -> Entry {
-        Entry {
-            at_us: micros(at),
-            origin,
-            kind,
-            level: if matches!(status, Status::NotSent(_)) {
-                Level::Bad
-            } else {
-                Level::Info
-            },
-            status,
-            id,
-            data: data.into(),
-        }
-    }
-
-    /// A connection event row.
-    pub fn event(at: SystemTime, level: Level, text: String) -> Entry {
-        Entry {
-            at_us: micros(at),
-            origin: Origin::Event,
-            kind: Kind::Text,
-            level,
-            status: Status::Plain,
-            id: 0,
-            data: text.into_bytes().into_boxed_slice(),
-        }
-    }
-
-    /// When it happened.
-    pub fn at(&self) -> SystemTime {
-        SystemTime::UNIX_EPOCH + std::time::Duration::from_micros(self.at_us)
-    }
-}
-
-fn micros(at: SystemTime) -> u64 {
-    at.duration_since(SystemTime::UNIX_EPOCH)
-        .map(|d| d.as_micros() as u64)
-        .unwrap_or(0)
-}
-
-/// Which entries the log shows.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Filter {
-    /// Everything.
-    #[default]
-    All,
-    /// Received messages.
-    In,
-    /// Sent messages.
-    Out,
-    /// Connection events.
-    Events,
-}
-
-impl Filter {
-    /// Whether `e` is shown.
-    pub fn matches(self, e: &Entry) -> bool {
-        match self {
-            Filter::All => true,
-            Filter::In => e.origin == Origin::In,
-            Filter::Out => e.origin == Origin::Out,
-            Filter::Events => e.origin == Origin::Event,
-        }
-    }
-
-    /// The next filter in the `f` cycle.
-    pub fn next(self) -> Filter {
-        match self {
-            Filter::All => Filter::In,
-            Filter::In => Filter::Out,
-            Filter::Out => Filter::Events,
-            Filter::Events => Filter::All,
-        }
-    }
-
-    /// Its name in the log title.
-    pub fn label(self) -> &'static str {
-        match self {
-            Filter::All => "all",
-            Filter::In => "in only",
-            Filter::Out => "out only",
-            Filter::Events => "events only",
-        }
-    }
-}
+pub use entry::{Entry, Filter, Level, Origin, Quiet, Status};
 
 /// A bounded ring of entries; the oldest go first. Each origin keeps an index of its
 /// sequence numbers, so a filtered view costs what it shows, not the length of the log.
@@ -176,6 +20,12 @@ pub struct MessageLog {
     by_origin: [VecDeque<u64>; 3],
     /// The text filter and the entries that contain it, kept as entries come and go.
     grep: Option<Grep>,
+    /// Which groups of quiet rows are hidden (heartbeat, auto-replies).
+    hidden: [bool; 2],
+    /// While the log holds a hidden row: every entry not hidden, so the unfiltered view
+    /// still costs what it shows. Built when the first hidden row comes or a group is hidden
+    /// (rare), then kept as entries come and go; `None` while no row is hidden.
+    visible: Option<VecDeque<u64>>,
 }
 
 /// The entries that contain a text (ASCII case ignored).
@@ -217,7 +67,41 @@ impl MessageLog {
             evicted: 0,
             by_origin: Default::default(),
             grep: None,
+            hidden: [false; 2],
+            visible: None,
         }
+    }
+
+    /// Hides (or shows again) a group of quiet rows, those already in the log too; returns
+    /// how many rows of the group the log holds.
+    pub fn set_hidden(&mut self, group: Quiet, hide: bool) -> usize {
+        let Some(slot) = group.slot() else { return 0 };
+        self.hidden[slot] = hide;
+        let any = self.entries.iter().any(|e| self.is_hidden(e));
+        self.visible = any.then(|| {
+            self.entries
+                .iter()
+                .zip(self.first_seq..)
+                .filter(|(e, _)| !self.is_hidden(e))
+                .map(|(_, seq)| seq)
+                .collect()
+        });
+        self.entries.iter().filter(|e| e.quiet == group).count()
+    }
+
+    fn is_hidden(&self, e: &Entry) -> bool {
+        e.quiet.slot().is_some_and(|s| self.hidden[s])
+    }
+
+    /// Whether every entry of the index the filters walk is shown, so counting is arithmetic.
+    fn exact(&self, filter: Filter) -> bool {
+        let both = self.grep.is_some() && filter.origin().is_some();
+        // Quiet rows are events: the In and Out indexes never hold one, and the visible index
+        // (no text filter, no origin) holds none hidden.
+        let hidden_may_show = self.visible.is_some()
+            && !matches!(filter.origin(), Some(Origin::In | Origin::Out))
+            && !(self.grep.is_none() && filter.origin().is_none());
+        !both && !hidden_may_show
     }
 
     /// Shows only the entries that contain `text` (none: every entry); returns how many do.
@@ -240,11 +124,10 @@ impl MessageLog {
 
     /// How many entries the filter and the text filter show.
     pub fn shown_count(&self, filter: Filter) -> usize {
-        match (&self.grep, filter.origin()) {
-            (None, None) => self.entries.len(),
-            (None, Some(o)) => self.by_origin[slot(o)].len(),
-            (Some(g), None) => g.hits.len(),
-            (Some(g), Some(_)) => g.hits.iter().filter(|s| self.keeps(**s, filter)).count(),
+        match self.index(filter) {
+            None => self.entries.len(),
+            Some(idx) if self.exact(filter) => idx.len(),
+            Some(idx) => idx.iter().filter(|s| self.keeps(**s, filter)).count(),
         }
     }
 
@@ -254,20 +137,28 @@ impl MessageLog {
         match (&self.grep, filter.origin()) {
             (Some(g), _) => Some(&g.hits),
             (None, Some(o)) => Some(&self.by_origin[slot(o)]),
-            (None, None) => None,
+            (None, None) => self.visible.as_ref(),
         }
     }
 
-    /// Whether an entry of the index is shown: with a text filter, its origin must match too.
+    /// Whether an entry of the index is shown: with a text filter, its origin must match too;
+    /// a hidden group's rows are not.
     fn keeps(&self, seq: u64, filter: Filter) -> bool {
-        self.grep.is_none()
-            || filter.origin().is_none()
-            || self.get(seq).is_some_and(|e| filter.matches(e))
+        if self.exact(filter) {
+            return true;
+        }
+        self.get(seq)
+            .is_some_and(|e| filter.matches(e) && !self.is_hidden(e))
     }
 
     fn evict_oldest(&mut self) {
         if let Some(old) = self.entries.pop_front() {
             self.by_origin[slot(old.origin)].pop_front();
+            if let Some(v) = &mut self.visible
+                && v.front() == Some(&self.first_seq)
+            {
+                v.pop_front();
+            }
             if let Some(g) = &mut self.grep
                 && g.hits.front() == Some(&self.first_seq)
             {
@@ -299,6 +190,13 @@ impl MessageLog {
         self.bytes += e.data.len();
         let seq = self.end_seq();
         self.by_origin[slot(e.origin)].push_back(seq);
+        let hidden = self.is_hidden(&e);
+        match (&mut self.visible, hidden) {
+            (Some(v), false) => v.push_back(seq),
+            // The first hidden row: every row before it is shown.
+            (None, true) => self.visible = Some((self.first_seq..seq).collect()),
+            _ => {}
+        }
         if let Some(g) = &mut self.grep
             && contains_ignore_case(&e.data, &g.needle)
         {
@@ -379,6 +277,9 @@ impl MessageLog {
         self.bytes = 0;
         self.entries.clear();
         self.by_origin.iter_mut().for_each(VecDeque::clear);
+        if let Some(v) = &mut self.visible {
+            v.clear();
+        }
         if let Some(g) = &mut self.grep {
             g.hits.clear();
         }
@@ -456,7 +357,7 @@ impl MessageLog {
             }
             Some(idx) => {
                 let range = idx.partition_point(|&s| s < from)..idx.partition_point(|&s| s < to);
-                if self.grep.is_some() && filter.origin().is_some() {
+                if !self.exact(filter) {
                     idx.range(range).filter(|s| self.keeps(**s, filter)).count()
                 } else {
                     range.len()
@@ -487,6 +388,8 @@ pub fn contains_ignore_case(hay: &[u8], needle: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::Kind;
+    use std::time::SystemTime;
 
     fn msg(i: u64, origin: Origin) -> Entry {
         Entry::message(
@@ -534,6 +437,35 @@ mod tests {
         assert_eq!(log.shown_count(Filter::In), 2);
         assert_eq!(log.set_grep(None), 4);
         assert_eq!(shown(&log, Filter::All), [1, 2, 3, 4]);
+    }
+
+    #[test]
+    fn hidden_groups_leave_every_view_and_come_back_with_their_rows() {
+        let mut log = MessageLog::new(5, usize::MAX);
+        log.set_hidden(Quiet::Heartbeat, true);
+        let ping = || Entry::event(SystemTime::UNIX_EPOCH, Level::Info, "ping".into());
+        log.push(msg(0, Origin::In));
+        log.push(ping().quiet(Quiet::Heartbeat));
+        log.push(msg(2, Origin::Out));
+        log.push(ping());
+        log.push(ping().quiet(Quiet::Heartbeat));
+        let shown = |log: &MessageLog, f: Filter| -> Vec<u64> { log.shown_from(0, f).collect() };
+        assert_eq!(shown(&log, Filter::All), [0, 2, 3]);
+        assert_eq!(shown(&log, Filter::Events), [3]);
+        assert_eq!(log.shown_count(Filter::All), 3);
+        assert_eq!(log.count_between(0, 5, Filter::Events), 1);
+        assert_eq!(log.prev(3, Filter::All), Some(2));
+        assert_eq!(
+            log.shown_before(5, Filter::All).collect::<Vec<_>>(),
+            [3, 2, 0]
+        );
+        assert_eq!(log.set_hidden(Quiet::Heartbeat, false), 2);
+        assert_eq!(shown(&log, Filter::All), [0, 1, 2, 3, 4]);
+        assert_eq!(log.set_hidden(Quiet::Heartbeat, true), 2);
+        log.push(msg(5, Origin::In)); // evicts 0
+        assert_eq!(shown(&log, Filter::All), [2, 3, 5]);
+        assert_eq!(log.set_grep(Some("ping")), 3);
+        assert_eq!(shown(&log, Filter::All), [3]);
     }
 
     #[test]

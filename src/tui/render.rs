@@ -31,30 +31,65 @@ impl Regions {
     }
 }
 
+/// Fewest log rows (its title apart) left when the panes or the footer grow.
+const LOG_MIN: u16 = 6;
+
 /// Splits the screen: panes in a row on wide terminals, a 2x2 grid on standard ones, a
 /// one-line summary on small ones; the log always gets the most room.
 pub fn regions(area: Rect) -> Regions {
+    regions_with(area, 0, 1)
+}
+
+/// The regions for `app` now: a pane whose lines that matter (the last failure, the cause of
+/// an outage, a pattern) need more rows gets them from the log, as does a footer notice too
+/// long for one line.
+pub fn layout(app: &App, area: Rect) -> Regions {
+    let footer = panes::footer::rows_needed(app, area.width).max(1);
+    let base = regions_with(area, 0, footer);
+    let Some(p) = base.panes else { return base };
+    let inner = p[0].height.saturating_sub(1);
+    let want =
+        panes::needed(&panes::connection::content(app), p[0].width as usize).max(panes::needed(
+            &panes::reconnects::content(app, inner as usize),
+            p[1].width as usize,
+        )) as u16;
+    if want <= inner {
+        return base;
+    }
+    regions_with(area, want - inner, footer)
+}
+
+/// The regions with the first row of panes `extra` rows taller and `footer` rows of footer,
+/// as far as the log keeps `LOG_MIN` rows.
+fn regions_with(area: Rect, extra: u16, footer: u16) -> Regions {
+    let footer = footer.min(area.height.saturating_sub(3) / 3).max(1);
     let [title, body, input, footer] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Min(0),
         Constraint::Length(1),
-        Constraint::Length(1),
+        Constraint::Length(footer),
     ])
     .areas(area);
     let body_h = body.height;
     let (panes, summary, log) = if area.width >= 200 && body_h >= 16 {
         let lines = if body_h >= 34 { 6 } else { 4 };
+        let extra = extra.min(body_h.saturating_sub(lines + 1 + LOG_MIN + 1));
         let [top, log] =
-            Layout::vertical([Constraint::Length(lines + 1), Constraint::Min(0)]).areas(body);
+            Layout::vertical([Constraint::Length(lines + extra + 1), Constraint::Min(0)])
+                .areas(body);
         let cols: [Rect; 4] = Layout::horizontal([Constraint::Ratio(1, 4); 4])
             .spacing(1)
             .areas(top);
         (Some(cols), None, log)
     } else if area.width >= 60 && body_h >= 14 {
         let lines = if body_h >= 36 { 5 } else { 3 };
-        let [top, log] =
-            Layout::vertical([Constraint::Length(2 * (lines + 1)), Constraint::Min(0)]).areas(body);
-        let [r1, r2] = Layout::vertical([Constraint::Ratio(1, 2); 2]).areas(top);
+        let extra = extra.min(body_h.saturating_sub(2 * (lines + 1) + LOG_MIN + 1));
+        let [r1, r2, log] = Layout::vertical([
+            Constraint::Length(lines + extra + 1),
+            Constraint::Length(lines + 1),
+            Constraint::Min(0),
+        ])
+        .areas(body);
         let [a, b]: [Rect; 2] = Layout::horizontal([Constraint::Ratio(1, 2); 2])
             .spacing(1)
             .areas(r1);
@@ -78,7 +113,7 @@ pub fn regions(area: Rect) -> Regions {
 
 impl Widget for &App {
     fn render(self, area: Rect, buf: &mut Buffer) {
-        let r = regions(area);
+        let r = layout(self, area);
         panes::title::render(self, r.title, buf);
         if let Some([conn, reconnects, uptime, traffic]) = r.panes {
             panes::connection::render(self, conn, buf);
@@ -91,6 +126,7 @@ impl Widget for &App {
         }
         panes::log::render(self, r.log, buf);
         panes::input::render(self, r.input, buf);
+        panes::commands::render(self, r.log, buf);
         panes::footer::render(self, r.footer, buf);
         match &self.overlay {
             Some(Overlay::Help) => panes::help::render(self, area, buf),

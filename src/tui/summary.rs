@@ -1,7 +1,7 @@
 //! The lines printed after the screen is given back: what was watched, how it went, what was
 //! recorded.
 
-use super::app::App;
+use super::app::{App, SavedFile, SavedKind};
 use super::fleet::{self, FleetApp};
 use crate::model::ConnState;
 use crate::text;
@@ -22,6 +22,58 @@ pub fn recording(s: &crate::record::RecordStatus) -> String {
     }
     line
 }
+/// One line per file written: its full path and what it holds (a report's HTML page and a
+/// recording's rotated parts each on a line of their own, so each path can be copied).
+pub fn file_lines(files: &[SavedFile]) -> Vec<String> {
+    let mut out = Vec::new();
+    for f in files {
+        let p = f.path.display();
+        match f.what {
+            SavedKind::Recording { parts } => {
+                out.push(format!("{p}  (recording)"));
+                for i in 1..=parts {
+                    out.push(format!("{p}.{i}  (recording, an older part)"));
+                }
+            }
+            SavedKind::Report => {
+                out.push(format!("{p}  (report, Markdown)"));
+                out.push(format!(
+                    "{}  (report, HTML)",
+                    f.path.with_extension("html").display()
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// The exit summary's list of every file written: recordings (as they ended) and reports.
+pub fn files_written(recordings: &[crate::record::RecordStatus], apps: &[&App]) -> Vec<String> {
+    let mut files: Vec<SavedFile> = recordings
+        .iter()
+        .map(|r| SavedFile {
+            path: r.path.clone(),
+            what: SavedKind::Recording { parts: r.parts },
+        })
+        .collect();
+    for app in apps {
+        for f in &app.files {
+            if !files.iter().any(|g| g.path == f.path) {
+                files.push(f.clone());
+            }
+        }
+    }
+    if files.is_empty() {
+        return Vec::new();
+    }
+    let mut lines = vec![format!(
+        "wsmon: {} written in this session:",
+        text::counted(file_lines(&files).len() as u64, "file", "files")
+    )];
+    lines.extend(file_lines(&files).into_iter().map(|l| format!("  {l}")));
+    lines
+}
+
 /// One line printed after the screen is restored.
 pub fn one(app: &App) -> String {
     format!(

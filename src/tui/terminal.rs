@@ -28,13 +28,24 @@ fn restore_terminal() {
     }
 }
 
+/// Turns the terminal's mouse reporting on (the wheel scrolls the log) or off (the terminal
+/// selects text as usual).
+pub fn set_mouse(on: bool) -> std::io::Result<()> {
+    if on {
+        execute!(std::io::stdout(), EnableMouseCapture)
+    } else {
+        execute!(std::io::stdout(), DisableMouseCapture)
+    }
+}
+
 /// Restores the terminal when dropped, so every exit path (return, `?`, panic unwinding)
 /// leaves a usable shell; a panic hook restores it before the panic message is printed.
 pub struct TerminalGuard;
 
 impl TerminalGuard {
-    /// Takes the terminal: raw mode, the alternate screen, mouse and bracketed paste.
-    pub fn enter() -> anyhow::Result<(TerminalGuard, DefaultTerminal)> {
+    /// Takes the terminal: raw mode, the alternate screen, bracketed paste, and the mouse
+    /// when `mouse` (off, the terminal keeps selecting text).
+    pub fn enter(mouse: bool) -> anyhow::Result<(TerminalGuard, DefaultTerminal)> {
         static HOOK: std::sync::Once = std::sync::Once::new();
         HOOK.call_once(|| {
             let previous = std::panic::take_hook();
@@ -56,9 +67,11 @@ impl TerminalGuard {
         execute!(
             std::io::stdout(),
             ratatui::crossterm::terminal::EnterAlternateScreen,
-            EnableMouseCapture,
             EnableBracketedPaste
         )?;
+        if mouse {
+            set_mouse(true)?;
+        }
         let terminal =
             ratatui::Terminal::new(ratatui::backend::CrosstermBackend::new(std::io::stdout()))?;
         Ok((guard, terminal))

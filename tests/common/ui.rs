@@ -37,6 +37,8 @@ pub fn opts(theme: Theme) -> UiOptions {
         name: None,
         preset: None,
         app_ping: None,
+        keymap: Default::default(),
+        mouse: true,
     }
 }
 

@@ -440,6 +440,15 @@ pub static KEYS: &[Key] = &[
         session!(fps),
     ),
     key(
+        "mouse",
+        "",
+        "",
+        Kind::Bool,
+        SS,
+        "The dashboard captures the mouse, so the wheel scrolls the log; false leaves the mouse to the terminal to select text (Alt-M or /mouse toggles)",
+        session!(mouse),
+    ),
+    key(
         "record",
         "record",
         "FILE",

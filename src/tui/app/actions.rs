@@ -3,7 +3,8 @@
 
 use base64::Engine as _;
 
-use super::{App, Effect, Overlay, detail_of};
+use super::{App, Detail, Effect, Overlay, SavedFile, SavedKind, detail_of};
+use crate::keymap::Act;
 use crate::text;
 use crate::tui::log::{Level, Origin};
 
@@ -79,6 +80,10 @@ impl App {
         let Some(Overlay::Detail(d)) = &self.overlay else {
             return;
         };
+        if d.seq == u64::MAX {
+            // The list of files is no row of the log.
+            return;
+        }
         let to = if older {
             self.log.prev(d.seq, self.filter)
         } else {
@@ -182,5 +187,55 @@ impl App {
             }
             None => self.say(Level::Good, "no failure in the log"),
         }
+    }
+
+    /// Notes a file written in this session (a recording stopped, a report written).
+    pub fn saved(&mut self, file: SavedFile) {
+        match self.files.iter_mut().find(|f| f.path == file.path) {
+            Some(f) => *f = file,
+            None => self.files.push(file),
+        }
+    }
+
+    /// Every file written in this session, the recording being written included.
+    pub fn written(&self) -> Vec<SavedFile> {
+        let mut out = self.files.clone();
+        if let Some(r) = &self.recording
+            && !out.iter().any(|f| f.path == r.path)
+        {
+            out.push(SavedFile {
+                path: r.path.clone(),
+                what: SavedKind::Recording { parts: r.parts },
+            });
+        }
+        out
+    }
+
+    /// `/files`: the files written in this session, with full paths, in a view of their own
+    /// (a path is never cut there; the terminal can select it with the mouse off).
+    pub(super) fn open_files(&mut self) {
+        let files = self.written();
+        if files.is_empty() {
+            self.say(
+                Level::Info,
+                format!(
+                    "no files written yet: {} records, {} writes the report",
+                    self.opts.keymap.hint(Act::Record),
+                    self.opts.keymap.hint(Act::Report)
+                ),
+            );
+            return;
+        }
+        let body = crate::tui::summary::file_lines(&files).join("\n");
+        self.overlay = Some(Overlay::Detail(Detail {
+            seq: u64::MAX,
+            title: format!(
+                "{} written in this session",
+                text::counted(files.len() as u64, "file", "files")
+            ),
+            format: "files",
+            body: text::sanitize(&body),
+            scroll: 0,
+        }));
     }
 }

@@ -7,7 +7,7 @@ use crate::engine::close_code::close_code_name;
 use crate::engine::{ClosedBy, Dir, DropReason, Event, Stamped};
 use crate::model::{Began, Period};
 use crate::text;
-use crate::tui::log::{Entry, Level, Origin, Status};
+use crate::tui::log::{Entry, Level, Origin, Quiet, Status};
 
 impl App {
     /// A failure or drop: a row of its own, or, when the newest row is the same failure
@@ -248,7 +248,8 @@ impl App {
                         self.log.rewrite(*seq, line);
                     }
                     _ => {
-                        let seq = self.push(Entry::event(at, Level::Info, text.clone()));
+                        let row = Entry::event(at, Level::Info, text.clone());
+                        let seq = self.push(row.quiet(Quiet::AutoReply));
                         self.last_auto_reply = Some((seq, text, 1));
                     }
                 }
@@ -282,41 +283,49 @@ impl App {
                     ),
                 ));
             }
+            // Heartbeat rows are kept hidden unless shown (F9): showing them shows those
+            // already there. A ping asked for, and its pong, are always shown.
             Event::Ping { seq, app } => {
-                if self.show_pings || (self.asked_ping && !app) {
-                    let what = if *app {
-                        format!(
-                            "application ping sent: {}",
-                            self.opts.app_ping.as_deref().unwrap_or("")
-                        )
-                    } else {
-                        format!("ping #{seq} sent")
-                    };
-                    self.push(Entry::event(at, Level::Info, what));
-                }
+                let what = if *app {
+                    format!(
+                        "application ping sent: {}",
+                        self.opts.app_ping.as_deref().unwrap_or("")
+                    )
+                } else {
+                    format!("ping #{seq} sent")
+                };
+                let quiet = self.heartbeat_row(*app);
+                self.push(Entry::event(at, Level::Info, what).quiet(quiet));
             }
             Event::Rtt { rtt, app } => {
-                if self.show_pings || (self.asked_ping && !app) {
-                    if !app {
-                        self.asked_ping = false;
-                    }
-                    let what = if *app { "application pong" } else { "pong" };
-                    self.push(Entry::event(
-                        at,
-                        Level::Good,
-                        format!("{what} {} ms", text::millis(*rtt)),
-                    ));
+                let quiet = self.heartbeat_row(*app);
+                if !app {
+                    self.asked_ping = false;
                 }
+                let what = if *app { "application pong" } else { "pong" };
+                let row =
+                    Entry::event(at, Level::Good, format!("{what} {} ms", text::millis(*rtt)));
+                self.push(row.quiet(quiet));
             }
             Event::PeerPing => {
-                if self.show_pings {
-                    self.push(Entry::event(
-                        at,
-                        Level::Info,
-                        "the peer pinged; answered with a pong".to_string(),
-                    ));
-                }
+                let row = Entry::event(
+                    at,
+                    Level::Info,
+                    "the peer pinged; answered with a pong".to_string(),
+                );
+                self.push(row.quiet(Quiet::Heartbeat));
             }
+        }
+    }
+}
+
+impl App {
+    /// The group of a heartbeat row: hidden with the others, unless it is the ping asked for.
+    fn heartbeat_row(&self, app: bool) -> Quiet {
+        if self.asked_ping && !app {
+            Quiet::Never
+        } else {
+            Quiet::Heartbeat
         }
     }
 }

@@ -11,10 +11,12 @@ use tui_input::backend::crossterm::EventHandler;
 
 use super::{App, Effect, Focus, Overlay};
 use crate::engine::Command;
+use crate::keymap::Keymap;
 use crate::model::ConnState;
 use crate::tui::bindings::{self, Act, Key};
 use crate::tui::input::{Action, parse_line};
 use crate::tui::log::Level;
+use crate::tui::log::Quiet;
 
 /// Rows the mouse wheel scrolls.
 const WHEEL_ROWS: usize = 3;
@@ -90,7 +92,7 @@ impl App {
             return Vec::new();
         }
         let in_fleet = self.opts.name.is_some();
-        if let Some(act) = bindings::lookup(bindings::DASHBOARD, k, self.opts.replay, in_fleet) {
+        if let Some(act) = bindings::dashboard(&self.opts.keymap, k, self.opts.replay, in_fleet) {
             return self.act(act);
         }
         if self.focus == Focus::Input && self.input.handle_event(ev).is_some() {
@@ -104,7 +106,7 @@ impl App {
     fn on_overlay_key(&mut self, k: Key) -> Vec<Effect> {
         let page = self.log_rows.max(2) - 1;
         // Ctrl-C and F10 quit from anywhere; `q` only closes what is open.
-        let quit = bindings::lookup(bindings::DASHBOARD, k, false, false) == Some(Act::Quit);
+        let quit = self.opts.keymap.lookup(k) == Some(Act::Quit);
         match &mut self.overlay {
             Some(Overlay::Quit(_)) => match k.code {
                 KeyCode::Char('y' | 'Y') | KeyCode::Enter => self.quit = true,
@@ -200,13 +202,51 @@ impl App {
             Act::Filter => self.next_filter(),
             Act::Pings => {
                 self.show_pings = !self.show_pings;
+                let n = self.log.set_hidden(Quiet::Heartbeat, !self.show_pings);
+                let key = self.opts.keymap.hint(Act::Pings);
                 let what = if self.show_pings {
-                    "heartbeat pings and pongs are shown in the log from now on (F9 hides them)"
+                    format!(
+                        "heartbeat pings and pongs are shown in the log ({n} so far; {key} or /pings hides them)"
+                    )
                 } else {
-                    "heartbeat pings and pongs are hidden (F9 shows them)"
+                    format!(
+                        "heartbeat pings and pongs are hidden ({n}; {key} or /pings shows them)"
+                    )
                 };
                 self.say(Level::Info, what);
             }
+            Act::AutoReplies => {
+                self.show_autoreplies = !self.show_autoreplies;
+                let n = self
+                    .log
+                    .set_hidden(Quiet::AutoReply, !self.show_autoreplies);
+                let what = if self.show_autoreplies {
+                    format!(
+                        "automatic replies are shown in the log ({n} rows; /autoreplies hides them)"
+                    )
+                } else {
+                    format!(
+                        "automatic replies are hidden ({n} rows; the Traffic pane counts them; /autoreplies shows them)"
+                    )
+                };
+                self.say(Level::Info, what);
+            }
+            Act::Files => self.open_files(),
+            Act::Mouse => {
+                self.mouse = !self.mouse;
+                self.say(
+                    Level::Info,
+                    if self.mouse {
+                        "mouse on: the wheel scrolls the log (Alt-M or /mouse: off, to select text)"
+                    } else {
+                        "mouse off: select text with the mouse as usual (Alt-M or /mouse: the wheel scrolls again)"
+                    },
+                );
+                return vec![Effect::Mouse(self.mouse)];
+            }
+            Act::Copy => return self.copy_selected(),
+            Act::Clear => self.clear_log(),
+            Act::Complete => self.complete(),
             Act::LastFailure => self.open_last_failure(),
             Act::Up => self.scroll_up(1),
             Act::Down => self.scroll_down(1),
@@ -237,16 +277,71 @@ impl App {
         self.focus = which;
     }
 
-    /// Esc: undoes one thing at a time (the search, the text filter, the pause).
+    /// Esc: back to the live view in one press: no search, no text filter, following the
+    /// newest (the kind filter stays: it is a choice, not a place).
     fn back(&mut self) {
-        if self.search.take().is_some() {
-            return;
-        }
+        self.search = None;
         if self.grep.is_some() {
             self.set_grep(String::new());
-            return;
         }
         self.follow();
+    }
+
+    /// Tab after `/`: completes the command's name as far as the commands that match agree;
+    /// the list above the input line shows them.
+    fn complete(&mut self) {
+        let value = self.input.value().to_string();
+        let Some(prefix) = value
+            .strip_prefix('/')
+            .filter(|p| !p.contains(char::is_whitespace))
+        else {
+            if !value.is_empty() {
+                self.say(
+                    Level::Info,
+                    "Tab completes a /command; a message is sent as typed",
+                );
+            }
+            return;
+        };
+        let found = Keymap::completions(prefix);
+        let names: Vec<&str> = found
+            .iter()
+            .map(|a| {
+                if a.name.starts_with(prefix) {
+                    a.name
+                } else {
+                    a.aliases
+                        .iter()
+                        .find(|x| x.starts_with(prefix))
+                        .copied()
+                        .unwrap_or(a.name)
+                }
+            })
+            .collect();
+        let done = match names.as_slice() {
+            [] => {
+                self.say(
+                    Level::Warn,
+                    format!("no command starts with /{prefix}: /help lists them"),
+                );
+                return;
+            }
+            [one] => {
+                let takes = found[0].args.is_empty();
+                format!("/{one}{}", if takes { "" } else { " " })
+            }
+            many => {
+                let common = many[1..].iter().fold(many[0].to_string(), |acc, n| {
+                    acc.chars()
+                        .zip(n.chars())
+                        .take_while(|(a, b)| a == b)
+                        .map(|(a, _)| a)
+                        .collect()
+                });
+                format!("/{common}")
+            }
+        };
+        self.input = Input::new(done);
     }
 
     /// A ping asked for: its ping and pong are shown in the log even with F9 off.
@@ -320,14 +415,6 @@ impl App {
                 self.follow();
                 vec![Effect::Broadcast(cmd)]
             }
-            Action::Clear => {
-                self.clear_log();
-                Vec::new()
-            }
-            Action::Help => {
-                self.overlay = Some(Overlay::Help);
-                Vec::new()
-            }
             Action::Key(act) => self.act(act),
             Action::Find(q) => {
                 self.start_search(q);
@@ -337,7 +424,6 @@ impl App {
                 self.set_grep(q);
                 Vec::new()
             }
-            Action::Copy => self.copy_selected(),
             Action::Filter(f) => {
                 self.set_filter(f);
                 Vec::new()
@@ -356,7 +442,7 @@ impl App {
         if k.code == KeyCode::Esc || matches!(k.code, KeyCode::Modifier(_)) {
             return;
         }
-        match (bindings::elsewhere(k), self.opts.replay) {
+        match (bindings::elsewhere(&self.opts.keymap, k), self.opts.replay) {
             (Some(what), true) => self.say(
                 Level::Warn,
                 format!("replay: there is no live connection ({what})"),
@@ -368,8 +454,9 @@ impl App {
             (_, false) => self.say(
                 Level::Info,
                 format!(
-                    "{} does nothing here: F1 lists the keys; type to write a message",
-                    k.name()
+                    "{} does nothing here: {} or /help lists the keys; type to write a message",
+                    k.name(),
+                    self.opts.keymap.hint(Act::Help)
                 ),
             ),
         }

@@ -1,10 +1,12 @@
 //! What a dashboard is started with, for a live endpoint or a replayed recording.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::engine::Preset;
 use crate::jsonl::RecordHeader;
+use crate::keymap::Keymap;
 use crate::session::{Endpoint, SessionOptions};
 use crate::tui::theme::Theme;
 
@@ -39,6 +41,10 @@ pub struct UiOptions {
     pub preset: Option<Preset>,
     /// The application heartbeat's message, when there is one.
     pub app_ping: Option<String>,
+    /// The actions' keys (`[keys]` applied).
+    pub keymap: Arc<Keymap>,
+    /// Capture the mouse at start (`mouse`).
+    pub mouse: bool,
 }
 
 /// Fewest log entries kept per endpoint of a fleet, however large the fleet.
@@ -75,6 +81,8 @@ impl UiOptions {
             name: fleet.then(|| e.name.clone()),
             preset: e.settings.preset,
             app_ping: e.settings.app_ping.clone(),
+            keymap: Arc::new(session.keymap.clone()),
+            mouse: session.mouse,
         }
     }
 
@@ -104,6 +112,8 @@ impl UiOptions {
             header,
             replay: true,
             name: None,
+            keymap: Arc::new(session.keymap.clone()),
+            mouse: session.mouse,
         }
     }
 }

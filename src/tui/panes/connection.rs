@@ -4,17 +4,22 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::text::Span;
 
-use super::{frame, labeled, lines, span};
+use super::{Row, frame, labeled, rows, span};
 use crate::model::ConnState;
 use crate::text;
 use crate::tui::app::App;
 
 /// Draws the pane.
 pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
+    let inner = frame(&app.opts.theme, "Connection", area, buf);
+    rows(content(app), inner, buf);
+}
+
+/// The pane's lines; the last failure is whole (it wraps rather than being cut).
+pub fn content(app: &App) -> Vec<Row<'static>> {
     let t = &app.opts.theme;
-    let inner = frame(t, "Connection", area, buf);
     let s = &app.stats();
-    let mut out = Vec::new();
+    let mut out: Vec<Row> = Vec::new();
     match &s.last_open {
         Some(info) => {
             let mut v = vec![span(info.remote.to_string(), t.value())];
@@ -27,7 +32,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
                 v.push(span(" ", t.dim()));
                 v.push(span(text::sanitize(p), t.value()));
             }
-            out.push(labeled(t, "remote", v));
+            out.push(labeled(t, "remote", v).into());
             let p = &info.phases;
             let mut v = vec![span("dns ", t.dim()), span(text::millis(p.dns), t.value())];
             v.extend([span(" tcp ", t.dim()), span(text::millis(p.tcp), t.value())]);
@@ -42,15 +47,11 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
                 span(text::millis(p.handshake), t.value()),
                 span(" ms", t.dim()),
             ]);
-            out.push(labeled(t, "connect", v));
+            out.push(labeled(t, "connect", v).into());
         }
         None => {
-            out.push(labeled(
-                t,
-                "remote",
-                vec![span("not connected yet", t.dim())],
-            ));
-            out.push(labeled(t, "connect", vec![span("—", t.dim())]));
+            out.push(labeled(t, "remote", vec![span("not connected yet", t.dim())]).into());
+            out.push(labeled(t, "connect", vec![span("—", t.dim())]).into());
         }
     }
     let last = match &s.last_failure {
@@ -66,7 +67,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         ],
         None => vec![span("no failures", t.good())],
     };
-    out.push(labeled(t, "last", last));
+    out.push(Row::whole(labeled(t, "last", last)));
     if let Some(preset) = app.opts.preset {
         let v = match (&s.ready, &s.state) {
             (Some((protocol, detail)), _) => vec![
@@ -82,24 +83,35 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
                 t.dim(),
             )],
         };
-        out.push(labeled(t, "app", v));
+        out.push(labeled(t, "app", v).into());
     }
-    out.push(labeled(
-        t,
-        "url",
-        vec![span(text::sanitize(&app.opts.url), t.value())],
-    ));
+    out.push(
+        labeled(
+            t,
+            "url",
+            vec![span(text::sanitize(&app.opts.url), t.value())],
+        )
+        .into(),
+    );
     if let Some(e) = &s.last_error
         && let Some(h) = &e.http
     {
-        out.push(labeled(
-            t,
-            "http",
-            vec![Span::styled(
-                format!("{} {} · F8 shows the headers and body", h.status, h.reason),
-                t.dim(),
-            )],
-        ));
+        out.push(
+            labeled(
+                t,
+                "http",
+                vec![Span::styled(
+                    format!(
+                        "{} {} · {} shows the headers and body",
+                        h.status,
+                        h.reason,
+                        app.opts.keymap.hint(crate::keymap::Act::LastFailure)
+                    ),
+                    t.dim(),
+                )],
+            )
+            .into(),
+        );
     }
-    lines(out, inner, buf);
+    out
 }

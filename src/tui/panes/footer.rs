@@ -8,52 +8,71 @@ use ratatui::widgets::{Paragraph, Widget};
 use crate::text;
 use crate::tui::app::{App, Focus, Overlay};
 
-/// Draws the footer.
-pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
-    let t = &app.opts.theme;
-    let mut v: Vec<Span> = Vec::new();
-    if let Some((msg, level)) = app.current_status() {
-        v.push(Span::styled(
-            format!(" {} ", text::sanitize(msg)),
-            t.level(level),
-        ));
-        v.push(Span::styled("│", t.border()));
+/// Columns the keys need at least: help and quit.
+const KEYS_MIN: usize = 24;
+
+/// The status notice, if one is current, as drawn (made safe for the terminal).
+fn notice(app: &App) -> Option<(String, crate::tui::log::Level)> {
+    app.current_status()
+        .map(|(msg, level)| (text::sanitize(msg), level))
+}
+
+/// Rows the footer needs at `width`: one, and a notice too long to share it (a path, a
+/// failure) wraps on rows of its own above the keys rather than being cut.
+pub fn rows_needed(app: &App, width: u16) -> u16 {
+    let width = width as usize;
+    match notice(app) {
+        Some((msg, _)) if msg.chars().count() + 3 + KEYS_MIN > width => {
+            1 + super::wrap_plain(&msg, width.saturating_sub(1))
+                .len()
+                .min(super::WRAP_MAX) as u16
+        }
+        _ => 1,
     }
-    let keys: &[(&str, &str)] = match (&app.overlay, app.focus) {
-        (Some(Overlay::Help), _) => &[("Esc", "close")],
-        (Some(Overlay::Detail(_)), _) => &[
+}
+
+/// The keys the footer offers here, as (key, what) pairs, for `width` columns.
+fn keys(app: &App, width: usize) -> Vec<(String, String)> {
+    let fixed = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, w)| (k.to_string(), w.to_string()))
+            .collect()
+    };
+    let map = &app.opts.keymap;
+    match (&app.overlay, app.focus) {
+        (Some(Overlay::Help), _) => fixed(&[("Esc", "close"), ("↑↓", "scroll")]),
+        (Some(Overlay::Detail(d)), _) if d.seq == u64::MAX => {
+            fixed(&[("↑↓ PgUp PgDn", "scroll"), ("Esc", "close")])
+        }
+        (Some(Overlay::Detail(_)), _) => fixed(&[
             ("↑↓ PgUp PgDn", "scroll"),
             ("← →", "older / newer message"),
             ("y", "copy"),
             ("Esc", "close"),
-        ],
-        (Some(Overlay::Quit(_)), _) => &[("y", "quit"), ("Esc", "keep watching")],
-        (None, Focus::Find) => &[("Enter", "find"), ("Esc", "cancel")],
-        (None, Focus::Grep) => &[
+        ]),
+        (Some(Overlay::Quit(_)), _) => fixed(&[("y", "quit"), ("Esc", "keep watching")]),
+        (None, Focus::Find) => fixed(&[("Enter", "find"), ("Esc", "cancel")]),
+        (None, Focus::Grep) => fixed(&[
             ("Enter", "show only the rows with it (empty: all)"),
             ("Esc", "cancel"),
-        ],
-        (None, Focus::Input) if !app.following() => &[
-            ("Esc", "follow"),
-            ("Shift-↑↓", "select"),
-            ("Enter", "detail (or send)"),
-            ("F3", "find"),
-            ("Ctrl-G", "only rows with"),
-            ("F1", "help"),
-            ("F10", "quit"),
-        ],
-        (None, Focus::Input) => &[
-            ("F1", "help"),
-            ("F2", "filter"),
-            ("F3", "find"),
-            ("F4", "ping"),
-            ("F5", "reconnect"),
-            ("F6", "record"),
-            ("F8", "last failure"),
-            ("F10", "quit"),
-            ("PgUp", "scroll"),
-        ],
-        (None, Focus::Log) if app.replay.as_ref().is_some_and(|r| r.at.ended) => &[
+        ]),
+        (None, Focus::Input) if app.input.value().starts_with('/') => fixed(&[
+            ("Tab", "complete"),
+            ("Enter", "run"),
+            ("//", "sends a text starting with /"),
+        ]),
+        (None, Focus::Input) if !app.following() => {
+            let mut v = fixed(&[
+                ("Esc", "live view"),
+                ("Shift-↑↓", "select"),
+                ("Enter", "detail"),
+            ]);
+            v.extend(map.footer(width.saturating_sub(40)));
+            v
+        }
+        (None, Focus::Input) => map.footer(width),
+        (None, Focus::Log) if app.replay.as_ref().is_some_and(|r| r.at.ended) => fixed(&[
             ("↑↓", "scroll"),
             ("Enter", "detail"),
             ("/", "find"),
@@ -61,8 +80,8 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             ("d", "report"),
             ("?", "help"),
             ("q", "quit"),
-        ],
-        (None, Focus::Log) => &[
+        ]),
+        (None, Focus::Log) => fixed(&[
             ("Space", "pause"),
             ("+ -", "speed"),
             (".", "step"),
@@ -71,8 +90,33 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             ("/", "find"),
             ("?", "help"),
             ("q", "quit"),
-        ],
-    };
+        ]),
+    }
+}
+
+/// Draws the footer: a notice (wrapped on rows of its own when long), then the keys.
+pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
+    let t = &app.opts.theme;
+    let width = area.width as usize;
+    let mut v: Vec<Span> = Vec::new();
+    let mut above: Vec<Line> = Vec::new();
+    if let Some((msg, level)) = notice(app) {
+        if area.height > 1 {
+            let room = area.height as usize - 1;
+            let mut parts = super::wrap_plain(&msg, width.saturating_sub(1));
+            if parts.len() > room {
+                let rest = parts.split_off(room - 1).join(" ");
+                parts.push(super::cut_text(&rest, width.saturating_sub(1)));
+            }
+            above = parts
+                .into_iter()
+                .map(|p| Line::from(Span::styled(format!(" {p}"), t.level(level))))
+                .collect();
+        } else {
+            v.push(Span::styled(format!(" {msg} "), t.level(level)));
+            v.push(Span::styled("│", t.border()));
+        }
+    }
     if let Some(pos) = replay_position(app) {
         v.push(Span::styled(format!(" {pos} "), t.value()));
         v.push(Span::styled("│", t.border()));
@@ -81,8 +125,13 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         v.push(Span::styled(" Esc", t.key()));
         v.push(Span::styled(" overview ", t.dim()));
     }
-    super::key_hints(&mut v, keys, t, area.width);
-    Paragraph::new(Line::from(v)).render(area, buf);
+    let used: usize = v.iter().map(|s| s.width()).sum();
+    let keys = keys(app, width.saturating_sub(used));
+    let pairs: Vec<(&str, &str)> = keys.iter().map(|(k, w)| (k.as_str(), w.as_str())).collect();
+    super::key_hints(&mut v, &pairs, t, area.width);
+    above.push(Line::from(v));
+    let skip = above.len().saturating_sub(area.height as usize);
+    Paragraph::new(above.split_off(skip)).render(area, buf);
 }
 
 /// Where a replay is: `event 1,204 of 3,310 · 2m10s of 5m`, or that it has ended.

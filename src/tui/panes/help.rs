@@ -7,49 +7,32 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph, Widget};
 
 use crate::tui::app::App;
 use crate::tui::bindings;
-use crate::tui::input::COMMANDS;
 use crate::tui::theme::Theme;
 
-/// Draws the help over everything.
+/// Draws the help over everything: the fixed keys, then every action with its keys and its
+/// `/command` (one table, so the help cannot disagree with the keys).
 pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
-    let keys = bindings::help(
+    let keys: Vec<(String, String)> = bindings::help(
         bindings::DASHBOARD,
         app.opts.replay,
         app.opts.name.is_some(),
-    );
-    // A replay has no input line: its commands would do nothing.
-    let commands: &[(&str, &str)] = if app.opts.replay { &[] } else { &COMMANDS };
-    render_box(&app.opts.theme, &keys, commands, app.help_scroll, area, buf);
-}
-
-/// `text` in lines of at most `width` characters, broken between words.
-fn wrap(text: &str, width: usize) -> Vec<String> {
-    let width = width.max(8);
-    let mut out: Vec<String> = Vec::new();
-    let mut line = String::new();
-    for word in text.split(' ') {
-        let n = line.chars().count();
-        if n > 0 && n + 1 + word.chars().count() > width {
-            out.push(std::mem::take(&mut line));
-        }
-        if !line.is_empty() {
-            line.push(' ');
-        }
-        line.push_str(word);
-    }
-    out.push(line);
-    out
+    )
+    .into_iter()
+    .map(|(k, w)| (k.to_string(), w.to_string()))
+    .collect();
+    let actions = bindings::action_help(&app.opts.keymap, app.opts.replay);
+    render_box(&app.opts.theme, &keys, &actions, app.help_scroll, area, buf);
 }
 
 /// The rows of one table (keys or commands): the label, then its text wrapped beside it.
-fn rows<'a>(t: &Theme, items: &[(&str, &str)], label_w: usize, width: usize) -> Vec<Line<'a>> {
+fn rows<'a>(t: &Theme, items: &[(String, String)], label_w: usize, width: usize) -> Vec<Line<'a>> {
     let mut lines = Vec::new();
     for (label, what) in items {
-        for (i, part) in wrap(what, width.saturating_sub(label_w + 2))
+        for (i, part) in super::wrap_plain(what, width.saturating_sub(label_w + 2))
             .into_iter()
             .enumerate()
         {
-            let key = if i == 0 { *label } else { "" };
+            let key = if i == 0 { label.as_str() } else { "" };
             lines.push(Line::from(vec![
                 Span::styled(format!("  {key:<label_w$}"), t.key()),
                 Span::raw(part),
@@ -59,11 +42,11 @@ fn rows<'a>(t: &Theme, items: &[(&str, &str)], label_w: usize, width: usize) -> 
     lines
 }
 
-/// Draws a help box of these keys and input commands, centred in `area`, from line `scroll`.
+/// Draws a help box of these keys and actions, centred in `area`, from line `scroll`.
 pub fn render_box(
     t: &Theme,
-    keys: &[(&str, &str)],
-    commands: &[(&str, &str)],
+    keys: &[(String, String)],
+    actions: &[(String, String)],
     scroll: usize,
     area: Rect,
     buf: &mut Buffer,
@@ -71,13 +54,13 @@ pub fn render_box(
     let w = 96.min(area.width);
     let inner_w = w.saturating_sub(2) as usize;
     let mut lines: Vec<Line> = vec![Line::from(Span::styled("Keys", t.title()))];
-    lines.extend(rows(t, keys, 20, inner_w));
-    if !commands.is_empty() {
+    lines.extend(rows(t, keys, 17, inner_w));
+    if !actions.is_empty() {
         lines.push(Line::from(Span::styled(
-            "Commands: type them in the input line",
+            "Actions: a key, a chord (where F-keys do not reach), or the /command typed",
             t.title(),
         )));
-        lines.extend(rows(t, commands, 27, inner_w));
+        lines.extend(rows(t, actions, 17, inner_w));
     }
     let h = (lines.len() as u16 + 2).min(area.height);
     let shown = h.saturating_sub(2) as usize;
@@ -109,18 +92,4 @@ pub fn render_box(
         .scroll((scroll as u16, 0))
         .block(block)
         .render(r, buf);
-}
-
-#[cfg(test)]
-mod tests {
-    use super::wrap;
-
-    #[test]
-    fn wraps_between_words() {
-        assert_eq!(
-            wrap("send the line or run a command", 12),
-            ["send the", "line or run", "a command"]
-        );
-        assert_eq!(wrap("short", 20), ["short"]);
-    }
 }

@@ -54,7 +54,19 @@ fn title<'a>(app: &App, t: &Theme, width: usize) -> Line<'a> {
             t.hit(),
         ));
     }
-    let kept = format!(" {} kept ", text::count(app.log.len() as u64));
+    // Hidden rows (heartbeat, auto-replies) are kept, and said so: F9 shows them again.
+    let hidden = match &app.grep {
+        None => app.log.len() - app.log.shown_count(Filter::All),
+        Some(_) => 0,
+    };
+    let kept = match hidden {
+        0 => format!(" {} kept ", text::count(app.log.len() as u64)),
+        n => format!(
+            " {} kept · {} hidden ",
+            text::count((app.log.len() - n) as u64),
+            text::count(n as u64)
+        ),
+    };
     let used: usize = v.iter().map(|s| s.width()).sum();
     if used + kept.len() + 4 <= width {
         v.push(Span::styled(kept, t.dim()));

@@ -198,7 +198,11 @@ pub fn render(fleet: &FleetApp, order: &[usize], area: Rect, buf: &mut Buffer) {
     if let Some(why) = &fleet.confirm {
         super::confirm::render(t, why, area, buf);
     } else if fleet.help {
-        let keys = crate::tui::bindings::help(crate::tui::bindings::OVERVIEW, false, true);
+        let keys: Vec<(String, String)> =
+            crate::tui::bindings::help(crate::tui::bindings::OVERVIEW, false, true)
+                .into_iter()
+                .map(|(k, w)| (k.to_string(), w.to_string()))
+                .collect();
         super::help::render_box(t, &keys, &[], 0, area, buf);
     }
 }

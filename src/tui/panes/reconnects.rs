@@ -4,17 +4,22 @@
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 
-use super::{frame, labeled, lines, span};
+use super::{Row, frame, labeled, rows, span};
 use crate::model::{Began, ConnState, Period};
 use crate::text;
 use crate::tui::app::App;
 
 /// Draws the pane.
 pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
+    let inner = frame(&app.opts.theme, "Reconnects", area, buf);
+    rows(content(app, inner.height as usize), inner, buf);
+}
+
+/// The pane's lines for `height` rows; the outage's cause and the pattern are whole.
+pub fn content(app: &App, height: usize) -> Vec<Row<'static>> {
     let t = &app.opts.theme;
-    let inner = frame(t, "Reconnects", area, buf);
     let s = &app.stats();
-    let mut out = Vec::new();
+    let mut out: Vec<Row> = Vec::new();
     let outage = match &s.state {
         ConnState::Waiting { until, attempt } => vec![
             span("next try in ", t.warn()),
@@ -46,12 +51,12 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         ConnState::Closing => vec![span("closing", t.warn())],
         ConnState::Starting => vec![span("starting", t.dim())],
     };
-    out.push(labeled(t, "now", outage));
+    out.push(labeled(t, "now", outage).into());
     // What began the outage stays in view until it ends, however many retries follow.
     if let Some((at, why)) = &s.outage_began()
         && s.state != ConnState::Open
     {
-        out.push(labeled(
+        out.push(Row::whole(labeled(
             t,
             "cause",
             vec![
@@ -64,17 +69,17 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
                     t.dim(),
                 ),
             ],
-        ));
+        )));
     }
     // What the drops have in common is the lead a field engineer follows first.
     if let Some(p) = s.pattern(app.now) {
-        out.push(labeled(
+        out.push(Row::whole(labeled(
             t,
             "pattern",
             vec![span(crate::describe::pattern_short(&p), t.warn())],
-        ));
+        )));
     }
-    out.push(labeled(
+    out.push(Row::from(labeled(
         t,
         "total",
         vec![
@@ -85,18 +90,18 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             span(" · ", t.dim()),
             span(text::counted(s.drops, "drop", "drops"), t.value()),
         ],
-    ));
-    if inner.height as usize >= out.len() + 2 {
-        out.push(labeled(
+    )));
+    if height >= out.len() + 2 {
+        out.push(Row::from(labeled(
             t,
             "dials",
             vec![
                 span(text::count(s.total_attempts), t.value()),
                 span(" since start", t.dim()),
             ],
-        ));
+        )));
     }
-    let room = (inner.height as usize).saturating_sub(out.len());
+    let room = height.saturating_sub(out.len());
     // Newest first: each outage (how it ended: `▲ down 8.1s: 1012 → refused ×3 → open`) and
     // each connection that ended (`▼ … after 30s up: closed by server …`). The connection open
     // now is the "now" line; the first dial's wait is no outage unless a dial failed in it.
@@ -111,11 +116,11 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             Period::Out(o) if o.seen_down => ("▼ ", t.bad()),
             Period::Out(_) => ("· ", t.dim()),
         };
-        out.push(ratatui::text::Line::from(vec![
+        out.push(Row::from(ratatui::text::Line::from(vec![
             span(format!("{} ", text::clock(p.at())), t.dim()),
             span(mark, style),
             span(text::sanitize(&crate::describe::period(p, app.now)), style),
-        ]));
+        ])));
     }
-    lines(out, inner, buf);
+    out
 }
