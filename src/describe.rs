@@ -57,8 +57,26 @@ pub fn failure_detail(f: &Failure) -> String {
         phase(f.phase),
         f.message
     );
+    if let Some(a) = &f.advice {
+        out.push_str(&format!("fix      {a}\n"));
+    }
+    if let Some(r) = &f.reached {
+        out.push_str(&format!(
+            "reached  {} ({})\n",
+            r.remote,
+            phases_done(&r.phases)
+        ));
+    }
     if let Some(wait) = f.retry_after {
         out.push_str(&format!("retry-after {}\n", text::duration(wait)));
+    }
+    for (i, c) in f.chain.iter().enumerate() {
+        let what = if i == 0 {
+            "the server's certificate"
+        } else {
+            "then"
+        };
+        out.push_str(&format!("\n{what}\n{}", cert_detail(c)));
     }
     if let Some(h) = &f.http {
         out.push_str(&format!("\nHTTP/1.1 {} {}\n", h.status, h.reason));
@@ -71,6 +89,46 @@ pub fn failure_detail(f: &Failure) -> String {
             out.push_str("\n[body cut at 4 KiB]");
         }
     }
+    out
+}
+
+/// The phases a failed dial finished, in one line: `dns 0.1 tcp 0.3 ms`.
+pub fn phases_done(p: &crate::engine::Phases) -> String {
+    let mut out = format!("dns {} tcp {}", text::millis(p.dns), text::millis(p.tcp));
+    if let Some(px) = p.proxy {
+        out.push_str(&format!(" proxy {}", text::millis(px)));
+    }
+    if let Some(t) = p.tls {
+        out.push_str(&format!(" tls {}", text::millis(t)));
+    }
+    out.push_str(" ms");
+    out
+}
+
+/// Days from `now` until a certificate expires, in words: `87 days left`, `expired 3 days ago`.
+pub fn cert_expiry(c: &crate::engine::CertInfo, now: std::time::SystemTime) -> String {
+    let now = now
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    match c.days_left(now) {
+        d if d < 0 => format!("expired {} ago", text::counted((-d) as u64, "day", "days")),
+        d => format!("{} left", text::counted(d as u64, "day", "days")),
+    }
+}
+
+/// A certificate in full, one fact a line, as F8 and the report show it.
+pub fn cert_detail(c: &crate::engine::CertInfo) -> String {
+    let date = crate::engine::tls::unix_date;
+    let mut out = format!("subject  {}\nissuer   {}\n", c.subject, c.issuer);
+    if !c.names.is_empty() {
+        out.push_str(&format!("names    {}\n", c.names.join(", ")));
+    }
+    out.push_str(&format!(
+        "valid    {} to {}\nsha256   {}\n",
+        date(c.not_before),
+        date(c.not_after),
+        c.sha256
+    ));
     out
 }
 
@@ -251,6 +309,7 @@ mod tests {
                 body_truncated: false,
             }),
             retry_after: None,
+            ..Failure::new(Cause::Http, Phase::Upgrade, "")
         };
         assert_eq!(failure(&f), "HTTP 401 Unauthorized: token expired");
         let mut redirect = f.clone();

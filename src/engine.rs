@@ -33,8 +33,9 @@ pub use command::{Command, Tap};
 pub use contained::in_engine;
 pub use dial::{Connector, Network};
 pub use event::{
-    Batch, Cause, CloseInfo, ClosedBy, Dir, DropReason, Event, Failure, HttpFailure, Kind, Message,
-    OpenInfo, PREVIEW, Phase, Phases, Stamped, StopReason, Verdict, Warning,
+    Batch, Cause, CertInfo, CloseInfo, ClosedBy, Dir, DropReason, Event, Failure, HttpFailure,
+    Kind, Message, OpenInfo, PREVIEW, Phase, Phases, Reached, Stamped, StopReason, Verdict,
+    Warning,
 };
 pub use protocol::Preset;
 pub use settings::{AutoReply, ConnSettings, Proxy, StaleAction};

@@ -77,11 +77,16 @@ mod tls {
         )
         .await;
         assert_eq!((f.cause, f.phase), (Cause::Tls, Phase::Tls));
-        assert!(
-            f.message.contains("unknown issuer") && f.message.contains("--ca"),
-            "{}",
-            f.message
+        assert_eq!(
+            f.message,
+            "certificate for localhost from an unknown CA (CN=wsmon test CA)"
         );
+        assert!(f.advice.as_deref().unwrap().contains("--ca FILE"), "{f:?}");
+        // What was presented, and how far the dial got, are kept.
+        assert!(f.chain[0].names.contains(&"localhost".to_string()), "{f:?}");
+        assert_eq!(f.chain[0].issuer, "CN=wsmon test CA");
+        let reached = f.reached.as_ref().expect("TCP succeeded");
+        assert_eq!(reached.remote.port(), srv.addr().port());
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -95,7 +100,12 @@ mod tls {
         )
         .await;
         assert_eq!(f.cause, Cause::Tls);
-        assert!(f.message.contains("expired"), "{}", f.message);
+        assert!(
+            f.message.starts_with("certificate expired "),
+            "{}",
+            f.message
+        );
+        assert!(f.message.ends_with(" ago"), "{}", f.message);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -109,10 +119,13 @@ mod tls {
         )
         .await;
         assert_eq!(f.cause, Cause::Tls);
+        assert_eq!(f.message, "certificate is for other.example, not localhost");
         assert!(
-            f.message.contains("name mismatch") && f.message.contains("other.example"),
-            "{}",
-            f.message
+            f.advice
+                .as_deref()
+                .unwrap()
+                .contains("subjectAltName=DNS:localhost"),
+            "{f:?}"
         );
     }
 
@@ -126,7 +139,13 @@ mod tls {
         )
         .await;
         assert_eq!(f.cause, Cause::Tls);
-        assert!(f.message.contains("plain ws:// port"), "{}", f.message);
+        assert!(
+            f.advice
+                .as_deref()
+                .unwrap_or("")
+                .contains("plain ws:// port"),
+            "{f:?}"
+        );
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -447,9 +447,15 @@ mod tests {
             "{e}"
         );
         let e = err("[keys]\nreconect = \"F5\"\n");
-        assert!(e.contains("line 2: [keys]: `reconect` is not an action"), "{e}");
+        assert!(
+            e.contains("line 2: [keys]: `reconect` is not an action"),
+            "{e}"
+        );
         let e = err("[keys]\nping = 4\n");
-        assert!(e.contains("line 2: [keys] ping: give a key in quotes"), "{e}");
+        assert!(
+            e.contains("line 2: [keys] ping: give a key in quotes"),
+            "{e}"
+        );
         let e = err("keys = 3\n");
         assert!(e.contains("`keys` must be a table"), "{e}");
     }

@@ -14,7 +14,7 @@ use tokio_tungstenite::tungstenite::handshake::client::generate_key;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 
-use super::event::{Cause, Failure, HttpFailure, OpenInfo, Phase, Phases};
+use super::event::{Cause, Failure, HttpFailure, OpenInfo, Phase, Phases, Reached};
 use super::http::{self, HeadError};
 use super::redact::Redactor;
 use super::settings::ConnSettings;
@@ -126,6 +126,14 @@ pub async fn dial(
     let _ = tcp.set_nodelay(true);
     let mut tcp = tcp;
 
+    // From here a failure keeps the address it reached and the phases that finished.
+    let reached = |f: Failure, phases: &Phases| Failure {
+        reached: Some(Box::new(Reached {
+            remote,
+            phases: phases.clone(),
+        })),
+        ..f
+    };
     if let Some(proxy) = &s.proxy {
         *phase = Phase::Proxy;
         let t = Instant::now();
@@ -136,11 +144,12 @@ pub async fn dial(
             &s.redactor,
             deadline,
         )
-        .await?;
+        .await
+        .map_err(|f| reached(f, &phases))?;
         phases.proxy = Some(t.elapsed());
     }
 
-    let (mut stream, tls_version) = if s.target.is_secure() {
+    let (mut stream, tls_version, cert) = if s.target.is_secure() {
         *phase = Phase::Tls;
         let t = Instant::now();
         let name =
@@ -161,26 +170,34 @@ pub async fn dial(
             .connect(name, CountedTcp::new(tcp))
             .await
             .map_err(|e| {
-                Failure::new(
-                    Cause::Tls,
-                    Phase::Tls,
-                    tls::describe_handshake_error(&e, s.target.host()),
-                )
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_secs() as i64);
+                let v = tls::handshake_verdict(&e, s.target.host(), now);
+                let f = Failure {
+                    advice: v.advice,
+                    chain: v.chain,
+                    ..Failure::new(Cause::Tls, Phase::Tls, v.message)
+                };
+                reached(f, &phases)
             })?;
         phases.tls = Some(t.elapsed());
-        let version = tls_stream
-            .get_ref()
-            .1
-            .protocol_version()
-            .map(tls::version_name);
-        (Transport::new(Io::Tls(Box::new(tls_stream))), version)
+        let conn = tls_stream.get_ref().1;
+        let version = conn.protocol_version().map(tls::version_name);
+        let cert = conn
+            .peer_certificates()
+            .and_then(|c| c.first())
+            .and_then(|c| tls::CertInfo::of(c));
+        (Transport::new(Io::Tls(Box::new(tls_stream))), version, cert)
     } else {
-        (Transport::new(Io::Plain(CountedTcp::new(tcp))), None)
+        (Transport::new(Io::Plain(CountedTcp::new(tcp))), None, None)
     };
 
     *phase = Phase::Upgrade;
     let t = Instant::now();
-    let (leftover, subprotocol) = upgrade(&mut stream, s, deadline).await?;
+    let (leftover, subprotocol) = upgrade(&mut stream, s, deadline)
+        .await
+        .map_err(|f| reached(f, &phases))?;
     phases.handshake = t.elapsed();
 
     stream.set_leftover(leftover);
@@ -196,6 +213,7 @@ pub async fn dial(
             // A subprotocol that carries a credential is shown masked, like a header.
             subprotocol: subprotocol.map(|p| s.redactor.subprotocol(&p)),
             tls_version,
+            cert,
         },
     })
 }
@@ -530,6 +548,7 @@ fn http_failure(answer: HttpFailure) -> Failure {
         ),
         http: Some(answer),
         retry_after,
+        ..Failure::new(Cause::Http, Phase::Upgrade, "")
     }
 }
 

@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+pub use crate::engine::tls::CertInfo;
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
@@ -135,6 +136,8 @@ pub struct OpenInfo {
     pub subprotocol: Option<String>,
     /// The negotiated TLS version, for `wss://`.
     pub tls_version: Option<&'static str>,
+    /// The server's certificate, for `wss://`.
+    pub cert: Option<CertInfo>,
 }
 
 /// Who ended a connection.
@@ -341,6 +344,21 @@ pub struct Failure {
     pub http: Option<HttpFailure>,
     /// How long the server asked us to wait (`Retry-After`).
     pub retry_after: Option<Duration>,
+    /// What the dial reached before it failed: the address and the phases that finished.
+    pub reached: Option<Box<Reached>>,
+    /// What to do about it, when it is known (a certificate's fix).
+    pub advice: Option<String>,
+    /// The certificates the server presented, server's first, for a refused certificate.
+    pub chain: Vec<CertInfo>,
+}
+
+/// How far a failed dial got: the address it reached and how long each finished phase took.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Reached {
+    /// The address connected to (the proxy's when tunnelling).
+    pub remote: SocketAddr,
+    /// The phases that finished (the failed one and those after it are zero or `None`).
+    pub phases: Phases,
 }
 
 impl Failure {
@@ -352,6 +370,9 @@ impl Failure {
             message: message.into(),
             http: None,
             retry_after: None,
+            reached: None,
+            advice: None,
+            chain: Vec::new(),
         }
     }
 }

@@ -1,6 +1,8 @@
 //! TLS client setup (rustls with the ring provider) and naming of certificate failures.
 
 mod cert;
+mod presented;
+mod verdict;
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -16,8 +18,11 @@ use rustls::{
     SignatureScheme,
 };
 
+pub use cert::CertInfo;
 use cert::{CertFacts, name_text};
+use presented::Presenting;
 use thiserror::Error;
+pub use verdict::{TlsVerdict, handshake_verdict, unix_date};
 
 /// A TLS setup that cannot be built, naming the file and the fix.
 #[derive(Debug, Error)]
@@ -130,8 +135,18 @@ fn build_client_config(
     } else {
         let mut roots = RootCertStore::empty();
         roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+        let presenting = |v: Arc<dyn ServerCertVerifier>| Arc::new(Presenting(v));
         match ca {
-            None => builder.with_root_certificates(roots).with_no_client_auth(),
+            None => {
+                let inner =
+                    WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+                        .build()
+                        .expect("the built-in roots make a verifier");
+                builder
+                    .dangerous()
+                    .with_custom_certificate_verifier(presenting(inner))
+                    .with_no_client_auth()
+            }
             Some(path) => {
                 let trusted = load_pem_certs(path)?;
                 for (i, cert) in trusted.iter().enumerate() {
@@ -153,11 +168,11 @@ fn build_client_config(
                         })?;
                 builder
                     .dangerous()
-                    .with_custom_certificate_verifier(Arc::new(TrustedFile {
+                    .with_custom_certificate_verifier(presenting(Arc::new(TrustedFile {
                         path: path.to_path_buf(),
                         trusted,
                         inner,
-                    }))
+                    })))
                     .with_no_client_auth()
             }
         }
@@ -414,139 +429,4 @@ pub fn version_name(v: rustls::ProtocolVersion) -> &'static str {
         rustls::ProtocolVersion::TLSv1_2 => "TLS 1.2",
         _ => "TLS (old)",
     }
-}
-
-/// Explains a failed TLS handshake in words a person can act on.
-pub fn describe_handshake_error(err: &io::Error, host: &str) -> String {
-    let rustls_err = err
-        .get_ref()
-        .and_then(|inner| inner.downcast_ref::<rustls::Error>());
-    match rustls_err {
-        Some(rustls::Error::InvalidCertificate(cert)) => describe_certificate_error(cert, host),
-        Some(rustls::Error::InvalidMessage(_)) | Some(rustls::Error::PeerMisbehaved(_)) => {
-            "the server did not speak TLS (is this a plain ws:// port?)".to_string()
-        }
-        Some(rustls::Error::AlertReceived(alert)) => {
-            format!(
-                "the server refused the TLS handshake (alert: {})",
-                variant_name(alert)
-            )
-        }
-        Some(rustls::Error::PeerIncompatible(why)) => {
-            format!(
-                "no TLS version or cipher in common with the server ({})",
-                variant_name(why)
-            )
-        }
-        Some(other) => format!("TLS handshake failed: {other}"),
-        None if err.kind() == io::ErrorKind::UnexpectedEof => {
-            "the server closed the connection during the TLS handshake (is this a plain ws:// port?)"
-                .to_string()
-        }
-        None => format!("TLS handshake failed: {err}"),
-    }
-}
-
-fn describe_certificate_error(err: &CertificateError, host: &str) -> String {
-    match err {
-        CertificateError::UnknownIssuer => {
-            "certificate has an unknown issuer (self-signed or a private CA): \
-             pass the CA with --ca FILE, or --insecure to skip verification"
-                .to_string()
-        }
-        CertificateError::Expired | CertificateError::ExpiredContext { .. } => {
-            let when = match err {
-                CertificateError::ExpiredContext { not_after, .. } => {
-                    format!(" on {}", unix_date(not_after.as_secs()))
-                }
-                _ => String::new(),
-            };
-            format!("certificate expired{when}")
-        }
-        CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. } => {
-            "certificate is not valid yet (check this machine's clock)".to_string()
-        }
-        CertificateError::NotValidForName => {
-            format!("certificate name mismatch: it is not valid for `{host}`")
-        }
-        CertificateError::NotValidForNameContext { presented, .. } if presented.is_empty() => {
-            format!(
-                "certificate name mismatch: it is not valid for `{host}` and names no host in \
-                 subjectAltName (TLS clients no longer read the subject CN): reissue it with \
-                 subjectAltName=DNS:{host}"
-            )
-        }
-        CertificateError::NotValidForNameContext { presented, .. } => format!(
-            "certificate name mismatch: it is not valid for `{host}` (it names {})",
-            presented
-                .iter()
-                .map(|n| plain_name(n))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-        CertificateError::Revoked => "certificate has been revoked".to_string(),
-        CertificateError::BadSignature => "certificate has a bad signature".to_string(),
-        CertificateError::BadEncoding => "certificate is not correctly encoded".to_string(),
-        CertificateError::InvalidPurpose | CertificateError::InvalidPurposeContext { .. } => {
-            "certificate is not meant for TLS servers".to_string()
-        }
-        CertificateError::Other(OtherError(inner)) => {
-            if let Some(u) = inner.downcast_ref::<Untrusted>() {
-                return format!("certificate not trusted: {u}");
-            }
-            match inner.downcast_ref::<webpki::Error>() {
-                Some(webpki::Error::CaUsedAsEndEntity) => {
-                    "the server presents a CA certificate (CA:TRUE, as `openssl req -x509` makes) \
-                     as its own: trust exactly that certificate with --ca FILE, or give the server \
-                     a certificate issued by a CA"
-                        .to_string()
-                }
-                Some(webpki::Error::EndEntityUsedAsCa) => {
-                    "the chain uses a server certificate as a CA: the server sends the wrong \
-                     intermediate certificates"
-                        .to_string()
-                }
-                Some(webpki::Error::RequiredEkuNotFoundContext(_)) => {
-                    "certificate is not meant for TLS servers (no serverAuth extended key usage)"
-                        .to_string()
-                }
-                Some(other) => format!("certificate rejected: {}", variant_name(other)),
-                None => format!("certificate rejected: {inner}"),
-            }
-        }
-        other => format!("certificate rejected: {}", variant_name(other)),
-    }
-}
-
-/// A name from rustls's list of presented names, without its Rust wrapping:
-/// `DnsName("a.example")` is `a.example`, `IpAddress(10.0.0.1)` is `10.0.0.1`.
-fn plain_name(n: &str) -> &str {
-    match n.split_once('(') {
-        Some((_, inner)) => inner.strip_suffix(')').unwrap_or(inner).trim_matches('"'),
-        None => n,
-    }
-}
-
-/// The name of an error's variant, without its fields: what is left to say about an error
-/// wsmon has no words for, and never a Rust structure.
-fn variant_name(e: &dyn std::fmt::Debug) -> String {
-    let text = format!("{e:?}");
-    let name: String = text
-        .chars()
-        .take_while(|c| c.is_ascii_alphanumeric())
-        .collect();
-    // Split CamelCase into words: "MaximumPathDepthExceeded" -> "maximum path depth exceeded".
-    let mut out = String::new();
-    for (i, c) in name.chars().enumerate() {
-        if c.is_ascii_uppercase() && i > 0 {
-            out.push(' ');
-        }
-        out.push(c.to_ascii_lowercase());
-    }
-    out
-}
-
-fn unix_date(secs: u64) -> String {
-    let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs);
-    humantime::format_rfc3339_seconds(t).to_string()[..10].to_string()
 }

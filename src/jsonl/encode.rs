@@ -73,6 +73,10 @@ impl Encoder {
                 push_opt_str(out, info.subprotocol.as_deref());
                 out.extend_from_slice(b",\"tls_version\":");
                 push_opt_str(out, info.tls_version);
+                if let Some(c) = &info.cert {
+                    out.extend_from_slice(b",\"cert\":");
+                    push_cert(out, c);
+                }
             }
             Event::Message(m) => {
                 out.extend_from_slice(match m.dir {
@@ -193,6 +197,36 @@ impl Encoder {
                     push_str(out, &String::from_utf8_lossy(&h.body));
                     out.extend_from_slice(b",\"body_truncated\":");
                     out.extend_from_slice(if h.body_truncated { b"true" } else { b"false" });
+                }
+                if let Some(a) = &f.advice {
+                    out.extend_from_slice(b",\"advice\":");
+                    push_str(out, a);
+                }
+                if !f.chain.is_empty() {
+                    out.extend_from_slice(b",\"chain\":[");
+                    for (i, c) in f.chain.iter().enumerate() {
+                        if i > 0 {
+                            out.push(b',');
+                        }
+                        push_cert(out, c);
+                    }
+                    out.push(b']');
+                }
+                if let Some(r) = &f.reached {
+                    out.extend_from_slice(b",\"remote\":");
+                    push_str(out, &r.remote.to_string());
+                    out.extend_from_slice(b",\"dns_ms\":");
+                    push_ms(out, r.phases.dns);
+                    out.extend_from_slice(b",\"tcp_ms\":");
+                    push_ms(out, r.phases.tcp);
+                    if let Some(p) = r.phases.proxy {
+                        out.extend_from_slice(b",\"proxy_ms\":");
+                        push_ms(out, p);
+                    }
+                    if let Some(t) = r.phases.tls {
+                        out.extend_from_slice(b",\"tls_ms\":");
+                        push_ms(out, t);
+                    }
                 }
             }
             Event::Retry { attempt, delay } => {
@@ -447,4 +481,30 @@ fn escapes_in(w: u64) -> u64 {
         | has_zero(w ^ (LO * b'\\' as u64))
         | has_zero(w ^ (LO * 0x7f))
         | has_zero(w ^ (LO * 0xC2))
+}
+
+/// A certificate as a JSON object; its names come from the network, so they go through
+/// `push_str` (which escapes C1 controls too).
+fn push_cert(out: &mut Vec<u8>, c: &crate::engine::CertInfo) {
+    out.extend_from_slice(b"{\"subject\":");
+    push_str(out, &c.subject);
+    out.extend_from_slice(b",\"issuer\":");
+    push_str(out, &c.issuer);
+    if !c.names.is_empty() {
+        out.extend_from_slice(b",\"names\":[");
+        for (i, n) in c.names.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            push_str(out, n);
+        }
+        out.push(b']');
+    }
+    out.extend_from_slice(b",\"not_before\":");
+    out.extend_from_slice(c.not_before.to_string().as_bytes());
+    out.extend_from_slice(b",\"not_after\":");
+    out.extend_from_slice(c.not_after.to_string().as_bytes());
+    out.extend_from_slice(b",\"sha256\":");
+    push_str(out, &c.sha256);
+    out.push(b'}');
 }

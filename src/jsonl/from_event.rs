@@ -88,6 +88,7 @@ impl Body {
                 proxy: info.proxy.clone(),
                 subprotocol: info.subprotocol.clone(),
                 tls_version: info.tls_version.map(str::to_string),
+                cert: info.cert.clone(),
             },
             Event::Message(m) => {
                 let (data, base64) = fields_of(m.kind, &m.data);
@@ -164,6 +165,13 @@ impl Body {
                     .as_ref()
                     .map(|h| String::from_utf8_lossy(&h.body).into_owned()),
                 body_truncated: f.http.as_ref().map(|h| h.body_truncated),
+                advice: f.advice.clone(),
+                chain: f.chain.clone(),
+                remote: f.reached.as_ref().map(|r| r.remote),
+                dns_ms: f.reached.as_ref().map(|r| ms_of(r.phases.dns)),
+                tcp_ms: f.reached.as_ref().map(|r| ms_of(r.phases.tcp)),
+                proxy_ms: f.reached.as_ref().and_then(|r| r.phases.proxy.map(ms_of)),
+                tls_ms: f.reached.as_ref().and_then(|r| r.phases.tls.map(ms_of)),
             }),
             Event::Retry { attempt, delay } => Body::Retry {
                 attempt: *attempt,

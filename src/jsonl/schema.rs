@@ -12,6 +12,7 @@ use base64::Engine as _;
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
+use crate::engine::CertInfo;
 use crate::engine::{
     Cause, CloseInfo, ClosedBy, DropReason, Event, Failure, HttpFailure, Kind, Message, OpenInfo,
     Phase, Phases, Stamped, StopReason, Verdict, Warning,
@@ -66,6 +67,9 @@ pub enum Body {
         subprotocol: Option<String>,
         /// The TLS version.
         tls_version: Option<String>,
+        /// The server's certificate, for wss.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        cert: Option<CertInfo>,
     },
     /// A message received.
     Recv(Payload),
@@ -367,6 +371,27 @@ pub struct ErrorLine {
     /// Whether the body was longer than what was kept.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub body_truncated: Option<bool>,
+    /// What to do about it, when wsmon knows (a certificate's fix).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub advice: Option<String>,
+    /// The certificates the server presented, its own first, for a refused certificate.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub chain: Vec<CertInfo>,
+    /// The address the dial reached before it failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remote: Option<SocketAddr>,
+    /// Its DNS time, when it got that far.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dns_ms: Option<f64>,
+    /// Its TCP connect time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tcp_ms: Option<f64>,
+    /// Its proxy CONNECT time, when it finished.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proxy_ms: Option<f64>,
+    /// Its TLS handshake time, when it finished.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_ms: Option<f64>,
 }
 
 /// A `warning` line.
@@ -506,6 +531,7 @@ impl Body {
                 proxy,
                 subprotocol,
                 tls_version: tls,
+                cert,
             } => Event::Open(Arc::new(OpenInfo {
                 attempt,
                 phases: Phases {
@@ -519,6 +545,7 @@ impl Body {
                 proxy,
                 subprotocol,
                 tls_version: tls.as_deref().map(tls_version),
+                cert,
             })),
             Body::Recv(p) => Event::Message(p.into_message(crate::engine::Dir::In)?),
             Body::Sent(p) => Event::Message(p.into_message(crate::engine::Dir::Out)?),
@@ -567,7 +594,7 @@ impl Body {
                 uptime: Duration::from_millis(uptime_ms),
                 verdict,
             })),
-            Body::Error(e) => Event::Error(Arc::new(e.into_failure())),
+            Body::Error(e) => Event::Error(Arc::new(e.into_failure()?)),
             Body::Retry { attempt, delay_ms } => Event::Retry {
                 attempt,
                 delay: Duration::from_millis(delay_ms),
@@ -624,7 +651,7 @@ impl Payload {
 }
 
 impl ErrorLine {
-    fn into_failure(self) -> Failure {
+    fn into_failure(self) -> Result<Failure, String> {
         let http = self.status.map(|status| HttpFailure {
             status,
             reason: self.reason.clone().unwrap_or_default(),
@@ -632,13 +659,30 @@ impl ErrorLine {
             body: Bytes::from(self.body.clone().unwrap_or_default()),
             body_truncated: self.body_truncated.unwrap_or(false),
         });
-        Failure {
+        let opt = |v: Option<f64>, field| v.map(|v| ms(v, field)).transpose();
+        let reached = match self.remote {
+            Some(remote) => Some(Box::new(crate::engine::Reached {
+                remote,
+                phases: Phases {
+                    dns: opt(self.dns_ms, "dns_ms")?.unwrap_or_default(),
+                    tcp: opt(self.tcp_ms, "tcp_ms")?.unwrap_or_default(),
+                    proxy: opt(self.proxy_ms, "proxy_ms")?,
+                    tls: opt(self.tls_ms, "tls_ms")?,
+                    handshake: Duration::ZERO,
+                },
+            })),
+            None => None,
+        };
+        Ok(Failure {
             cause: self.cause,
             phase: self.phase,
             message: self.message,
             http,
             retry_after: self.retry_after_ms.map(Duration::from_millis),
-        }
+            reached,
+            advice: self.advice,
+            chain: self.chain,
+        })
     }
 }
 

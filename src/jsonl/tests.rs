@@ -60,6 +60,7 @@ fn all_kinds() -> Vec<Event> {
             proxy: Some("http://p:3128/".into()),
             subprotocol: Some("v2".into()),
             tls_version: Some("TLS 1.3"),
+            cert: None,
         })),
         Event::Message(Message {
             dir: Dir::In,
@@ -223,6 +224,7 @@ fn open_line_has_phase_timings() {
         proxy: None,
         subprotocol: Some("v2".into()),
         tls_version: Some("TLS 1.3"),
+        cert: None,
     })));
     assert_eq!(v["ts"], "2025-11-25T17:23:57.123Z");
     assert_eq!(v["event"], "open");
@@ -429,6 +431,47 @@ fn text() -> impl Strategy<Value = String> {
     any::<String>()
 }
 
+fn cert() -> impl Strategy<Value = crate::engine::CertInfo> {
+    (
+        text(),
+        text(),
+        proptest::collection::vec(text(), 0..3),
+        any::<i64>(),
+        any::<i64>(),
+        text(),
+    )
+        .prop_map(|(subject, issuer, names, not_before, not_after, sha256)| {
+            crate::engine::CertInfo {
+                subject,
+                issuer,
+                names,
+                not_before,
+                not_after,
+                sha256,
+            }
+        })
+}
+
+fn reached() -> impl Strategy<Value = crate::engine::Reached> {
+    (
+        any::<SocketAddr>(),
+        micros(),
+        micros(),
+        proptest::option::of(micros()),
+        proptest::option::of(micros()),
+    )
+        .prop_map(|(remote, dns, tcp, proxy, tls)| crate::engine::Reached {
+            remote,
+            phases: Phases {
+                dns,
+                tcp,
+                proxy,
+                tls,
+                handshake: Duration::ZERO,
+            },
+        })
+}
+
 fn failure() -> impl Strategy<Value = Failure> {
     let cause = proptest::sample::select(Cause::ALL.to_vec());
     let phase = proptest::sample::select(vec![
@@ -453,15 +496,31 @@ fn failure() -> impl Strategy<Value = Failure> {
             },
         ),
     );
-    (cause, phase, text(), http, proptest::option::of(millis())).prop_map(
-        |(cause, phase, message, http, retry_after)| Failure {
-            cause,
-            phase,
-            message,
-            http,
-            retry_after,
-        },
+    let more = (
+        proptest::option::of(reached().prop_map(Box::new)),
+        proptest::option::of(text()),
+        proptest::collection::vec(cert(), 0..3),
+    );
+    (
+        cause,
+        phase,
+        text(),
+        http,
+        proptest::option::of(millis()),
+        more,
     )
+        .prop_map(
+            |(cause, phase, message, http, retry_after, (reached, advice, chain))| Failure {
+                cause,
+                phase,
+                message,
+                http,
+                retry_after,
+                reached,
+                advice,
+                chain,
+            },
+        )
 }
 
 fn warning() -> impl Strategy<Value = Warning> {
@@ -482,14 +541,24 @@ fn event() -> impl Strategy<Value = Event> {
         (proptest::option::of(micros()), micros()),
         any::<SocketAddr>(),
         (proptest::option::of(text()), proptest::option::of(text())),
-        proptest::option::of(proptest::sample::select(vec![
-            "TLS 1.3",
-            "TLS 1.2",
-            "TLS (old)",
-        ])),
+        (
+            proptest::option::of(proptest::sample::select(vec![
+                "TLS 1.3",
+                "TLS 1.2",
+                "TLS (old)",
+            ])),
+            proptest::option::of(cert()),
+        ),
     )
         .prop_map(
-            |(attempt, (dns, tcp, proxy_t), (tls, handshake), remote, (proxy, sub), tls_v)| {
+            |(
+                attempt,
+                (dns, tcp, proxy_t),
+                (tls, handshake),
+                remote,
+                (proxy, sub),
+                (tls_v, cert),
+            )| {
                 Event::Open(Arc::new(OpenInfo {
                     attempt,
                     phases: Phases {
@@ -503,6 +572,7 @@ fn event() -> impl Strategy<Value = Event> {
                     proxy,
                     subprotocol: sub,
                     tls_version: tls_v,
+                    cert,
                 }))
             },
         );
@@ -635,6 +705,15 @@ fn as_on_the_wire(e: Event) -> Event {
                 a.set_flowinfo(0);
             }
             Event::Open(Arc::new(info))
+        }
+        Event::Error(f) => {
+            let mut f = (*f).clone();
+            if let Some(r) = &mut f.reached
+                && let SocketAddr::V6(a) = &mut r.remote
+            {
+                a.set_flowinfo(0);
+            }
+            Event::Error(Arc::new(f))
         }
         other => other,
     }

@@ -34,6 +34,7 @@ fn open(attempt: u32) -> Event {
         proxy: None,
         subprotocol: None,
         tls_version: None,
+        cert: None,
     }))
 }
 
@@ -195,6 +196,7 @@ fn http_failures_are_counted_and_put_in_the_outage() {
             body_truncated: false,
         }),
         retry_after: None,
+        ..Failure::new(Cause::Http, Phase::Upgrade, "")
     };
     let s = fold(&[(0, connecting(1)), (0, Event::Error(Arc::new(f)))]);
     assert_eq!(s.failures_by_cause[4], 1);

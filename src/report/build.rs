@@ -75,7 +75,7 @@ pub fn document(
     blocks.push(summary(b, now));
     blocks.push(Block::Heading(2, "Evidence".into()));
     blocks.extend(evidence::last_failure(b));
-    blocks.extend(evidence::connection(b));
+    blocks.extend(evidence::connection(b, now));
     blocks.extend(evidence::connections(b));
     blocks.extend(evidence::rtt(b, now));
     blocks.extend(evidence::closes(b));

@@ -67,7 +67,7 @@ pub(super) fn last_failure(b: &ReportBuilder) -> Vec<Block> {
     blocks
 }
 
-pub(super) fn connection(b: &ReportBuilder) -> Vec<Block> {
+pub(super) fn connection(b: &ReportBuilder, now: SystemTime) -> Vec<Block> {
     let h = &b.header;
     let mut items = vec![format!("URL: {}", h.url)];
     if h.headers.is_empty() {
@@ -112,6 +112,42 @@ pub(super) fn connection(b: &ReportBuilder) -> Vec<Block> {
                 .map(|p| format!(", subprotocol {p}"))
                 .unwrap_or_default()
         ));
+        if let Some(c) = &o.cert {
+            items.push(format!(
+                "server certificate: {}, issued by {}, valid until {} ({} at this report){}; SHA-256 {}",
+                c.subject,
+                c.issuer,
+                crate::engine::tls::unix_date(c.not_after),
+                crate::describe::cert_expiry(c, now),
+                if c.names.is_empty() {
+                    String::new()
+                } else {
+                    format!(", for {}", c.names.join(", "))
+                },
+                c.sha256
+            ));
+        }
+    }
+    if let Some(f) = &b.stats.last_error
+        && !f.chain.is_empty()
+    {
+        for (i, c) in f.chain.iter().enumerate() {
+            items.push(format!(
+                "refused certificate {} of {}: {}, issued by {}, valid {} to {}{}; SHA-256 {}",
+                i + 1,
+                f.chain.len(),
+                c.subject,
+                c.issuer,
+                crate::engine::tls::unix_date(c.not_before),
+                crate::engine::tls::unix_date(c.not_after),
+                if c.names.is_empty() {
+                    String::new()
+                } else {
+                    format!(", for {}", c.names.join(", "))
+                },
+                c.sha256
+            ));
+        }
     }
     vec![
         Block::Heading(3, "Connection and TLS".into()),

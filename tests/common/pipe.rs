@@ -93,6 +93,7 @@ impl Connector for Pipes {
                         proxy: None,
                         subprotocol: None,
                         tls_version: None,
+                        cert: None,
                     };
                     Ok(Dialed::over(ours, s, info).await)
                 }

@@ -69,6 +69,7 @@ pub fn open_event(attempt: u32) -> Event {
         proxy: None,
         subprotocol: Some("v2.feed".into()),
         tls_version: Some("TLS 1.3"),
+        cert: None,
     }))
 }
 

@@ -12,6 +12,8 @@ pub struct CertFacts<'a> {
     pub not_before: i64,
     /// End of validity, Unix seconds.
     pub not_after: i64,
+    /// The extensions (`[3]`), as encoded; empty when there are none.
+    pub extensions: &'a [u8],
 }
 
 impl<'a> CertFacts<'a> {
@@ -38,14 +40,69 @@ impl<'a> CertFacts<'a> {
         expect(tag, SEQUENCE)?;
         let (t1, before, v) = tlv(validity)?;
         let (t2, until, _) = tlv(v)?;
-        let (tag, subject, _) = tlv(after)?;
+        let (tag, subject, after) = tlv(after)?;
         expect(tag, SEQUENCE)?;
+        // subjectPublicKeyInfo, then the optional unique IDs ([1], [2]) and extensions ([3]).
+        let mut extensions: &[u8] = &[];
+        if let Some((_, _, mut rest)) = tlv(after) {
+            while let Some((tag, body, next)) = tlv(rest) {
+                if tag == 0xa3
+                    && let Some((SEQUENCE, list, _)) = tlv(body)
+                {
+                    extensions = list;
+                }
+                rest = next;
+            }
+        }
         Some(CertFacts {
             issuer,
             subject,
             not_before: time(t1, before)?,
             not_after: time(t2, until)?,
+            extensions,
         })
+    }
+
+    /// The names in its subjectAltName: DNS names as written, IP addresses in their usual form.
+    pub fn names(&self) -> Vec<String> {
+        const SAN: &[u8] = &[0x55, 0x1d, 0x11];
+        let mut out = Vec::new();
+        let mut exts = self.extensions;
+        while let Some((_, ext, rest)) = tlv(exts) {
+            exts = rest;
+            let Some((0x06, oid, mut after)) = tlv(ext) else {
+                continue;
+            };
+            if oid != SAN {
+                continue;
+            }
+            // An optional `critical` BOOLEAN before the OCTET STRING.
+            if let Some((0x01, _, next)) = tlv(after) {
+                after = next;
+            }
+            let Some((0x04, value, _)) = tlv(after) else {
+                continue;
+            };
+            let Some((SEQUENCE, mut names, _)) = tlv(value) else {
+                continue;
+            };
+            while let Some((tag, name, rest)) = tlv(names) {
+                names = rest;
+                match (tag, name.len()) {
+                    (0x82, _) => out.push(String::from_utf8_lossy(name).into_owned()),
+                    (0x87, 4) => out.push(
+                        std::net::Ipv4Addr::new(name[0], name[1], name[2], name[3]).to_string(),
+                    ),
+                    (0x87, 16) => {
+                        let mut b = [0u8; 16];
+                        b.copy_from_slice(name);
+                        out.push(std::net::Ipv6Addr::from(b).to_string());
+                    }
+                    _ => {}
+                }
+            }
+        }
+        out
     }
 
     /// Whether it names itself as its issuer.
@@ -55,6 +112,57 @@ impl<'a> CertFacts<'a> {
 }
 
 const SEQUENCE: u8 = 0x30;
+
+/// A certificate the server presented, as a person reads it: who it names, who vouches for
+/// it, for which hosts, for how long, and its SHA-256 fingerprint (to compare with
+/// `openssl x509 -fingerprint -sha256`).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct CertInfo {
+    /// `CN=api.example.com, O=Example`.
+    pub subject: String,
+    /// Who signed it, the same way.
+    pub issuer: String,
+    /// The hosts and addresses it is for (subjectAltName).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub names: Vec<String>,
+    /// Valid from, Unix seconds.
+    pub not_before: i64,
+    /// Valid until, Unix seconds.
+    pub not_after: i64,
+    /// SHA-256 of the DER, upper-case hex pairs joined with `:`.
+    pub sha256: String,
+}
+
+impl CertInfo {
+    /// What a DER certificate says; `None` if it is not one.
+    pub fn of(der: &[u8]) -> Option<CertInfo> {
+        let f = CertFacts::parse(der)?;
+        let digest = ring::digest::digest(&ring::digest::SHA256, der);
+        Some(CertInfo {
+            subject: name_text(f.subject),
+            issuer: name_text(f.issuer),
+            names: f.names(),
+            not_before: f.not_before,
+            not_after: f.not_after,
+            sha256: digest
+                .as_ref()
+                .iter()
+                .map(|b| format!("{b:02X}"))
+                .collect::<Vec<_>>()
+                .join(":"),
+        })
+    }
+
+    /// It names itself as its issuer (self-signed, or a root).
+    pub fn self_issued(&self) -> bool {
+        self.subject == self.issuer
+    }
+
+    /// Whole days from `now` (Unix seconds) until it expires; negative once it has.
+    pub fn days_left(&self, now: i64) -> i64 {
+        (self.not_after - now).div_euclid(86_400)
+    }
+}
 
 fn expect(tag: u8, want: u8) -> Option<()> {
     (tag == want).then_some(())
@@ -186,6 +294,13 @@ mod tests {
         assert_eq!(facts.not_before, days_from_civil(2025, 1, 2) * 86_400);
         assert_eq!(facts.not_after, days_from_civil(2030, 1, 2) * 86_400);
         assert_eq!(CertFacts::parse(b"\x30\x03\x02\x01\x00"), None);
+        assert_eq!(facts.names(), ["localhost"]);
+        let info = CertInfo::of(cert.der()).unwrap();
+        assert_eq!(info.subject, "CN=wsmon test, O=Field");
+        assert_eq!(info.names, ["localhost"]);
+        assert_eq!(info.sha256.len(), 32 * 3 - 1);
+        assert_eq!(info.days_left(days_from_civil(2029, 12, 30) * 86_400), 3);
+        assert_eq!(info.days_left(days_from_civil(2030, 1, 5) * 86_400), -3);
     }
 
     mod properties {

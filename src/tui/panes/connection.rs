@@ -9,6 +9,9 @@ use crate::model::ConnState;
 use crate::text;
 use crate::tui::app::App;
 
+/// A certificate with fewer days left than this is shown in the warning colour.
+const CERT_WARN_DAYS: i64 = 14;
+
 /// Draws the pane.
 pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let inner = frame(&app.opts.theme, "Connection", area, buf);
@@ -20,8 +23,26 @@ pub fn content(app: &App) -> Vec<Row<'static>> {
     let t = &app.opts.theme;
     let s = &app.stats();
     let mut out: Vec<Row> = Vec::new();
-    match &s.last_open {
-        Some(info) => {
+    // A dial that failed after reaching the server keeps its address and timings in view.
+    let reached = s
+        .last_error
+        .as_ref()
+        .filter(|_| s.state != ConnState::Open)
+        .and_then(|f| f.reached.as_ref().map(|r| (f, r)));
+    match (&s.last_open, reached) {
+        (_, Some((f, r))) => {
+            let v = vec![
+                span(r.remote.to_string(), t.value()),
+                span(
+                    format!(" · failed at {}", crate::describe::phase(f.phase)),
+                    t.bad(),
+                ),
+            ];
+            out.push(labeled(t, "remote", v).into());
+            let v = vec![span(crate::describe::phases_done(&r.phases), t.value())];
+            out.push(labeled(t, "connect", v).into());
+        }
+        (Some(info), None) => {
             let mut v = vec![span(info.remote.to_string(), t.value())];
             if info.proxy.is_some() {
                 v.push(span(" via proxy", t.dim()));
@@ -48,8 +69,32 @@ pub fn content(app: &App) -> Vec<Row<'static>> {
                 span(" ms", t.dim()),
             ]);
             out.push(labeled(t, "connect", v).into());
+            if let Some(c) = &info.cert {
+                // Days first: a cut line still says how long the certificate has.
+                let now = app
+                    .now
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_secs() as i64);
+                let style = if c.days_left(now) < CERT_WARN_DAYS {
+                    t.warn()
+                } else {
+                    t.value()
+                };
+                out.push(
+                    labeled(
+                        t,
+                        "cert",
+                        vec![
+                            span(crate::describe::cert_expiry(c, app.now), style),
+                            span(format!(" · {}", text::sanitize(&c.subject)), t.value()),
+                            span(format!(" · by {}", text::sanitize(&c.issuer)), t.dim()),
+                        ],
+                    )
+                    .into(),
+                );
+            }
         }
-        None => {
+        (None, None) => {
             out.push(labeled(t, "remote", vec![span("not connected yet", t.dim())]).into());
             out.push(labeled(t, "connect", vec![span("—", t.dim())]).into());
         }
@@ -68,6 +113,16 @@ pub fn content(app: &App) -> Vec<Row<'static>> {
         None => vec![span("no failures", t.good())],
     };
     out.push(Row::whole(labeled(t, "last", last)));
+    // The fix, when wsmon knows one, on the line below the verdict.
+    if let (Some((_, crate::model::Trouble::Failed(_))), Some(f)) = (&s.last_failure, &s.last_error)
+        && let Some(advice) = &f.advice
+    {
+        out.push(Row::whole(labeled(
+            t,
+            "fix",
+            vec![span(text::sanitize(advice), t.warn())],
+        )));
+    }
     if let Some(preset) = app.opts.preset {
         let v = match (&s.ready, &s.state) {
             (Some((protocol, detail)), _) => vec![
