@@ -168,11 +168,10 @@ impl Keymap {
             used += c;
             kept.push(a.name);
         }
-        ACTIONS
-            .iter()
-            .filter(|a| kept.contains(&a.name))
-            .map(item)
-            .collect()
+        // Table order, quit last: where a user's eye ends.
+        let mut shown: Vec<&Action> = ACTIONS.iter().filter(|a| kept.contains(&a.name)).collect();
+        shown.sort_by_key(|a| a.act == Some(Act::Quit));
+        shown.into_iter().map(item).collect()
     }
 
     /// The commands whose name (or alias) starts with `prefix` (without `/`), in table order.

@@ -623,7 +623,16 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     } else if let Some(d) = opts.pong_delay {
         features.push(format!("pongs delayed {}", crate::text::duration(d)));
     }
-    let echo = if opts.no_echo { "no echo" } else { "echo" };
+    let echo = match (opts.demo, opts.no_echo) {
+        (true, true) => {
+            "the demo scenario: ticks, quotes, binary frames, drops, a 503 on every fourth connection; no echo"
+        }
+        (true, false) => {
+            "the demo scenario: ticks, quotes, binary frames, drops, a 503 on every fourth connection; echo"
+        }
+        (false, true) => "no echo",
+        (false, false) => "echo",
+    };
     println!(
         "wsmon serve: listening on {} ({echo}{}{}); Ctrl-C stops",
         server.url(),

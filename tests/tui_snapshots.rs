@@ -444,3 +444,50 @@ fn failure_rows_wrap_or_end_in_an_ellipsis() {
         }
     }
 }
+
+/// The bottom row of a drawn screen.
+fn last_row(t: &Terminal<TestBackend>) -> String {
+    let buf = t.backend().buffer();
+    let w = buf.area.width as usize;
+    let text: Vec<&str> = buf.content.iter().map(|c| c.symbol()).collect();
+    text[text.len() - w..].concat()
+}
+
+#[test]
+fn the_footer_always_offers_help_and_quit() {
+    for paused in [false, true] {
+        for w in [60u16, 80, 100, 120, 160, 200] {
+            let mut a = app();
+            healthy(&mut a);
+            if paused {
+                a.on_terminal(&with(KeyCode::Up, KeyModifiers::SHIFT));
+            }
+            let t = draw(&mut a, w, 24);
+            let footer = last_row(&t);
+            assert!(
+                footer.contains("/help") && footer.contains("/quit"),
+                "{w} columns, paused {paused}: {footer}"
+            );
+        }
+    }
+}
+
+#[test]
+fn typing_a_slash_lists_the_commands_that_match() {
+    let mut a = app();
+    healthy(&mut a);
+    type_str(&mut a, "/re");
+    let t = draw(&mut a, 80, 24);
+    let text = text_of(t.backend().buffer());
+    for needle in [
+        "commands · Tab completes",
+        "/reconnect",
+        "F5 Ctrl-R",
+        "/record",
+        "/report",
+    ] {
+        assert!(text.contains(needle), "the / list shows {needle}");
+    }
+    assert!(!text.contains("/ping "), "only what matches /re");
+    insta::assert_snapshot!(t.backend());
+}

@@ -107,7 +107,7 @@ impl Scenario {
                 _ => Message::Text(
                     format!(
                         "server notice {s}: all systems nominal; you are connection #{} of this demo server",
-                        self.n + 1
+                        self.n
                     )
                     .into(),
                 ),

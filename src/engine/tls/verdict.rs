@@ -9,6 +9,10 @@ use super::Untrusted;
 use super::cert::CertInfo;
 use super::presented;
 
+/// What to do about a self-signed certificate (also one marked CA:TRUE, as `openssl req
+/// -x509` makes: trusted explicitly, it is accepted as the server's own).
+const SELF_SIGNED_FIX: &str = "trust it with --ca FILE (its PEM) or skip checks with --insecure";
+
 /// A failed TLS handshake, told.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TlsVerdict {
@@ -101,7 +105,7 @@ fn certificate_verdict(
     let untrusted_self_signed = || {
         TlsVerdict::advised(
             format!("untrusted self-signed certificate for {host}"),
-            "trust that certificate with --ca FILE (its PEM), or skip verification with --insecure",
+            SELF_SIGNED_FIX,
         )
     };
     match err {
@@ -184,7 +188,7 @@ fn certificate_verdict(
             match inner.downcast_ref::<webpki::Error>() {
                 Some(webpki::Error::CaUsedAsEndEntity) => TlsVerdict::advised(
                     format!("untrusted self-signed certificate for {host}"),
-                    "trust exactly that certificate with --ca FILE (its PEM; a CA certificate used as the server's own, as `openssl req -x509` makes), or --insecure",
+                    SELF_SIGNED_FIX,
                 ),
                 Some(webpki::Error::EndEntityUsedAsCa) => TlsVerdict::advised(
                     "the chain uses a server certificate as a CA",

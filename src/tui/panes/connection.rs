@@ -33,13 +33,19 @@ pub fn content(app: &App) -> Vec<Row<'static>> {
         (_, Some((f, r))) => {
             let v = vec![
                 span(r.remote.to_string(), t.value()),
-                span(
-                    format!(" · failed at {}", crate::describe::phase(f.phase)),
-                    t.bad(),
-                ),
+                span(" reached", t.dim()),
             ];
             out.push(labeled(t, "remote", v).into());
-            let v = vec![span(crate::describe::phases_done(&r.phases), t.value())];
+            let failed = match f.phase {
+                crate::engine::Phase::Tls => "TLS",
+                crate::engine::Phase::Proxy => "proxy",
+                crate::engine::Phase::Upgrade => "upgrade",
+                _ => "it",
+            };
+            let v = vec![
+                span(crate::describe::phases_done(&r.phases), t.value()),
+                span(format!(" ✗ {failed}"), t.bad()),
+            ];
             out.push(labeled(t, "connect", v).into());
         }
         (Some(info), None) => {
@@ -103,8 +109,9 @@ pub fn content(app: &App) -> Vec<Row<'static>> {
         Some((at, what)) => vec![
             span(text::sanitize(&crate::describe::trouble(what)), t.bad()),
             span(
+                // Kept whole when the line wraps: `(931ms ago)`.
                 format!(
-                    " ({} ago)",
+                    " ({}\u{a0}ago)",
                     text::duration(app.now.duration_since(*at).unwrap_or_default())
                 ),
                 t.dim(),

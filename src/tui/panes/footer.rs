@@ -63,12 +63,19 @@ fn keys(app: &App, width: usize) -> Vec<(String, String)> {
             ("//", "sends a text starting with /"),
         ]),
         (None, Focus::Input) if !app.following() => {
-            let mut v = fixed(&[
-                ("Esc", "live view"),
-                ("Shift-↑↓", "select"),
-                ("Enter", "detail"),
-            ]);
-            v.extend(map.footer(width.saturating_sub(40)));
+            // As `key_hints` draws them: ` key what `.
+            let cost = |v: &[(String, String)]| -> usize {
+                v.iter()
+                    .map(|(k, w)| k.chars().count() + w.chars().count() + 3)
+                    .sum()
+            };
+            let mut v = fixed(&[("Esc", "live view")]);
+            let browse = fixed(&[("Shift-↑↓", "select"), ("Enter", "detail")]);
+            // Selecting and opening are said when help, quit and a few actions still fit.
+            if width >= cost(&v) + cost(&browse) + KEYS_MIN + 20 {
+                v.extend(browse);
+            }
+            v.extend(map.footer(width.saturating_sub(cost(&v))));
             v
         }
         (None, Focus::Input) => map.footer(width),

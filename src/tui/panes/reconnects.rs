@@ -52,24 +52,39 @@ pub fn content(app: &App, height: usize) -> Vec<Row<'static>> {
         ConnState::Starting => vec![span("starting", t.dim())],
     };
     out.push(labeled(t, "now", outage).into());
-    // What began the outage stays in view until it ends, however many retries follow.
+    // What began the outage stays in view until it ends, however many retries follow; when
+    // the latest failure says something else (the server moved on, or a /reconnect met a
+    // different answer), that is shown too, so an old cause is never taken for the current one.
     if let Some((at, why)) = &s.outage_began()
         && s.state != ConnState::Open
     {
+        let ago = |at: &std::time::SystemTime| {
+            text::ago(app.now.duration_since(*at).unwrap_or_default()).replace(' ', "\u{a0}")
+        };
+        let began = crate::describe::trouble(why);
         out.push(Row::whole(labeled(
             t,
             "cause",
             vec![
-                span(text::sanitize(&crate::describe::trouble(why)), t.bad()),
-                span(
-                    format!(
-                        " · {}",
-                        text::ago(app.now.duration_since(*at).unwrap_or_default())
-                    ),
-                    t.dim(),
-                ),
+                span(text::sanitize(&began), t.bad()),
+                span(format!(" · {}", ago(at)), t.dim()),
             ],
         )));
+        if let Some((last_at, last)) = &s.last_failure
+            && last_at > at
+        {
+            let latest = crate::describe::trouble(last);
+            if latest != began {
+                out.push(Row::whole(labeled(
+                    t,
+                    "latest",
+                    vec![
+                        span(text::sanitize(&latest), t.bad()),
+                        span(format!(" · {}", ago(last_at)), t.dim()),
+                    ],
+                )));
+            }
+        }
     }
     // What the drops have in common is the lead a field engineer follows first.
     if let Some(p) = s.pattern(app.now) {

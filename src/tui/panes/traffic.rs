@@ -137,6 +137,21 @@ fn last_heard<'a>(app: &App, t: &Theme) -> Vec<Span<'a>> {
     v
 }
 
+/// The heartbeat a preset agreed with the server, as its handshake said it (`Socket.IO server
+/// pings every 25s, gone after 45s without one`, `MQTT keep-alive 60s`, `STOMP heart-beats:
+/// wsmon 10s, server 10s`): the same words as the Connection pane's, from the same event.
+fn preset_beat(app: &App) -> Option<String> {
+    let (protocol, detail) = app.stats().ready.as_ref()?;
+    detail
+        .split(" · ")
+        .find(|seg| {
+            ["pings every", "keep-alive", "heart-beats"]
+                .iter()
+                .any(|k| seg.contains(k))
+        })
+        .map(|seg| format!("{protocol} {}", text::sanitize(seg)))
+}
+
 /// Draws the pane.
 pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let t = &app.opts.theme;
@@ -163,23 +178,26 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             "range",
             vec![span(
                 format!(
-                    "{}–{} ms · avg {} · {} samples",
+                    "{}–{} ms · avg {} · {}",
                     text::millis(min),
                     text::millis(max),
                     text::millis(avg),
-                    text::count(r.count)
+                    text::counted(r.count, "sample", "samples")
                 ),
                 t.dim(),
             )],
         ));
     }
-    let beat = match app.opts.ping_interval {
-        Some(i) => format!(
+    let beat = match (preset_beat(app), app.opts.ping_interval) {
+        // The protocol's own heartbeat is the one that keeps the session: it leads.
+        (Some(b), Some(i)) => format!("{b} · WebSocket ping every {}", text::duration(i)),
+        (Some(b), None) => b,
+        (None, Some(i)) => format!(
             "ping every {} · dead after {}",
             text::duration(i),
             text::duration(app.opts.pong_timeout)
         ),
-        None => "off (ping_interval = 0)".to_string(),
+        (None, None) => "off (ping_interval = 0)".to_string(),
     };
     rest.push(labeled(t, "beat", vec![span(beat, t.dim())]));
     let replies = app.stats().auto_replies;
