@@ -260,6 +260,10 @@ pub struct ServeArgs {
     /// Close code for --drop-after.
     #[arg(long, value_name = "CODE", default_value_t = 1012)]
     pub drop_code: u16,
+    /// The close reason sent with --drop-code (default: the code's name for 1012, else
+    /// "drop-after"); a server's own words, to see how a long reason is shown.
+    #[arg(long, value_name = "TEXT")]
+    pub drop_reason: Option<String>,
     /// With --drop-after, cut the TCP connection without a close frame.
     #[arg(long)]
     pub drop_abrupt: bool,
@@ -307,6 +311,7 @@ impl ServeArgs {
             flood_binary: self.binary,
             drop_after: self.drop_after,
             drop_code: (!self.drop_abrupt).then_some(self.drop_code),
+            drop_reason: self.drop_reason.clone(),
             reject: self.reject,
             reject_body: self.reject_body.clone(),
             retry_after: self.retry_after,

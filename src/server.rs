@@ -49,6 +49,8 @@ pub struct ServeOptions {
     pub drop_after: Option<Duration>,
     /// Close code used by `drop_after`; `None` drops the TCP connection without a close frame.
     pub drop_code: Option<u16>,
+    /// The close reason sent with `drop_code` (at most 123 bytes are sent).
+    pub drop_reason: Option<String>,
     /// Answer every upgrade with this HTTP status instead of 101.
     pub reject: Option<u16>,
     /// Body of a rejection.
@@ -87,6 +89,7 @@ impl Default for ServeOptions {
             flood_binary: false,
             drop_after: None,
             drop_code: Some(1012),
+            drop_reason: None,
             reject: None,
             reject_body: None,
             retry_after: None,
@@ -528,8 +531,19 @@ async fn serve_connection<S: AsyncRead + AsyncWrite + Unpin + Send>(
                 let code = match scenario.as_ref() { Some(s) => s.drop_code(), None => opts.drop_code };
                 return match code {
                     Some(code) => {
-                        let reason = if code == 1012 { "service restart" } else { "drop-after" };
-                        let frame = CloseFrame { code: CloseCode::from(code), reason: Utf8Bytes::from_static(reason) };
+                        let reason = match &opts.drop_reason {
+                            // A close frame holds at most 123 bytes of reason: cut at a character.
+                            Some(r) => {
+                                let mut end = r.len().min(123);
+                                while !r.is_char_boundary(end) {
+                                    end -= 1;
+                                }
+                                r[..end].to_string()
+                            }
+                            None if code == 1012 => "service restart".to_string(),
+                            None => "drop-after".to_string(),
+                        };
+                        let frame = CloseFrame { code: CloseCode::from(code), reason: Utf8Bytes::from(reason) };
                         let _ = tokio::time::timeout(Duration::from_secs(2), async {
                             if ws.close(Some(frame)).await.is_ok() {
                                 while let Some(Ok(_)) = ws.next().await {}

@@ -54,20 +54,25 @@ async fn tinyproxy_tunnels_and_its_refusals_are_the_proxys() {
         assert!(!http.body.is_empty(), "the proxy's page is kept");
         let line = wsmon::describe::failure(&f);
         let shown = match auth {
-            Some(_) => format!("proxy http://field:***@{}", guarded.addr()),
-            None => format!("proxy http://{}", guarded.addr()),
+            Some(_) => format!("proxy field:***@{} refused CONNECT: ", guarded.addr()),
+            None => format!("proxy {} refused CONNECT: ", guarded.addr()),
         };
+        assert!(line.starts_with(&shown), "{line}");
+        let advice = f.advice.as_deref().unwrap();
         assert!(
-            line.starts_with(&shown) && line.contains("(from flag --proxy)"),
-            "{line}"
+            advice.ends_with("(the proxy is set by flag --proxy)"),
+            "{advice}"
         );
-        assert!(!line.contains("wrong"), "the password is masked: {line}");
+        assert!(
+            !line.contains("wrong") && !advice.contains("wrong"),
+            "the password is masked: {line} / {advice}"
+        );
         let hint = if auth.is_some() {
             "refused the credentials"
         } else {
             "wants credentials"
         };
-        assert!(line.contains(hint), "{line}");
+        assert!(advice.contains(hint), "{advice}");
     }
 }
 

@@ -323,29 +323,40 @@ async fn proxy_connect(
     // The proxy's page says why it refused (tinyproxy: "not configured to service requests
     // from your host"): keep it like a server's.
     let http = refusal(tcp, head, rest, deadline, redactor).await;
-    let hint = match http.status {
+    // The verdict short enough to read whole; what to do, and where the proxy was set, apart.
+    let from = if proxy.source.is_empty() {
+        String::new()
+    } else {
+        format!(" (the proxy is set by {})", proxy.source)
+    };
+    let advice = match http.status {
         407 | 401 if proxy.auth.is_some() => {
-            ": the proxy refused the credentials in the proxy URL".to_string()
+            format!("the proxy refused the credentials in its URL{from}")
         }
-        407 | 401 => ": the proxy wants credentials: put them in the proxy URL \
-                     (http://user:password@host:port)"
-            .to_string(),
-        _ => String::new(),
+        407 | 401 => format!(
+            "the proxy wants credentials: put them in its URL, http://user:password@host:port{from}"
+        ),
+        _ => format!("ask the proxy's owner why it refuses this target{from}"),
     };
     let says = http.body_line();
-    let says = if says.is_empty() {
+    let says = if says.is_empty() || says.eq_ignore_ascii_case(&http.reason) {
         String::new()
     } else {
         format!(" ({says})")
     };
+    let host = proxy
+        .shown
+        .trim_start_matches("http://")
+        .trim_end_matches('/');
     let mut failure = Failure::new(
         Cause::Http,
         Phase::Proxy,
         format!(
-            "{named} refused CONNECT {authority}: {} {}{hint}{says}",
+            "proxy {host} refused CONNECT: {} {}{says}",
             http.status, http.reason
         ),
     );
+    failure.advice = Some(advice);
     failure.http = Some(http);
     Err(failure)
 }

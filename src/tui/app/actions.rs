@@ -226,15 +226,15 @@ impl App {
             );
             return;
         }
-        let body = crate::tui::summary::file_lines(&files).join("\n");
+        let lines = crate::tui::summary::file_lines(&files);
         self.overlay = Some(Overlay::Detail(Detail {
             seq: u64::MAX,
             title: format!(
                 "{} written in this session",
-                text::counted(files.len() as u64, "file", "files")
+                text::counted(lines.len() as u64, "file", "files")
             ),
             format: "files",
-            body: text::sanitize(&body),
+            body: text::sanitize_multiline(&lines.join("\n")),
             scroll: 0,
         }));
     }
