@@ -205,7 +205,7 @@ def scene_reconnect() -> None:
     wait_for("OPEN")
     time.sleep(4)
     subprocess.run(["tmux", "-L", SOCKET, "kill-session", "-t", "server"], check=True)
-    wait_for("next try #3")
+    wait_for("(attempt 3)")
     wait_for("WAITING 2")
     save("reconnect", "the server went away: waiting to retry")
     stop()
@@ -235,13 +235,40 @@ def scene_json_detail() -> None:
     stop()
 
 
+def scene_tls() -> None:
+    # A self-signed certificate, made by openssl as people make them.
+    port = free_port()
+    cert, key = Path(DATA) / "server.pem", Path(DATA) / "server.key"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
+         "-days", "30", "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost"],
+        check=True, capture_output=True)
+    start(f"{BIN} serve --port {port} --tls-cert {cert} --tls-key {key}", name="server")
+    time.sleep(0.5)
+    start(f"{BIN} wss://localhost:{port}/feed --reconnect-min 3s --reconnect-max 30s")
+    wait_for("untrusted self-signed")
+    time.sleep(1.5)
+    save("tls-self-signed", "a self-signed certificate: the verdict, the fix, how far the dial got")
+    stop()
+
+
+def scene_commands() -> None:
+    start(f"{BIN} --demo")
+    wait_for("OPEN")
+    time.sleep(3)
+    text("/re")
+    wait_for("Tab completes")
+    save("commands", "typing / lists the commands that match, with their keys; Tab completes")
+    stop()
+
+
 def scene_help() -> None:
     start(f"{BIN} --demo")
     wait_for("OPEN")
     time.sleep(3)
     keys("F1")
     wait_for("wsmon keys")
-    save("help", "? shows every key")
+    save("help", "F1, Alt-H or /help: every action, its keys and its /command")
     stop()
 
 
@@ -308,6 +335,8 @@ SCENES = {
     "http-401": scene_http_401,
     "json-detail": scene_json_detail,
     "help": scene_help,
+    "tls-self-signed": scene_tls,
+    "commands": scene_commands,
     "fleet": scene_fleet,
 }
 

@@ -150,7 +150,7 @@ pub fn load(
         .unwrap_or_default();
     let (mut session, session_provenance) = layer::session(&[&cli_layer, &top])?;
     if let Some(f) = file {
-        session.keymap = f.keymap.clone();
+        session.keymap = std::sync::Arc::new(f.keymap.clone());
     }
     let endpoints = endpoints::configure(&cli_layer, urls, file, env)?;
     Ok(Config {

@@ -186,7 +186,10 @@ impl ConnStats {
                 | Event::AutoReply { .. }
         ) && self.open_since.is_some()
         {
-            if let Some(last) = self.last_traffic {
+            // A read burst stamps its messages alike: only a later stamp can widen the gap.
+            if let Some(last) = self.last_traffic
+                && at > last
+            {
                 self.busiest_gap = self
                     .busiest_gap
                     .max(at.duration_since(last).unwrap_or_default());

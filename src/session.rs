@@ -50,8 +50,8 @@ pub struct SessionOptions {
     pub log_file_keep: usize,
     /// The dashboard captures the mouse (the wheel scrolls; off: the terminal selects text).
     pub mouse: bool,
-    /// The dashboard's keys, `[keys]` applied.
-    pub keymap: crate::keymap::Keymap,
+    /// The dashboard's keys, `[keys]` applied (one for every dashboard of a fleet).
+    pub keymap: std::sync::Arc<crate::keymap::Keymap>,
 }
 
 impl Default for SessionOptions {
@@ -67,7 +67,7 @@ impl Default for SessionOptions {
             log_file_max_bytes: crate::logging::LogFile::default().max_bytes,
             log_file_keep: crate::logging::LogFile::default().keep,
             mouse: true,
-            keymap: crate::keymap::Keymap::default(),
+            keymap: Default::default(),
         }
     }
 }

@@ -52,6 +52,33 @@ pub(crate) fn dashboard_tmux(bin: &Path, args: &str) -> Tmux {
     Tmux::start_cmd("bench", 120, 40, &dashboard_cmd(bin, args))
 }
 
+/// The dashboard in a real terminal under a flood of `n` messages of `size` bytes: from
+/// launching it in a 120x40 tmux pane to the last message on screen (its sequence number,
+/// which the flood writes at the start of each message).
+pub(crate) async fn terminal_ingest(bin: &Path, n: u64, size: usize) -> Duration {
+    let srv = super::ingest::flood_server(n, size).await;
+    let last = format!("{n:016}");
+    let t0 = Instant::now();
+    let t = dashboard_tmux(
+        bin,
+        &format!("{} --ping-interval 0 --reconnect-min 5s", srv.url()),
+    );
+    // Looked at through one control-mode client: a `tmux capture-pane` process per look would
+    // take the CPU the dashboard needs on a small machine.
+    let mut eye = t.control();
+    loop {
+        let screen = eye.screen();
+        if screen.contains(&last) {
+            return t0.elapsed();
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(120),
+            "the last message never showed:\n{screen}"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
 pub(crate) async fn idle_cost(bin: &Path, secs: u64) -> (f64, f64) {
     let srv = Server::start(ServeOptions {
         port: 0,

@@ -10,7 +10,7 @@ use std::task::{Context, Poll};
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
-use futures_util::{FutureExt, StreamExt};
+use futures_util::StreamExt;
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
@@ -284,7 +284,16 @@ impl Task {
                         if self.sink.batch_bytes >= MAX_BURST_BYTES {
                             break;
                         }
-                        match conn.ws.next().now_or_never() {
+                        // Polled with this task's own waker: a stand-in waker would be swapped
+                        // with it on every frame (a clone and a drop in the stream's waker slot).
+                        let next = std::future::poll_fn(|cx| {
+                            std::task::Poll::Ready(match conn.ws.poll_next_unpin(cx) {
+                                std::task::Poll::Ready(item) => Some(item),
+                                std::task::Poll::Pending => None,
+                            })
+                        })
+                        .await;
+                        match next {
                             Some(item) => {
                                 if let Some(end) = self.on_frame(item, at, now, conn) {
                                     return end;

@@ -49,6 +49,9 @@ pub trait Screen {
     /// Folds a batch of endpoint `id`'s events in; returns whether the screen should be
     /// redrawn now rather than at the next clock tick.
     fn apply(&mut self, id: usize, batch: &[Stamped]) -> bool;
+    /// Whether endpoint `id`'s batch changes what the connection is (opened, closed, failed):
+    /// a frame then comes as soon as a key's would, not at the next frame of the rate.
+    fn urgent(&self, id: usize, batch: &[Stamped]) -> bool;
     /// Handles a terminal event; returns what to do, and for which endpoint.
     fn on_terminal(&mut self, ev: &TermEvent) -> Vec<(usize, Effect)>;
     /// Called about once a second.
@@ -78,6 +81,21 @@ fn draw_app(app: &mut App, frame: &mut Frame<'_>) {
     }
 }
 
+/// A batch that changes the connection's state (not traffic, not the heartbeat).
+fn changes_state(batch: &[Stamped]) -> bool {
+    use crate::engine::Event;
+    batch.iter().rev().any(|s| {
+        matches!(
+            s.event,
+            Event::Open(_)
+                | Event::Closed(_)
+                | Event::Error(_)
+                | Event::GaveUp { .. }
+                | Event::Stopped(_)
+        )
+    })
+}
+
 fn waiting(app: &App) -> bool {
     matches!(app.stats().state, ConnState::Waiting { .. })
 }
@@ -92,6 +110,9 @@ impl Screen for App {
     fn apply(&mut self, _id: usize, batch: &[Stamped]) -> bool {
         App::apply(self, batch);
         true
+    }
+    fn urgent(&self, _id: usize, batch: &[Stamped]) -> bool {
+        changes_state(batch)
     }
     fn on_terminal(&mut self, ev: &TermEvent) -> Vec<(usize, Effect)> {
         let effects = App::on_terminal(self, ev);
@@ -140,6 +161,10 @@ impl Screen for FleetApp {
     }
     fn apply(&mut self, id: usize, batch: &[Stamped]) -> bool {
         FleetApp::apply(self, id, batch)
+    }
+    fn urgent(&self, id: usize, batch: &[Stamped]) -> bool {
+        // Only the endpoint on screen: a fleet's overview changes all the time.
+        self.drilled == Some(id) && changes_state(batch)
     }
     fn on_terminal(&mut self, ev: &TermEvent) -> Vec<(usize, Effect)> {
         FleetApp::on_terminal(self, ev)
@@ -297,17 +322,24 @@ where
                 Arrival::Batch(id, batch) => {
                     let turn = std::time::Instant::now();
                     let mut changed = screen.apply(id, &batch);
+                    let mut urgent = screen.urgent(id, &batch);
                     // Fold in what else waits, then look at keys and the clock again.
                     for _ in 1..BATCHES_PER_TURN {
                         if turn.elapsed() >= FOLD_TURN {
                             break;
                         }
                         match session.try_batch() {
-                            Some((id, b)) => changed |= screen.apply(id, &b),
+                            Some((id, b)) => {
+                                changed |= screen.apply(id, &b);
+                                urgent |= screen.urgent(id, &b);
+                            }
                             None => break,
                         }
                     }
                     dirty |= changed;
+                    if urgent {
+                        key_due.get_or_insert((last_draw + key_frame_gap).max(Instant::now()));
+                    }
                     if hooks.done.is_some_and(|done| done(screen)) {
                         return Ok(StopReason::EndOfInput);
                     }

@@ -46,24 +46,54 @@ pub struct Row<'a> {
     /// It wraps over up to `WRAP_MAX` rows (indented past the label), and other lines make
     /// room for it.
     pub whole: bool,
+    /// Said after the line when it fits (`(2.4s ago)`): left out rather than cutting the line.
+    pub tail: Vec<Span<'a>>,
 }
 
 impl<'a> From<Line<'a>> for Row<'a> {
     fn from(line: Line<'a>) -> Self {
-        Row { line, whole: false }
+        Row {
+            line,
+            whole: false,
+            tail: Vec::new(),
+        }
     }
 }
 
 impl<'a> Row<'a> {
     /// A line that wraps rather than being cut.
     pub fn whole(line: Line<'a>) -> Row<'a> {
-        Row { line, whole: true }
+        Row {
+            line,
+            whole: true,
+            tail: Vec::new(),
+        }
+    }
+
+    /// A line that wraps rather than being cut, and what follows it when there is room.
+    pub fn whole_then(line: Line<'a>, tail: Vec<Span<'a>>) -> Row<'a> {
+        Row {
+            line,
+            whole: true,
+            tail,
+        }
+    }
+
+    /// The line with its tail when that fits in `WRAP_MAX` rows at `width`, else without.
+    fn fitted(&self, width: usize) -> Line<'a> {
+        let mut with = self.line.clone();
+        with.spans.extend(self.tail.iter().cloned());
+        if self.tail.is_empty() || wrap_parts(with.clone(), width).len() <= WRAP_MAX {
+            with
+        } else {
+            self.line.clone()
+        }
     }
 
     /// Rows it takes at `width` columns.
     fn height(&self, width: usize) -> usize {
         if self.whole {
-            wrap_parts(self.line.clone(), width).len().min(WRAP_MAX)
+            wrap_parts(self.fitted(width), width).len().min(WRAP_MAX)
         } else {
             1
         }
@@ -105,7 +135,7 @@ pub fn rows(rows: Vec<Row<'_>>, area: Rect, buf: &mut Buffer) {
             out.push(cut(row.line, width));
             continue;
         }
-        let mut parts = wrap_parts(row.line, width);
+        let mut parts = wrap_parts(row.fitted(width), width);
         let keep = room.min(WRAP_MAX);
         if parts.len() > keep {
             // Out of rows: the last one kept ends with `…`, never silently.

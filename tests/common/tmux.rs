@@ -89,6 +89,30 @@ impl Tmux {
         String::from_utf8_lossy(&self.tmux(&["capture-pane", "-p", "-t", "t"]).stdout).into_owned()
     }
 
+    /// A control-mode client of this server: it looks at the screen without starting a
+    /// process per look (a benchmark's polling would otherwise take CPU from what it times).
+    #[allow(dead_code)]
+    pub fn control(&self) -> Control {
+        use std::process::Stdio;
+        // An attached client would size the window to itself (80x24): the pane keeps its size.
+        self.tmux(&["set-option", "-g", "window-size", "manual"]);
+        let mut child = Command::new("tmux")
+            .arg("-L")
+            .arg(&self.socket)
+            .args(["-C", "attach-session", "-t", "t"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("tmux -C runs");
+        let stdin = child.stdin.take().expect("stdin");
+        let out = std::io::BufReader::new(child.stdout.take().expect("stdout"));
+        let mut c = Control { child, stdin, out };
+        // Pane output is not wanted, only the answers to captures.
+        c.command("refresh-client -f no-output");
+        c
+    }
+
     fn format(&self, what: &str) -> String {
         String::from_utf8_lossy(
             &self
@@ -164,6 +188,54 @@ impl Tmux {
     /// The pane's title (what an OSC 0/2 escape sequence would set).
     pub fn title(&self) -> String {
         self.format("#{pane_title}")
+    }
+}
+
+/// A tmux control-mode client (see `Tmux::control`).
+#[allow(dead_code)]
+pub struct Control {
+    child: std::process::Child,
+    stdin: std::process::ChildStdin,
+    out: std::io::BufReader<std::process::ChildStdout>,
+}
+
+#[allow(dead_code)]
+impl Control {
+    /// Runs a tmux command; returns its output (the lines between `%begin` and `%end`).
+    pub fn command(&mut self, cmd: &str) -> String {
+        use std::io::{BufRead, Write};
+        writeln!(self.stdin, "{cmd}").expect("tmux -C takes commands");
+        self.stdin.flush().expect("flushed");
+        let mut inside = false;
+        let mut text = String::new();
+        let mut line = String::new();
+        loop {
+            line.clear();
+            if self.out.read_line(&mut line).unwrap_or(0) == 0 {
+                return text;
+            }
+            if line.starts_with("%begin") {
+                inside = true;
+            } else if line.starts_with("%end") || line.starts_with("%error") {
+                if inside {
+                    return text;
+                }
+            } else if inside {
+                text.push_str(&line);
+            }
+        }
+    }
+
+    /// The visible screen.
+    pub fn screen(&mut self) -> String {
+        self.command("capture-pane -p -t t")
+    }
+}
+
+impl Drop for Control {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 

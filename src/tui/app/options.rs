@@ -81,7 +81,7 @@ impl UiOptions {
             name: fleet.then(|| e.name.clone()),
             preset: e.settings.preset,
             app_ping: e.settings.app_ping.clone(),
-            keymap: Arc::new(session.keymap.clone()),
+            keymap: session.keymap.clone(),
             mouse: session.mouse,
         }
     }
@@ -112,7 +112,7 @@ impl UiOptions {
             header,
             replay: true,
             name: None,
-            keymap: Arc::new(session.keymap.clone()),
+            keymap: session.keymap.clone(),
             mouse: session.mouse,
         }
     }

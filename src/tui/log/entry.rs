@@ -144,9 +144,24 @@ impl Entry {
 }
 
 fn micros(at: SystemTime) -> u64 {
-    at.duration_since(SystemTime::UNIX_EPOCH)
-        .map(|d| d.as_micros() as u64)
-        .unwrap_or(0)
+    // A read burst stamps its messages alike, and a flood folds millions of them: the last
+    // conversion is kept (per thread: a fleet's dashboards share one).
+    thread_local! {
+        static LAST: std::cell::Cell<(SystemTime, u64)> =
+            const { std::cell::Cell::new((SystemTime::UNIX_EPOCH, 0)) };
+    }
+    LAST.with(|last| {
+        let (t, us) = last.get();
+        if t == at {
+            return us;
+        }
+        let us = at
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map(|d| d.as_micros() as u64)
+            .unwrap_or(0);
+        last.set((at, us));
+        us
+    })
 }
 
 /// Which entries the log shows.

@@ -105,21 +105,31 @@ pub fn content(app: &App) -> Vec<Row<'static>> {
             out.push(labeled(t, "connect", vec![span("—", t.dim())]).into());
         }
     }
-    let last = match &s.last_failure {
-        Some((at, what)) => vec![
-            span(text::sanitize(&crate::describe::trouble(what)), t.bad()),
-            span(
-                // Kept whole when the line wraps: `(931ms ago)`.
+    match &s.last_failure {
+        Some((at, what)) => out.push(Row::whole_then(
+            labeled(
+                t,
+                "last",
+                vec![span(
+                    text::sanitize(&crate::describe::trouble(what)),
+                    t.bad(),
+                )],
+            ),
+            // Kept whole when it fits, left out when it does not: `(931ms ago)`.
+            vec![span(
                 format!(
                     " ({}\u{a0}ago)",
                     text::duration(app.now.duration_since(*at).unwrap_or_default())
                 ),
                 t.dim(),
-            ),
-        ],
-        None => vec![span("no failures", t.good())],
-    };
-    out.push(Row::whole(labeled(t, "last", last)));
+            )],
+        )),
+        None => out.push(Row::whole(labeled(
+            t,
+            "last",
+            vec![span("no failures", t.good())],
+        ))),
+    }
     // The fix, when wsmon knows one, on the line below the verdict.
     if let (Some((_, crate::model::Trouble::Failed(_))), Some(f)) = (&s.last_failure, &s.last_error)
         && let Some(advice) = &f.advice

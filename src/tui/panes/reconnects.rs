@@ -62,32 +62,30 @@ pub fn content(app: &App, height: usize) -> Vec<Row<'static>> {
             text::ago(app.now.duration_since(*at).unwrap_or_default()).replace(' ', "\u{a0}")
         };
         let began = crate::describe::trouble(why);
-        out.push(Row::whole(labeled(
-            t,
-            "cause",
-            vec![
-                span(text::sanitize(&began), t.bad()),
-                span(format!(" · {}", ago(at)), t.dim()),
-            ],
-        )));
+        out.push(Row::whole_then(
+            labeled(t, "cause", vec![span(text::sanitize(&began), t.bad())]),
+            vec![span(format!(" · {}", ago(at)), t.dim())],
+        ));
         if let Some((last_at, last)) = &s.last_failure
             && last_at > at
         {
             let latest = crate::describe::trouble(last);
             if latest != began {
-                out.push(Row::whole(labeled(
-                    t,
-                    "latest",
-                    vec![
-                        span(text::sanitize(&latest), t.bad()),
-                        span(format!(" · {}", ago(last_at)), t.dim()),
-                    ],
-                )));
+                out.push(Row::whole_then(
+                    labeled(t, "latest", vec![span(text::sanitize(&latest), t.bad())]),
+                    vec![span(format!(" · {}", ago(last_at)), t.dim())],
+                ));
             }
         }
     }
     // What the drops have in common is the lead a field engineer follows first.
-    if let Some(p) = s.pattern(app.now) {
+    if let Some(mut p) = s.pattern(app.now) {
+        // The cause above says the server's reason already: the pattern keeps to its rhythm.
+        if s.state != ConnState::Open
+            && let crate::model::Pattern::ServerCloses { reason, .. } = &mut p
+        {
+            *reason = "".into();
+        }
         out.push(Row::whole(labeled(
             t,
             "pattern",
