@@ -187,7 +187,7 @@ impl clap::FromArgMatches for ConnArgs {
 /// Arguments of `wsmon replay`.
 #[derive(Debug, Args)]
 pub struct ReplayArgs {
-    /// A recording made with --record (or the r key).
+    /// A recording made with --record (or F6, Ctrl-O or /record in the dashboard).
     #[arg(value_name = "FILE")]
     pub file: PathBuf,
     /// Speed: 1 is real time, 10 ten times faster, 0 as fast as possible.
@@ -216,7 +216,7 @@ pub struct ReplayArgs {
 /// Arguments of `wsmon report`.
 #[derive(Debug, Args)]
 pub struct ReportArgs {
-    /// A recording made with --record (or F6 in the dashboard).
+    /// A recording made with --record (or F6, Ctrl-O or /record in the dashboard).
     #[arg(value_name = "FILE")]
     pub file: PathBuf,
     /// Where to write the report (- for stdout) [default: FILE.report.md, or FILE.report.html
