@@ -26,6 +26,8 @@ pub struct MessageLog {
     /// still costs what it shows. Built when the first hidden row comes or a group is hidden
     /// (rare), then kept as entries come and go; `None` while no row is hidden.
     visible: Option<VecDeque<u64>>,
+    /// Rows of each quiet group kept (heartbeat, auto-replies), hidden or not.
+    quiet: [usize; 2],
 }
 
 /// The entries that contain a text (ASCII case ignored).
@@ -69,6 +71,7 @@ impl MessageLog {
             grep: None,
             hidden: [false; 2],
             visible: None,
+            quiet: [0; 2],
         }
     }
 
@@ -86,7 +89,15 @@ impl MessageLog {
                 .map(|(_, seq)| seq)
                 .collect()
         });
-        self.entries.iter().filter(|e| e.quiet == group).count()
+        self.quiet[slot]
+    }
+
+    /// Rows of a group the log holds and hides now (0 when the group is shown).
+    pub fn hidden_rows(&self, group: Quiet) -> usize {
+        group
+            .slot()
+            .filter(|s| self.hidden[*s])
+            .map_or(0, |s| self.quiet[s])
     }
 
     fn is_hidden(&self, e: &Entry) -> bool {
@@ -154,6 +165,9 @@ impl MessageLog {
     fn evict_oldest(&mut self) {
         if let Some(old) = self.entries.pop_front() {
             self.by_origin[slot(old.origin)].pop_front();
+            if let Some(q) = old.quiet.slot() {
+                self.quiet[q] -= 1;
+            }
             if let Some(v) = &mut self.visible
                 && v.front() == Some(&self.first_seq)
             {
@@ -190,6 +204,9 @@ impl MessageLog {
         self.bytes += e.data.len();
         let seq = self.end_seq();
         self.by_origin[slot(e.origin)].push_back(seq);
+        if let Some(q) = e.quiet.slot() {
+            self.quiet[q] += 1;
+        }
         let hidden = self.is_hidden(&e);
         match (&mut self.visible, hidden) {
             (Some(v), false) => v.push_back(seq),
@@ -277,6 +294,7 @@ impl MessageLog {
         self.bytes = 0;
         self.entries.clear();
         self.by_origin.iter_mut().for_each(VecDeque::clear);
+        self.quiet = [0; 2];
         if let Some(v) = &mut self.visible {
             v.clear();
         }
@@ -452,6 +470,7 @@ mod tests {
         let shown = |log: &MessageLog, f: Filter| -> Vec<u64> { log.shown_from(0, f).collect() };
         assert_eq!(shown(&log, Filter::All), [0, 2, 3]);
         assert_eq!(shown(&log, Filter::Events), [3]);
+        assert_eq!(log.hidden_rows(Quiet::Heartbeat), 2);
         assert_eq!(log.shown_count(Filter::All), 3);
         assert_eq!(log.count_between(0, 5, Filter::Events), 1);
         assert_eq!(log.prev(3, Filter::All), Some(2));
@@ -464,7 +483,9 @@ mod tests {
         assert_eq!(log.set_hidden(Quiet::Heartbeat, true), 2);
         log.push(msg(5, Origin::In)); // evicts 0
         assert_eq!(shown(&log, Filter::All), [2, 3, 5]);
-        assert_eq!(log.set_grep(Some("ping")), 3);
+        log.push(msg(6, Origin::In)); // evicts the hidden 1
+        assert_eq!(log.hidden_rows(Quiet::Heartbeat), 1);
+        assert_eq!(log.set_grep(Some("ping")), 2);
         assert_eq!(shown(&log, Filter::All), [3]);
     }
 

@@ -9,7 +9,7 @@ use ratatui::widgets::{Block, Borders, Paragraph, Widget};
 use crate::engine::{Kind, Preset};
 use crate::text;
 use crate::tui::app::App;
-use crate::tui::log::{Entry, Filter, Origin, Status, contains_ignore_case};
+use crate::tui::log::{Entry, Filter, Origin, Quiet, Status, contains_ignore_case};
 use crate::tui::theme::Theme;
 
 /// Columns before the message text: `HH:MM:SS.mmm dir kind   size `.
@@ -54,19 +54,30 @@ fn title<'a>(app: &App, t: &Theme, width: usize) -> Line<'a> {
             t.hit(),
         ));
     }
-    // Hidden rows (heartbeat, auto-replies) are kept, and said so: F9 shows them again.
-    let hidden = match &app.grep {
-        None => app.log.len() - app.log.shown_count(Filter::All),
-        Some(_) => 0,
-    };
-    let kept = match hidden {
-        0 => format!(" {} kept ", text::count(app.log.len() as u64)),
-        n => format!(
-            " {} kept · {} hidden ",
-            text::count((app.log.len() - n) as u64),
-            text::count(n as u64)
-        ),
-    };
+    // Hidden rows (heartbeat, auto-replies) are kept, and counted: F9 and /autoreplies show
+    // them again.
+    let mut kept = format!(
+        " {} kept ",
+        text::count(app.log.shown_count(Filter::All).min(app.log.len()) as u64)
+    );
+    if app.grep.is_none() {
+        let (pings, replies) = (
+            app.log.hidden_rows(Quiet::Heartbeat),
+            app.log.hidden_rows(Quiet::AutoReply),
+        );
+        let mut hidden = Vec::new();
+        if pings > 0 {
+            hidden.push(format!("{} heartbeat", text::count(pings as u64)));
+        }
+        if replies > 0 {
+            hidden.push(format!("{} auto-reply", text::count(replies as u64)));
+        }
+        if !hidden.is_empty() {
+            kept.push_str(&format!("· hidden rows: {} ", hidden.join(", ")));
+        }
+    } else {
+        kept = format!(" {} kept ", text::count(app.log.len() as u64));
+    }
     let used: usize = v.iter().map(|s| s.width()).sum();
     if used + kept.len() + 4 <= width {
         v.push(Span::styled(kept, t.dim()));
