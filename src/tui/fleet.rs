@@ -505,9 +505,18 @@ impl FleetApp {
                 )];
             }
             FleetAct::PerEndpoint => {
+                let (record, report) = self.apps.first().map_or_else(Default::default, |a| {
+                    let map = &a.opts.keymap;
+                    (
+                        map.hint(crate::keymap::Act::Record),
+                        map.hint(crate::keymap::Act::Report),
+                    )
+                });
                 self.say(
                     Level::Info,
-                    "open an endpoint (Enter) to record it or write its report",
+                    format!(
+                        "open an endpoint (Enter); there {record} or /record records it, {report} or /report writes its report"
+                    ),
                 );
             }
         }
