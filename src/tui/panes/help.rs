@@ -21,7 +21,19 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     .map(|(k, w)| (k.to_string(), w.to_string()))
     .collect();
     let actions = bindings::action_help(&app.opts.keymap, app.opts.replay);
-    render_box(&app.opts.theme, &keys, &actions, app.help_scroll, area, buf);
+    let heading = if app.opts.replay {
+        "Actions: a key, or a chord where function keys do not reach"
+    } else {
+        "Actions: a key, a chord (where F-keys do not reach), or the /command typed"
+    };
+    render_box(
+        &app.opts.theme,
+        &keys,
+        (heading, &actions),
+        app.help_scroll,
+        area,
+        buf,
+    );
 }
 
 /// The rows of one table (keys or commands): the label, then its text wrapped beside it.
@@ -46,7 +58,7 @@ fn rows<'a>(t: &Theme, items: &[(String, String)], label_w: usize, width: usize)
 pub fn render_box(
     t: &Theme,
     keys: &[(String, String)],
-    actions: &[(String, String)],
+    (heading, actions): (&str, &[(String, String)]),
     scroll: usize,
     area: Rect,
     buf: &mut Buffer,
@@ -56,10 +68,7 @@ pub fn render_box(
     let mut lines: Vec<Line> = vec![Line::from(Span::styled("Keys", t.title()))];
     lines.extend(rows(t, keys, 17, inner_w));
     if !actions.is_empty() {
-        lines.push(Line::from(Span::styled(
-            "Actions: a key, a chord (where F-keys do not reach), or the /command typed",
-            t.title(),
-        )));
+        lines.push(Line::from(Span::styled(heading.to_string(), t.title())));
         lines.extend(rows(t, actions, 17, inner_w));
     }
     let h = (lines.len() as u16 + 2).min(area.height);

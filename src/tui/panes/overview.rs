@@ -203,7 +203,7 @@ pub fn render(fleet: &FleetApp, order: &[usize], area: Rect, buf: &mut Buffer) {
                 .into_iter()
                 .map(|(k, w)| (k.to_string(), w.to_string()))
                 .collect();
-        super::help::render_box(t, &keys, &[], 0, area, buf);
+        super::help::render_box(t, &keys, ("", &[]), 0, area, buf);
     }
 }
 
