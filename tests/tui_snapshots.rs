@@ -491,3 +491,33 @@ fn typing_a_slash_lists_the_commands_that_match() {
     assert!(!text.contains("/ping "), "only what matches /re");
     insta::assert_snapshot!(t.backend());
 }
+
+#[test]
+fn a_long_notice_wraps_above_the_keys_rather_than_cutting_a_path() {
+    let mut a = app();
+    healthy(&mut a);
+    let path = "/home/field-engineer/.local/share/wsmon/recordings/wsmon-20261204T123813Z.jsonl";
+    a.say(
+        wsmon::tui::log::Level::Good,
+        format!("recording to {path} (F6 again stops)"),
+    );
+    let t = draw(&mut a, 80, 24);
+    let rows: Vec<String> = (0..24)
+        .map(|y| {
+            (0..80)
+                .map(|x| t.backend().buffer()[(x, y)].symbol().to_string())
+                .collect::<String>()
+        })
+        .collect();
+    let bottom = rows[21..].concat();
+    assert!(
+        bottom.replace(' ', "").contains(&path.replace(' ', "")),
+        "the whole path in the footer:\n{}",
+        rows[20..].join("\n")
+    );
+    assert!(
+        rows[23].contains("/help") && rows[23].contains("/quit"),
+        "{}",
+        rows[23]
+    );
+}
