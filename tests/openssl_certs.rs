@@ -126,3 +126,51 @@ async fn a_chain_is_explained_against_the_ca_file() {
     );
     plain(why);
 }
+
+/// The machine's trust store counts, as curl's does: a private root named by SSL_CERT_FILE
+/// makes its chain trusted without --ca (the wsmon binary, so the variable is its own).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_root_in_the_system_trust_store_is_trusted_without_ca() {
+    use common::bin::{Lines, wsmon};
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    openssl_chain(d, "localhost");
+    let (stranger, _) = openssl_self_signed(d, "stranger", "Stranger CA");
+    let full = d.join("full.pem");
+    let mut chain = std::fs::read(d.join("leaf.pem")).unwrap();
+    chain.extend(std::fs::read(d.join("inter.pem")).unwrap());
+    std::fs::write(&full, chain).unwrap();
+    let srv = tls_server(&full, &d.join("leaf.key")).await;
+    let url = format!("wss://localhost:{}/", srv.addr().port());
+    let first = |store: &Path| {
+        let mut c = wsmon(&["--headless", "--max-attempts", "1", &url]);
+        c.env("SSL_CERT_FILE", store);
+        // No directory of certificates: only the file is the machine's store here.
+        c.env("SSL_CERT_DIR", d.join("no-such-dir"));
+        Lines::spawn_cmd(c)
+    };
+
+    let mut trusted = first(&d.join("root.pem"));
+    let v = trusted
+        .until("open or error", |v| {
+            v["event"] == "open" || v["event"] == "error"
+        })
+        .await;
+    assert_eq!(v["event"], "open", "trusted through SSL_CERT_FILE: {v}");
+    drop(trusted);
+
+    let mut refused = first(&stranger);
+    let v = refused
+        .until("open or error", |v| {
+            v["event"] == "open" || v["event"] == "error"
+        })
+        .await;
+    assert_eq!(v["event"], "error", "{v}");
+    assert!(
+        v["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("certificate for localhost from an unknown CA"),
+        "{v}"
+    );
+}

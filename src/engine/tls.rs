@@ -135,6 +135,15 @@ fn build_client_config(
     } else {
         let mut roots = RootCertStore::empty();
         roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+        // The machine's own trust store too, as curl trusts it: a corporate CA installed there
+        // (update-ca-certificates), or named by SSL_CERT_FILE / SSL_CERT_DIR. What cannot be
+        // read or parsed is left out (logged): the built-in roots and --ca still stand.
+        let native = rustls_native_certs::load_native_certs();
+        for e in &native.errors {
+            tracing::warn!(error = %e, "a certificate of the system trust store was not read");
+        }
+        let (added, ignored) = roots.add_parsable_certificates(native.certs);
+        tracing::debug!(added, ignored, "system trust store");
         let presenting = |v: Arc<dyn ServerCertVerifier>| Arc::new(Presenting(v));
         match ca {
             None => {

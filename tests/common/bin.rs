@@ -10,7 +10,9 @@ use tokio::process::{Child, Command};
 const PATIENCE: Duration = Duration::from_secs(15);
 
 /// Variables of the developer's environment that would change what wsmon does.
-const LEAKY: [&str; 12] = [
+const LEAKY: [&str; 14] = [
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
     "HTTP_PROXY",
     "HTTPS_PROXY",
     "ALL_PROXY",

@@ -67,7 +67,7 @@ pub static KEYS: &[Key] = &[
         "FILE",
         Kind::CaFile,
         E,
-        "PEM file of CA certificates to trust in addition to the Web PKI roots",
+        "PEM file of CA certificates to trust besides the Web PKI roots and the machine's trust store (SSL_CERT_FILE, SSL_CERT_DIR)",
         conn!(ca),
     ),
     key(

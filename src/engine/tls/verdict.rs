@@ -114,7 +114,7 @@ fn certificate_verdict(
             let top = chain.last().map_or("", |c| c.issuer.as_str());
             TlsVerdict::advised(
                 format!("certificate for {host} from an unknown CA ({top})"),
-                "pass that CA with --ca FILE (a private CA), or have the server send its intermediate certificates",
+                "trust that CA with --ca FILE or in this machine's store (SSL_CERT_FILE too), or have the server send its intermediate certificates",
             )
         }
         CertificateError::Expired | CertificateError::ExpiredContext { .. } => {
