@@ -203,14 +203,8 @@ impl Encoder {
                     push_str(out, a);
                 }
                 if !f.chain.is_empty() {
-                    out.extend_from_slice(b",\"chain\":[");
-                    for (i, c) in f.chain.iter().enumerate() {
-                        if i > 0 {
-                            out.push(b',');
-                        }
-                        push_cert(out, c);
-                    }
-                    out.push(b']');
+                    out.extend_from_slice(b",\"chain\":");
+                    push_list(out, &f.chain, push_cert);
                 }
                 if let Some(r) = &f.reached {
                     out.extend_from_slice(b",\"remote\":");
@@ -290,14 +284,9 @@ impl Encoder {
                 }
             }
             Event::Unconfirmed { ids, count, resent } => {
-                out.extend_from_slice(b"unconfirmed\",\"ids\":[");
-                for (i, id) in ids.iter().enumerate() {
-                    if i > 0 {
-                        out.push(b',');
-                    }
-                    push_int(out, *id);
-                }
-                out.extend_from_slice(b"],\"count\":");
+                out.extend_from_slice(b"unconfirmed\",\"ids\":");
+                push_list(out, ids, |out, id| push_int(out, *id));
+                out.extend_from_slice(b",\"count\":");
                 push_int(out, *count);
                 out.extend_from_slice(if *resent {
                     b",\"resent\":true"
@@ -346,6 +335,18 @@ fn push_id_kind_len(out: &mut Vec<u8>, id: u64, kind: crate::engine::Kind, len: 
     out.extend_from_slice(kind.as_str().as_bytes());
     out.extend_from_slice(b"\",\"len\":");
     push_int(out, len as u64);
+}
+
+/// A JSON array of `items`, each written by `push`.
+fn push_list<T>(out: &mut Vec<u8>, items: &[T], push: impl Fn(&mut Vec<u8>, &T)) {
+    out.push(b'[');
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        push(out, item);
+    }
+    out.push(b']');
 }
 
 fn push_int(out: &mut Vec<u8>, n: u64) {
@@ -491,19 +492,13 @@ fn push_cert(out: &mut Vec<u8>, c: &crate::engine::CertInfo) {
     out.extend_from_slice(b",\"issuer\":");
     push_str(out, &c.issuer);
     if !c.names.is_empty() {
-        out.extend_from_slice(b",\"names\":[");
-        for (i, n) in c.names.iter().enumerate() {
-            if i > 0 {
-                out.push(b',');
-            }
-            push_str(out, n);
-        }
-        out.push(b']');
+        out.extend_from_slice(b",\"names\":");
+        push_list(out, &c.names, |out, n| push_str(out, n));
     }
     out.extend_from_slice(b",\"not_before\":");
-    out.extend_from_slice(c.not_before.to_string().as_bytes());
+    out.extend_from_slice(itoa::Buffer::new().format(c.not_before).as_bytes());
     out.extend_from_slice(b",\"not_after\":");
-    out.extend_from_slice(c.not_after.to_string().as_bytes());
+    out.extend_from_slice(itoa::Buffer::new().format(c.not_after).as_bytes());
     out.extend_from_slice(b",\"sha256\":");
     push_str(out, &c.sha256);
     out.push(b'}');
