@@ -25,8 +25,8 @@ const BATCHES_PER_TURN: usize = 64;
 /// flood a key still gets its frame soon.
 const FOLD_TURN: Duration = Duration::from_millis(2);
 
-/// Lays out and clamps scrolling for a screen of `area` before drawing.
-pub fn prepare(app: &mut App, area: Rect) {
+/// Lays out and clamps scrolling for a screen of `area` before drawing; returns the layout.
+pub fn prepare(app: &mut App, area: Rect) -> render::Regions {
     let regions = render::layout(app, area);
     app.sync_view(regions.log_rows());
     if let Some(Overlay::Detail(d)) = &mut app.overlay {
@@ -38,6 +38,7 @@ pub fn prepare(app: &mut App, area: Rect) {
         let total = panes::detail::wrapped_lines(&d.body, w);
         d.scroll = d.scroll.min(total.saturating_sub(h));
     }
+    regions
 }
 
 /// What the loop draws and feeds: one endpoint's dashboard, or a fleet of them.
@@ -71,8 +72,7 @@ pub trait Screen {
 /// Draws one dashboard filling the frame, with the cursor where typing goes.
 fn draw_app(app: &mut App, frame: &mut Frame<'_>) {
     let area = frame.area();
-    prepare(app, area);
-    let r = render::layout(app, area);
+    let r = prepare(app, area);
     frame.render_widget(&*app, area);
     if app.overlay.is_none()
         && let Some(pos) = panes::input::cursor(app, r.input)
