@@ -70,10 +70,10 @@ impl Keymap {
                     return Err((
                         o.line,
                         format!(
-                            "[keys] {} = \"{text}\": {} cannot be bound, {why}; choose a function key or a Ctrl/Alt chord such as Alt-{}",
+                            "[keys] {} = \"{text}\": {} cannot be bound, {why}; choose a function key or a Ctrl/Alt chord such as {}",
                             o.action,
                             k.name(),
-                            o.action.chars().next().unwrap_or('x').to_ascii_uppercase()
+                            map.free_chord(&o.action).name()
                         ),
                     ));
                 }
@@ -102,6 +102,18 @@ impl Keymap {
             }
         }
         Ok(map)
+    }
+
+    /// A chord to suggest for `action`: Alt and a letter of its name (else any letter) that
+    /// line editing does not use and no action has yet.
+    fn free_chord(&self, action: &str) -> Key {
+        action
+            .chars()
+            .chain('a'..='z')
+            .filter(char::is_ascii_lowercase)
+            .map(Key::alt)
+            .find(|k| taken_by_editing(*k).is_none() && self.lookup(*k).is_none())
+            .unwrap_or(Key::f(12))
     }
 
     /// The keys of an action.
@@ -267,6 +279,9 @@ mod tests {
         let err = |o| Keymap::build(&[o]).unwrap_err().1;
         let e = err(o("ping", &["Ctrl-W"]));
         assert!(e.contains("line editing uses it"), "{e}");
+        // The chord suggested is one that can be bound: Alt-F is line editing's, Alt-I free.
+        let e = err(o("find", &["Ctrl-F"]));
+        assert!(e.ends_with("such as Alt-I"), "{e}");
         let e = err(o("ping", &["x"]));
         assert!(e.contains("typed as text"), "{e}");
         let e = err(o("ping", &["F5"]));
