@@ -55,28 +55,25 @@ fn title<'a>(app: &App, t: &Theme, width: usize) -> Line<'a> {
         ));
     }
     // Hidden rows (heartbeat, auto-replies) are kept, and counted: F9 and /autoreplies show
-    // them again.
-    let mut kept = format!(
-        " {} kept ",
-        text::count(app.log.shown_count(Filter::All).min(app.log.len()) as u64)
-    );
-    if app.grep.is_none() {
-        let (pings, replies) = (
+    // them again. A text filter's count is in the title already: then every row kept is said.
+    let (pings, replies) = match app.grep {
+        None => (
             app.log.hidden_rows(Quiet::Heartbeat),
             app.log.hidden_rows(Quiet::AutoReply),
-        );
-        let mut hidden = Vec::new();
-        if pings > 0 {
-            hidden.push(format!("{} heartbeat", text::count(pings as u64)));
-        }
-        if replies > 0 {
-            hidden.push(format!("{} auto-reply", text::count(replies as u64)));
-        }
-        if !hidden.is_empty() {
-            kept.push_str(&format!("· hidden rows: {} ", hidden.join(", ")));
-        }
-    } else {
-        kept = format!(" {} kept ", text::count(app.log.len() as u64));
+        ),
+        Some(_) => (0, 0),
+    };
+    let mut kept = format!(
+        " {} kept ",
+        text::count((app.log.len() - pings - replies) as u64)
+    );
+    let hidden: Vec<String> = [(pings, "heartbeat"), (replies, "auto-reply")]
+        .iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, what)| format!("{} {what}", text::count(*n as u64)))
+        .collect();
+    if !hidden.is_empty() {
+        kept.push_str(&format!("· hidden rows: {} ", hidden.join(", ")));
     }
     let used: usize = v.iter().map(|s| s.width()).sum();
     if used + kept.len() + 4 <= width {
