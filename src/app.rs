@@ -214,13 +214,36 @@ fn watch(args: WatchArgs) -> anyhow::Result<ExitCode> {
     } else {
         Mode::Tui
     };
-    let endpoints = cfg.watch_list()?;
+    // A targets file may be the only source of endpoints: then no URL is needed.
+    let targets_file = cfg.session.targets_file.is_some();
+    let endpoints = match cfg.watch_list() {
+        Err(config::ConfigError::NoUrl) if targets_file => Vec::new(),
+        other => other?,
+    };
+    if cfg.session.shard.is_some() && !targets_file {
+        return Err(UsageError(
+            "--shard splits a targets file's targets: give --targets-file FILE (or targets_file in the config) too".into(),
+        )
+        .into());
+    }
+    // In headless mode (a service) SIGHUP reads the targets file again, as daemons do; in
+    // the dashboard it means the terminal is gone.
+    cfg.session.hup_reloads = mode == Mode::Headless;
     // The engines have their settings now; where each value came from is not needed again,
     // and for a fleet of 10,000 it is tens of MB.
     cfg.endpoints = Vec::new();
-    ensure_fd_limit(endpoints.len())?;
+    // A targets file's set may grow: room for a large fleet, as far as the hard limit goes
+    // (a dial past it fails and says so).
+    let expected = if targets_file {
+        let room = endpoints.len().max(TARGETS_FILE_ROOM);
+        let _ = rlimit::increase_nofile_limit(room as u64 + SPARE_FDS);
+        room
+    } else {
+        ensure_fd_limit(endpoints.len())?;
+        endpoints.len()
+    };
     let _log = crate::logging::init(cfg.session.log_file());
-    let rt = runtime_for(endpoints.len())?;
+    let rt = runtime_for(expected)?;
     let result = rt.block_on(async move {
         let (endpoints, _demo) = if args.demo {
             let server = Server::start(ServeOptions {
@@ -249,13 +272,16 @@ fn watch(args: WatchArgs) -> anyhow::Result<ExitCode> {
             Mode::Tui => {
                 // Refuse a redirected terminal before any connection is made.
                 crate::tui::terminal::check()?;
-                let n = endpoints.len();
-                let apps = endpoints
+                let mut all = endpoints.clone();
+                let mut session = Session::start(endpoints, &cfg.session).await?;
+                // A targets file's first set: dashboards for them too, in id order.
+                all.extend(session.take_first_targets());
+                let n = all.len();
+                let apps = all
                     .iter()
                     .map(|e| App::new(UiOptions::live(&cfg.session, e, n, args.demo)))
                     .collect();
-                let session = Session::start(endpoints, &cfg.session).await?;
-                crate::tui::run(session, apps).await
+                crate::tui::run(session, apps, &cfg.session).await
             }
         }
     });
@@ -263,6 +289,10 @@ fn watch(args: WatchArgs) -> anyhow::Result<ExitCode> {
     rt.shutdown_background();
     result
 }
+
+/// The endpoints a targets file is given room for (open files, the runtime) before it is
+/// read: its set changes while wsmon runs.
+const TARGETS_FILE_ROOM: usize = 10_000;
 
 /// Stands for the demo server's URL until the server runs and has a port.
 const DEMO_PLACEHOLDER: &str = "ws://127.0.0.1:40100/";

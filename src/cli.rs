@@ -124,6 +124,7 @@ fn flag(key: &'static Key) -> Option<Arg> {
         | Kind::Url
         | Kind::Proxy
         | Kind::Addr
+        | Kind::Shard
         | Kind::Regex
         | Kind::Choice(_)
         | Kind::Json
@@ -168,6 +169,7 @@ impl clap::FromArgMatches for ConnArgs {
                 | Kind::Url
                 | Kind::Proxy
                 | Kind::Addr
+                | Kind::Shard
                 | Kind::Regex
                 | Kind::Choice(_)
                 | Kind::Json

@@ -7,6 +7,7 @@ pub mod endpoints;
 pub mod file;
 pub mod keys;
 pub mod layer;
+pub mod modules;
 pub mod presets;
 pub mod values;
 
@@ -152,6 +153,7 @@ pub fn load(
     if let Some(f) = file {
         session.keymap = std::sync::Arc::new(f.keymap.clone());
     }
+    session.probes = std::sync::Arc::new(modules::prober(&cli_layer, file)?);
     let endpoints = endpoints::configure(&cli_layer, urls, file, env)?;
     Ok(Config {
         session,
@@ -168,10 +170,7 @@ impl Config {
             .iter()
             .map(|c| {
                 if c.resolved.has_url {
-                    Ok(Endpoint {
-                        name: c.name.clone(),
-                        settings: c.resolved.settings.clone(),
-                    })
+                    Ok(Endpoint::new(c.name.clone(), c.resolved.settings.clone()))
                 } else {
                     Err(ConfigError::NoUrl)
                 }

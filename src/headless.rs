@@ -5,7 +5,7 @@
 use std::process::ExitCode;
 
 use tokio::io::BufReader;
-use tokio::sync::mpsc;
+use tokio::sync::watch;
 
 use std::time::SystemTime;
 
@@ -15,27 +15,40 @@ use crate::engine::{Command, Event, Kind, Preset, Stamped, StopReason};
 use crate::jsonl::Encoder;
 use crate::jsonl::schema::{Body, HealthLine, PatternLine, SummaryLine, WireLine};
 use crate::model::{ConnStats, Health, Pattern};
-use crate::session::{Arrival, Session};
+use crate::session::{Arrival, Directory, Session};
 
 /// Runs on `session` until a stop signal, stdout closing, the events ending (a replay), or
 /// every endpoint giving up (exit code 1).
 pub async fn run(mut session: Session) -> anyhow::Result<ExitCode> {
     let names: Vec<String> = session.names().to_vec();
-    let fleet = names.len() > 1;
+    // A targets file's set may grow from one: every line names its endpoint from the start.
+    let targets_file = session.targets_status().is_some();
+    let fleet = names.len() > 1 || targets_file;
     if let Some(at) = session.metrics_address() {
         eprintln!("wsmon: Prometheus metrics at http://{at}/metrics");
+        eprintln!(
+            "wsmon: probes (as blackbox exporter's) at http://{at}/probe?target=URL&module=NAME"
+        );
     }
-    let commands = session.command_senders();
+    let directory = session.directory();
     let max_line = session.max_message_size();
-    let stdin_task = (!commands.is_empty())
-        .then(|| tokio::spawn(forward_stdin(commands, names.clone(), max_line)));
+    let stdin_task =
+        (session.player().is_none()).then(|| tokio::spawn(forward_stdin(directory, max_line)));
+    if let Some(t) = session.targets_status() {
+        eprintln!(
+            "wsmon: watching {} from {}; it is read again when it changes and on SIGHUP",
+            crate::text::counted(t.targets as u64, "target", "targets"),
+            t.path.display()
+        );
+    }
     // This loop runs on the thread that called block_on, not on a runtime worker: a blocking
     // write here is backpressure for the engines, and skips a hand-off to the blocking pool
     // per batch (as tokio's Stdout would do).
     let stdout = std::io::stdout();
     let headers = session.headers().to_vec();
     let mut out = Output::new(
-        &names,
+        names.clone(),
+        fleet,
         headers.iter().map(|h| h.app_ping.is_some()).collect(),
         headers
             .iter()
@@ -46,7 +59,9 @@ pub async fn run(mut session: Session) -> anyhow::Result<ExitCode> {
     let mut why = None;
     let mut writable = true;
     let mut last_rec_error: Option<String> = None;
-    let stop = crate::signals::wait_for_stop();
+    // With a targets file, SIGHUP reads it again (the watcher listens) instead of stopping.
+    let hup_stops = !targets_file;
+    let stop = crate::signals::wait_for(hup_stops);
     tokio::pin!(stop);
     loop {
         tokio::select! {
@@ -59,9 +74,14 @@ pub async fn run(mut session: Session) -> anyhow::Result<ExitCode> {
                     }
                     Arrival::Scrape(scrape) => {
                         scrape.answer(crate::metrics::render(
-                            names.iter().map(String::as_str).zip(&out.stats),
+                            session.watched().map(|(id, n, l)| (n, l, &out.stats[id])),
+                            session.targets_status(),
                             session.now(),
                         ));
+                        continue;
+                    }
+                    Arrival::Targets(change) => {
+                        out.targets(&change);
                         continue;
                     }
                     Arrival::RecordingProblem(problem) => {
@@ -81,7 +101,7 @@ pub async fn run(mut session: Session) -> anyhow::Result<ExitCode> {
                     why.get_or_insert(StopReason::OutputClosed);
                     session.shutdown().await;
                 }
-                if !stopping && out.gave_up.iter().all(Option::is_some) {
+                if !stopping && !targets_file && out.gave_up.iter().all(Option::is_some) {
                     stopping = true;
                     why.get_or_insert(StopReason::GaveUp);
                     session.shutdown().await;
@@ -96,7 +116,7 @@ pub async fn run(mut session: Session) -> anyhow::Result<ExitCode> {
                 stopping = true;
                 why.get_or_insert(StopReason::Signal);
                 session.shutdown().await;
-                stop.set(crate::signals::wait_for_stop());
+                stop.set(crate::signals::wait_for(hup_stops));
             }
         }
     }
@@ -116,7 +136,11 @@ pub async fn run(mut session: Session) -> anyhow::Result<ExitCode> {
             }
         })
         .await;
-    for id in 0..names.len() {
+    for id in 0..out.names.len() {
+        if out.gone[id] {
+            // Closed when the targets file dropped it; its lines were written then.
+            continue;
+        }
         if out.stats[id].stopped.is_none() {
             out.take(
                 id,
@@ -135,7 +159,12 @@ pub async fn run(mut session: Session) -> anyhow::Result<ExitCode> {
             writable = false;
         }
     }
-    let Output { stats, gave_up, .. } = out;
+    let Output {
+        stats,
+        gave_up,
+        names,
+        ..
+    } = out;
     for s in &finished.recordings {
         if s.lost > 0 {
             eprintln!(
@@ -145,7 +174,7 @@ pub async fn run(mut session: Session) -> anyhow::Result<ExitCode> {
             );
         }
     }
-    if !gave_up.is_empty() && gave_up.iter().all(Option::is_some) {
+    if !targets_file && !gave_up.is_empty() && gave_up.iter().all(Option::is_some) {
         for (i, attempts) in gave_up.iter().enumerate() {
             let who = if fleet {
                 format!("{}: ", names[i])
@@ -167,8 +196,12 @@ pub async fn run(mut session: Session) -> anyhow::Result<ExitCode> {
 
 /// The JSON lines being written, and what headless keeps of the events: each endpoint's
 /// stats (for metrics and the exit summary) and whether it gave up.
-struct Output<'a> {
-    names: &'a [String],
+struct Output {
+    names: Vec<String>,
+    /// Every line names its endpoint.
+    fleet: bool,
+    /// Endpoints a targets file dropped.
+    gone: Vec<bool>,
     enc: Encoder,
     /// The lines of the last batch.
     buf: Vec<u8>,
@@ -183,18 +216,64 @@ struct Output<'a> {
     said: Vec<(Option<Pattern>, Health)>,
 }
 
-impl<'a> Output<'a> {
-    fn new(names: &'a [String], app_pings: Vec<bool>, presets: Vec<Option<Preset>>) -> Self {
+impl Output {
+    fn new(
+        names: Vec<String>,
+        fleet: bool,
+        app_pings: Vec<bool>,
+        presets: Vec<Option<Preset>>,
+    ) -> Self {
         Output {
             presets: presets.into_iter().map(|p| (p, false)).collect(),
-            names,
+            fleet,
+            gone: vec![false; names.len()],
             enc: Encoder::new(),
             buf: Vec::with_capacity(64 * 1024),
             stats: (0..names.len()).map(|_| ConnStats::default()).collect(),
             gave_up: vec![None; names.len()],
             app_pings,
             said: vec![(None, Health::Reconnecting); names.len()],
+            names,
         }
+    }
+
+    /// A new reading of the targets file: room for the new endpoints, the gone ones marked,
+    /// and a line on stderr (the journal, under systemd) saying what changed or why the file
+    /// was refused.
+    fn targets(&mut self, change: &crate::session::TargetsChange) {
+        for (id, e) in &change.added {
+            debug_assert_eq!(*id, self.names.len());
+            self.names.push(e.name.clone());
+            self.gone.push(false);
+            self.stats.push(ConnStats::default());
+            self.gave_up.push(None);
+            self.app_pings.push(e.settings.app_ping.is_some());
+            self.presets.push((e.settings.preset, false));
+            self.said.push((None, Health::Reconnecting));
+        }
+        for id in &change.removed {
+            self.gone[*id] = true;
+        }
+        let t = &change.status;
+        let said = match &t.problem {
+            Some(why) => format!(
+                "targets file refused, still watching the last good set of {}: {why}",
+                t.targets
+            ),
+            None => format!(
+                "targets file {}: {} added, {} removed{}, {} watched",
+                t.path.display(),
+                change.added.len(),
+                change.removed.len(),
+                if change.relabelled.is_empty() {
+                    String::new()
+                } else {
+                    format!(", {} relabelled", change.relabelled.len())
+                },
+                t.targets
+            ),
+        };
+        eprintln!("wsmon: {}", crate::text::sanitize(&said));
     }
 
     /// The `summary` line of endpoint `id`, appended to `buf`.
@@ -213,7 +292,7 @@ impl<'a> Output<'a> {
             health: s.health(s.end(at)).as_str().into(),
             message: crate::text::sanitize(&crate::describe::session(s, url, at)),
         };
-        let endpoint = (self.names.len() > 1).then(|| self.names[id].clone());
+        let endpoint = self.fleet.then(|| self.names[id].clone());
         derived_line(&mut self.buf, at, endpoint, Body::Summary(line));
     }
 
@@ -222,7 +301,7 @@ impl<'a> Output<'a> {
     /// every other output.
     fn derived(&mut self, id: usize, at: SystemTime) {
         let s = &self.stats[id];
-        let endpoint = (self.names.len() > 1).then(|| self.names[id].clone());
+        let endpoint = self.fleet.then(|| self.names[id].clone());
         let pattern = s.pattern(at);
         let (said_pattern, said_health) = &self.said[id];
         let changed = match (&pattern, said_pattern) {
@@ -268,7 +347,7 @@ impl<'a> Output<'a> {
     /// Folds endpoint `id`'s batch and puts its lines in `buf`.
     fn take(&mut self, id: usize, batch: &[Stamped]) {
         self.buf.clear();
-        let fleet = self.names.len() > 1;
+        let fleet = self.fleet;
         let name = &self.names[id];
         let endpoint = fleet.then_some(name.as_str());
         for e in batch {
@@ -315,6 +394,10 @@ impl<'a> Output<'a> {
         }
         if let Some(last) = batch.last() {
             self.derived(id, last.at);
+        }
+        if self.gone[id] && self.stats[id].stopped.is_some() {
+            // A dropped target's last lines are out: what it kept is not needed again.
+            self.stats[id] = ConnStats::default();
         }
     }
 }
@@ -415,7 +498,7 @@ fn unknown_name(name: &str, names: &[String]) -> String {
 /// Sends each stdin line as a message; at the end of input wsmon keeps watching. A line
 /// longer than the largest message is never held: it is refused as too large, with its first
 /// bytes.
-async fn forward_stdin(commands: Vec<mpsc::Sender<Command>>, names: Vec<String>, max: usize) {
+async fn forward_stdin(directory: watch::Receiver<Directory>, max: usize) {
     let mut reader = BufReader::new(tokio::io::stdin());
     let mut line = Vec::new();
     loop {
@@ -435,6 +518,9 @@ async fn forward_stdin(commands: Vec<mpsc::Sender<Command>>, names: Vec<String>,
                 len,
             }),
         };
+        // The endpoints now: a targets file's set changes as the file does.
+        let endpoints = directory.borrow().clone();
+        let names: Vec<String> = endpoints.iter().map(|(_, n, _)| n.clone()).collect();
         let (target, text) = match route(&line, &names) {
             Route::All(text) => (None, text),
             Route::One(i, text) => (Some(i), text),
@@ -457,9 +543,10 @@ async fn forward_stdin(commands: Vec<mpsc::Sender<Command>>, names: Vec<String>,
                 continue;
             }
         };
-        for (i, c) in commands.iter().enumerate() {
-            if target.is_none_or(|t| t == i) && c.send(cmd.clone()).await.is_err() {
-                return;
+        for (i, (_, _, c)) in endpoints.iter().enumerate() {
+            // An engine that stopped (a target dropped meanwhile) takes nothing more.
+            if target.is_none_or(|t| t == i) {
+                let _ = c.send(cmd.clone()).await;
             }
         }
     }

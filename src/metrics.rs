@@ -12,15 +12,18 @@ use prometheus_client::metrics::counter::ConstCounter;
 use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::registry::Registry;
 
-pub use endpoint::{ScrapeQueue, Scrapes, serve};
+pub use endpoint::{MAX_CONNECTIONS, ScrapeQueue, Scrapes, serve};
 
 use crate::engine::{Cause, ClosedBy};
 use crate::model::{ConnState, ConnStats, RTT_BUCKETS, RttStats};
+use crate::session::TargetsStatus;
 
 /// What the metrics show of one endpoint, taken from its stats when a scrape comes.
 #[derive(Debug)]
 struct Snapshot {
     name: String,
+    /// The endpoint's own labels (a targets file's).
+    labels: Vec<(String, String)>,
     up: bool,
     state: u8,
     uptime: f64,
@@ -47,6 +50,8 @@ struct Snapshot {
     stale: bool,
     stales: u64,
     auto_replies: u64,
+    /// The last connection's certificate's `notAfter`, Unix seconds (wss only).
+    cert_expiry: Option<i64>,
 }
 
 /// The drops' pattern as labels: its kind, the culprit, the server's code.
@@ -77,9 +82,10 @@ impl Histogram {
 }
 
 impl Snapshot {
-    fn of(name: &str, s: &ConnStats, now: SystemTime) -> Snapshot {
+    fn of(name: &str, labels: &[(String, String)], s: &ConnStats, now: SystemTime) -> Snapshot {
         Snapshot {
             name: name.to_string(),
+            labels: labels.to_vec(),
             up: s.state == ConnState::Open,
             state: s.state.code(),
             uptime: s.uptime(now).map_or(0.0, |d| d.as_secs_f64()),
@@ -115,21 +121,31 @@ impl Snapshot {
             stale: s.stale_since.is_some(),
             stales: s.stales,
             auto_replies: s.auto_replies,
+            cert_expiry: s
+                .last_open
+                .as_ref()
+                .and_then(|o| o.cert.as_ref())
+                .map(|c| c.not_after),
         }
     }
 }
 
-/// The metrics of these endpoints (name and stats) in the Prometheus text format.
+/// One endpoint as the metrics show it: its name, its labels and its stats.
+pub type Shown<'a> = (&'a str, &'a [(String, String)], &'a ConnStats);
+
+/// The metrics of these endpoints (and of the targets file, when there is one) in the
+/// Prometheus text format.
 pub fn render<'a>(
-    endpoints: impl IntoIterator<Item = (&'a str, &'a ConnStats)>,
+    endpoints: impl IntoIterator<Item = Shown<'a>>,
+    targets: Option<&TargetsStatus>,
     now: SystemTime,
 ) -> String {
     let snapshots: Vec<Snapshot> = endpoints
         .into_iter()
-        .map(|(name, s)| Snapshot::of(name, s, now))
+        .map(|(name, labels, s)| Snapshot::of(name, labels, s, now))
         .collect();
     let mut registry = Registry::default();
-    registry.register_collector(Box::new(Snapshots(snapshots)));
+    registry.register_collector(Box::new(Snapshots(snapshots, targets.cloned())));
     let mut out = String::new();
     prometheus_client::encoding::text::encode(&mut out, &registry)
         .expect("writing to a String cannot fail");
@@ -138,16 +154,23 @@ pub fn render<'a>(
 
 /// Encodes snapshots taken for one scrape.
 #[derive(Debug)]
-struct Snapshots(Vec<Snapshot>);
+struct Snapshots(Vec<Snapshot>, Option<TargetsStatus>);
 
-type Labels = Vec<(&'static str, String)>;
+type Labels = Vec<(String, String)>;
 
-fn labels(name: &str) -> Labels {
-    vec![("endpoint", name.to_string())]
+/// An endpoint's labels: its name, then its own.
+fn labels(ep: &Snapshot) -> Labels {
+    let mut l = Vec::with_capacity(1 + ep.labels.len());
+    l.push(("endpoint".to_string(), ep.name.clone()));
+    l.extend(ep.labels.iter().cloned());
+    l
 }
 
-fn with(name: &str, key: &'static str, value: &str) -> Labels {
-    vec![("endpoint", name.to_string()), (key, value.to_string())]
+/// An endpoint's labels and one more.
+fn with(ep: &Snapshot, key: &str, value: &str) -> Labels {
+    let mut l = labels(ep);
+    l.push((key.to_string(), value.to_string()));
+    l
 }
 
 impl Collector for Snapshots {
@@ -161,7 +184,7 @@ impl Collector for Snapshots {
          -> Result<(), std::fmt::Error> {
             let mut d = encoder.encode_descriptor(name, help, None, MetricType::Gauge)?;
             for ep in eps.iter() {
-                ConstGauge::new(f(ep)).encode(d.encode_family(&labels(&ep.name))?)?;
+                ConstGauge::new(f(ep)).encode(d.encode_family(&labels(ep))?)?;
             }
             Ok(())
         };
@@ -201,19 +224,19 @@ impl Collector for Snapshots {
             &mut encoder,
             "wsmon_connected_seconds",
             "Time connected since wsmon started",
-            &|ep| vec![(labels(&ep.name), ep.connected)],
+            &|ep| vec![(labels(ep), ep.connected)],
         )?;
         counter(
             &mut encoder,
             "wsmon_disconnected_seconds",
             "Time seen down since wsmon started: from a drop or failed dial to the next open, when a dial failed in between",
-            &|ep| vec![(labels(&ep.name), ep.disconnected)],
+            &|ep| vec![(labels(ep), ep.disconnected)],
         )?;
         counter(
             &mut encoder,
             "wsmon_not_probed_seconds",
             "Time wsmon did not look: a wait after a drop that ended in a successful dial, before the first result, closed by the user",
-            &|ep| vec![(labels(&ep.name), ep.unprobed)],
+            &|ep| vec![(labels(ep), ep.unprobed)],
         )?;
         {
             let mut d = encoder.encode_descriptor(
@@ -225,7 +248,7 @@ impl Collector for Snapshots {
             for ep in eps.iter() {
                 for name in crate::model::Health::NAMES {
                     ConstGauge::new(f64::from(u8::from(ep.health == name)))
-                        .encode(d.encode_family(&with(&ep.name, "health", name))?)?;
+                        .encode(d.encode_family(&with(ep, "health", name))?)?;
                 }
             }
         }
@@ -238,12 +261,12 @@ impl Collector for Snapshots {
             )?;
             for ep in eps.iter() {
                 if let Some(p) = &ep.pattern {
-                    let labels = vec![
-                        ("endpoint", ep.name.clone()),
-                        ("kind", p.kind.to_string()),
-                        ("culprit", p.culprit.to_string()),
-                        ("code", p.code.clone()),
-                    ];
+                    let mut labels = labels(ep);
+                    labels.extend([
+                        ("kind".to_string(), p.kind.to_string()),
+                        ("culprit".to_string(), p.culprit.to_string()),
+                        ("code".to_string(), p.code.clone()),
+                    ]);
                     ConstGauge::new(p.period).encode(d.encode_family(&labels)?)?;
                 }
             }
@@ -252,7 +275,7 @@ impl Collector for Snapshots {
             &mut encoder,
             "wsmon_dials",
             "Connection attempts started",
-            &|ep| vec![(labels(&ep.name), ep.dials as f64)],
+            &|ep| vec![(labels(ep), ep.dials as f64)],
         )?;
         counter(
             &mut encoder,
@@ -261,7 +284,7 @@ impl Collector for Snapshots {
             &|ep| {
                 ep.reconnects_by_cause
                     .iter()
-                    .map(|(c, n)| (with(&ep.name, "cause", c), *n as f64))
+                    .map(|(c, n)| (with(ep, "cause", c), *n as f64))
                     .collect()
             },
         )?;
@@ -273,7 +296,7 @@ impl Collector for Snapshots {
                 Cause::ALL
                     .iter()
                     .zip(ep.failures_by_cause)
-                    .map(|(c, n)| (with(&ep.name, "cause", c.as_str()), n as f64))
+                    .map(|(c, n)| (with(ep, "cause", c.as_str()), n as f64))
                     .collect()
             },
         )?;
@@ -285,7 +308,7 @@ impl Collector for Snapshots {
                 ClosedBy::ALL
                     .iter()
                     .zip(ep.closes_by)
-                    .map(|(by, n)| (with(&ep.name, "by", by.as_str()), n as f64))
+                    .map(|(by, n)| (with(ep, "by", by.as_str()), n as f64))
                     .collect()
             },
         )?;
@@ -295,8 +318,8 @@ impl Collector for Snapshots {
             "Data messages, by direction",
             &|ep| {
                 vec![
-                    (with(&ep.name, "direction", "in"), ep.msgs_in as f64),
-                    (with(&ep.name, "direction", "out"), ep.msgs_out as f64),
+                    (with(ep, "direction", "in"), ep.msgs_in as f64),
+                    (with(ep, "direction", "out"), ep.msgs_out as f64),
                 ]
             },
         )?;
@@ -306,8 +329,8 @@ impl Collector for Snapshots {
             "Payload bytes, by direction",
             &|ep| {
                 vec![
-                    (with(&ep.name, "direction", "in"), ep.bytes_in as f64),
-                    (with(&ep.name, "direction", "out"), ep.bytes_out as f64),
+                    (with(ep, "direction", "in"), ep.bytes_in as f64),
+                    (with(ep, "direction", "out"), ep.bytes_out as f64),
                 ]
             },
         )?;
@@ -340,13 +363,13 @@ impl Collector for Snapshots {
             &mut encoder,
             "wsmon_stales",
             "Times an open connection went stale",
-            &|ep| vec![(labels(&ep.name), ep.stales as f64)],
+            &|ep| vec![(labels(ep), ep.stales as f64)],
         )?;
         counter(
             &mut encoder,
             "wsmon_auto_replies",
             "Messages answered by an auto-reply rule or the preset's heartbeat",
-            &|ep| vec![(labels(&ep.name), ep.auto_replies as f64)],
+            &|ep| vec![(labels(ep), ep.auto_replies as f64)],
         )?;
         {
             let mut d = encoder.encode_descriptor(
@@ -361,10 +384,23 @@ impl Collector for Snapshots {
                     ("application", ep.app_unanswered),
                 ] {
                     ConstGauge::new(n as f64).encode(d.encode_family(&with(
-                        &ep.name,
+                        ep,
                         "heartbeat",
                         kind,
                     ))?)?;
+                }
+            }
+        }
+        {
+            let mut d = encoder.encode_descriptor(
+                "wsmon_tls_cert_expiry_timestamp_seconds",
+                "When the certificate the server presented on the last wss connection expires (its notAfter), Unix seconds",
+                None,
+                MetricType::Gauge,
+            )?;
+            for ep in eps.iter() {
+                if let Some(t) = ep.cert_expiry {
+                    ConstGauge::new(t as f64).encode(d.encode_family(&labels(ep))?)?;
                 }
             }
         }
@@ -381,8 +417,48 @@ impl Collector for Snapshots {
             "wsmon_app_rtt_seconds",
             "Round-trip time of the application heartbeat (app_ping to app_pong)",
             |ep| &ep.app_rtt,
-        )
+        )?;
+        if let Some(t) = &self.1 {
+            targets_file(&mut encoder, t)?;
+        }
+        Ok(())
     }
+}
+
+/// The targets file's families: whether it read, how many targets, how often it changed.
+fn targets_file(encoder: &mut DescriptorEncoder, t: &TargetsStatus) -> Result<(), std::fmt::Error> {
+    let file = vec![("file".to_string(), t.path.display().to_string())];
+    let gauge = |encoder: &mut DescriptorEncoder, name: &str, help: &str, v: f64| {
+        let mut d = encoder.encode_descriptor(name, help, None, MetricType::Gauge)?;
+        ConstGauge::new(v).encode(d.encode_family(&file)?)
+    };
+    gauge(
+        encoder,
+        "wsmon_targets_file_ok",
+        "1 when the targets file's last reading was good, 0 when it was refused (the last good set is watched)",
+        f64::from(u8::from(t.ok)),
+    )?;
+    gauge(
+        encoder,
+        "wsmon_targets",
+        "Targets watched from the targets file (this shard's)",
+        t.targets as f64,
+    )?;
+    gauge(
+        encoder,
+        "wsmon_targets_file_changed_timestamp_seconds",
+        "When the set of targets last changed (or was first read), Unix seconds",
+        t.changed_at
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0.0, |d| d.as_secs_f64()),
+    )?;
+    let mut d = encoder.encode_descriptor(
+        "wsmon_targets_file_reloads",
+        "Readings of the targets file that changed the set",
+        None,
+        MetricType::Counter,
+    )?;
+    ConstCounter::new(t.reloads as f64).encode(d.encode_family(&file)?)
 }
 
 /// One RTT histogram family.
@@ -403,7 +479,7 @@ fn histogram(
             .chain(std::iter::once(f64::INFINITY))
             .zip(h.buckets)
             .collect();
-        d.encode_family(&labels(&ep.name))?
+        d.encode_family(&labels(ep))?
             .encode_histogram::<prometheus_client::encoding::NoLabelSet>(
                 h.sum, h.count, &buckets, None,
             )?;

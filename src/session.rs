@@ -1,12 +1,16 @@
 //! A session: the endpoints being watched and what the whole run does besides (recording,
 //! metrics, the dashboard's bounds). Every frontend (dashboard, headless, replay) runs on one.
 
+mod targets;
+
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use tokio::sync::mpsc;
 use tokio::sync::mpsc::error::TrySendError;
+use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 use crate::engine::{
@@ -17,6 +21,7 @@ use crate::jsonl::RecordHeader;
 use crate::metrics::{ScrapeQueue, Scrapes};
 use crate::record::{RecordOptions, RecordStatus, Recorder};
 use crate::replay::Player;
+pub use targets::{TargetsChange, TargetsStatus};
 
 /// One endpoint to watch: its name and how to connect.
 #[derive(Clone, Debug)]
@@ -25,7 +30,23 @@ pub struct Endpoint {
     pub name: String,
     /// How to connect.
     pub settings: ConnSettings,
+    /// Labels its metrics carry (a targets file's), sorted by name.
+    pub labels: Arc<[(String, String)]>,
 }
+
+impl Endpoint {
+    /// An endpoint without labels.
+    pub fn new(name: String, settings: ConnSettings) -> Endpoint {
+        Endpoint {
+            name,
+            settings,
+            labels: Arc::from([]),
+        }
+    }
+}
+
+/// The endpoints that take commands now, by id and name (stdin lines go to them).
+pub type Directory = Arc<Vec<(usize, String, mpsc::Sender<Command>)>>;
 
 /// What a session does besides watching. `Default` is the one source of these defaults.
 #[derive(Clone, Debug, PartialEq)]
@@ -52,6 +73,15 @@ pub struct SessionOptions {
     pub mouse: bool,
     /// The dashboard's keys, `[keys]` applied (one for every dashboard of a fleet).
     pub keymap: std::sync::Arc<crate::keymap::Keymap>,
+    /// How `/probe` probes: the `[module.NAME]` tables.
+    pub probes: std::sync::Arc<crate::probe::Prober>,
+    /// Watch the targets this file lists, as it changes.
+    pub targets_file: Option<PathBuf>,
+    /// Watch only this shard of the targets file.
+    pub shard: Option<crate::targets::Shard>,
+    /// SIGHUP reads the targets file again (headless; in the dashboard it means the
+    /// terminal is gone).
+    pub hup_reloads: bool,
 }
 
 impl Default for SessionOptions {
@@ -68,6 +98,10 @@ impl Default for SessionOptions {
             log_file_keep: crate::logging::LogFile::default().keep,
             mouse: true,
             keymap: Default::default(),
+            probes: Default::default(),
+            targets_file: None,
+            shard: None,
+            hup_reloads: false,
         }
     }
 }
@@ -114,6 +148,17 @@ struct Handle {
 /// replay all run on one, so starting, recording, scraping and shutting down are written once.
 pub struct Session {
     names: Vec<String>,
+    /// Each endpoint's labels.
+    labels: Vec<Arc<[(String, String)]>>,
+    /// Whether each endpoint is still watched (a targets file's may be removed).
+    live: Vec<bool>,
+    /// The targets file, when there is one.
+    targets: Option<targets::LiveTargets>,
+    /// The endpoints that take commands, for those that send them from elsewhere.
+    directory: watch::Sender<Directory>,
+    /// The targets file's first set, until a frontend takes it (the dashboard makes one
+    /// per endpoint).
+    first_targets: Vec<Endpoint>,
     /// What each endpoint is, secrets masked (a replay's: its recording's header).
     headers: Vec<RecordHeader>,
     /// The largest message any endpoint may send.
@@ -156,6 +201,8 @@ pub enum Arrival {
     Scrape(Scrapes),
     /// The recorder of endpoint 0 has a new problem (monitoring goes on).
     RecordingProblem(String),
+    /// The targets file was read again: endpoints started or closed, or it was refused.
+    Targets(TargetsChange),
     /// No more events will come.
     Ended,
 }
@@ -227,7 +274,7 @@ impl Session {
         }
         let scrapes = match options.metrics {
             Some(addr) => {
-                let (bound, scrapes) = crate::metrics::serve(addr).await.map_err(|e| {
+                let (bound, scrapes) = crate::metrics::serve(addr, options.probes.clone()).await.map_err(|e| {
                     UsageError(format!(
                         "--metrics {addr}: cannot listen there ({e}); give a free address, e.g. --metrics 127.0.0.1:9464"
                     ))
@@ -237,22 +284,33 @@ impl Session {
             }
             None => None,
         };
-        let (tx, events) = Engine::fleet_channel(endpoints.len());
-        let mut names = Vec::with_capacity(endpoints.len());
-        let mut headers = Vec::with_capacity(endpoints.len());
-        let max_message = endpoints
-            .iter()
-            .map(|e| e.settings.max_message_size)
-            .max()
-            .unwrap_or(0);
-        let mut handles = Vec::with_capacity(endpoints.len());
-        for (id, e) in endpoints.into_iter().enumerate() {
-            let template = options.record_options(PathBuf::new(), &e.settings);
+        let watched = targets::first_reading(options)?;
+        let (tx, events) = Engine::fleet_channel(if watched.is_some() {
+            usize::MAX
+        } else {
+            endpoints.len()
+        });
+        let mut session = Session {
+            names: Vec::with_capacity(endpoints.len()),
+            labels: Vec::with_capacity(endpoints.len()),
+            live: Vec::with_capacity(endpoints.len()),
+            targets: None,
+            directory: watch::channel(Arc::new(Vec::new())).0,
+            first_targets: Vec::new(),
+            headers: Vec::with_capacity(endpoints.len()),
+            max_message: 0,
+            events,
+            events_open: true,
+            feed: Feed::Live(Vec::with_capacity(endpoints.len())),
+            metrics_at: scrapes.as_ref().map(|(bound, _)| *bound),
+            scrapes: scrapes.map(|(_, s)| s),
+        };
+        for e in endpoints {
             let recorder = match &options.record {
                 Some(path) => {
                     let opts = RecordOptions {
                         path: path.clone(),
-                        ..template.clone()
+                        ..options.record_options(PathBuf::new(), &e.settings)
                     };
                     Some(Recorder::start(opts).map_err(|err| {
                         UsageError(format!("cannot record to `{}`: {err}", path.display()))
@@ -260,28 +318,85 @@ impl Session {
                 }
                 None => None,
             };
-            let tap = recorder.as_ref().map(|r| r.tap.clone());
-            headers.push(template.header.clone());
-            let h = Engine::spawn_tagged(e.settings, id, tx.clone(), tap);
-            names.push(e.name);
-            handles.push(Handle {
-                commands: h.commands,
-                task: h.task,
-                recorder,
-                record_template: template,
+            session.spawn(e, &tx, recorder, options);
+        }
+        if let Some((endpoints, watcher, urls)) = watched {
+            let spread = targets::stagger(endpoints.len());
+            let mut by_url = HashMap::with_capacity(urls.len());
+            let mut taken: std::collections::HashSet<String> =
+                session.names.iter().cloned().collect();
+            for (mut e, url) in endpoints.into_iter().zip(urls) {
+                e.settings.stagger = spread;
+                let base = e.name.clone();
+                let mut n = 2;
+                while !taken.insert(e.name.clone()) {
+                    e.name = format!("{base} #{n}");
+                    n += 1;
+                }
+                by_url.insert(url, session.names.len());
+                session.first_targets.push(e.clone());
+                session.spawn(e, &tx, None, options);
+            }
+            session.targets = Some(targets::LiveTargets {
+                watcher,
+                tx,
+                status: TargetsStatus {
+                    path: options.targets_file.clone().expect("a targets file"),
+                    ok: true,
+                    targets: by_url.len(),
+                    reloads: 0,
+                    changed_at: SystemTime::now(),
+                    problem: None,
+                },
+                by_url,
+                prober: options.probes.clone(),
+                options: options.clone(),
             });
         }
-        tracing::info!(endpoints = names.len(), "session started");
-        Ok(Session {
-            names,
-            headers,
-            max_message,
-            events,
-            events_open: true,
-            feed: Feed::Live(handles),
-            metrics_at: scrapes.as_ref().map(|(bound, _)| *bound),
-            scrapes: scrapes.map(|(_, s)| s),
-        })
+        session.publish_directory();
+        tracing::info!(endpoints = session.names.len(), "session started");
+        Ok(session)
+    }
+
+    /// Starts endpoint `e`'s engine as the next id, its events into `tx`.
+    fn spawn(
+        &mut self,
+        e: Endpoint,
+        tx: &mpsc::Sender<Tagged>,
+        recorder: Option<Recorder>,
+        options: &SessionOptions,
+    ) {
+        let Feed::Live(handles) = &mut self.feed else {
+            unreachable!("engines start only in a live session")
+        };
+        let template = options.record_options(PathBuf::new(), &e.settings);
+        let tap = recorder.as_ref().map(|r| r.tap.clone());
+        self.headers.push(template.header.clone());
+        self.max_message = self.max_message.max(e.settings.max_message_size);
+        let h = Engine::spawn_tagged(e.settings, self.names.len(), tx.clone(), tap);
+        self.labels.push(e.labels);
+        self.names.push(e.name);
+        self.live.push(true);
+        handles.push(Handle {
+            commands: h.commands,
+            task: h.task,
+            recorder,
+            record_template: template,
+        });
+    }
+
+    /// Tells those who send commands which endpoints take them now.
+    fn publish_directory(&self) {
+        let Feed::Live(handles) = &self.feed else {
+            return;
+        };
+        let dir: Vec<(usize, String, mpsc::Sender<Command>)> = handles
+            .iter()
+            .enumerate()
+            .filter(|(id, _)| self.live[*id])
+            .map(|(id, h)| (id, self.names[id].clone(), h.commands.clone()))
+            .collect();
+        self.directory.send_replace(Arc::new(dir));
     }
 
     /// A session over a replay of a recording (`header`: its header), as one endpoint.
@@ -289,6 +404,11 @@ impl Session {
         let events = std::mem::replace(&mut player.events, mpsc::channel(1).1);
         Session {
             names: vec![name],
+            labels: vec![Arc::from([])],
+            live: vec![true],
+            targets: None,
+            directory: watch::channel(Arc::new(Vec::new())).0,
+            first_targets: Vec::new(),
             headers: vec![header],
             max_message: 0,
             events,
@@ -304,9 +424,36 @@ impl Session {
         self.metrics_at
     }
 
-    /// The endpoints' names, in engine order.
+    /// The endpoints' names, in engine order (a removed target's too).
     pub fn names(&self) -> &[String] {
         &self.names
+    }
+
+    /// The endpoints watched now: id, name and labels (a targets file's removed ones left
+    /// out), for metrics.
+    pub fn watched(&self) -> impl Iterator<Item = (usize, &str, &[(String, String)])> {
+        self.names
+            .iter()
+            .zip(&self.labels)
+            .enumerate()
+            .filter(|(id, _)| self.live[*id])
+            .map(|(id, (n, l))| (id, n.as_str(), &l[..]))
+    }
+
+    /// The endpoints of the targets file's first reading (ids after the configured ones),
+    /// once.
+    pub fn take_first_targets(&mut self) -> Vec<Endpoint> {
+        std::mem::take(&mut self.first_targets)
+    }
+
+    /// Whether endpoint `id` is still watched.
+    pub fn is_watched(&self, id: usize) -> bool {
+        self.live.get(id).copied().unwrap_or(false)
+    }
+
+    /// How the targets file stands, when there is one.
+    pub fn targets_status(&self) -> Option<&TargetsStatus> {
+        self.targets.as_ref().map(|t| &t.status)
     }
 
     /// The largest message any endpoint may send: a longer stdin line is refused unread.
@@ -347,21 +494,23 @@ impl Session {
         })
     }
 
-    /// Each endpoint's command channel (headless mode forwards stdin lines to them).
-    pub fn command_senders(&self) -> Vec<mpsc::Sender<Command>> {
-        match &self.feed {
-            Feed::Live(handles) => handles.iter().map(|h| h.commands.clone()).collect(),
-            Feed::Replay(_) => Vec::new(),
-        }
+    /// The endpoints that take commands, as it changes (headless mode forwards stdin lines
+    /// to them).
+    pub fn directory(&self) -> watch::Receiver<Directory> {
+        self.directory.subscribe()
     }
 
     /// Asks every engine to close politely and stop (an engine already gone is skipped), or
-    /// stops a replay where it is: its events end after what was already handed over.
-    pub async fn shutdown(&self) {
+    /// stops a replay where it is: its events end after what was already handed over. The
+    /// targets file is no longer watched.
+    pub async fn shutdown(&mut self) {
+        self.targets = None;
         match &self.feed {
             Feed::Live(handles) => {
-                for h in handles {
-                    let _ = h.commands.send(Command::Shutdown).await;
+                for (id, h) in handles.iter().enumerate() {
+                    if self.live[id] {
+                        let _ = h.commands.send(Command::Shutdown).await;
+                    }
                 }
             }
             Feed::Replay(player) => player.stop(),
@@ -425,21 +574,24 @@ impl Session {
             events_open,
             feed,
             scrapes,
+            targets,
             ..
         } = self;
         // Not biased: a scrape flood and an event flood each get their turn (and scrapes
         // that come together share one rendering).
-        tokio::select! {
-            scrape = next_scrape(scrapes) => Arrival::Scrape(scrape),
-            problem = recording_problem(feed) => Arrival::RecordingProblem(problem),
-            batch = events.recv(), if *events_open => match batch {
+        let reload = tokio::select! {
+            reload = Session::next_reload(targets) => reload,
+            scrape = next_scrape(scrapes) => return Arrival::Scrape(scrape),
+            problem = recording_problem(feed) => return Arrival::RecordingProblem(problem),
+            batch = events.recv(), if *events_open => return match batch {
                 Some((id, batch)) => Arrival::Batch(id, batch),
                 None => {
                     *events_open = false;
                     Arrival::Ended
                 }
             },
-        }
+        };
+        Arrival::Targets(self.apply_reload(reload))
     }
 
     /// A batch that is already waiting, without waiting for one (to fold a burst at once).
@@ -463,6 +615,8 @@ impl Session {
         mut last: impl FnMut(usize, &[Stamped]),
     ) -> Finished {
         let mut done = Finished::default();
+        // New engines no longer start, and the channel ends with the last engine.
+        self.targets = None;
         let handles = match std::mem::replace(&mut self.feed, Feed::Live(Vec::new())) {
             Feed::Live(handles) => handles,
             Feed::Replay(player) => {

@@ -2,6 +2,28 @@
 
 /// Resolves on SIGINT, SIGTERM or SIGHUP.
 pub async fn wait_for_stop() {
+    wait_for(true).await;
+}
+
+/// Resolves on SIGINT or SIGTERM, and on SIGHUP when `hup` (a service that reads its
+/// targets file again on SIGHUP does not stop on it).
+pub async fn wait_for(hup: bool) {
+    if !hup {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            if let (Ok(mut term), Ok(mut int)) = (
+                signal(SignalKind::terminate()),
+                signal(SignalKind::interrupt()),
+            ) {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = int.recv() => {}
+                }
+                return;
+            }
+        }
+    }
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};

@@ -16,6 +16,15 @@ pub mod summary;
 pub mod terminal;
 pub mod theme;
 
+/// A line on stdout after the screen is given back; a terminal that is gone (the SSH
+/// session dropped) loses it quietly instead of ending wsmon in a panic.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -29,14 +38,19 @@ use crate::session::Session;
 
 /// Watches a live session until the user quits or a stop signal arrives: one endpoint's
 /// dashboard, or with several an overview of them all (one `App` per endpoint, in order).
-pub async fn run(mut session: Session, mut apps: Vec<App>) -> anyhow::Result<ExitCode> {
+pub async fn run(
+    mut session: Session,
+    mut apps: Vec<App>,
+    options: &crate::session::SessionOptions,
+) -> anyhow::Result<ExitCode> {
     terminal::check()?;
     // Every endpoint's model ends where the session does, as a recording of it does.
     let stopped = |why, at| Stamped {
         at,
         event: Event::Stopped(why),
     };
-    let (lines, apps, why, at) = if apps.len() == 1 {
+    let targets = session.targets_status().cloned();
+    let (lines, apps, why, at) = if apps.len() == 1 && targets.is_none() {
         let mut app = apps.pop().expect("one endpoint");
         let why = event_loop::run_on_terminal(&mut app, &mut session).await?;
         let at = std::time::SystemTime::now();
@@ -45,10 +59,16 @@ pub async fn run(mut session: Session, mut apps: Vec<App>) -> anyhow::Result<Exi
         (vec![summary::one(&app)], vec![app], why, at)
     } else {
         let mut fleet = FleetApp::new(apps);
+        fleet.targets = targets.map(|status| fleet::Watched {
+            template: options.clone(),
+            status,
+        });
         let why = event_loop::run_on_terminal(&mut fleet, &mut session).await?;
         let at = std::time::SystemTime::now();
-        for app in &mut fleet.apps {
-            app.apply(&[stopped(why, at)]);
+        for (id, app) in fleet.apps.iter_mut().enumerate() {
+            if session.is_watched(id) {
+                app.apply(&[stopped(why, at)]);
+            }
         }
         fleet.now = at;
         (summary::for_fleet(&fleet), fleet.apps, why, at)
@@ -56,10 +76,10 @@ pub async fn run(mut session: Session, mut apps: Vec<App>) -> anyhow::Result<Exi
     // The screen is back; now close politely and let the recorders write their last lines.
     let finished = session.finish(why, at).await;
     for line in lines {
-        println!("{}", crate::text::sanitize(&line));
+        say!("{}", crate::text::sanitize(&line));
     }
     if finished.not_sent > 0 {
-        println!(
+        say!(
             "wsmon: {} queued message{} not sent: the connection was down when wsmon stopped{}",
             finished.not_sent,
             if finished.not_sent == 1 {
@@ -75,11 +95,11 @@ pub async fn run(mut session: Session, mut apps: Vec<App>) -> anyhow::Result<Exi
         );
     }
     for s in &finished.recordings {
-        println!("{}", crate::text::sanitize(&summary::recording(s)));
+        say!("{}", crate::text::sanitize(&summary::recording(s)));
     }
     let apps: Vec<&App> = apps.iter().collect();
     for line in summary::files_written(&finished.recordings, &apps) {
-        println!("{}", crate::text::sanitize(&line));
+        say!("{}", crate::text::sanitize(&line));
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -93,7 +113,7 @@ pub async fn run_replay(
     terminal::check()?;
     let why = event_loop::run_on_terminal(&mut app, &mut session).await?;
     session.finish(why, std::time::SystemTime::now()).await;
-    println!(
+    say!(
         "wsmon: {}",
         crate::text::sanitize(&format!(
             "replayed {}: {}",

@@ -223,8 +223,9 @@ fn every_config_key_has_a_flag() {
         }
         let flag = match key {
             // Each URL is an argument; `name` only names an [[endpoint]] table; `mouse` is
-            // the file's (a running dashboard toggles it with Alt-M).
-            "url" | "name" | "mouse" => continue,
+            // the file's (a running dashboard toggles it with Alt-M); `expect`, `timeout` and
+            // `ping` belong to [module.NAME] tables (a probe's query names its module).
+            "url" | "name" | "mouse" | "expect" | "timeout" | "ping" => continue,
             "headers" => "--header".to_string(),
             "subprotocols" => "--subprotocol".to_string(),
             other => format!("--{}", other.replace('_', "-")),

@@ -67,7 +67,10 @@ async fn only_get_metrics_is_served() {
         );
         assert!(a.contains("\r\nAllow: GET\r\n"), "{method}: {a}");
     }
-    for path in ["/", "/probe", "/metricsz", "/../etc/passwd"] {
+    let a = raw(port, b"GET /probe HTTP/1.1\r\n\r\n").await;
+    assert!(a.starts_with("HTTP/1.1 400 Bad Request\r\n"), "{a}");
+    assert!(a.contains("Target parameter is missing"), "{a}");
+    for path in ["/", "/probes", "/metricsz", "/../etc/passwd"] {
         let a = raw(port, format!("GET {path} HTTP/1.1\r\n\r\n").as_bytes()).await;
         assert!(a.starts_with("HTTP/1.1 404 Not Found\r\n"), "{path}: {a}");
         assert!(
@@ -88,7 +91,7 @@ async fn only_get_metrics_is_served() {
     assert_eq!(w.finish().await.0, 0);
 }
 
-/// 500 connections that never send a byte hold at most 64 of wsmon's files, and each is cut
+/// 500 connections that never send a byte hold at most `MAX_CONNECTIONS` (128) of wsmon's files, and each is cut
 /// when its 2 s for a request head are up; a client sending its head a byte at a time is cut
 /// too. Once they are gone, a scrape is answered.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -108,18 +111,19 @@ async fn idle_and_slow_clients_are_capped_and_cut() {
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
     let held = open_fds(pid) - before;
-    assert!(held <= 64 + 4, "500 idle connections hold {held} files");
+    let cap = wsmon::metrics::MAX_CONNECTIONS;
+    assert!(held <= cap + 4, "500 idle connections hold {held} files");
     // The first ones served are cut at their deadline: the peer sees the close.
     let mut cut = 0;
-    for tcp in idle.iter_mut().take(64) {
+    for tcp in idle.iter_mut().take(cap) {
         let mut b = [0u8; 1];
         if let Ok(Ok(0)) = tokio::time::timeout(Duration::from_secs(10), tcp.read(&mut b)).await {
             cut += 1;
         }
     }
     assert!(
-        cut >= 60,
-        "only {cut} of the first 64 idle connections were cut"
+        cut >= cap - 4,
+        "only {cut} of the first {cap} idle connections were cut"
     );
     drop(idle);
 

@@ -129,6 +129,7 @@ pub(crate) fn ui_options() -> UiOptions {
         app_ping: None,
         keymap: Default::default(),
         mouse: true,
+        labels: String::new(),
     }
 }
 
@@ -140,10 +141,7 @@ pub(crate) async fn tui_loop(n: u64, size: usize) -> (Duration, Vec<Duration>) {
     let mut settings = ConnSettings::new(Target::parse(&srv.url()).expect("url"));
     settings.ping_interval = None;
     let t0 = Instant::now();
-    let endpoint = Endpoint {
-        name: "flood".into(),
-        settings,
-    };
+    let endpoint = Endpoint::new("flood".into(), settings);
     let mut session = Session::start(vec![endpoint], &SessionOptions::default())
         .await
         .expect("session");

@@ -6,7 +6,6 @@ use std::time::Duration;
 use super::file::LoadedFile;
 use super::layer::{self, Layer, Resolved};
 use super::{ConfigError, Source};
-use crate::engine::redact::Redactor;
 use crate::engine::target::Target;
 
 /// One endpoint as configured: its name, where its table is, and its resolved settings.
@@ -22,13 +21,7 @@ pub struct Configured {
 
 /// A readable name for a URL: host, port when not the default, and path.
 pub fn name_for(target: &Target) -> String {
-    let shown = target.redacted(&Redactor::new(Vec::new()));
-    let after_scheme = shown.split_once("://").map_or(shown.as_str(), |(_, r)| r);
-    let without_query = after_scheme.split('?').next().unwrap_or(after_scheme);
-    let without_user = without_query
-        .rsplit_once('@')
-        .map_or(without_query, |(_, r)| r);
-    without_user.trim_end_matches('/').to_string()
+    target.short_name()
 }
 
 /// The endpoints: each command-line URL over the flags and the file's top level; else each

@@ -82,6 +82,8 @@ pub struct LoadedFile {
     pub presets: Vec<PresetTable>,
     /// The dashboard's keys with the `[keys]` table applied.
     pub keymap: crate::keymap::Keymap,
+    /// The `[module.NAME]` tables: how `/probe` probes.
+    pub modules: Vec<super::modules::ModuleTable>,
 }
 
 impl LoadedFile {
@@ -127,6 +129,7 @@ pub fn parse(path: &Path, text: String) -> Result<LoadedFile, ConfigError> {
     let mut endpoints = Vec::new();
     let mut presets = Vec::new();
     let mut keymap = crate::keymap::Keymap::default();
+    let mut modules = Vec::new();
     for (k, v) in doc.get_ref().iter() {
         let name = k.get_ref().as_ref();
         if name == "endpoint" {
@@ -137,6 +140,10 @@ pub fn parse(path: &Path, text: String) -> Result<LoadedFile, ConfigError> {
             && let DeValue::Table(t) = v.get_ref()
         {
             presets = preset_tables(t, &lines, &syntax)?;
+            continue;
+        }
+        if name == "module" {
+            modules = super::modules::tables(v, &lines, &syntax)?;
             continue;
         }
         if name == "keys" {
@@ -158,6 +165,7 @@ pub fn parse(path: &Path, text: String) -> Result<LoadedFile, ConfigError> {
         endpoints,
         presets,
         keymap,
+        modules,
     })
 }
 
@@ -272,10 +280,10 @@ fn preset_tables(
     Ok(out)
 }
 
-type Syntax<'a> = dyn Fn(usize, String) -> ConfigError + 'a;
+pub(super) type Syntax<'a> = dyn Fn(usize, String) -> ConfigError + 'a;
 
 /// A key's value, shaped by its kind.
-fn entry(
+pub(super) fn entry(
     key: &'static Key,
     v: &Spanned<DeValue<'_>>,
     lines: &Lines,
@@ -360,11 +368,11 @@ fn endpoint_tables(
     Ok(out)
 }
 
-fn known(name: &str) -> Option<&'static Key> {
+pub(super) fn known(name: &str) -> Option<&'static Key> {
     keys::find(name)
 }
 
-fn unknown(name: &str) -> String {
+pub(super) fn unknown(name: &str) -> String {
     let hint = match nearest_key(name) {
         Some(k) => format!(" (did you mean `{k}`?)"),
         None => String::new(),
@@ -375,7 +383,7 @@ fn unknown(name: &str) -> String {
 /// The 1-based line of a byte offset.
 /// Where each line of a file starts, to name the line of an offset without counting from the
 /// top each time (a fleet's file has tens of thousands of entries).
-struct Lines {
+pub(super) struct Lines {
     starts: Vec<usize>,
 }
 
@@ -392,7 +400,7 @@ impl Lines {
     }
 
     /// The 1-based line of a byte offset.
-    fn of_offset(&self, offset: usize) -> usize {
+    pub(super) fn of_offset(&self, offset: usize) -> usize {
         self.starts.partition_point(|&s| s <= offset)
     }
 }

@@ -102,6 +102,8 @@ pub enum Kind {
     Proxy,
     /// An `ip:port` to listen on.
     Addr,
+    /// `I/N`: shard I of N (`--shard`).
+    Shard,
 }
 
 /// Where a key may be set.
@@ -229,6 +231,12 @@ setting!(Target, Url, |v| Some(v.clone()), |t| {
 });
 setting!(Option<Proxy>, Proxy, |v| v.clone(), |p| p);
 setting!(Option<SocketAddr>, Addr, |v| *v, |a| a);
+setting!(
+    Option<crate::targets::Shard>,
+    Text,
+    |v| v.map(|s| s.to_string()),
+    |t| t.and_then(|t| crate::targets::Shard::parse(&t).ok())
+);
 setting!(String, Text, |v| Some(v.clone()), |t| t.unwrap_or_default());
 setting!(
     Option<Regex>,

@@ -142,6 +142,7 @@ impl Kind {
             | Kind::Url
             | Kind::Proxy
             | Kind::Addr
+            | Kind::Shard
             | Kind::Regex
             | Kind::Choice(_)
             | Kind::Json
@@ -297,6 +298,9 @@ impl Kind {
                 .map(|t| Value::Url(Some(t)))
                 .map_err(|e| e.to_string()),
             (Kind::Proxy, Value::Text(Some(t))) => parse_proxy(&t).map(Value::Proxy),
+            (Kind::Shard, Value::Text(Some(t))) => {
+                crate::targets::Shard::parse(&t).map(|_| Value::Text(Some(t)))
+            }
             (Kind::Addr, Value::Text(Some(t))) => t
                 .trim()
                 .parse::<SocketAddr>()

@@ -190,6 +190,17 @@ impl Target {
     pub fn redacted(&self, r: &Redactor) -> String {
         r.url(&self.url)
     }
+
+    /// A readable name: host, port when not the default, and path, secrets left out.
+    pub fn short_name(&self) -> String {
+        let shown = self.redacted(&Redactor::new(Vec::new()));
+        let after_scheme = shown.split_once("://").map_or(shown.as_str(), |(_, r)| r);
+        let without_query = after_scheme.split('?').next().unwrap_or(after_scheme);
+        let without_user = without_query
+            .rsplit_once('@')
+            .map_or(without_query, |(_, r)| r);
+        without_user.trim_end_matches('/').to_string()
+    }
 }
 
 fn percent_decode(s: &str) -> String {

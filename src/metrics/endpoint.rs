@@ -1,5 +1,5 @@
-//! The `/metrics` HTTP endpoint: a bounded number of connections, each with a deadline for
-//! its request and its answer; only `GET /metrics` is served. Scrapes reach the frontend
+//! The metrics HTTP endpoint: a bounded number of connections, each with a deadline for
+//! its request and its answer; `GET /metrics` and `GET /probe` are served. Scrapes reach the frontend
 //! that folds the events, which renders the metrics at most every `RENDER_GAP` and answers
 //! every scrape waiting with that one rendering, so a scrape flood cannot take the fold's time.
 
@@ -12,8 +12,11 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
-/// Connections served at once; more wait in the listen backlog until one ends.
-pub const MAX_CONNECTIONS: usize = 64;
+use crate::probe::Prober;
+
+/// Connections served at once; more wait in the listen backlog until one ends. Probes hold
+/// theirs for seconds, so there is room for `MAX_PROBES` of them and as many scrapes.
+pub const MAX_CONNECTIONS: usize = 2 * crate::probe::MAX_PROBES;
 /// How long a client has to send its whole request head (a scraper sends it at once).
 pub const HEAD_WITHIN: Duration = Duration::from_secs(2);
 /// How long a scrape waits for the frontend to answer.
@@ -24,6 +27,8 @@ pub const WRITE_WITHIN: Duration = Duration::from_secs(5);
 /// so a scrape flood costs at most four walks over every endpoint's stats a second, and
 /// every answer is rendered after its request came.
 pub const RENDER_GAP: Duration = Duration::from_millis(250);
+/// A probe's answer: the text format blackbox exporter answers in.
+const EXPOSITION: &str = "text/plain; version=0.0.4; charset=utf-8";
 /// The longest request head read.
 const MAX_HEAD: usize = 8192;
 
@@ -82,9 +87,9 @@ impl ScrapeQueue {
     }
 }
 
-/// Serves `GET /metrics` on `addr`; returns the address bound (useful with port 0) and the
-/// scrapes to answer.
-pub async fn serve(addr: SocketAddr) -> io::Result<(SocketAddr, ScrapeQueue)> {
+/// Serves `GET /metrics` and `GET /probe` (with `prober`) on `addr`; returns the address bound
+/// (useful with port 0) and the scrapes to answer.
+pub async fn serve(addr: SocketAddr, prober: Arc<Prober>) -> io::Result<(SocketAddr, ScrapeQueue)> {
     let listener = TcpListener::bind(addr).await?;
     let bound = listener.local_addr()?;
     let (tx, rx) = mpsc::channel(16);
@@ -98,8 +103,9 @@ pub async fn serve(addr: SocketAddr) -> io::Result<(SocketAddr, ScrapeQueue)> {
             };
             let (tcp, _) = crate::net::accept(&listener).await;
             let tx = tx.clone();
+            let prober = prober.clone();
             tokio::spawn(async move {
-                answer(tcp, tx).await;
+                answer(tcp, tx, &prober).await;
                 drop(permit);
             });
         }
@@ -139,8 +145,15 @@ async fn read_head(tcp: &mut TcpStream) -> Option<Vec<u8>> {
 enum Route {
     /// `GET /metrics`.
     Metrics,
-    /// `/metrics` with another method.
-    WrongMethod,
+    /// `GET /probe`, with its query's `target` and `module`.
+    Probe {
+        /// The target's URL.
+        target: Option<String>,
+        /// The module's name.
+        module: Option<String>,
+    },
+    /// `/metrics` or `/probe` with another method.
+    WrongMethod(&'static str),
     /// Any other path.
     NotFound,
     /// Not an HTTP request line.
@@ -159,16 +172,42 @@ fn route(head: &[u8]) -> Route {
     if !version.starts_with("HTTP/") {
         return Route::Bad;
     }
-    let path = target.split('?').next().unwrap_or_default();
+    let (path, query) = target.split_once('?').unwrap_or((target, ""));
     match (method, path) {
         ("GET", "/metrics") => Route::Metrics,
-        (_, "/metrics") => Route::WrongMethod,
+        ("GET", "/probe") => {
+            let mut target = None;
+            let mut module = None;
+            for (k, v) in url::form_urlencoded::parse(query.as_bytes()) {
+                match &*k {
+                    "target" => target = Some(v.into_owned()),
+                    "module" => module = Some(v.into_owned()),
+                    _ => {}
+                }
+            }
+            Route::Probe { target, module }
+        }
+        (_, "/metrics") => Route::WrongMethod("/metrics"),
+        (_, "/probe") => Route::WrongMethod("/probe"),
         _ => Route::NotFound,
     }
 }
 
+/// `X-Prometheus-Scrape-Timeout-Seconds`: how long the scraper waits for this answer.
+fn scrape_timeout(head: &[u8]) -> Option<Duration> {
+    let mut headers = [httparse::EMPTY_HEADER; 64];
+    let mut req = httparse::Request::new(&mut headers);
+    req.parse(head).ok()?;
+    let h = req.headers.iter().find(|h| {
+        h.name
+            .eq_ignore_ascii_case("x-prometheus-scrape-timeout-seconds")
+    })?;
+    let secs: f64 = std::str::from_utf8(h.value).ok()?.trim().parse().ok()?;
+    (secs.is_finite() && secs > 0.0).then(|| Duration::from_secs_f64(secs.min(3600.0)))
+}
+
 /// Answers one connection's request, within the deadlines.
-async fn answer(mut tcp: TcpStream, scrapes: mpsc::Sender<Scrape>) {
+async fn answer(mut tcp: TcpStream, scrapes: mpsc::Sender<Scrape>, prober: &Prober) {
     let Some(head) = read_head(&mut tcp).await else {
         return;
     };
@@ -195,23 +234,35 @@ async fn answer(mut tcp: TcpStream, scrapes: mpsc::Sender<Scrape>) {
                 ),
             }
         }
-        Route::WrongMethod => (
+        Route::Probe { target, module } => {
+            match prober
+                .probe(target.as_deref(), module.as_deref(), scrape_timeout(&head))
+                .await
+            {
+                Ok(body) => ("200 OK", EXPOSITION, "", body.into()),
+                Err(refusal) => {
+                    let (status, body) = refusal.answer(prober.modules());
+                    (status, text, "", body.into())
+                }
+            }
+        }
+        Route::WrongMethod(path) => (
             "405 Method Not Allowed",
             text,
             "Allow: GET\r\n",
-            "only GET is served at /metrics\n".into(),
+            format!("only GET is served at {path}\n").into(),
         ),
         Route::NotFound => (
             "404 Not Found",
             text,
             "",
-            "not found: wsmon serves GET /metrics\n".into(),
+            "not found: wsmon serves GET /metrics and GET /probe?target=URL&module=NAME\n".into(),
         ),
         Route::Bad => (
             "400 Bad Request",
             text,
             "",
-            "not an HTTP request: wsmon serves GET /metrics\n".into(),
+            "not an HTTP request: wsmon serves GET /metrics and GET /probe\n".into(),
         ),
     };
     let head = format!(
@@ -234,11 +285,38 @@ mod tests {
     fn only_get_metrics_is_served() {
         assert_eq!(route(b"GET /metrics HTTP/1.1\r\n\r\n"), Route::Metrics);
         assert_eq!(route(b"GET /metrics?x=1 HTTP/1.0\r\n\r\n"), Route::Metrics);
-        assert_eq!(route(b"POST /metrics HTTP/1.1\r\n\r\n"), Route::WrongMethod);
+        assert_eq!(
+            route(b"POST /metrics HTTP/1.1\r\n\r\n"),
+            Route::WrongMethod("/metrics")
+        );
+        assert_eq!(
+            route(b"GET /probe?module=x&target=wss%3A%2F%2Fh%2Fp%3Fa%3D1 HTTP/1.1\r\n\r\n"),
+            Route::Probe {
+                target: Some("wss://h/p?a=1".into()),
+                module: Some("x".into())
+            }
+        );
+        assert_eq!(
+            route(b"GET /probe HTTP/1.1\r\n\r\n"),
+            Route::Probe {
+                target: None,
+                module: None
+            }
+        );
         assert_eq!(route(b"GET / HTTP/1.1\r\n\r\n"), Route::NotFound);
         assert_eq!(route(b"GET /metricsx HTTP/1.1\r\n\r\n"), Route::NotFound);
         assert_eq!(route(b"\x16\x03\x01\x02\x00"), Route::Bad);
         assert_eq!(route(b""), Route::Bad);
         assert_eq!(route(b"GET /metrics SSH-2.0\r\n\r\n"), Route::Bad);
+    }
+
+    #[test]
+    fn the_scrape_timeout_is_read_from_its_header() {
+        let head =
+            b"GET /probe HTTP/1.1\r\nHost: x\r\nX-Prometheus-Scrape-Timeout-Seconds: 4.5\r\n\r\n";
+        assert_eq!(scrape_timeout(head), Some(Duration::from_millis(4500)));
+        assert_eq!(scrape_timeout(b"GET /probe HTTP/1.1\r\n\r\n"), None);
+        let bad = b"GET /probe HTTP/1.1\r\nX-Prometheus-Scrape-Timeout-Seconds: -1\r\n\r\n";
+        assert_eq!(scrape_timeout(bad), None);
     }
 }

@@ -65,6 +65,12 @@ pub trait Screen {
     fn app_mut(&mut self, id: usize) -> &mut App;
     /// Endpoint `id`'s numbers (for metrics scrapes).
     fn stats(&self, id: usize) -> &ConnStats;
+    /// The dashboard captures the mouse at start.
+    fn captures_mouse(&mut self) -> bool {
+        self.app_mut(0).mouse
+    }
+    /// The targets file was read again (only a fleet has one).
+    fn targets_changed(&mut self, _change: &crate::session::TargetsChange) {}
     /// Lays out and draws a frame.
     fn draw(&mut self, frame: &mut Frame<'_>);
 }
@@ -154,7 +160,19 @@ impl Screen for App {
 
 impl Screen for FleetApp {
     fn fps(&self) -> u32 {
-        self.apps.first().map_or(30, |a| a.opts.fps)
+        self.apps.first().map_or_else(
+            || self.targets.as_ref().map_or(30, |t| t.template.fps),
+            |a| a.opts.fps,
+        )
+    }
+    fn targets_changed(&mut self, change: &crate::session::TargetsChange) {
+        FleetApp::targets_changed(self, change);
+    }
+    fn captures_mouse(&mut self) -> bool {
+        self.apps.first().map_or_else(
+            || self.targets.as_ref().is_none_or(|t| t.template.mouse),
+            |a| a.mouse,
+        )
     }
     fn set_now(&mut self, now: SystemTime) {
         FleetApp::set_now(self, now);
@@ -204,7 +222,7 @@ pub async fn run_on_terminal<S: Screen>(
     screen: &mut S,
     session: &mut Session,
 ) -> anyhow::Result<StopReason> {
-    let (guard, mut terminal) = TerminalGuard::enter(screen.app_mut(0).mouse)?;
+    let (guard, mut terminal) = TerminalGuard::enter(screen.captures_mouse())?;
     let mut term_events = EventStream::new();
     let result = drive(
         screen,
@@ -266,7 +284,6 @@ where
     let mut key_due: Option<Instant> = None;
     // For the test that proves a panic restores the terminal and prints its message.
     let test_panic = std::env::var_os("WSMON_TEST_PANIC").is_some();
-    let endpoints = session.names().len();
     screen.set_now(session.now());
 
     while !screen.quit() {
@@ -297,7 +314,7 @@ where
                         });
                     }
                     None => {
-                        for id in 0..endpoints {
+                        for id in 0..session.names().len() {
                             let status = session.recording(id);
                             if status.is_some() {
                                 screen.app_mut(id).recording = status;
@@ -346,11 +363,15 @@ where
                 }
                 Arrival::Scrape(scrape) => {
                     let now = session.now();
-                    let names = session.names();
                     scrape.answer(crate::metrics::render(
-                        names.iter().enumerate().map(|(i, n)| (n.as_str(), screen.stats(i))),
+                        session.watched().map(|(i, n, l)| (n, l, screen.stats(i))),
+                        session.targets_status(),
                         now,
                     ));
+                }
+                Arrival::Targets(change) => {
+                    screen.targets_changed(&change);
+                    dirty = true;
                 }
                 Arrival::RecordingProblem(_) => {
                     // The title shows the recorder's state at every frame.

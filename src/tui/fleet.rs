@@ -1,6 +1,10 @@
 //! A fleet of endpoints: the overview table and drilling into one endpoint's dashboard.
 //! Plain state like `App`: keys and events in, effects for a given endpoint out.
 
+mod targets;
+
+pub use targets::Watched;
+
 use std::cmp::Ordering;
 use std::time::{Duration, SystemTime};
 
@@ -125,6 +129,10 @@ pub struct FleetApp {
     /// The cursor stays on its endpoint: placed by the user, or once every endpoint has had
     /// its first outcome (until then it is on the top row, the worst problem).
     placed: bool,
+    /// Endpoints a targets file dropped: no longer rows, counted or commanded.
+    gone: Vec<bool>,
+    /// With a targets file: how its new endpoints' dashboards are set up, and how it stands.
+    pub targets: Option<targets::Watched>,
 }
 
 impl FleetApp {
@@ -152,7 +160,22 @@ impl FleetApp {
             quit: false,
             p50: vec![None; n],
             placed: false,
+            gone: vec![false; n],
+            targets: None,
         }
+    }
+
+    /// The endpoints still watched, with their ids.
+    pub fn watched(&self) -> impl Iterator<Item = (usize, &App)> {
+        self.apps
+            .iter()
+            .enumerate()
+            .filter(|(id, _)| !self.gone[*id])
+    }
+
+    /// Whether endpoint `id` is still watched.
+    pub fn is_watched(&self, id: usize) -> bool {
+        !self.gone.get(id).copied().unwrap_or(true)
     }
 
     /// The endpoint's display name.
@@ -217,7 +240,7 @@ impl FleetApp {
     /// Open, down and connecting endpoints.
     pub fn counts(&self) -> Counts {
         let mut c = Counts::default();
-        for a in &self.apps {
+        for (_, a) in self.watched() {
             match a.stats().state {
                 ConnState::Open => {
                     c.open += 1;
@@ -236,12 +259,16 @@ impl FleetApp {
     }
 
     fn shown(&self, id: usize) -> bool {
+        if self.gone[id] {
+            return false;
+        }
         if self.filter.is_empty() {
             return true;
         }
         let f = self.filter.to_lowercase();
         self.name(id).to_lowercase().contains(&f)
             || self.apps[id].opts.url.to_lowercase().contains(&f)
+            || self.apps[id].opts.labels.to_lowercase().contains(&f)
     }
 
     /// The endpoints shown, in row order.
@@ -296,10 +323,11 @@ impl FleetApp {
             && let Some(first) = order.first()
         {
             self.selected = *first;
-            self.placed = self.apps.iter().all(|a| {
+            let placed = self.watched().all(|(_, a)| {
                 let s = a.stats();
                 s.connects > 0 || s.last_failure.is_some()
             });
+            self.placed = placed;
         }
         let pos = match order.iter().position(|i| *i == self.selected) {
             Some(p) => p,
@@ -342,8 +370,11 @@ impl FleetApp {
 
     /// What quitting would end across the fleet, in words; `None` when nothing.
     pub fn what_quitting_ends(&self) -> Option<String> {
-        let recording = self.apps.iter().filter(|a| a.recording.is_some()).count() as u64;
-        let queued: u64 = self.apps.iter().map(|a| a.stats().queued as u64).sum();
+        let recording = self
+            .watched()
+            .filter(|(_, a)| a.recording.is_some())
+            .count() as u64;
+        let queued: u64 = self.watched().map(|(_, a)| a.stats().queued as u64).sum();
         let typed = self
             .apps
             .iter()
@@ -530,11 +561,13 @@ impl FleetApp {
         for e in effects {
             match e {
                 Effect::Broadcast(cmd) => {
-                    let open: Vec<usize> = (0..self.apps.len())
-                        .filter(|i| self.apps[*i].stats().state == ConnState::Open)
+                    let open: Vec<usize> = self
+                        .watched()
+                        .filter(|(_, a)| a.stats().state == ConnState::Open)
+                        .map(|(i, _)| i)
                         .collect();
                     let skipped: Vec<&str> = (0..self.apps.len())
-                        .filter(|i| !open.contains(i))
+                        .filter(|i| self.is_watched(*i) && !open.contains(i))
                         .map(|i| self.name(i))
                         .collect();
                     let named = match skipped.len() {

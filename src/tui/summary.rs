@@ -91,7 +91,7 @@ pub fn for_fleet(fleet: &FleetApp) -> Vec<String> {
     let now = fleet.now;
     let c = fleet.counts();
     let (mut connects, mut drops, mut msgs_in, mut msgs_out) = (0, 0, 0, 0);
-    for a in &fleet.apps {
+    for (_, a) in fleet.watched() {
         let s = a.stats();
         connects += s.connects;
         drops += s.drops;
@@ -99,8 +99,8 @@ pub fn for_fleet(fleet: &FleetApp) -> Vec<String> {
         msgs_out += s.msgs_out;
     }
     let mut lines = vec![format!(
-        "wsmon: watched {} endpoints: {} open{}, {} down, {} connecting at the end; {}, {}, {} in / {} out",
-        fleet.apps.len(),
+        "wsmon: watched {}: {} open{}, {} down, {} connecting at the end; {}, {}, {} in / {} out",
+        text::counted(fleet.watched().count() as u64, "endpoint", "endpoints"),
         c.open,
         match c.sick {
             0 => String::new(),
@@ -114,6 +114,7 @@ pub fn for_fleet(fleet: &FleetApp) -> Vec<String> {
         text::count(msgs_out)
     )];
     let mut troubled: Vec<usize> = (0..fleet.apps.len())
+        .filter(|i| fleet.is_watched(*i))
         .filter(|i| {
             let s = fleet.apps[*i].stats();
             s.drops > 0 || s.state != ConnState::Open || s.stales > 0 || s.health(now).degraded()

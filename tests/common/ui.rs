@@ -39,6 +39,7 @@ pub fn opts(theme: Theme) -> UiOptions {
         app_ping: None,
         keymap: Default::default(),
         mouse: true,
+        labels: String::new(),
     }
 }
 

@@ -45,6 +45,8 @@ pub struct UiOptions {
     pub keymap: Arc<Keymap>,
     /// Capture the mouse at start (`mouse`).
     pub mouse: bool,
+    /// The endpoint's labels (a targets file's), as `name=value` words.
+    pub labels: String,
 }
 
 /// Fewest log entries kept per endpoint of a fleet, however large the fleet.
@@ -83,6 +85,12 @@ impl UiOptions {
             app_ping: e.settings.app_ping.clone(),
             keymap: session.keymap.clone(),
             mouse: session.mouse,
+            labels: e
+                .labels
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(" "),
         }
     }
 
@@ -114,6 +122,7 @@ impl UiOptions {
             name: None,
             keymap: session.keymap.clone(),
             mouse: session.mouse,
+            labels: String::new(),
         }
     }
 }

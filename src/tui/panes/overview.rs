@@ -73,12 +73,24 @@ fn right(text: &str, width: usize) -> String {
 /// The name column's width: the longest name, within 8..=28.
 fn name_width(fleet: &FleetApp) -> usize {
     fleet
-        .apps
-        .iter()
-        .map(|a| a.opts.name.as_deref().unwrap_or("").chars().count() + 2)
+        .watched()
+        .map(|(_, a)| a.opts.name.as_deref().unwrap_or("").chars().count() + 2)
         .max()
         .unwrap_or(8)
         .clamp(8, 28)
+}
+
+/// The labels column's width: the longest labels, within 8..=24; 0 when no endpoint has any.
+fn labels_width(fleet: &FleetApp) -> usize {
+    match fleet
+        .watched()
+        .map(|(_, a)| a.opts.labels.chars().count())
+        .max()
+        .unwrap_or(0)
+    {
+        0 => 0,
+        n => (n + 1).clamp(8, 24),
+    }
 }
 
 /// A short state: `OPEN`, `STALE 40s`, `WAIT 12s`, `DIAL #3`.
@@ -112,7 +124,7 @@ pub fn render(fleet: &FleetApp, order: &[usize], area: Rect, buf: &mut Buffer) {
     let mut spans = vec![
         Span::styled(" wsmon ", t.title()),
         Span::styled(
-            format!(" FLEET {} ", fleet.apps.len()),
+            format!(" FLEET {} ", fleet.watched().count()),
             t.badge(&ConnState::Open, false),
         ),
         Span::styled(format!("  {} open", c.open), t.good()),
@@ -138,13 +150,26 @@ pub fn render(fleet: &FleetApp, order: &[usize], area: Rect, buf: &mut Buffer) {
             t.hit(),
         ));
     }
+
+    if let Some(w) = &fleet.targets {
+        let (text, style) = if w.status.ok {
+            (format!("   {}", file_name(&w.status.path)), t.dim())
+        } else {
+            (format!("   {} refused", file_name(&w.status.path)), t.bad())
+        };
+        spans.push(Span::styled(text, style));
+    }
     Paragraph::new(Line::from(spans)).render(title, buf);
 
     let name_w = name_width(fleet);
-    let mut cols = columns(area.width as usize, name_w);
+    let mut cols = columns(area.width as usize, name_w, labels_width(fleet));
     cols.span = strip_span(fleet);
     let fail_w = cols.fail_w;
-    let mut head = format!(" {}{}", cell("NAME", name_w), cell("STATE", STATE_W));
+    let mut head = format!(" {}", cell("NAME", name_w));
+    if cols.labels_w > 0 {
+        head.push_str(&cell("LABELS", cols.labels_w));
+    }
+    head.push_str(&cell("STATE", STATE_W));
     for c in &cols.shown {
         head.push_str(&match c {
             Col::Uptime => right("UPTIME", UPTIME_W),
@@ -160,11 +185,14 @@ pub fn render(fleet: &FleetApp, order: &[usize], area: Rect, buf: &mut Buffer) {
     Paragraph::new(Line::from(Span::styled(head, t.dim()))).render(header, buf);
 
     if order.is_empty() {
-        Paragraph::new(Span::styled(
-            "  no endpoint matches the filter: Esc clears it",
-            t.dim(),
-        ))
-        .render(body, buf);
+        let why = match &fleet.targets {
+            Some(w) if fleet.filter.is_empty() => format!(
+                "  no targets in {}: wsmon reads it again when it changes",
+                w.status.path.display()
+            ),
+            _ => "  no endpoint matches the filter: Esc clears it".to_string(),
+        };
+        Paragraph::new(Span::styled(why, t.dim())).render(body, buf);
     }
     let shown_rows = order
         .len()
@@ -246,13 +274,15 @@ impl Col {
 /// availability strip spans.
 struct Columns {
     shown: Vec<Col>,
+    /// The labels column's width (0: not shown).
+    labels_w: usize,
     fail_w: usize,
     span: Duration,
 }
 
 /// The strip's span: the whole time watched, in minutes, up to ten.
 fn strip_span(fleet: &FleetApp) -> Duration {
-    let first = fleet.apps.iter().filter_map(|a| a.stats().started).min();
+    let first = fleet.watched().filter_map(|(_, a)| a.stats().started).min();
     let watched = first.map_or(Duration::ZERO, |f| {
         fleet.now.duration_since(f).unwrap_or_default()
     });
@@ -261,7 +291,7 @@ fn strip_span(fleet: &FleetApp) -> Duration {
 
 /// Which optional columns fit beside a failure column of at least `FAIL_MIN`: added in
 /// order of value (availability and the strip first, the RTT trend last).
-fn columns(width: usize, name_w: usize) -> Columns {
+fn columns(width: usize, name_w: usize, labels_w: usize) -> Columns {
     const BY_VALUE: [Col; 7] = [
         Col::Avail,
         Col::Strip,
@@ -281,6 +311,13 @@ fn columns(width: usize, name_w: usize) -> Columns {
         Col::Rate,
     ];
     let mut used = 1 + name_w + STATE_W;
+    // Labels say which region or team a row is: they come before every optional column.
+    let labels_w = if used + labels_w + FAIL_MIN <= width {
+        labels_w
+    } else {
+        0
+    };
+    used += labels_w;
     let mut take = Vec::new();
     for c in BY_VALUE {
         if used + c.width() + FAIL_MIN <= width {
@@ -290,9 +327,18 @@ fn columns(width: usize, name_w: usize) -> Columns {
     }
     Columns {
         shown: ORDER.into_iter().filter(|c| take.contains(c)).collect(),
+        labels_w,
         fail_w: width.saturating_sub(used),
         span: crate::tui::strip::SPAN,
     }
+}
+
+/// A file's name without its directories (the title has little room).
+fn file_name(path: &std::path::Path) -> String {
+    text::sanitize(&path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    ))
 }
 
 /// A failure's age in a few characters: `<1s`, `17s`, `4m`, `2h`, `3d`.
@@ -331,15 +377,21 @@ fn render_row(
             ),
             base.patch(t.value()),
         ),
-        Span::styled(
-            cell(&state_text(app), STATE_W),
-            base.patch(if s.health(now).degraded() {
-                t.warn()
-            } else {
-                t.state(&s.state)
-            }),
-        ),
     ];
+    if cols.labels_w > 0 {
+        spans.push(Span::styled(
+            cell(&text::sanitize(&app.opts.labels), cols.labels_w),
+            base.patch(t.dim()),
+        ));
+    }
+    spans.extend([Span::styled(
+        cell(&state_text(app), STATE_W),
+        base.patch(if s.health(now).degraded() {
+            t.warn()
+        } else {
+            t.state(&s.state)
+        }),
+    )]);
     let mut trend_x = None;
     for c in &cols.shown {
         match c {
