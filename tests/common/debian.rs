@@ -204,3 +204,98 @@ pub async fn haproxy(backend: std::net::SocketAddr, tunnel_timeout: Duration) ->
     // -db: stay in the foreground, no daemon.
     start("haproxy", &["-db", "-f", &path], dir, port).await
 }
+
+/// Debian's Prometheus on a reserved port with `config` (a `prometheus.yml`; its relative
+/// files are looked up in the daemon's directory, where `files` are written first), storing
+/// its data in a temp dir.
+pub async fn prometheus(config: &str, files: &[(&str, &str)]) -> Daemon {
+    let dir = tempfile::tempdir().unwrap();
+    let port = super::reserve_port().release();
+    for (name, text) in files {
+        std::fs::write(dir.path().join(name), text).unwrap();
+    }
+    let path = dir.path().join("prometheus.yml");
+    std::fs::write(&path, config).unwrap();
+    let (config, data, listen) = (
+        format!("--config.file={}", path.display()),
+        format!("--storage.tsdb.path={}", dir.path().join("data").display()),
+        format!("--web.listen-address=127.0.0.1:{port}"),
+    );
+    start(
+        "prometheus",
+        &[&config, &data, &listen, "--log.level=warn"],
+        dir,
+        port,
+    )
+    .await
+}
+
+impl Daemon {
+    /// An instant PromQL query through Prometheus's HTTP API: each series' labels and value.
+    pub async fn query(&self, promql: &str) -> Vec<(serde_json::Value, f64)> {
+        let url = format!(
+            "http://{}/api/v1/query?query={}",
+            self.addr(),
+            percent_encoding::utf8_percent_encode(promql, percent_encoding::NON_ALPHANUMERIC)
+        );
+        let body = tokio::task::spawn_blocking(move || {
+            ureq::get(&url)
+                .call()
+                .expect("Prometheus answers queries")
+                .into_body()
+                .read_to_string()
+                .expect("a text body")
+        })
+        .await
+        .unwrap();
+        let v: serde_json::Value = serde_json::from_str(&body).expect("JSON");
+        assert_eq!(v["status"], "success", "{promql}: {body}");
+        v["data"]["result"]
+            .as_array()
+            .expect("a vector")
+            .iter()
+            .map(|r| {
+                let value = r["value"][1].as_str().unwrap().parse().unwrap_or(f64::NAN);
+                (r["metric"].clone(), value)
+            })
+            .collect()
+    }
+
+    /// Polls `promql` until `done` holds for its result (Prometheus scrapes on its own
+    /// clock); the last result.
+    pub async fn query_until(
+        &self,
+        promql: &str,
+        done: impl Fn(&[(serde_json::Value, f64)]) -> bool,
+    ) -> Vec<(serde_json::Value, f64)> {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            let r = self.query(promql).await;
+            if done(&r) {
+                return r;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{promql}: still {r:?}; Prometheus said: {}",
+                self.log()
+            );
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+}
+
+/// Runs `promtool` with `args` in `dir`; its output, asserting it succeeded.
+pub fn promtool(dir: &Path, args: &[&str]) -> String {
+    let out = std::process::Command::new(tool("promtool"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("promtool runs (.ci/run installs prometheus)");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "promtool {args:?}: {text}");
+    text
+}
