@@ -177,6 +177,15 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             clap_complete::generate(shell, &mut Cli::command(), "wsmon", &mut std::io::stdout());
             Ok(ExitCode::SUCCESS)
         }
+        Some(Cmd::ManPage) => {
+            let mut page = Vec::new();
+            clap_mangen::Man::new(Cli::command())
+                .render(&mut page)
+                .context("cannot render the manual page")?;
+            std::io::Write::write_all(&mut std::io::stdout(), &page)
+                .context("cannot write the manual page")?;
+            Ok(ExitCode::SUCCESS)
+        }
         None => watch(cli.watch),
     }
 }

@@ -54,6 +54,10 @@ pub enum Cmd {
         /// bash, zsh, fish, elvish or powershell.
         shell: clap_complete::Shell,
     },
+    /// Print the manual page (roff, for `man -l -`), made from this command line's own
+    /// definition; the Debian package installs it as wsmon(1).
+    #[command(name = "manpage", hide = true)]
+    ManPage,
 }
 
 /// Arguments of the watch mode (the default command).

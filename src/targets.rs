@@ -130,13 +130,7 @@ pub fn parse(path: &Path, text: &str, shard: Option<Shard>) -> Result<Vec<Wanted
             )
         })?
     } else {
-        serde_yaml_ng::from_str(text).map_err(|e| {
-            let line = e.location().map_or(String::new(), |l| format!("line {}: ", l.line()));
-            format!(
-                "{line}{}; a targets file is a list of groups, each `- targets: [wss://host/path]` with optional `labels:`",
-                strip_position(&e.to_string())
-            )
-        })?
+        yaml_groups(text)?
     };
     let mut seen = HashSet::new();
     let mut out = Vec::new();
@@ -208,6 +202,83 @@ pub fn parse(path: &Path, text: &str, shard: Option<Shard>) -> Result<Vec<Wanted
     Ok(out)
 }
 
+/// The groups of a YAML file (a pure-Rust parser: no C library inside the binary).
+fn yaml_groups(text: &str) -> Result<Vec<Group>, String> {
+    use yaml_rust2::{Yaml, YamlLoader};
+    let shape = "a targets file is a list of groups, each `- targets: [wss://host/path]` with optional `labels:`";
+    let docs = YamlLoader::load_from_str(text)
+        .map_err(|e| format!("line {}: {}; {shape}", e.marker().line(), e.info()))?;
+    let items = match docs.into_iter().next() {
+        None | Some(Yaml::Null) => return Ok(Vec::new()),
+        Some(Yaml::Array(items)) => items,
+        Some(_) => return Err(format!("the file is not a list; {shape}")),
+    };
+    let scalar = |y: &Yaml| match y {
+        Yaml::String(s) | Yaml::Real(s) => Some(s.clone()),
+        Yaml::Integer(i) => Some(i.to_string()),
+        Yaml::Boolean(b) => Some(b.to_string()),
+        _ => None,
+    };
+    let mut groups = Vec::with_capacity(items.len());
+    for (i, item) in items.into_iter().enumerate() {
+        let g = i + 1;
+        let Yaml::Hash(map) = item else {
+            return Err(format!("group {g} is not a map; {shape}"));
+        };
+        let mut group = Group {
+            targets: Vec::new(),
+            labels: BTreeMap::new(),
+        };
+        let mut has_targets = false;
+        for (k, v) in map {
+            match (k.as_str(), v) {
+                (Some("targets"), Yaml::Array(list)) => {
+                    has_targets = true;
+                    for t in &list {
+                        group.targets.push(
+                            scalar(t).ok_or_else(|| {
+                                format!("group {g}: each target is a URL in quotes")
+                            })?,
+                        );
+                    }
+                }
+                (Some("labels"), Yaml::Hash(labels)) => {
+                    for (name, value) in &labels {
+                        let (Some(name), Some(value)) = (scalar(name), scalar(value)) else {
+                            return Err(format!(
+                                "group {g}: labels are names and texts, e.g. `region: eu`"
+                            ));
+                        };
+                        group.labels.insert(name, value);
+                    }
+                }
+                (Some("labels"), Yaml::Null) => {}
+                (Some(key @ ("targets" | "labels")), _) => {
+                    return Err(format!(
+                        "group {g}: `{key}` must be a {}",
+                        if key == "targets" {
+                            "list of URLs"
+                        } else {
+                            "map of label names to texts"
+                        }
+                    ));
+                }
+                (other, _) => {
+                    return Err(format!(
+                        "group {g}: unknown field `{}`, expected `targets` or `labels`",
+                        other.map_or_else(|| "?".to_string(), str::to_string)
+                    ));
+                }
+            }
+        }
+        if !has_targets {
+            return Err(format!("group {g}: missing field `targets`; {shape}"));
+        }
+        groups.push(group);
+    }
+    Ok(groups)
+}
+
 /// serde's message without its own " at line L column C" (the line is said first).
 fn strip_position(message: &str) -> String {
     match message.rfind(" at line ") {
@@ -245,8 +316,10 @@ mod tests {
     #[test]
     fn a_bad_file_is_refused_with_its_line_and_shape() {
         let e = yaml("- targets: [ws://a/]\n- target: [ws://b/]\n").unwrap_err();
-        assert!(e.starts_with("line 2"), "{e}");
+        assert!(e.starts_with("group 2"), "{e}");
         assert!(e.contains("unknown field `target`"), "{e}");
+        let e = yaml("- targets: [\n").unwrap_err();
+        assert!(e.starts_with("line 2"), "{e}");
         let e = parse(Path::new("t.json"), "[{\"targets\": [1]}]", None).unwrap_err();
         assert!(e.starts_with("line 1:"), "{e}");
         let e = yaml("- targets: [ws://a/]\n  labels: {cause: x}\n").unwrap_err();
