@@ -513,3 +513,80 @@ fn the_shipped_rules_pass_their_tests_and_the_scrape_config_is_valid() {
     let out = debian::promtool(&contrib, &["check", "rules", "wsmon.rules.yml"]);
     assert!(out.contains("SUCCESS: 8 rules found"), "{out}");
 }
+
+/// Sends one raw request to `port` and returns the whole answer.
+async fn raw(port: u16, request: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut tcp = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    tcp.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    tokio::time::timeout(common::PATIENCE, tcp.read_to_end(&mut answer))
+        .await
+        .expect("answered")
+        .unwrap();
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_probe_keeps_within_the_scrape_timeout_and_a_wrong_request_is_told_why() {
+    // A server that takes the connection and never answers the upgrade.
+    let hole = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let hole_port = hole.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((tcp, _)) = hole.accept().await {
+            held.push(tcp);
+        }
+    });
+    let srv = server(ServeOptions::default()).await;
+    let w = Exporter::start(&[&srv.url()]).await;
+    let target = format!("ws://127.0.0.1:{hole_port}/");
+    let started = Instant::now();
+    let a = raw(
+        w.port,
+        &format!(
+            "GET /probe?target={target} HTTP/1.1\r\nHost: x\r\nX-Prometheus-Scrape-Timeout-Seconds: 3\r\n\r\n"
+        ),
+    )
+    .await;
+    let took = started.elapsed();
+    assert!(a.starts_with("HTTP/1.1 200 OK\r\n"), "{a}");
+    assert!(a.contains("Content-Type: text/plain; version=0.0.4"), "{a}");
+    let body = a.split("\r\n\r\n").nth(1).unwrap();
+    let s = prometheus_parse::Scrape::parse(body.lines().map(|l| Ok(l.to_string()))).unwrap();
+    assert_eq!(one(&s, "probe_success"), Some(0.0));
+    // The module's 5 s, cut to the scrape's 3 s less the 0.5 s kept for the answer.
+    let d = one(&s, "probe_duration_seconds").unwrap();
+    assert!((2.0..3.0).contains(&d), "probe_duration_seconds {d}");
+    assert!(took < Duration::from_secs(3), "answered after {took:?}");
+    let info = s
+        .samples
+        .iter()
+        .find(|x| x.metric == "probe_ws_failure_info")
+        .expect("a failure");
+    assert_eq!(info.labels.get("phase"), Some("upgrade"), "{info:?}");
+    assert_eq!(info.labels.get("cause"), Some("timeout"), "{info:?}");
+    assert_eq!(one(&s, "probe_websocket_connection_upgraded"), Some(0.0));
+
+    let a = raw(
+        w.port,
+        &format!("GET /probe?target={target}&module=feed HTTP/1.1\r\n\r\n"),
+    )
+    .await;
+    assert!(a.starts_with("HTTP/1.1 400 Bad Request\r\n"), "{a}");
+    assert!(
+        a.contains("Unknown module \"feed\": the modules are websocket"),
+        "{a}"
+    );
+    let a = raw(
+        w.port,
+        "GET /probe?target=http%3A%2F%2Fh%2F HTTP/1.1\r\n\r\n",
+    )
+    .await;
+    assert!(a.starts_with("HTTP/1.1 400 Bad Request\r\n"), "{a}");
+    assert!(a.contains("Cannot probe that target"), "{a}");
+    let a = raw(w.port, "POST /probe?target=ws://h/ HTTP/1.1\r\n\r\n").await;
+    assert!(a.starts_with("HTTP/1.1 405 Method Not Allowed\r\n"), "{a}");
+}

@@ -265,3 +265,86 @@ fn resolve(
         ping: m.ping,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::config::file;
+
+    fn parse(text: &str) -> Result<LoadedFile, ConfigError> {
+        file::parse(Path::new("/cfg/wsmon.toml"), text.to_string())
+    }
+
+    fn line_and_message(e: ConfigError) -> (usize, String) {
+        match e {
+            ConfigError::Syntax { line, message, .. } => (line, message),
+            other => panic!("not a syntax error: {other}"),
+        }
+    }
+
+    #[test]
+    fn a_module_is_an_endpoint_s_keys_over_the_top_level_with_its_own() {
+        let f = parse(
+            "insecure = true\nconnect_timeout = \"7s\"\n\n[module.feed]\nexpect = 'tick \\d+'\ntimeout = \"2s\"\nping = false\nconnect_timeout = \"3s\"\n[module.feed.headers]\nAuthorization = \"Bearer x\"\n",
+        )
+        .unwrap();
+        let p = prober(&Vec::new(), Some(&f)).unwrap();
+        assert_eq!(p.modules(), ["websocket", "feed"]);
+        let spec = p.resolve("feed", "wss://h.example/path").unwrap();
+        assert!(spec.settings.insecure, "the top level's");
+        assert_eq!(spec.settings.connect_timeout, Duration::from_secs(3));
+        assert!(
+            spec.settings
+                .headers
+                .contains(&("Authorization".into(), "Bearer x".into()))
+        );
+        assert_eq!(spec.settings.shown_url(), "wss://h.example/path");
+        assert!(spec.expect.unwrap().is_match("tick 42"));
+        assert_eq!(spec.timeout, Duration::from_secs(2));
+        assert!(!spec.ping);
+        let plain = p.resolve("websocket", "ws://h/").unwrap();
+        assert_eq!(plain.settings.connect_timeout, Duration::from_secs(7));
+        assert!(plain.expect.is_none() && plain.ping);
+        assert_eq!(plain.timeout, DEFAULT_TIMEOUT);
+        assert_eq!(
+            p.resolve("nope", "ws://h/").unwrap_err(),
+            Refusal::UnknownModule("nope".into())
+        );
+        assert!(matches!(
+            p.resolve("feed", "http://h/").unwrap_err(),
+            Refusal::BadTarget(_)
+        ));
+    }
+
+    #[test]
+    fn a_bad_module_is_refused_with_its_line_and_the_fix() {
+        let (line, m) =
+            line_and_message(parse("[module.a]\n\nexpect = '(unclosed'\n").unwrap_err());
+        assert_eq!(line, 3);
+        assert!(m.contains("[module.a] expect: not a regex"), "{m}");
+        let (line, m) = line_and_message(parse("[module.a]\nurl = \"ws://x/\"\n").unwrap_err());
+        assert_eq!(line, 2);
+        assert!(m.contains("the probe's target gives it"), "{m}");
+        let (_, m) = line_and_message(parse("[module.a]\ntimeout = \"10m\"\n").unwrap_err());
+        assert!(m.contains("give 100ms to 300s"), "{m}");
+        let (_, m) = line_and_message(parse("[module.a]\ntimeout = 5\n").unwrap_err());
+        assert!(m.contains("a duration in quotes"), "{m}");
+        let (_, m) = line_and_message(parse("[module.a]\nfps = 5\n").unwrap_err());
+        assert!(m.contains("a setting of the whole run"), "{m}");
+        let (_, m) = line_and_message(parse("[module.a]\nping_intervall = \"5s\"\n").unwrap_err());
+        assert!(m.contains("did you mean `ping_interval`"), "{m}");
+        let (_, m) = line_and_message(parse("[module.\"a b\"]\n").unwrap_err());
+        assert!(m.contains("letters, digits"), "{m}");
+        let (_, m) = line_and_message(parse("module = 3\n").unwrap_err());
+        assert!(m.contains("write [module.NAME]"), "{m}");
+        // A module whose keys do not resolve is refused at start, naming it.
+        let f = parse("[module.mq]\npreset = \"no-such-preset\"\n");
+        let e = match f {
+            Ok(f) => prober(&Vec::new(), Some(&f)).unwrap_err().to_string(),
+            Err(e) => e.to_string(),
+        };
+        assert!(e.contains("no-such-preset"), "{e}");
+    }
+}

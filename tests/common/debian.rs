@@ -221,13 +221,31 @@ pub async fn prometheus(config: &str, files: &[(&str, &str)]) -> Daemon {
         format!("--storage.tsdb.path={}", dir.path().join("data").display()),
         format!("--web.listen-address=127.0.0.1:{port}"),
     );
-    start(
+    let d = start(
         "prometheus",
         &[&config, &data, &listen, "--log.level=warn"],
         dir,
         port,
     )
-    .await
+    .await;
+    // Listening is not ready: queries are refused (503) until the storage is open.
+    let ready = format!("http://{}/-/ready", d.addr());
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let url = ready.clone();
+        let ok = tokio::task::spawn_blocking(move || ureq::get(&url).call().is_ok())
+            .await
+            .unwrap();
+        if ok {
+            return d;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "Prometheus never became ready: {}",
+            d.log()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 impl Daemon {
