@@ -174,3 +174,61 @@ async fn binary_of_characters_that_are_not_hex_is_refused_and_the_dashboard_runs
     let s = t.wait_for(&["wsmon: watched"]);
     assert!(!t.alternate_screen(), "back on the normal screen:\n{s}");
 }
+
+/// A fleet from a targets file in the dashboard: its labels as a column, targets added and
+/// removed as the file changes (the others stay open), a bad file refused on screen while the
+/// last good set goes on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_fleet_follows_its_targets_file_and_says_when_it_is_refused() {
+    let srv = Server::start(ServeOptions {
+        port: 0,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let port = srv.addr().port();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("targets.yml");
+    let write = |text: &str| {
+        let tmp = dir.path().join("targets.tmp");
+        std::fs::write(&tmp, text).unwrap();
+        std::fs::rename(&tmp, &file).unwrap();
+    };
+    write(&format!(
+        "- targets: ['ws://127.0.0.1:{port}/eu', 'ws://127.0.0.1:{port}/us']\n  labels: {{region: eu, team: pay}}\n"
+    ));
+    let t = Tmux::start("e2e-targets", 110, 20);
+    t.run_wsmon(&format!("--targets-file {}", file.display()));
+    let s = t.wait_for(&[
+        "FLEET 2",
+        "2 open",
+        "LABELS",
+        "region=eu team=pay",
+        "targets.yml",
+    ]);
+    assert!(s.contains(&format!("127.0.0.1:{port}/eu")), "{s}");
+
+    write(&format!(
+        "- targets: ['ws://127.0.0.1:{port}/eu']\n  labels: {{region: eu, team: pay}}\n- targets: ['ws://127.0.0.1:{port}/asia']\n  labels: {{region: asia, name: tokyo}}\n"
+    ));
+    let s = t.wait_for(&[
+        "FLEET 2",
+        "tokyo",
+        "region=asia",
+        "1 added, 1 removed, 2 watched",
+    ]);
+    assert!(
+        !s.contains(&format!("127.0.0.1:{port}/us")),
+        "removed:\n{s}"
+    );
+    t.wait_for(&["2 open"]);
+
+    write("- targets: [\n");
+    let s = t.wait_for(&[
+        "targets.yml refused",
+        "still watching the last good set of 2",
+    ]);
+    assert!(s.contains("tokyo") && s.contains("2 open"), "{s}");
+    t.keys(&["F10"]);
+    t.wait_for(&["wsmon: watched 2 endpoints"]);
+}

@@ -15,6 +15,7 @@
 
 mod fleet;
 mod ingest;
+mod probe;
 mod process;
 mod reaction;
 mod render;
@@ -105,7 +106,7 @@ fn main() -> ExitCode {
             "--no-websocat" => opts.websocat = None,
             "-h" | "--help" => {
                 println!(
-                    "usage: wsmon-bench [--quick] [--only ingest,terminal,latency,idle,memory,render,reaction,fleet,fleet10k,traffic,startup] [--wsmon PATH] [--websocat PATH | --no-websocat]"
+                    "usage: wsmon-bench [--quick] [--only ingest,terminal,latency,idle,memory,render,reaction,fleet,fleet10k,traffic,probe,startup] [--wsmon PATH] [--websocat PATH | --no-websocat]"
                 );
                 return ExitCode::SUCCESS;
             }
@@ -455,6 +456,37 @@ pub async fn run(opts: &Opts) -> Vec<Row> {
                 f.peak_per_100ms < n as u64 / 2
                     && (!budget_15s || f.back_after <= Duration::from_secs(15)),
             ),
+        ));
+    }
+    if wants(opts, "probe") {
+        let n = if opts.quick { 200 } else { 1000 };
+        let p = probe::probe_cost(&opts.wsmon, n).await;
+        let us = |d: Duration| format!("{:.0} µs", d.as_secs_f64() * 1e6);
+        rows.push(row(
+            format!(
+                "/probe of a local server, {} one at a time: median answer; a bare dial+ping+close",
+                p.n
+            ),
+            format!(
+                "{}; {} (overhead {})",
+                us(p.probe),
+                us(p.bare),
+                us(p.probe.saturating_sub(p.bare))
+            ),
+            "",
+            None,
+        ));
+        rows.push(row(
+            "/probe: wsmon CPU per probe; 64 at once: probes a second; RSS before, peak",
+            format!(
+                "{}; {:.0}/s; {:.1} MB, {:.1} MB",
+                us(p.cpu_per_probe),
+                p.parallel_rate,
+                p.rss_before / 1024.0,
+                p.rss_peak / 1024.0
+            ),
+            "",
+            None,
         ));
     }
     if wants(opts, "startup") {
