@@ -327,12 +327,7 @@ impl Session {
                 session.names.iter().cloned().collect();
             for (mut e, url) in endpoints.into_iter().zip(urls) {
                 e.settings.stagger = spread;
-                let base = e.name.clone();
-                let mut n = 2;
-                while !taken.insert(e.name.clone()) {
-                    e.name = format!("{base} #{n}");
-                    n += 1;
-                }
+                targets::unique_name(&mut e.name, &mut taken);
                 by_url.insert(url, session.names.len());
                 session.first_targets.push(e.clone());
                 session.spawn(e, &tx, None, options);

@@ -114,6 +114,31 @@ pub(super) fn first_reading(options: &SessionOptions) -> anyhow::Result<Option<F
     Ok(Some((endpoints, watcher, urls)))
 }
 
+/// Makes `name` one that no endpoint in `taken` has (`name #2`, `#3`...), and takes it.
+pub(super) fn unique_name(name: &mut String, taken: &mut HashSet<String>) {
+    let base = name.clone();
+    let mut n = 2;
+    while !taken.insert(name.clone()) {
+        *name = format!("{base} #{n}");
+        n += 1;
+    }
+}
+
+impl LiveTargets {
+    /// A reading refused: the last good set stays, and the status says why.
+    fn refuse(&mut self, why: String) -> TargetsChange {
+        tracing::warn!(%why, "targets file refused; the last good set stays");
+        self.status.ok = false;
+        self.status.problem = Some(why);
+        TargetsChange {
+            added: Vec::new(),
+            removed: Vec::new(),
+            relabelled: Vec::new(),
+            status: self.status.clone(),
+        }
+    }
+}
+
 /// The spread of `n` new dials, as a fleet's first start spreads them.
 pub(super) fn stagger(n: usize) -> Duration {
     Duration::from_millis(5 * n as u64).clamp(Duration::from_millis(200), Duration::from_secs(5))
@@ -136,17 +161,7 @@ impl super::Session {
         let now = SystemTime::now();
         let wanted = match reload {
             Reload::Targets(w) => w,
-            Reload::Bad(why) => {
-                tracing::warn!(%why, "targets file refused; the last good set stays");
-                live.status.ok = false;
-                live.status.problem = Some(why);
-                return TargetsChange {
-                    added: Vec::new(),
-                    removed: Vec::new(),
-                    relabelled: Vec::new(),
-                    status: live.status.clone(),
-                };
-            }
+            Reload::Bad(why) => return live.refuse(why),
         };
         // Every new target must resolve, or none is taken: a half-applied file is a set no
         // one wrote.
@@ -160,15 +175,7 @@ impl super::Session {
             Ok(e) => e,
             Err(why) => {
                 let why = format!("{}: {why}", live.status.path.display());
-                tracing::warn!(%why, "targets file refused; the last good set stays");
-                live.status.ok = false;
-                live.status.problem = Some(why);
-                return TargetsChange {
-                    added: Vec::new(),
-                    removed: Vec::new(),
-                    relabelled: Vec::new(),
-                    status: live.status.clone(),
-                };
+                return live.refuse(why);
             }
         };
         let keep: HashSet<&str> = wanted.iter().map(|w| w.url.as_str()).collect();
@@ -206,12 +213,7 @@ impl super::Session {
             .collect();
         for (e, w) in endpoints.iter_mut().zip(&new) {
             e.settings.stagger = spread;
-            let base = e.name.clone();
-            let mut n = 2;
-            while !taken.insert(e.name.clone()) {
-                e.name = format!("{base} #{n}");
-                n += 1;
-            }
+            unique_name(&mut e.name, &mut taken);
             let id = self.names.len() + added.len();
             live.by_url.insert(w.url.clone(), id);
             added.push(id);
