@@ -229,6 +229,12 @@ fn watch(args: WatchArgs) -> anyhow::Result<ExitCode> {
         Err(config::ConfigError::NoUrl) if targets_file => Vec::new(),
         other => other?,
     };
+    if cfg.session.record.is_some() && targets_file {
+        return Err(UsageError(
+            "--record records one endpoint from its start, and a targets file's set changes: record one target with F6 in its dashboard (or watch it alone with its URL and --record FILE)".into(),
+        )
+        .into());
+    }
     if cfg.session.shard.is_some() && !targets_file {
         return Err(UsageError(
             "--shard splits a targets file's targets: give --targets-file FILE (or targets_file in the config) too".into(),

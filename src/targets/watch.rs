@@ -57,11 +57,19 @@ fn read(path: &Path, shard: Option<Shard>) -> (Result<Vec<Wanted>, String>, Seen
         Ok(t) => t,
         Err(e) => {
             let why = match e.kind() {
-                std::io::ErrorKind::NotFound => "no such file".to_string(),
+                std::io::ErrorKind::NotFound => {
+                    "no such file (create it: a file of no targets is `[]`)".to_string()
+                }
                 std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
                 _ => e.to_string(),
             };
-            return (Err(format!("cannot read {}: {why}", path.display())), seen);
+            return (
+                Err(format!(
+                    "cannot read targets file {}: {why}",
+                    path.display()
+                )),
+                seen,
+            );
         }
     };
     let parsed = super::parse(path, &text, shard).map_err(|e| format!("{}: {e}", path.display()));
