@@ -301,6 +301,38 @@ def scene_fleet() -> None:
     COLS, ROWS = 100, 30
 
 
+def scene_targets() -> None:
+    # A fleet from a Prometheus file-SD targets file: labels as a column; the file rewritten
+    # while it runs (one target dropped, one added), the notice saying so.
+    global COLS, ROWS
+    COLS, ROWS = 130, 14
+    ports = {name: free_port() for name in ["eu", "us", "asia"]}
+    for i, (name, port) in enumerate(ports.items()):
+        start(f"{BIN} serve --port {port} --tick 2s", name=f"srv{i}")
+    targets = Path(DATA) / "targets.yml"
+
+    def write(entries):
+        lines = []
+        for name, region, team in entries:
+            lines += [f"- targets: ['ws://127.0.0.1:{ports[name]}/feed']",
+                      f"  labels: {{name: {name}-feed, region: {region}, team: {team}}}"]
+        tmp = targets.with_suffix(".tmp")
+        tmp.write_text("\n".join(lines) + "\n")
+        tmp.rename(targets)
+
+    write([("eu", "eu-west", "payments"), ("us", "us-east", "payments")])
+    time.sleep(0.5)
+    start(f"{BIN} --targets-file {targets}")
+    wait_for("FLEET 2")
+    time.sleep(3)
+    write([("eu", "eu-west", "payments"), ("asia", "ap-northeast", "search")])
+    wait_for("1 added, 1 removed")
+    time.sleep(2)
+    save("targets-file", "--targets-file: labels as a column, the file re-read as it changes")
+    stop()
+    COLS, ROWS = 100, 30
+
+
 PEERS = ROOT / "tests" / "peers"
 
 
@@ -338,6 +370,7 @@ SCENES = {
     "tls-self-signed": scene_tls,
     "commands": scene_commands,
     "fleet": scene_fleet,
+    "targets-file": scene_targets,
 }
 
 
