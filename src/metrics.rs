@@ -16,7 +16,7 @@ pub use endpoint::{MAX_CONNECTIONS, ScrapeQueue, Scrapes, serve};
 
 use crate::engine::{Cause, ClosedBy};
 use crate::model::{ConnState, ConnStats, RTT_BUCKETS, RttStats};
-use crate::session::TargetsStatus;
+use crate::targets::TargetsStatus;
 
 /// What the metrics show of one endpoint, taken from its stats when a scrape comes.
 #[derive(Debug)]

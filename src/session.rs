@@ -21,7 +21,8 @@ use crate::jsonl::RecordHeader;
 use crate::metrics::{ScrapeQueue, Scrapes};
 use crate::record::{RecordOptions, RecordStatus, Recorder};
 use crate::replay::Player;
-pub use targets::{TargetsChange, TargetsStatus};
+pub use crate::targets::TargetsStatus;
+pub use targets::TargetsChange;
 
 /// One endpoint to watch: its name and how to connect.
 #[derive(Clone, Debug)]

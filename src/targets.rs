@@ -6,7 +6,8 @@ mod watch;
 
 use std::collections::{BTreeMap, HashSet};
 use std::fmt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
 
 use md5::{Digest, Md5};
 use serde::Deserialize;
@@ -33,6 +34,23 @@ pub const RESERVED: [&str; 10] = [
 ];
 /// The most targets one file may hold.
 pub const MAX_TARGETS: usize = 200_000;
+
+/// How the targets file stands, for metrics and the dashboard.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TargetsStatus {
+    /// The file.
+    pub path: PathBuf,
+    /// The last reading was good (else the set is the last good one).
+    pub ok: bool,
+    /// Targets watched from the file.
+    pub targets: usize,
+    /// Readings that changed the set.
+    pub reloads: u64,
+    /// When the set last changed (or was first read).
+    pub changed_at: SystemTime,
+    /// Why the last reading was refused.
+    pub problem: Option<String>,
+}
 
 /// One group of a file-SD file, as Prometheus reads it.
 #[derive(Debug, Deserialize)]

@@ -4,7 +4,6 @@
 //! target that cannot be dialled, keeps the last good set and says why.
 
 use std::collections::{HashMap, HashSet};
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -13,7 +12,7 @@ use tokio::sync::mpsc;
 use super::{Endpoint, SessionOptions};
 use crate::engine::{Command, Tagged};
 use crate::probe::{DEFAULT_MODULE, Prober};
-use crate::targets::{Reload, Wanted, Watcher};
+use crate::targets::{Reload, TargetsStatus, Wanted, Watcher};
 
 /// An endpoint's labels.
 pub type Labels = Arc<[(String, String)]>;
@@ -21,23 +20,6 @@ pub type Labels = Arc<[(String, String)]>;
 /// The first reading: its endpoints, the watcher that brings the next ones, and each
 /// endpoint's URL.
 type FirstReading = (Vec<Endpoint>, Watcher, Vec<String>);
-
-/// How the targets file stands, for metrics and the dashboard.
-#[derive(Clone, Debug, PartialEq)]
-pub struct TargetsStatus {
-    /// The file.
-    pub path: PathBuf,
-    /// The last reading was good (else the set is the last good one).
-    pub ok: bool,
-    /// Targets watched from the file.
-    pub targets: usize,
-    /// Readings that changed the set.
-    pub reloads: u64,
-    /// When the set last changed (or was first read).
-    pub changed_at: SystemTime,
-    /// Why the last reading was refused.
-    pub problem: Option<String>,
-}
 
 /// What a reading of the targets file changed.
 #[derive(Clone, Debug)]
