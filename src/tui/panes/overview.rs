@@ -80,7 +80,7 @@ fn name_width(fleet: &FleetApp) -> usize {
         .clamp(8, 28)
 }
 
-/// The labels column's width: the longest labels, within 8..=24; 0 when no endpoint has any.
+/// The labels column's width: the longest labels, within 8..=32; 0 when no endpoint has any.
 fn labels_width(fleet: &FleetApp) -> usize {
     match fleet
         .watched()
@@ -89,7 +89,7 @@ fn labels_width(fleet: &FleetApp) -> usize {
         .unwrap_or(0)
     {
         0 => 0,
-        n => (n + 1).clamp(8, 24),
+        n => (n + 1).clamp(8, 32),
     }
 }
 
