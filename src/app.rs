@@ -1,5 +1,7 @@
 //! The binary's edge: parse arguments, pick a mode, map errors to one line and an exit code.
 
+mod report_command;
+
 use std::process::ExitCode;
 
 use anyhow::Context as _;
@@ -172,7 +174,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Some(Cmd::Replay(args)) => replay(args),
-        Some(Cmd::Report(args)) => crate::report::command(&args),
+        Some(Cmd::Report(args)) => report_command::command(&args),
         Some(Cmd::Completions { shell }) => {
             clap_complete::generate(shell, &mut Cli::command(), "wsmon", &mut std::io::stdout());
             Ok(ExitCode::SUCCESS)

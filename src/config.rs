@@ -3,6 +3,7 @@
 //! is allowed. The keys themselves are one table (`keys`); `file` reads the file against it,
 //! `layer` merges and checks, `endpoints` assembles a fleet.
 
+mod args;
 pub mod endpoints;
 pub mod file;
 pub mod keys;
@@ -16,8 +17,8 @@ use std::path::{Path, PathBuf};
 
 use thiserror::Error;
 
-use crate::cli::ConnArgs;
 use crate::session::{Endpoint, SessionOptions};
+pub use args::ConnArgs;
 pub use endpoints::{Configured, name_for};
 use file::LoadedFile;
 pub use values::parse_proxy;

@@ -134,18 +134,15 @@ pub fn cert_detail(c: &crate::engine::CertInfo) -> String {
 
 /// The upgrade request wsmon sent, as the detail of a refused handshake shows it: the
 /// headers that were configured (secret values masked) and the handshake's own.
-pub fn request_sent(h: &crate::jsonl::RecordHeader) -> String {
-    let mut out = format!(
-        "\n\nthe request sent (secret values masked):\nGET {}\n",
-        h.url
-    );
-    for (n, v) in &h.headers {
+pub fn request_sent(url: &str, headers: &[(String, String)], subprotocols: &[String]) -> String {
+    let mut out = format!("\n\nthe request sent (secret values masked):\nGET {url}\n");
+    for (n, v) in headers {
         out.push_str(&format!("{n}: {v}\n"));
     }
-    if !h.subprotocols.is_empty() {
+    if !subprotocols.is_empty() {
         out.push_str(&format!(
             "Sec-WebSocket-Protocol: {}\n",
-            h.subprotocols.join(", ")
+            subprotocols.join(", ")
         ));
     }
     out.push_str("(and Host, Upgrade, Connection, Sec-WebSocket-Key, Sec-WebSocket-Version)");

@@ -329,7 +329,7 @@ mod tests {
             Keymap::markdown_table(),
             "README.md's keys table is not the bindings table: paste Keymap::markdown_table()"
         );
-        let sample = crate::config::SAMPLE_CONFIG.replace("\n# ", " ");
+        let sample = include_str!("../config.toml").replace("\n# ", " ");
         for a in ACTIONS.iter().filter(|a| a.act.is_some()) {
             assert!(
                 sample.contains(&format!(" {},", a.name))

@@ -11,6 +11,8 @@ pub mod error;
 pub mod headless;
 pub mod jsonl;
 pub mod keymap;
+#[cfg(test)]
+mod layering;
 pub mod logging;
 pub mod metrics;
 pub mod model;

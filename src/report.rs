@@ -3,7 +3,6 @@
 //! Markdown and to an HTML page.
 
 mod build;
-mod command;
 mod document;
 mod evidence;
 mod html;
@@ -16,7 +15,6 @@ use crate::engine::{Dir, Event, HttpFailure, Kind, Stamped};
 use crate::jsonl::RecordHeader;
 use crate::model::ConnStats;
 
-pub use command::command;
 pub use document::{Block, Chart, Document};
 
 /// Connections and outages the report keeps (a dashboard keeps fewer).

@@ -8,7 +8,7 @@ use super::file::{LoadedFile, Table};
 use super::keys::{KEYS, Key, Kind, Scope, Slot, Value};
 use super::values::no_proxy_matches;
 use super::{ConfigError, Provenance, Source, at};
-use crate::cli::ConnArgs;
+use crate::config::ConnArgs;
 use crate::engine::ConnSettings;
 use crate::session::SessionOptions;
 use crate::text;

@@ -223,7 +223,7 @@ pub fn list(file: Option<&LoadedFile>) -> String {
 mod tests {
     use std::path::Path;
 
-    use crate::cli::ConnArgs;
+    use crate::config::ConnArgs;
     use crate::config::{Config, ConfigError, file, load};
     use crate::engine::Preset;
 

@@ -171,7 +171,8 @@ impl App {
                 let mut text = describe::failure_detail(f);
                 if f.http.is_some() {
                     // Did the token go out? The answer is in what was sent.
-                    text.push_str(&describe::request_sent(&self.opts.header));
+                    let h = &self.opts.header;
+                    text.push_str(&describe::request_sent(&h.url, &h.headers, &h.subprotocols));
                 }
                 let (head, rest) = text.split_once('\n').unwrap_or((&text, ""));
                 self.failure_row(at, Level::Bad, head.to_string(), rest.to_string());

@@ -3,15 +3,15 @@
 
 use std::process::ExitCode;
 
-use super::{ReportBuilder, Source};
 use crate::error::UsageError;
 use crate::jsonl::Item;
+use crate::report::{ReportBuilder, Source};
 
 /// Skipped lines named one by one on stderr; the rest are counted.
 const NAMED_SKIPS: u64 = 20;
 
 /// Runs `wsmon report`.
-pub fn command(args: &crate::cli::ReportArgs) -> anyhow::Result<ExitCode> {
+pub(super) fn command(args: &crate::cli::ReportArgs) -> anyhow::Result<ExitCode> {
     crate::jsonl::check_recording(&args.file).map_err(|e| UsageError(e.to_string()))?;
     let reader = crate::jsonl::Reader::open(&args.file).map_err(|e| {
         UsageError(format!(
@@ -75,9 +75,9 @@ pub fn command(args: &crate::cli::ReportArgs) -> anyhow::Result<ExitCode> {
         args.payloads.then_some(&tail[..]),
     );
     let text = if html {
-        super::html(&doc)
+        crate::report::html(&doc)
     } else {
-        super::markdown(&doc)
+        crate::report::markdown(&doc)
     };
     let out = args.output.clone().unwrap_or_else(|| {
         let mut p = args.file.clone().into_os_string();
