@@ -13,6 +13,10 @@
 //!     cargo bench --bench wsmon-bench -- --quick            # smaller and shorter
 //!     cargo bench --bench wsmon-bench -- --only ingest,render   # some sections
 
+// A counting allocator (render.rs) measures the heap a message costs: the benchmark's one
+// unsafe code. Its items are `pub` for the smoke test that includes it as a module.
+#![allow(unsafe_code, unreachable_pub)]
+
 mod fleet;
 mod ingest;
 mod probe;

@@ -2,16 +2,16 @@
 //! pairs as an object in order.
 
 /// `ts` as RFC 3339 with milliseconds.
-pub mod rfc3339 {
+pub(super) mod rfc3339 {
     use std::time::SystemTime;
 
     use serde::{Deserialize, Deserializer, Serializer};
 
-    pub fn serialize<S: Serializer>(at: &SystemTime, s: S) -> Result<S::Ok, S::Error> {
+    pub(crate) fn serialize<S: Serializer>(at: &SystemTime, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&crate::text::timestamp(*at))
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<SystemTime, D::Error> {
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<SystemTime, D::Error> {
         let text = String::deserialize(d)?;
         humantime::parse_rfc3339(&text)
             .map_err(|e| serde::de::Error::custom(format!("bad timestamp `{text}` ({e})")))
@@ -19,14 +19,17 @@ pub mod rfc3339 {
 }
 
 /// Name/value pairs as a JSON object, in order.
-pub mod pairs {
+pub(super) mod pairs {
     use std::fmt;
 
     use serde::de::{MapAccess, Visitor};
     use serde::ser::SerializeMap;
     use serde::{Deserializer, Serializer};
 
-    pub fn serialize<S: Serializer>(pairs: &[(String, String)], s: S) -> Result<S::Ok, S::Error> {
+    pub(crate) fn serialize<S: Serializer>(
+        pairs: &[(String, String)],
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
         let mut m = s.serialize_map(Some(pairs.len()))?;
         for (k, v) in pairs {
             m.serialize_entry(k, v)?;
@@ -34,7 +37,9 @@ pub mod pairs {
         m.end()
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<(String, String)>, D::Error> {
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Vec<(String, String)>, D::Error> {
         struct V;
         impl<'de> Visitor<'de> for V {
             type Value = Vec<(String, String)>;
@@ -54,10 +59,10 @@ pub mod pairs {
 }
 
 /// `pairs`, optional.
-pub mod opt_pairs {
+pub(super) mod opt_pairs {
     use serde::{Deserialize, Deserializer, Serializer};
 
-    pub fn serialize<S: Serializer>(
+    pub(crate) fn serialize<S: Serializer>(
         pairs: &Option<Vec<(String, String)>>,
         s: S,
     ) -> Result<S::Ok, S::Error> {
@@ -67,7 +72,7 @@ pub mod opt_pairs {
         }
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
         d: D,
     ) -> Result<Option<Vec<(String, String)>>, D::Error> {
         #[derive(Deserialize)]

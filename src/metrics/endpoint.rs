@@ -18,15 +18,15 @@ use crate::probe::Prober;
 /// theirs for seconds, so there is room for `MAX_PROBES` of them and as many scrapes.
 pub const MAX_CONNECTIONS: usize = 2 * crate::probe::MAX_PROBES;
 /// How long a client has to send its whole request head (a scraper sends it at once).
-pub const HEAD_WITHIN: Duration = Duration::from_secs(2);
+pub(super) const HEAD_WITHIN: Duration = Duration::from_secs(2);
 /// How long a scrape waits for the frontend to answer.
-pub const ANSWER_WITHIN: Duration = Duration::from_secs(10);
+pub(super) const ANSWER_WITHIN: Duration = Duration::from_secs(10);
 /// How long a client has to take the whole answer.
-pub const WRITE_WITHIN: Duration = Duration::from_secs(5);
+pub(super) const WRITE_WITHIN: Duration = Duration::from_secs(5);
 /// Renderings are at least this far apart: scrapes that come sooner wait for the next one,
 /// so a scrape flood costs at most four walks over every endpoint's stats a second, and
 /// every answer is rendered after its request came.
-pub const RENDER_GAP: Duration = Duration::from_millis(250);
+pub(super) const RENDER_GAP: Duration = Duration::from_millis(250);
 /// A probe's answer: the text format blackbox exporter answers in.
 const EXPOSITION: &str = "text/plain; version=0.0.4; charset=utf-8";
 /// The longest request head read.

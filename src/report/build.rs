@@ -20,7 +20,7 @@ pub(super) fn dur(d: Duration) -> String {
 use text::between;
 
 /// The verdict in one line: what is wrong (if anything), then the finding.
-pub fn headline(b: &ReportBuilder, now: SystemTime) -> String {
+pub(super) fn headline(b: &ReportBuilder, now: SystemTime) -> String {
     let s = &b.stats;
     let watched = s
         .started
@@ -59,7 +59,7 @@ pub fn headline(b: &ReportBuilder, now: SystemTime) -> String {
 }
 
 /// The whole report.
-pub fn document(
+pub(super) fn document(
     b: &ReportBuilder,
     now: SystemTime,
     source: Source<'_>,

@@ -13,7 +13,7 @@ use crate::text;
 const WIDTH: f64 = 960.0;
 
 /// The document as an HTML page.
-pub fn render(doc: &Document) -> String {
+pub(super) fn render(doc: &Document) -> String {
     let mut body = format!("<h1>{}</h1>\n", escape(&doc.title));
     for block in &doc.blocks {
         match block {

@@ -6,7 +6,7 @@ use super::document::{Block, Document};
 use crate::text;
 
 /// The document as Markdown.
-pub fn render(doc: &Document) -> String {
+pub(super) fn render(doc: &Document) -> String {
     let mut md = format!("# {}\n", text::sanitize(&doc.title));
     for block in &doc.blocks {
         if matches!(block, Block::Chart(_)) {
@@ -47,7 +47,7 @@ pub fn render(doc: &Document) -> String {
 }
 
 /// Names and values in two aligned columns, each value on one line.
-pub fn fields_text(fields: &[(&str, String)]) -> String {
+pub(super) fn fields_text(fields: &[(&str, String)]) -> String {
     let width = fields.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
     let mut out = String::new();
     for (k, v) in fields {

@@ -15,7 +15,7 @@ use crate::probe::{DEFAULT_MODULE, Prober};
 use crate::targets::{Reload, TargetsStatus, Wanted, Watcher};
 
 /// An endpoint's labels.
-pub type Labels = Arc<[(String, String)]>;
+pub(super) type Labels = Arc<[(String, String)]>;
 
 /// The first reading: its endpoints, the watcher that brings the next ones, and each
 /// endpoint's URL.

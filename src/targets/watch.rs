@@ -10,7 +10,7 @@ use tokio::task::JoinHandle;
 use super::{Shard, Wanted};
 
 /// How often the file's size and time are looked at.
-pub const POLL: Duration = Duration::from_secs(1);
+pub(super) const POLL: Duration = Duration::from_secs(1);
 /// The largest targets file read (200,000 targets with labels fit).
 const MAX_FILE: u64 = 64 << 20;
 

@@ -133,6 +133,7 @@ impl Daemon {
     pub fn kill_group(&mut self) {
         if let Some(pid) = self.child.id() {
             // SAFETY: kill(2) with a process group id is a plain system call.
+            #[allow(unsafe_code)]
             unsafe {
                 libc::kill(-(pid as i32), libc::SIGKILL);
             }

@@ -1,5 +1,5 @@
 //! Shared helpers: an engine probe that records every event, and fast settings for tests.
-#![allow(dead_code)]
+#![allow(dead_code, unreachable_pub)]
 
 pub mod bin;
 pub mod brokers;

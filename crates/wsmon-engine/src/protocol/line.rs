@@ -5,7 +5,7 @@
 use bytes::Bytes;
 
 use super::Payload;
-use crate::engine::event::Kind;
+use crate::event::Kind;
 
 /// What a written value asks to send.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -26,7 +26,7 @@ impl Line {
             if !(hex.is_empty() || hex.starts_with(char::is_whitespace)) {
                 return Ok(Line::Typed(value.to_string()));
             }
-            let data = crate::text::parse_hex(hex)?;
+            let data = crate::fmt::parse_hex(hex)?;
             return Ok(Line::Raw(Payload::binary(data)));
         }
         if let Some(text) = value.strip_prefix("/raw")

@@ -1,12 +1,36 @@
-//! The connection engine: one tokio task owns the WebSocket and streams typed events to a
-//! frontend, which answers with typed commands. Nothing here draws or prints.
+//! wsmon's connection engine: one tokio task owns a WebSocket and streams typed events to a
+//! frontend, which answers with typed commands. Nothing here draws or prints; the frontends
+//! (wsmon's dashboard, its JSON lines, its metrics) fold the events.
+//!
+//! The engine dials (DNS, TCP, an HTTP proxy's CONNECT, TLS, the upgrade), timing each phase
+//! and naming the one that failed; keeps the connection alive with pings and an application
+//! heartbeat; speaks the presets' protocols (Socket.IO, graphql-ws, MQTT, STOMP);
+//! reconnects with backoff and jitter; queues what is sent while down.
+//!
+//! ```no_run
+//! use wsmon_engine::{ConnSettings, Engine, Event, target::Target};
+//!
+//! # async fn watch() {
+//! let settings = ConnSettings::new(Target::parse("wss://echo.example.com/").unwrap());
+//! let mut engine = Engine::spawn(settings);
+//! while let Some(batch) = engine.events.recv().await {
+//!     for stamped in batch.iter() {
+//!         if let Event::Open(info) = &stamped.event {
+//!             println!("open after {:?} of TLS", info.phases.tls);
+//!         }
+//!     }
+//! }
+//! # }
+//! ```
 
 pub mod backoff;
 pub mod close_code;
 pub mod command;
 mod contained;
+pub mod deadline;
 pub mod dial;
 pub mod event;
+pub mod fmt;
 pub mod heartbeat;
 pub mod http;
 pub mod protocol;

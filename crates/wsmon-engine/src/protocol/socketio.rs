@@ -14,12 +14,12 @@ use serde_json::{Map, Value};
 use tokio::time::Instant;
 
 use super::{Driver, Due, Encoded, Payload, Reaction, Seen};
-use crate::engine::event::Kind;
-use crate::engine::settings::ConnSettings;
-use crate::text;
+use crate::event::Kind;
+use crate::fmt as text;
+use crate::settings::ConnSettings;
 
 /// Socket.IO's state: the session kept across connections, and this connection's.
-pub struct SocketIo {
+pub(super) struct SocketIo {
     namespace: String,
     /// The CONNECT packet's auth object (`init_payload`).
     auth: Map<String, Value>,
@@ -40,7 +40,7 @@ pub struct SocketIo {
 
 impl SocketIo {
     /// A driver for settings `s` (its namespace, and `init_payload` as the auth object).
-    pub fn new(s: &ConnSettings) -> SocketIo {
+    pub(super) fn new(s: &ConnSettings) -> SocketIo {
         let auth = s
             .init_payload
             .as_deref()
@@ -326,7 +326,7 @@ impl Driver for SocketIo {
 
 /// `42["tick",{"n":1}]` as `tick {"n":1}`; acks and namespaced events likewise; with
 /// `offsets`, the last argument of an event is the session's offset.
-pub fn decode(text: &str, offsets: bool) -> Option<String> {
+pub(super) fn decode(text: &str, offsets: bool) -> Option<String> {
     let rest = text
         .strip_prefix("42")
         .or_else(|| text.strip_prefix("43"))?;
@@ -371,7 +371,7 @@ pub fn decode(text: &str, offsets: bool) -> Option<String> {
 /// What a line emits in the namespace of `prefix` (`/chat,` or empty): `name {json}` is
 /// `42/chat,["name",{json}]`; a line that is already a Socket.IO packet (starts with a
 /// digit) goes as written.
-pub fn emit(line: &str, prefix: &str) -> String {
+pub(super) fn emit(line: &str, prefix: &str) -> String {
     let line = line.trim();
     if line.starts_with(|c: char| c.is_ascii_digit()) {
         return line.to_string();

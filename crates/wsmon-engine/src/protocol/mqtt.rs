@@ -13,11 +13,11 @@ use std::time::Duration;
 use bytes::Bytes;
 use tokio::time::Instant;
 
-pub use packet::Version;
+pub(super) use packet::Version;
 
 use super::{Driver, Due, Encoded, Payload, Reaction, Seen};
-use crate::engine::event::Kind;
-use crate::engine::settings::ConnSettings;
+use crate::event::Kind;
+use crate::settings::ConnSettings;
 use packet::Packet;
 
 /// Which MQTT version to speak.
@@ -47,7 +47,7 @@ impl VersionChoice {
 }
 
 /// MQTT's state on one engine.
-pub struct Mqtt {
+pub(super) struct Mqtt {
     choice: VersionChoice,
     version: Version,
     client_id: String,
@@ -67,7 +67,7 @@ pub struct Mqtt {
 
 impl Mqtt {
     /// A driver for settings `s`.
-    pub fn new(s: &ConnSettings) -> Mqtt {
+    pub(super) fn new(s: &ConnSettings) -> Mqtt {
         let keepalive = super::app_interval(s)
             .map_or(0, |i| i.as_secs_f64().ceil().clamp(1.0, 65_535.0) as u16);
         let login = super::login(s);
@@ -122,7 +122,7 @@ impl Mqtt {
             if self.keepalive == 0 {
                 "off".to_string()
             } else {
-                crate::text::duration(Duration::from_secs(u64::from(self.keepalive)))
+                crate::fmt::duration(Duration::from_secs(u64::from(self.keepalive)))
             }
         );
         if session_present {
@@ -269,7 +269,7 @@ impl Driver for Mqtt {
     fn on_deadline(&mut self, _now: Instant) -> Due {
         Due::Dead(format!(
             "MQTT: no CONNACK within {} of CONNECT (is this an MQTT broker's WebSocket listener?)",
-            crate::text::duration(self.wait)
+            crate::fmt::duration(self.wait)
         ))
     }
 
@@ -319,7 +319,7 @@ impl Driver for Mqtt {
 }
 
 /// A WebSocket message of MQTT packets as a person reads them: PUBLISH as `topic payload`.
-pub fn decode(data: &[u8]) -> Option<String> {
+pub(super) fn decode(data: &[u8]) -> Option<String> {
     let mut out = Vec::new();
     let mut rest = data;
     // The level is not known from one message: MQTT 5 packets are read as 5 when 3.1.1
@@ -339,7 +339,7 @@ pub fn decode(data: &[u8]) -> Option<String> {
 fn shown(p: Packet) -> String {
     let payload = |b: &Bytes| match std::str::from_utf8(b) {
         Ok(t) => t.to_string(),
-        Err(_) => crate::text::preview_hex(b, 64),
+        Err(_) => crate::fmt::preview_hex(b, 64),
     };
     match p {
         Packet::Connect {
@@ -404,7 +404,7 @@ mod tests {
             subscribe: subscribe.iter().map(|s| s.to_string()).collect(),
             client_id: Some("wsmon-test".into()),
             username: Some("alice".into()),
-            password: Some(crate::engine::settings::Secret("s3cret".into())),
+            password: Some(crate::settings::Secret("s3cret".into())),
             ..ConnSettings::default()
         })
     }

@@ -570,7 +570,7 @@ pub fn timeout_failure(
     limit: std::time::Duration,
     proxy: Option<&super::settings::Proxy>,
 ) -> Failure {
-    let secs = crate::text::duration(limit);
+    let secs = crate::fmt::duration(limit);
     if let Some(p) = proxy
         && matches!(phase, Phase::Dns | Phase::Tcp | Phase::Proxy)
     {
@@ -605,7 +605,7 @@ pub fn timeout_failure(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::target::Target;
+    use crate::target::Target;
 
     #[test]
     fn request_carries_headers_subprotocols_and_url_credentials() {

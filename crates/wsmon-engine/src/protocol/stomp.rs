@@ -11,15 +11,15 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::{Driver, Due, Encoded, Payload, Reaction, Seen};
-use crate::engine::event::Kind;
-use crate::engine::settings::ConnSettings;
+use crate::event::Kind;
+use crate::settings::ConnSettings;
 
 /// The subprotocols offered, newest first.
-pub const SUBPROTOCOLS: [&str; 3] = ["v12.stomp", "v11.stomp", "v10.stomp"];
+pub(super) const SUBPROTOCOLS: [&str; 3] = ["v12.stomp", "v11.stomp", "v10.stomp"];
 
 /// A frame: its command, headers and body.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Frame {
+pub(super) struct Frame {
     /// CONNECTED, MESSAGE, ERROR, RECEIPT...
     pub command: String,
     /// Headers in order (the first of a repeated one counts).
@@ -30,7 +30,7 @@ pub struct Frame {
 
 impl Frame {
     /// The first value of header `name`.
-    pub fn header(&self, name: &str) -> Option<&str> {
+    pub(super) fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
             .find(|(k, _)| k == name)
@@ -71,7 +71,7 @@ fn escape(v: &str) -> String {
 }
 
 /// Reads a frame; `None` for a heart-beat (EOLs only) or what is not a frame.
-pub fn parse(data: &[u8]) -> Option<Frame> {
+pub(super) fn parse(data: &[u8]) -> Option<Frame> {
     let start = data.iter().position(|b| *b != b'\n' && *b != b'\r')?;
     let data = &data[start..];
     let head_end = data
@@ -134,7 +134,7 @@ fn frame(command: &str, headers: &[(&str, &str)], body: &str) -> String {
 }
 
 /// STOMP's state on one engine.
-pub struct Stomp {
+pub(super) struct Stomp {
     host: String,
     login: Option<(String, String)>,
     destinations: Vec<String>,
@@ -156,7 +156,7 @@ pub struct Stomp {
 
 impl Stomp {
     /// A driver for settings `s`.
-    pub fn new(s: &ConnSettings) -> Stomp {
+    pub(super) fn new(s: &ConnSettings) -> Stomp {
         let login = super::login(s);
         Stomp {
             host: s
@@ -217,7 +217,7 @@ impl Stomp {
         if let Some(server) = f.header("server") {
             detail.push_str(&format!(" · server {server}"));
         }
-        let beats = |d: Option<Duration>| d.map_or("off".to_string(), crate::text::duration);
+        let beats = |d: Option<Duration>| d.map_or("off".to_string(), crate::fmt::duration);
         detail.push_str(&format!(
             " · heart-beats: wsmon {}, server {}",
             beats(self.send_every),
@@ -329,7 +329,7 @@ impl Driver for Stomp {
         if self.connected_by.is_some_and(|t| now >= t) {
             return Due::Dead(format!(
                 "STOMP: no CONNECTED within {} of CONNECT (is this a STOMP endpoint?)",
-                crate::text::duration(self.wait)
+                crate::fmt::duration(self.wait)
             ));
         }
         if let (Some(limit), Some(every)) = (self.silence_limit(), self.hear_every)
@@ -337,8 +337,8 @@ impl Driver for Stomp {
         {
             return Due::Dead(format!(
                 "STOMP: no heart-beat from the server for {} (agreed every {}): the session is gone",
-                crate::text::duration(now - self.last_heard),
-                crate::text::duration(every)
+                crate::fmt::duration(now - self.last_heard),
+                crate::fmt::duration(every)
             ));
         }
         match (self.next_beat, self.send_every) {
@@ -406,7 +406,7 @@ impl Driver for Stomp {
 
 /// A frame as a person reads it: MESSAGE as `destination body`, others by their command and
 /// telling headers; a heart-beat as such.
-pub fn decode(data: &[u8]) -> Option<String> {
+pub(super) fn decode(data: &[u8]) -> Option<String> {
     if !data.is_empty() && data.iter().all(|b| *b == b'\n' || *b == b'\r') {
         return Some("heart-beat".into());
     }
@@ -451,7 +451,7 @@ mod tests {
         Stomp::new(&ConnSettings {
             subscribe: subscribe.iter().map(|s| s.to_string()).collect(),
             username: Some("guest".into()),
-            password: Some(crate::engine::settings::Secret("guest".into())),
+            password: Some(crate::settings::Secret("guest".into())),
             stomp_host: Some("/".into()),
             ..ConnSettings::default()
         })

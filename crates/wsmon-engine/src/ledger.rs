@@ -193,7 +193,7 @@ impl Task {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::Kind;
+    use crate::Kind;
 
     fn msg(id: u64) -> Outgoing {
         Outgoing::new(id, Kind::Text, "m".into(), false)

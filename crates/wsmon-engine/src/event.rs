@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-pub use crate::engine::tls::CertInfo;
+pub use crate::tls::CertInfo;
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 

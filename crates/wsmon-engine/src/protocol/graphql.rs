@@ -18,11 +18,11 @@ use serde_json::{Value, json};
 use tokio::time::Instant;
 
 use super::{Driver, Due, Encoded, Payload, Reaction, Seen};
-use crate::engine::event::Kind;
-use crate::engine::settings::ConnSettings;
+use crate::event::Kind;
+use crate::settings::ConnSettings;
 
 /// The subprotocols offered, in the order both kinds of server accept.
-pub const SUBPROTOCOLS: [&str; 2] = ["graphql-ws", "graphql-transport-ws"];
+pub(super) const SUBPROTOCOLS: [&str; 2] = ["graphql-ws", "graphql-transport-ws"];
 
 /// Which of the two protocols the server chose.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -34,7 +34,7 @@ enum Flavour {
 }
 
 /// GraphQL's state on one engine.
-pub struct Graphql {
+pub(super) struct Graphql {
     payload: Option<Value>,
     subscriptions: Vec<String>,
     wait: Duration,
@@ -49,7 +49,7 @@ pub struct Graphql {
 
 impl Graphql {
     /// A driver for settings `s`: `init_payload` and the `subscribe` documents.
-    pub fn new(s: &ConnSettings) -> Graphql {
+    pub(super) fn new(s: &ConnSettings) -> Graphql {
         Graphql {
             payload: s
                 .init_payload
@@ -230,14 +230,14 @@ impl Driver for Graphql {
         {
             return Due::Dead(format!(
                 "GraphQL (legacy subscriptions-transport-ws): no keep-alive (ka) from the server for {}; it sent one every {}: the session is gone",
-                crate::text::duration(now.saturating_duration_since(last)),
-                crate::text::duration(every)
+                crate::fmt::duration(now.saturating_duration_since(last)),
+                crate::fmt::duration(every)
             ));
         }
         Due::Dead(format!(
             "{}: no connection_ack within {} of connection_init (graphql-ws closes with 4408 when the init is late, 4403 when it is refused)",
             self.protocol(),
-            crate::text::duration(self.wait)
+            crate::fmt::duration(self.wait)
         ))
     }
 
@@ -274,7 +274,7 @@ impl Driver for Graphql {
 }
 
 /// A result as `next #1 {...}`, `data #1 {...}`, `error #1 [...]`, `complete #1`.
-pub fn decode(text: &str) -> Option<String> {
+pub(super) fn decode(text: &str) -> Option<String> {
     let v: Value = serde_json::from_str(text).ok()?;
     let t = kind(&v)?;
     let id = v

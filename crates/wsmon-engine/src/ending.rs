@@ -166,10 +166,7 @@ impl Task {
                 self.schedule_retry(None)
             }
             End::Stale(silent) => {
-                let reason = format!(
-                    "no data for {} (stale_after)",
-                    crate::text::duration(silent)
-                );
+                let reason = format!("no data for {} (stale_after)", crate::fmt::duration(silent));
                 self.sink.push(Event::Closing {
                     code: 1000,
                     reason: reason.clone(),
@@ -215,8 +212,8 @@ impl Task {
                     && let Some(p) = self.protocol.as_mut()
                 {
                     for p in p.farewell() {
-                        self.sink.push(Event::Message(crate::engine::Message {
-                            dir: crate::engine::Dir::Out,
+                        self.sink.push(Event::Message(crate::Message {
+                            dir: crate::Dir::Out,
                             kind: p.kind,
                             data: p.shown.clone().unwrap_or_else(|| p.data.clone()),
                             id: 0,
@@ -271,12 +268,12 @@ impl Task {
             let lives: Vec<String> = self
                 .short_of_app
                 .iter()
-                .map(|d| crate::text::duration(*d))
+                .map(|d| crate::fmt::duration(*d))
                 .collect();
             self.sink.push(Event::Warning(super::event::Warning::Note(format!(
                 "the server ended the last 2 connections after {}, sooner than the application heartbeat's interval ({}): if it wants an application ping more often, set app_ping_interval below that",
                 lives.join(" and "),
-                crate::text::duration(interval)
+                crate::fmt::duration(interval)
             ))));
         }
     }
@@ -307,7 +304,7 @@ impl Task {
 
     /// The heartbeat's verdict in words: the short reason of the close, and what was seen.
     fn verdict(&self, why: &Why, uptime: Duration) -> (String, String) {
-        let timeout = crate::text::duration(self.s.pong_timeout);
+        let timeout = crate::fmt::duration(self.s.pong_timeout);
         match why {
             Why::NoPong { answered } => {
                 let reason = format!("no pong for {timeout}");
@@ -318,7 +315,7 @@ impl Task {
                 } else {
                     format!(
                         "the server accepted the connection {} ago but has answered no ping on it: it does not answer pings, or the path drops them",
-                        crate::text::duration(uptime)
+                        crate::fmt::duration(uptime)
                     )
                 };
                 (reason.clone(), format!("{reason}: {seen}"))

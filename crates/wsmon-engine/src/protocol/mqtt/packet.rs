@@ -24,7 +24,7 @@ impl Version {
 
 /// A packet read from the broker (or one wsmon sent, for display).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Packet {
+pub(super) enum Packet {
     /// CONNECT (shown, never parsed for its password).
     Connect {
         /// Protocol level.
@@ -94,7 +94,7 @@ pub enum Packet {
 
 /// Reads one packet from the start of `buf`: the packet and its length, `Ok(None)` when more
 /// bytes are needed, an error when the bytes are not MQTT.
-pub fn read(buf: &[u8], v: Version) -> Result<Option<(Packet, usize)>, String> {
+pub(super) fn read(buf: &[u8], v: Version) -> Result<Option<(Packet, usize)>, String> {
     let Some(&first) = buf.first() else {
         return Ok(None);
     };
@@ -281,7 +281,12 @@ fn put_str(out: &mut BytesMut, s: &str) {
 }
 
 /// CONNECT with a clean session.
-pub fn connect(v: Version, client_id: &str, keepalive: u16, login: Option<(&str, &str)>) -> Bytes {
+pub(super) fn connect(
+    v: Version,
+    client_id: &str,
+    keepalive: u16,
+    login: Option<(&str, &str)>,
+) -> Bytes {
     let mut b = BytesMut::new();
     put_str(&mut b, "MQTT");
     b.put_u8(match v {
@@ -311,7 +316,7 @@ pub fn connect(v: Version, client_id: &str, keepalive: u16, login: Option<(&str,
 }
 
 /// PUBLISH; `id` for QoS 1.
-pub fn publish(v: Version, topic: &str, payload: &[u8], id: Option<u16>) -> Bytes {
+pub(super) fn publish(v: Version, topic: &str, payload: &[u8], id: Option<u16>) -> Bytes {
     let mut b = BytesMut::new();
     put_str(&mut b, topic);
     if let Some(id) = id {
@@ -325,12 +330,12 @@ pub fn publish(v: Version, topic: &str, payload: &[u8], id: Option<u16>) -> Byte
 }
 
 /// PUBACK for a QoS 1 PUBLISH received.
-pub fn puback(id: u16) -> Bytes {
+pub(super) fn puback(id: u16) -> Bytes {
     framed(0x40, &id.to_be_bytes())
 }
 
 /// SUBSCRIBE to `filters`, each at QoS 1.
-pub fn subscribe(v: Version, id: u16, filters: &[String]) -> Bytes {
+pub(super) fn subscribe(v: Version, id: u16, filters: &[String]) -> Bytes {
     let mut b = BytesMut::new();
     b.put_u16(id);
     if v == Version::V5 {
@@ -344,17 +349,17 @@ pub fn subscribe(v: Version, id: u16, filters: &[String]) -> Bytes {
 }
 
 /// PINGREQ.
-pub fn pingreq() -> Bytes {
+pub(super) fn pingreq() -> Bytes {
     Bytes::from_static(&[0xc0, 0x00])
 }
 
 /// DISCONNECT (normal disconnection).
-pub fn disconnect() -> Bytes {
+pub(super) fn disconnect() -> Bytes {
     Bytes::from_static(&[0xe0, 0x00])
 }
 
 /// A CONNACK code in words (3.1.1 return codes, 5 reason codes).
-pub fn connack_words(v: Version, code: u8) -> &'static str {
+pub(super) fn connack_words(v: Version, code: u8) -> &'static str {
     match (v, code) {
         (_, 0) => "accepted",
         (Version::V311, 1) => "unacceptable protocol version",
@@ -378,7 +383,7 @@ pub fn connack_words(v: Version, code: u8) -> &'static str {
 }
 
 /// A SUBACK code in words: the QoS granted, or why the filter was refused.
-pub fn suback_words(code: u8) -> String {
+pub(super) fn suback_words(code: u8) -> String {
     match code {
         0..=2 => format!("granted QoS {code}"),
         0x80 => "refused".into(),

@@ -3,7 +3,7 @@
 
 /// What a certificate says about itself, borrowed from its DER.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct CertFacts<'a> {
+pub(super) struct CertFacts<'a> {
     /// The issuer `Name`, as encoded (compared byte for byte with subjects).
     pub issuer: &'a [u8],
     /// The subject `Name`, as encoded.
@@ -18,7 +18,7 @@ pub struct CertFacts<'a> {
 
 impl<'a> CertFacts<'a> {
     /// Reads the facts of a DER certificate; `None` if it is not one.
-    pub fn parse(der: &'a [u8]) -> Option<CertFacts<'a>> {
+    pub(super) fn parse(der: &'a [u8]) -> Option<CertFacts<'a>> {
         let (tag, cert, _) = tlv(der)?;
         expect(tag, SEQUENCE)?;
         let (tag, tbs, _) = tlv(cert)?;
@@ -64,7 +64,7 @@ impl<'a> CertFacts<'a> {
     }
 
     /// The names in its subjectAltName: DNS names as written, IP addresses in their usual form.
-    pub fn names(&self) -> Vec<String> {
+    pub(super) fn names(&self) -> Vec<String> {
         const SAN: &[u8] = &[0x55, 0x1d, 0x11];
         let mut out = Vec::new();
         let mut exts = self.extensions;
@@ -106,7 +106,7 @@ impl<'a> CertFacts<'a> {
     }
 
     /// Whether it names itself as its issuer.
-    pub fn self_issued(&self) -> bool {
+    pub(super) fn self_issued(&self) -> bool {
         self.issuer == self.subject
     }
 }
@@ -223,7 +223,7 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
 
 /// A `Name` as people write it: `CN=api.example.com, O=Example`; the attributes that name
 /// things (CN, OU, O, L, ST, C), most specific first.
-pub fn name_text(name: &[u8]) -> String {
+pub(super) fn name_text(name: &[u8]) -> String {
     const KNOWN: [(&[u8], &str); 6] = [
         (&[0x55, 0x04, 0x03], "CN"),
         (&[0x55, 0x04, 0x0b], "OU"),
