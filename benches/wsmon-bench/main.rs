@@ -25,7 +25,7 @@ mod reaction;
 mod render;
 // The tests' tmux harness; the benchmark uses only part of it.
 #[allow(dead_code)]
-#[path = "../../tests/common/tmux.rs"]
+#[path = "../../tests/suite/common/tmux.rs"]
 mod tmux;
 
 use std::path::PathBuf;
