@@ -196,7 +196,7 @@ impl Keymap {
             .collect()
     }
 
-    /// The README's table of actions, keys and commands (a test checks the README holds it).
+    /// The table of actions, keys and commands in docs/dashboard.md (a test checks it holds this).
     pub fn markdown_table() -> String {
         let map = Keymap::default();
         let mut s = String::from("| action | key | chord | command |\n|---|---|---|---|\n");
@@ -318,16 +318,16 @@ mod tests {
 
     #[test]
     fn the_readme_and_the_sample_config_list_the_actions_of_the_table() {
-        let readme = include_str!("../README.md");
+        let readme = include_str!("../docs/dashboard.md");
         let table = readme
             .split("<!-- keys:begin -->\n")
             .nth(1)
             .and_then(|r| r.split("<!-- keys:end -->").next())
-            .expect("README.md has the keys table between its markers");
+            .expect("docs/dashboard.md has the keys table between its markers");
         assert_eq!(
             table,
             Keymap::markdown_table(),
-            "README.md's keys table is not the bindings table: paste Keymap::markdown_table()"
+            "docs/dashboard.md's keys table is not the bindings table: paste Keymap::markdown_table()"
         );
         let sample = include_str!("../config.toml").replace("\n# ", " ");
         for a in ACTIONS.iter().filter(|a| a.act.is_some()) {

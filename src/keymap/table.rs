@@ -1,6 +1,6 @@
 //! Every action of a live dashboard: its `/command`, its keys (a function key and a chord that
 //! line editing does not use), where the footer ranks it, and what the help says of it. The
-//! help, the footer, the `/` list, Tab completion, `[keys]` and the README's table all read
+//! help, the footer, the `/` list, Tab completion, `[keys]` and docs/dashboard.md's table all read
 //! this one table.
 
 use ratatui::crossterm::event::{KeyCode, KeyModifiers};

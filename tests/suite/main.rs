@@ -30,7 +30,6 @@ mod real_peers;
 mod record_replay;
 mod replay_edges;
 mod report;
-mod restart_loop;
 mod robustness;
 mod secrets;
 mod soak;

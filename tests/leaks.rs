@@ -1,8 +1,10 @@
 //! 200 server restarts in a row: every drop and reconnect counted exactly, never two dials at
-//! once, and no growth in tasks, file descriptors or memory. Alone in its file (its own
-//! process), so the counts are this test's.
+//! once, and no growth in tasks, file descriptors or memory. A test binary of its own (the one
+//! beside `tests/suite/`): the files and memory measured are the whole process's, so no other
+//! test may run in it.
 
-use crate::common;
+#[path = "suite/common/mod.rs"]
+mod common;
 
 use std::sync::atomic::Ordering;
 use std::time::Duration;
