@@ -4,7 +4,9 @@
 
 pub mod encode;
 mod fields;
-pub mod from_event;
+#[cfg(test)]
+mod from_event;
+mod header;
 pub mod read;
 pub mod schema;
 

@@ -70,7 +70,7 @@ impl Recorder {
         if let Some(dir) = opts.path.parent().filter(|d| !d.as_os_str().is_empty()) {
             crate::paths::create_private_dir(dir)?;
         }
-        let mut writer = Writer::open(opts)?;
+        let mut writer = RecordFile::open(opts)?;
         let (tx, mut rx) = mpsc::channel::<Batch>(QUEUE);
         let (status_tx, status) = watch::channel(writer.status());
         let handle = tokio::runtime::Handle::current();
@@ -127,7 +127,7 @@ impl Recorder {
 }
 
 /// The file side of the recorder.
-struct Writer {
+struct RecordFile {
     opts: RecordOptions,
     file: Option<BufWriter<File>>,
     size: u64,
@@ -143,9 +143,9 @@ struct Writer {
     buf: Vec<u8>,
 }
 
-impl Writer {
-    fn open(opts: RecordOptions) -> io::Result<Writer> {
-        let mut w = Writer {
+impl RecordFile {
+    fn open(opts: RecordOptions) -> io::Result<RecordFile> {
+        let mut w = RecordFile {
             opts,
             file: None,
             size: 0,

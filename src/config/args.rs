@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use clap::{Arg, ArgAction, Args, FromArgMatches};
 
-use super::keys::{KEYS, Key, Kind, Value};
+use super::keys::{KEYS, Key, Value, ValueKind};
 use super::values::{parse_count, parse_duration, parse_size};
 
 /// Settings given as flags, one per key of the key table (`config::keys`): each overrides
@@ -43,21 +43,23 @@ fn flag(key: &'static Key) -> Option<Arg> {
         arg = arg.short(c);
     }
     arg = match key.kind {
-        Kind::Bool => return Some(arg.action(ArgAction::SetTrue)),
-        Kind::Duration { .. } => arg.value_parser(parse_duration),
-        Kind::Size { .. } => arg.value_parser(parse_size),
-        Kind::Count { .. } => arg.value_parser(parse_count),
-        Kind::Path | Kind::CaFile => arg.value_parser(clap::value_parser!(PathBuf)),
-        Kind::Tokens | Kind::List | Kind::Headers | Kind::Rules => arg.action(ArgAction::Append),
-        Kind::Text
-        | Kind::Url
-        | Kind::Proxy
-        | Kind::Addr
-        | Kind::Shard
-        | Kind::Regex
-        | Kind::Choice(_)
-        | Kind::Json
-        | Kind::Secret => arg,
+        ValueKind::Bool => return Some(arg.action(ArgAction::SetTrue)),
+        ValueKind::Duration { .. } => arg.value_parser(parse_duration),
+        ValueKind::Size { .. } => arg.value_parser(parse_size),
+        ValueKind::Count { .. } => arg.value_parser(parse_count),
+        ValueKind::Path | ValueKind::CaFile => arg.value_parser(clap::value_parser!(PathBuf)),
+        ValueKind::Tokens | ValueKind::List | ValueKind::Headers | ValueKind::Rules => {
+            arg.action(ArgAction::Append)
+        }
+        ValueKind::Text
+        | ValueKind::Url
+        | ValueKind::Proxy
+        | ValueKind::Addr
+        | ValueKind::Shard
+        | ValueKind::Regex
+        | ValueKind::Choice(_)
+        | ValueKind::Json
+        | ValueKind::Secret => arg,
     };
     Some(arg.value_name(key.value_name))
 }
@@ -81,28 +83,32 @@ impl clap::FromArgMatches for ConnArgs {
             }
             let one = |m: &clap::ArgMatches| m.get_one::<String>(key.name).cloned();
             let value = match key.kind {
-                Kind::Bool => Value::Bool(m.get_flag(key.name)),
-                Kind::Duration { .. } => {
+                ValueKind::Bool => Value::Bool(m.get_flag(key.name)),
+                ValueKind::Duration { .. } => {
                     Value::Duration(m.get_one::<Duration>(key.name).copied().unwrap_or_default())
                 }
-                Kind::Size { .. } | Kind::Count { .. } => {
+                ValueKind::Size { .. } | ValueKind::Count { .. } => {
                     Value::Num(m.get_one::<u64>(key.name).copied().unwrap_or_default())
                 }
-                Kind::Path | Kind::CaFile => Value::Path(m.get_one::<PathBuf>(key.name).cloned()),
-                Kind::Tokens | Kind::List | Kind::Headers | Kind::Rules => Value::List(
-                    m.get_many::<String>(key.name)
-                        .map(|v| v.cloned().collect())
-                        .unwrap_or_default(),
-                ),
-                Kind::Text
-                | Kind::Url
-                | Kind::Proxy
-                | Kind::Addr
-                | Kind::Shard
-                | Kind::Regex
-                | Kind::Choice(_)
-                | Kind::Json
-                | Kind::Secret => Value::Text(one(m)),
+                ValueKind::Path | ValueKind::CaFile => {
+                    Value::Path(m.get_one::<PathBuf>(key.name).cloned())
+                }
+                ValueKind::Tokens | ValueKind::List | ValueKind::Headers | ValueKind::Rules => {
+                    Value::List(
+                        m.get_many::<String>(key.name)
+                            .map(|v| v.cloned().collect())
+                            .unwrap_or_default(),
+                    )
+                }
+                ValueKind::Text
+                | ValueKind::Url
+                | ValueKind::Proxy
+                | ValueKind::Addr
+                | ValueKind::Shard
+                | ValueKind::Regex
+                | ValueKind::Choice(_)
+                | ValueKind::Json
+                | ValueKind::Secret => Value::Text(one(m)),
             };
             given.push((key, value));
         }

@@ -45,7 +45,7 @@ pub enum Value {
 /// What kind of value a key takes, with its allowed range: this decides how it is parsed
 /// from a flag or the file, checked, and shown.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Kind {
+pub enum ValueKind {
     /// `500ms`, `15s`, `2m`; with `off`, 0 is allowed and means that word.
     Duration {
         /// Smallest allowed.
@@ -146,7 +146,7 @@ pub struct Key {
     /// The flag's value placeholder in `--help`.
     pub value_name: &'static str,
     /// The kind of value, with its range.
-    pub kind: Kind,
+    pub kind: ValueKind,
     /// Where it may be set.
     pub scope: Scope,
     /// What it is for, one line (the flag's help).
@@ -309,7 +309,7 @@ const fn key(
     name: &'static str,
     flag: &'static str,
     value_name: &'static str,
-    kind: Kind,
+    kind: ValueKind,
     scope: Scope,
     doc: &'static str,
     slot: Slot,
@@ -363,13 +363,13 @@ mod tests {
     fn every_default_fits_its_range() {
         for k in KEYS {
             let ok = match (k.kind, k.default_value()) {
-                (Kind::Duration { min, max, off }, Value::Duration(d)) => {
+                (ValueKind::Duration { min, max, off }, Value::Duration(d)) => {
                     (off.is_some() && d.is_zero()) || (min..=max).contains(&d)
                 }
-                (Kind::Size { min, max, off }, Value::Num(n)) => {
+                (ValueKind::Size { min, max, off }, Value::Num(n)) => {
                     (off.is_some() && n == 0) || (min..=max).contains(&n)
                 }
-                (Kind::Count { min, max }, Value::Num(n)) => (min..=max).contains(&n),
+                (ValueKind::Count { min, max }, Value::Num(n)) => (min..=max).contains(&n),
                 _ => true,
             };
             assert!(ok, "the default of `{}` is out of its range", k.name);

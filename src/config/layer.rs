@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use super::file::{LoadedFile, Table};
-use super::keys::{KEYS, Key, Kind, Scope, Slot, Value};
+use super::keys::{KEYS, Key, Scope, Slot, Value, ValueKind};
 use super::values::no_proxy_matches;
 use super::{ConfigError, Provenance, Source, at};
 use crate::config::ConnArgs;
@@ -36,7 +36,7 @@ pub fn from_cli(cli: &ConnArgs) -> Result<Layer, ConfigError> {
                 // Flags give `Name: value` lines; the file gives a table.
                 // `-H @FILE` reads `Name: value` lines from a file, so a credential need not
                 // be on the command line (where `ps` shows it).
-                (Kind::Headers, Value::List(lines)) => {
+                (ValueKind::Headers, Value::List(lines)) => {
                     let mut pairs = Vec::new();
                     for l in lines {
                         match l.strip_prefix('@') {
@@ -52,7 +52,7 @@ pub fn from_cli(cli: &ConnArgs) -> Result<Layer, ConfigError> {
                     }
                     Value::Pairs(pairs)
                 }
-                (Kind::Rules, Value::List(lines)) => Value::Pairs(
+                (ValueKind::Rules, Value::List(lines)) => Value::Pairs(
                     lines
                         .iter()
                         .map(|l| super::values::parse_rule_arg(l))
@@ -88,7 +88,7 @@ fn pick(layers: &[&Layer], key: &'static Key) -> (Value, Source) {
     let mut found = layers
         .iter()
         .filter_map(|l| l.iter().find(|g| std::ptr::eq(g.key, key)));
-    if key.kind != Kind::Headers {
+    if key.kind != ValueKind::Headers {
         return match found.next() {
             Some(g) => (g.value.clone(), g.source.clone()),
             None => (key.default_value(), Source::Default),
@@ -192,7 +192,7 @@ fn resolve_scope(
             let (value, source) = pick(layers, key);
             let value = match (&source, key.kind) {
                 // The URL is checked only when one was given.
-                (Source::Default, Kind::Url) => Value::Url(None),
+                (Source::Default, ValueKind::Url) => Value::Url(None),
                 _ => key
                     .kind
                     .check(value)
@@ -246,7 +246,7 @@ pub fn connection(
         if let Value::Url(None) = value {
             continue;
         }
-        has_url |= key.kind == Kind::Url;
+        has_url |= key.kind == ValueKind::Url;
         if let Slot::Conn { set, .. } = key.slot {
             set(&mut settings, value.clone());
         }

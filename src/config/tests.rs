@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use super::keys::{KEYS, Kind, Scope, Slot, Value};
+use super::keys::{KEYS, Scope, Slot, Value, ValueKind};
 use super::*;
 use crate::engine::ConnSettings;
 
@@ -277,34 +277,36 @@ fn no_url_is_a_clear_error_only_when_endpoints_are_needed() {
 
 /// A value of `kind` other than `default`, as TOML, for the per-endpoint override test; `ca`
 /// is a real CA file written for the test.
-fn other_value(kind: Kind, default: &Value, tag: &str, ca: &Path) -> String {
+fn other_value(kind: ValueKind, default: &Value, tag: &str, ca: &Path) -> String {
     let pick = |a: u64, b: u64, d: u64| if a == d { b } else { a };
     match (kind, default) {
-        (Kind::Duration { min, max, .. }, Value::Duration(d)) => {
+        (ValueKind::Duration { min, max, .. }, Value::Duration(d)) => {
             let v = if *d == max { min } else { max };
             format!("{:?}", crate::text::duration(v))
         }
-        (Kind::Size { min, max, .. }, Value::Num(d)) => pick(min, max.min(1 << 30), *d).to_string(),
-        (Kind::Count { min, max }, Value::Num(d)) => pick(max, min, *d).to_string(),
-        (Kind::Bool, Value::Bool(b)) => (!b).to_string(),
-        (Kind::Text, _) => format!("\"https://{tag}.example\""),
-        (Kind::CaFile, _) => format!("{:?}", ca.display().to_string()),
-        (Kind::Path, _) => format!(
+        (ValueKind::Size { min, max, .. }, Value::Num(d)) => {
+            pick(min, max.min(1 << 30), *d).to_string()
+        }
+        (ValueKind::Count { min, max }, Value::Num(d)) => pick(max, min, *d).to_string(),
+        (ValueKind::Bool, Value::Bool(b)) => (!b).to_string(),
+        (ValueKind::Text, _) => format!("\"https://{tag}.example\""),
+        (ValueKind::CaFile, _) => format!("{:?}", ca.display().to_string()),
+        (ValueKind::Path, _) => format!(
             "{:?}",
             ca.with_file_name(format!("{tag}.headers"))
                 .display()
                 .to_string()
         ),
-        (Kind::Tokens, _) => format!("[\"proto-{tag}\"]"),
-        (Kind::List, _) => format!("[\"secret_{tag}\"]"),
-        (Kind::Headers, _) => format!("{{ X-{tag} = \"{tag}\" }}"),
-        (Kind::Url, _) => format!("\"ws://{tag}.example:4{}/\"", tag.len()),
-        (Kind::Proxy, _) => format!("\"http://proxy-{tag}:3128\""),
-        (Kind::Regex, _) => format!("\"^pong-{tag}$\""),
-        (Kind::Rules, _) => format!("[{{ when = \"^ping-{tag}$\", send = \"pong\" }}]"),
-        (Kind::Json, _) => format!("'{{\"who\":\"{tag}\"}}'"),
-        (Kind::Secret, _) => format!("\"secret-{tag}\""),
-        (Kind::Choice(words), Value::Text(d)) => format!(
+        (ValueKind::Tokens, _) => format!("[\"proto-{tag}\"]"),
+        (ValueKind::List, _) => format!("[\"secret_{tag}\"]"),
+        (ValueKind::Headers, _) => format!("{{ X-{tag} = \"{tag}\" }}"),
+        (ValueKind::Url, _) => format!("\"ws://{tag}.example:4{}/\"", tag.len()),
+        (ValueKind::Proxy, _) => format!("\"http://proxy-{tag}:3128\""),
+        (ValueKind::Regex, _) => format!("\"^pong-{tag}$\""),
+        (ValueKind::Rules, _) => format!("[{{ when = \"^ping-{tag}$\", send = \"pong\" }}]"),
+        (ValueKind::Json, _) => format!("'{{\"who\":\"{tag}\"}}'"),
+        (ValueKind::Secret, _) => format!("\"secret-{tag}\""),
+        (ValueKind::Choice(words), Value::Text(d)) => format!(
             "{:?}",
             words
                 .iter()

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use toml::de::DeValue;
 
-use super::keys::{Kind, Value};
+use super::keys::{Value, ValueKind};
 use crate::engine::Proxy;
 use crate::engine::redact::Redactor;
 use crate::engine::target::Target;
@@ -105,12 +105,12 @@ fn toml_str<'a>(v: &'a DeValue<'_>) -> Option<&'a str> {
     }
 }
 
-impl Kind {
+impl ValueKind {
     /// Reads a value of this kind from the config file; the message says what is allowed.
     pub fn from_toml(&self, v: &DeValue<'_>) -> Result<Value, String> {
         let expected = |what: &str| format!("expected {what}, got {}", toml_type(v));
         match self {
-            Kind::Duration { .. } => match (toml_str(v), toml_int(v)) {
+            ValueKind::Duration { .. } => match (toml_str(v), toml_int(v)) {
                 (Some(text), _) => parse_duration(text).map(Value::Duration),
                 (_, Some(0)) => Ok(Value::Duration(Duration::ZERO)),
                 (_, Some(n)) if n < 0 => Err(format!("a duration cannot be negative, got {n}")),
@@ -119,7 +119,7 @@ impl Kind {
                 )),
                 _ => Err(expected("a duration like \"500ms\", \"15s\" or \"2m\"")),
             },
-            Kind::Size { .. } => match (toml_str(v), toml_int(v)) {
+            ValueKind::Size { .. } => match (toml_str(v), toml_int(v)) {
                 (Some(text), _) => parse_size(text).map(Value::Num),
                 (_, Some(n)) if n < 0 => Err(format!("a size cannot be negative, got {n}")),
                 (_, Some(n)) => u64::try_from(n)
@@ -127,32 +127,32 @@ impl Kind {
                     .map_err(|_| format!("{n} bytes is too large")),
                 _ => Err(expected("a size like \"64MiB\" or a number of bytes")),
             },
-            Kind::Count { .. } => match toml_int(v) {
+            ValueKind::Count { .. } => match toml_int(v) {
                 Some(n) if n >= 0 => u64::try_from(n)
                     .map(Value::Num)
                     .map_err(|_| format!("{n} is too large")),
                 Some(n) => Err(format!("expected a whole number, got {n}")),
                 None => Err(expected("a whole number")),
             },
-            Kind::Bool => match v {
+            ValueKind::Bool => match v {
                 DeValue::Boolean(b) => Ok(Value::Bool(*b)),
                 _ => Err(expected("true or false")),
             },
-            Kind::Text
-            | Kind::Url
-            | Kind::Proxy
-            | Kind::Addr
-            | Kind::Shard
-            | Kind::Regex
-            | Kind::Choice(_)
-            | Kind::Json
-            | Kind::Secret => toml_str(v)
+            ValueKind::Text
+            | ValueKind::Url
+            | ValueKind::Proxy
+            | ValueKind::Addr
+            | ValueKind::Shard
+            | ValueKind::Regex
+            | ValueKind::Choice(_)
+            | ValueKind::Json
+            | ValueKind::Secret => toml_str(v)
                 .map(|s| Value::Text(Some(s.to_string())))
                 .ok_or_else(|| expected("text in quotes")),
-            Kind::Path | Kind::CaFile => toml_str(v)
+            ValueKind::Path | ValueKind::CaFile => toml_str(v)
                 .map(|s| Value::Path(Some(PathBuf::from(s))))
                 .ok_or_else(|| expected("a file name in quotes")),
-            Kind::Tokens | Kind::List => match v {
+            ValueKind::Tokens | ValueKind::List => match v {
                 DeValue::Array(items) => items
                     .iter()
                     .map(|i| toml_str(i.get_ref()).map(str::to_string))
@@ -161,7 +161,7 @@ impl Kind {
                     .ok_or_else(|| "expected a list of text, like [\"a\", \"b\"]".to_string()),
                 _ => Err(expected("a list like [\"a\", \"b\"]")),
             },
-            Kind::Rules => match v {
+            ValueKind::Rules => match v {
                 DeValue::Array(items) => items
                     .iter()
                     .map(|i| {
@@ -186,7 +186,7 @@ impl Kind {
                     "a list of rules like [{ when = \"^ping$\", send = \"pong\" }]",
                 )),
             },
-            Kind::Headers => match v {
+            ValueKind::Headers => match v {
                 DeValue::Table(t) => t
                     .iter()
                     .map(|(k, v)| {
@@ -205,7 +205,7 @@ impl Kind {
     /// (a parsed URL, proxy or address); the message says what is allowed.
     pub fn check(&self, v: Value) -> Result<Value, String> {
         match (self, v) {
-            (Kind::Duration { min, max, off }, Value::Duration(d)) => {
+            (ValueKind::Duration { min, max, off }, Value::Duration(d)) => {
                 if (off.is_some() && d.is_zero()) || (*min..=*max).contains(&d) {
                     return Ok(Value::Duration(d));
                 }
@@ -220,7 +220,7 @@ impl Kind {
                     text::duration(d)
                 ))
             }
-            (Kind::Size { min, max, off }, Value::Num(n)) => {
+            (ValueKind::Size { min, max, off }, Value::Num(n)) => {
                 if (off.is_some() && n == 0) || (*min..=*max).contains(&n) {
                     return Ok(Value::Num(n));
                 }
@@ -235,26 +235,26 @@ impl Kind {
                     text::size(n)
                 ))
             }
-            (Kind::Count { min, max }, Value::Num(n)) => {
+            (ValueKind::Count { min, max }, Value::Num(n)) => {
                 if (*min..=*max).contains(&n) {
                     Ok(Value::Num(n))
                 } else {
                     Err(format!("must be between {min} and {max}, got {n}"))
                 }
             }
-            (Kind::Text | Kind::Secret, Value::Text(Some(t))) => {
+            (ValueKind::Text | ValueKind::Secret, Value::Text(Some(t))) => {
                 if t.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0) {
                     Err("must be one line (it contains a line break)".into())
                 } else {
                     Ok(Value::Text(Some(t)))
                 }
             }
-            (Kind::CaFile, Value::Path(Some(p))) => {
+            (ValueKind::CaFile, Value::Path(Some(p))) => {
                 // Read it now so a bad file is a config error, not a failure at the first dial.
                 crate::engine::tls::load_pem_certs(&p).map_err(|e| e.to_string())?;
                 Ok(Value::Path(Some(p)))
             }
-            (Kind::Tokens, Value::List(words)) => {
+            (ValueKind::Tokens, Value::List(words)) => {
                 if let Some(bad) = words
                     .iter()
                     .find(|w| w.is_empty() || !w.bytes().all(is_token_byte))
@@ -265,10 +265,10 @@ impl Kind {
                 }
                 Ok(Value::List(words))
             }
-            (Kind::Regex, Value::Text(Some(t))) => regex::Regex::new(&t)
+            (ValueKind::Regex, Value::Text(Some(t))) => regex::Regex::new(&t)
                 .map(|_| Value::Text(Some(t)))
                 .map_err(|e| format!("not a regular expression: {}", one_line(&e.to_string()))),
-            (Kind::Rules, Value::Pairs(rules)) => {
+            (ValueKind::Rules, Value::Pairs(rules)) => {
                 for (when, _) in &rules {
                     regex::Regex::new(when).map_err(|e| {
                         format!(
@@ -279,29 +279,29 @@ impl Kind {
                 }
                 Ok(Value::Pairs(rules))
             }
-            (Kind::Choice(words), Value::Text(Some(t))) => {
+            (ValueKind::Choice(words), Value::Text(Some(t))) => {
                 if words.contains(&t.as_str()) {
                     Ok(Value::Text(Some(t)))
                 } else {
                     Err(format!("must be one of {}, got `{t}`", words.join(", ")))
                 }
             }
-            (Kind::Json, Value::Text(Some(t))) => serde_json::from_str::<serde_json::Value>(&t)
+            (ValueKind::Json, Value::Text(Some(t))) => serde_json::from_str::<serde_json::Value>(&t)
                 .map(|_| Value::Text(Some(t)))
                 .map_err(|e| format!("not JSON ({e}): write it like '{{\"token\":\"...\"}}'")),
-            (Kind::Headers, Value::Pairs(pairs)) => pairs
+            (ValueKind::Headers, Value::Pairs(pairs)) => pairs
                 .iter()
                 .map(|(n, v)| validate_header(n, v))
                 .collect::<Result<Vec<_>, _>>()
                 .map(Value::Pairs),
-            (Kind::Url, Value::Text(Some(t))) => Target::parse(&t)
+            (ValueKind::Url, Value::Text(Some(t))) => Target::parse(&t)
                 .map(|t| Value::Url(Some(t)))
                 .map_err(|e| e.to_string()),
-            (Kind::Proxy, Value::Text(Some(t))) => parse_proxy(&t).map(Value::Proxy),
-            (Kind::Shard, Value::Text(Some(t))) => {
+            (ValueKind::Proxy, Value::Text(Some(t))) => parse_proxy(&t).map(Value::Proxy),
+            (ValueKind::Shard, Value::Text(Some(t))) => {
                 crate::targets::Shard::parse(&t).map(|_| Value::Text(Some(t)))
             }
-            (Kind::Addr, Value::Text(Some(t))) => t
+            (ValueKind::Addr, Value::Text(Some(t))) => t
                 .trim()
                 .parse::<SocketAddr>()
                 .map(|a| Value::Addr(Some(a)))
@@ -318,21 +318,23 @@ impl Kind {
     pub fn show(&self, v: &Value, r: &Redactor) -> String {
         match v {
             Value::Bool(b) => b.to_string(),
-            Value::Num(0) if matches!(self, Kind::Size { off: Some(_), .. }) => "0".into(),
-            Value::Num(n) if matches!(self, Kind::Size { .. }) => format!("{:?}", text::size(*n)),
+            Value::Num(0) if matches!(self, ValueKind::Size { off: Some(_), .. }) => "0".into(),
+            Value::Num(n) if matches!(self, ValueKind::Size { .. }) => {
+                format!("{:?}", text::size(*n))
+            }
             Value::Num(n) => n.to_string(),
             Value::Duration(d) => format!("{:?}", text::duration(*d)),
-            Value::Text(Some(_)) if *self == Kind::Secret => "\"***\"".into(),
+            Value::Text(Some(_)) if *self == ValueKind::Secret => "\"***\"".into(),
             Value::Text(Some(t)) => format!("{t:?}"),
             Value::Path(Some(p)) => format!("{:?}", p.display().to_string()),
             // Subprotocols that carry a credential are masked like a header.
-            Value::List(l) if *self == Kind::Tokens => format!(
+            Value::List(l) if *self == ValueKind::Tokens => format!(
                 "{:?}",
                 l.iter().map(|p| r.subprotocol(p)).collect::<Vec<_>>()
             ),
             Value::List(l) => format!("{l:?}"),
-            Value::Pairs(p) if p.is_empty() && *self == Kind::Rules => "[]".into(),
-            Value::Pairs(p) if *self == Kind::Rules => format!(
+            Value::Pairs(p) if p.is_empty() && *self == ValueKind::Rules => "[]".into(),
+            Value::Pairs(p) if *self == ValueKind::Rules => format!(
                 "[{}]",
                 p.iter()
                     .map(|(when, send)| format!("{{ when = {when:?}, send = {send:?} }}"))
@@ -360,14 +362,14 @@ impl Kind {
     /// The default as `--help` names it, when there is one worth naming.
     pub fn help_default(&self, v: &Value) -> Option<String> {
         match v {
-            Value::Text(Some(t)) if matches!(self, Kind::Choice(_)) => Some(t.clone()),
+            Value::Text(Some(t)) if matches!(self, ValueKind::Choice(_)) => Some(t.clone()),
             Value::Duration(d) if d.is_zero() => match self {
-                Kind::Duration { off: Some(w), .. } => Some((*w).to_string()),
+                ValueKind::Duration { off: Some(w), .. } => Some((*w).to_string()),
                 _ => Some(text::duration(*d)),
             },
             Value::Duration(d) => Some(text::duration(*d)),
-            Value::Num(0) if matches!(self, Kind::Size { .. }) => Some("0".into()),
-            Value::Num(n) if matches!(self, Kind::Size { .. }) => Some(text::size(*n)),
+            Value::Num(0) if matches!(self, ValueKind::Size { .. }) => Some("0".into()),
+            Value::Num(n) if matches!(self, ValueKind::Size { .. }) => Some(text::size(*n)),
             Value::Num(n) => Some(n.to_string()),
             Value::List(l) if !l.is_empty() => Some(l.join(", ")),
             _ => None,

@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime};
 
 use base64::Engine as _;
 
-use super::from_event::joined_headers;
+use super::header::joined_headers;
 use crate::engine::close_code::close_code_name;
 use crate::engine::{Event, Stamped, Warning};
 

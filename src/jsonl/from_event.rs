@@ -1,46 +1,14 @@
-//! Events as schema lines: what serde writes for each event (the fast encoder must write the
-//! same), and the recording header of an endpoint.
+//! Events as schema lines, the slow way: what serde writes for each event. The fast encoder
+//! must write the same, and a property test (`jsonl::tests`) holds it to this; nothing else
+//! uses it, so it is compiled for the tests only.
 
 use std::time::Duration;
 
 use base64::Engine as _;
 
-use super::schema::{Body, ErrorLine, Payload, RecordHeader, WarningLine, WireLine};
-use crate::engine::{Event, Kind, Preset, Stamped, Warning};
-
-impl RecordHeader {
-    /// What a recording or report says about the endpoint of `settings`, secrets masked.
-    pub fn of(settings: &crate::engine::ConnSettings) -> RecordHeader {
-        RecordHeader {
-            tool: String::new(),
-            url: settings.shown_url(),
-            headers: settings
-                .headers
-                .iter()
-                .map(|(n, v)| (n.clone(), settings.redactor.header_value(n, v).into_owned()))
-                .collect(),
-            subprotocols: settings
-                .subprotocols
-                .iter()
-                .map(|p| settings.redactor.subprotocol(p))
-                .collect(),
-            ping_interval_ms: settings.ping_interval.map_or(0, |d| d.as_millis() as u64),
-            pong_timeout_ms: settings.pong_timeout.as_millis() as u64,
-            preset: settings
-                .custom_preset
-                .clone()
-                .or_else(|| settings.preset.map(|p| p.name().to_string())),
-            // The user's heartbeat, or the preset's own, named.
-            app_ping: settings.app_ping.clone().or_else(|| {
-                settings
-                    .preset
-                    .and_then(Preset::heartbeat)
-                    .map(|h| format!("({h})"))
-            }),
-            stale_after_ms: settings.stale_after.map_or(0, |d| d.as_millis() as u64),
-        }
-    }
-}
+use super::header::joined_headers;
+use super::schema::{Body, ErrorLine, Payload, WarningLine, WireLine};
+use crate::engine::{Event, Kind, Stamped, Warning};
 
 impl WireLine {
     /// The line for an event, as serde would write it (the fast encoder must agree).
@@ -244,21 +212,4 @@ impl Body {
             },
         }
     }
-}
-
-/// Headers as a JSON object has them: lower-case names, in first-seen order, the values of a
-/// repeated header joined with `, `.
-pub fn joined_headers(headers: &[(String, String)]) -> Vec<(String, String)> {
-    let mut out: Vec<(String, String)> = Vec::new();
-    for (name, value) in headers {
-        let lower = name.to_ascii_lowercase();
-        match out.iter_mut().find(|(n, _)| *n == lower) {
-            Some((_, v)) => {
-                v.push_str(", ");
-                v.push_str(value);
-            }
-            None => out.push((lower, value.clone())),
-        }
-    }
-    out
 }

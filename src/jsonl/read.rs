@@ -69,11 +69,6 @@ impl<R: BufRead> Reader<R> {
             done: false,
         }
     }
-
-    /// The number of the last line read.
-    pub fn line_number(&self) -> u64 {
-        self.number
-    }
 }
 
 impl<R: BufRead> Iterator for Reader<R> {

@@ -30,11 +30,6 @@ impl Theme {
         Theme { color: false }
     }
 
-    /// Whether colours are used.
-    pub fn is_color(&self) -> bool {
-        self.color
-    }
-
     fn fg(&self, c: Color) -> Style {
         if self.color {
             Style::new().fg(c)

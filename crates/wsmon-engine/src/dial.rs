@@ -19,7 +19,7 @@ use super::http::{self, HeadError};
 use super::redact::Redactor;
 use super::settings::ConnSettings;
 use super::tls;
-pub use super::transport::{ByteStream, CountedTcp, Io, Transport, Ws};
+pub use super::transport::{ByteStream, CountedTcp, Transport, Wire, Ws};
 
 /// How an engine opens its connections: over the network (`Network`), or, in tests, over
 /// any byte stream, so that timing can be checked on tokio's paused clock.
@@ -65,7 +65,7 @@ impl Dialed {
         s: &ConnSettings,
         info: OpenInfo,
     ) -> Dialed {
-        let transport = Transport::new(Io::Other(Box::new(stream)));
+        let transport = Transport::new(Wire::Other(Box::new(stream)));
         let ws =
             WebSocketStream::from_raw_socket(transport, Role::Client, Some(client_ws_config(s)))
                 .await;
@@ -188,9 +188,17 @@ pub async fn dial(
             .peer_certificates()
             .and_then(|c| c.first())
             .and_then(|c| tls::CertInfo::of(c));
-        (Transport::new(Io::Tls(Box::new(tls_stream))), version, cert)
+        (
+            Transport::new(Wire::Tls(Box::new(tls_stream))),
+            version,
+            cert,
+        )
     } else {
-        (Transport::new(Io::Plain(CountedTcp::new(tcp))), None, None)
+        (
+            Transport::new(Wire::Plain(CountedTcp::new(tcp))),
+            None,
+            None,
+        )
     };
 
     *phase = Phase::Upgrade;

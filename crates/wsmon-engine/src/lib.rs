@@ -136,13 +136,6 @@ impl Engine {
     }
 }
 
-/// Asks every engine to close and stop; an engine already gone is skipped.
-pub async fn shutdown_all(commands: &[mpsc::Sender<Command>]) {
-    for c in commands {
-        let _ = c.send(Command::Shutdown).await;
-    }
-}
-
 /// A batch from one engine of a fleet, with the engine's index.
 pub type Tagged = (usize, Batch);
 

@@ -30,7 +30,7 @@ use super::writer::{Outbound, Writer, payload_out, ws_ping};
 
 /// One open connection's state.
 struct Conn {
-    /// The socket, whole: reads and writes are polled by one future (`Io`), so a message
+    /// The socket, whole: reads and writes are polled by one future (`SocketTurn`), so a message
     /// read takes no lock, as a split socket's halves would.
     ws: Ws,
     writer: Writer,
@@ -49,7 +49,7 @@ struct Conn {
 }
 
 /// What the socket did: took the queued writes (or failed to), or gave a frame.
-enum Io {
+enum SocketTurn {
     Wrote(Result<(), tungstenite::Error>),
     Read(Option<Result<tungstenite::Message, tungstenite::Error>>),
 }
@@ -62,11 +62,11 @@ impl Conn {
         cx: &mut Context<'_>,
         writes: bool,
         written: &mut Vec<Outbound>,
-    ) -> Poll<Io> {
+    ) -> Poll<SocketTurn> {
         if writes && let Poll::Ready(done) = self.writer.poll_write(&mut self.ws, cx, written) {
-            return Poll::Ready(Io::Wrote(done));
+            return Poll::Ready(SocketTurn::Wrote(done));
         }
-        self.ws.poll_next_unpin(cx).map(Io::Read)
+        self.ws.poll_next_unpin(cx).map(SocketTurn::Read)
     }
 
     /// Queues a frame; `front` puts it before what waits (pings: they measure the path, not
@@ -235,7 +235,7 @@ impl Task {
                     }
                 }
                 io = futures_util::future::poll_fn(|cx| conn.poll_io(cx, writes, &mut written)) => match io {
-                    Io::Wrote(done) => {
+                    SocketTurn::Wrote(done) => {
                         // A heartbeat ping's event travels with its answer (or the verdict) in
                         // one batch: half the wake-ups for a fleet that is only heartbeating.
                         let only_pings = !written.is_empty()
@@ -273,7 +273,7 @@ impl Task {
                             continue;
                         }
                     }
-                    Io::Read(item) => {
+                    SocketTurn::Read(item) => {
                     let at = SystemTime::now();
                     let now = Instant::now();
                     if let Some(end) = self.on_frame(item, at, now, conn) {

@@ -17,7 +17,7 @@ pub trait ByteStream: AsyncRead + AsyncWrite + Send + Unpin {}
 impl<T: AsyncRead + AsyncWrite + Send + Unpin> ByteStream for T {}
 
 /// The byte stream under the WebSocket: plain TCP, TLS over TCP, or (for tests) any other.
-pub enum Io {
+pub enum Wire {
     /// `ws://`.
     Plain(CountedTcp),
     /// `wss://`.
@@ -26,12 +26,12 @@ pub enum Io {
     Other(Box<dyn ByteStream>),
 }
 
-impl std::fmt::Debug for Io {
+impl std::fmt::Debug for Wire {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
-            Io::Plain(_) => "Io::Plain",
-            Io::Tls(_) => "Io::Tls",
-            Io::Other(_) => "Io::Other",
+            Wire::Plain(_) => "Wire::Plain",
+            Wire::Tls(_) => "Wire::Tls",
+            Wire::Other(_) => "Wire::Other",
         })
     }
 }
@@ -141,7 +141,7 @@ impl AsyncWrite for CountedTcp {
 pub struct Transport {
     leftover: Vec<u8>,
     taken: usize,
-    io: Io,
+    io: Wire,
     /// The last bytes read, enough for one close frame: tungstenite replaces a close frame
     /// whose code a peer may not send by its own 1002 and refuses one whose reason is not
     /// UTF-8, so what the server really sent is read back from here.
@@ -173,7 +173,7 @@ impl ReadTail {
 }
 
 impl Transport {
-    pub(super) fn new(io: Io) -> Self {
+    pub(super) fn new(io: Wire) -> Self {
         Transport {
             leftover: Vec::new(),
             taken: 0,
@@ -195,9 +195,9 @@ impl Transport {
     /// acknowledged; `None` over a stream that is not TCP, or where the kernel does not say.
     pub fn delivery(&self) -> Option<(u64, u64)> {
         match &self.io {
-            Io::Plain(t) => t.delivery(),
-            Io::Tls(s) => s.get_ref().0.delivery(),
-            Io::Other(_) => None,
+            Wire::Plain(t) => t.delivery(),
+            Wire::Tls(s) => s.get_ref().0.delivery(),
+            Wire::Other(_) => None,
         }
     }
 
@@ -253,9 +253,9 @@ impl AsyncRead for Transport {
         }
         let before = buf.filled().len();
         let read = match &mut this.io {
-            Io::Plain(s) => Pin::new(s).poll_read(cx, buf),
-            Io::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
-            Io::Other(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+            Wire::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            Wire::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+            Wire::Other(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
         };
         if buf.filled().len() > before {
             this.tail.push(&buf.filled()[before..]);
@@ -271,25 +271,25 @@ impl AsyncWrite for Transport {
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
         match &mut self.get_mut().io {
-            Io::Plain(s) => Pin::new(s).poll_write(cx, buf),
-            Io::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
-            Io::Other(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+            Wire::Plain(s) => Pin::new(s).poll_write(cx, buf),
+            Wire::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+            Wire::Other(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
         }
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match &mut self.get_mut().io {
-            Io::Plain(s) => Pin::new(s).poll_flush(cx),
-            Io::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
-            Io::Other(s) => Pin::new(s.as_mut()).poll_flush(cx),
+            Wire::Plain(s) => Pin::new(s).poll_flush(cx),
+            Wire::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+            Wire::Other(s) => Pin::new(s.as_mut()).poll_flush(cx),
         }
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match &mut self.get_mut().io {
-            Io::Plain(s) => Pin::new(s).poll_shutdown(cx),
-            Io::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
-            Io::Other(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+            Wire::Plain(s) => Pin::new(s).poll_shutdown(cx),
+            Wire::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+            Wire::Other(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
         }
     }
 }
