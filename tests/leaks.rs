@@ -33,12 +33,7 @@ fn rss_kib() -> u64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_hundred_restarts_counted_exactly_without_leaks() {
-    let mut srv = Server::start(ServeOptions {
-        port: 0,
-        ..Default::default()
-    })
-    .await
-    .unwrap();
+    let mut srv = common::echo_server().await;
     let port = srv.addr().port();
     let mut s = fast(&srv.url());
     s.reconnect_min = Duration::from_millis(5);

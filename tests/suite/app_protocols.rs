@@ -196,15 +196,13 @@ async fn graphql_ws_without_the_preset_is_closed_for_a_missing_init() {
 /// kept; and `--preset list` names it beside the built-in ones.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_preset_of_the_config_files_own_is_spoken_on_every_open() {
-    use wsmon::server::{ServeOptions, Server};
-    let srv = Server::start(ServeOptions {
-        port: 0,
+    use wsmon::server::ServeOptions;
+    let srv = common::server(ServeOptions {
         keep_texts: 100,
         no_echo: true,
         ..Default::default()
     })
-    .await
-    .unwrap();
+    .await;
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("wsmon.toml");
     std::fs::write(

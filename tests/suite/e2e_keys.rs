@@ -11,13 +11,11 @@ use common::tmux::Tmux;
 use wsmon::server::{ServeOptions, Server};
 
 async fn echo() -> Server {
-    Server::start(ServeOptions {
-        port: 0,
+    common::server(ServeOptions {
         keep_texts: 100,
         ..Default::default()
     })
     .await
-    .unwrap()
 }
 
 /// One way of asking for each action: a `/command` typed and sent, or a chord.
@@ -212,14 +210,12 @@ fn reads_whole(name: &str, args: &str, whole: &[&str]) -> String {
 async fn the_failures_that_matter_are_read_whole_at_80x24() {
     // A 401 with the server's reason.
     let reason = "token expired at 12:00 UTC; renew it and reconnect";
-    let srv = Server::start(ServeOptions {
-        port: 0,
+    let srv = common::server(ServeOptions {
         reject: Some(401),
         reject_body: Some(reason.into()),
         ..Default::default()
     })
-    .await
-    .unwrap();
+    .await;
     let s = reads_whole(
         "r401",
         &srv.url(),
@@ -230,14 +226,12 @@ async fn the_failures_that_matter_are_read_whole_at_80x24() {
 
     // A server that closes with 1012 and says why.
     let why = "rolling deploy 42 of the feed, back within a minute";
-    let srv = Server::start(ServeOptions {
-        port: 0,
+    let srv = common::server(ServeOptions {
         drop_after: Some(Duration::from_millis(300)),
         drop_reason: Some(why.into()),
         ..Default::default()
     })
-    .await
-    .unwrap();
+    .await;
     reads_whole(
         "r1012",
         &format!("{} --reconnect-min 5s", srv.url()),
@@ -248,13 +242,11 @@ async fn the_failures_that_matter_are_read_whole_at_80x24() {
     // A self-signed certificate: the verdict, then the fix; the address TCP reached.
     let dir = tempfile::tempdir().unwrap();
     let (cert, key) = common::pki::openssl_self_signed(dir.path(), "server", "localhost");
-    let srv = Server::start(ServeOptions {
-        port: 0,
+    let srv = common::server(ServeOptions {
         tls: Some((cert, key)),
         ..Default::default()
     })
-    .await
-    .unwrap();
+    .await;
     let port = srv.addr().port();
     reads_whole(
         "rtls",

@@ -141,12 +141,7 @@ async fn a_fleet_overview_drills_in_broadcasts_and_comes_back() {
 /// error on the input line; the dashboard keeps running and sends the next good line.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn binary_of_characters_that_are_not_hex_is_refused_and_the_dashboard_runs_on() {
-    let srv = Server::start(ServeOptions {
-        port: 0,
-        ..Default::default()
-    })
-    .await
-    .unwrap();
+    let srv = common::echo_server().await;
     let t = Tmux::start("hex", 100, 30);
     t.run_wsmon(&srv.url());
     t.wait_for(&["OPEN", "no failures"]);
@@ -180,12 +175,7 @@ async fn binary_of_characters_that_are_not_hex_is_refused_and_the_dashboard_runs
 /// last good set goes on.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_fleet_follows_its_targets_file_and_says_when_it_is_refused() {
-    let srv = Server::start(ServeOptions {
-        port: 0,
-        ..Default::default()
-    })
-    .await
-    .unwrap();
+    let srv = common::echo_server().await;
     let port = srv.addr().port();
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("targets.yml");

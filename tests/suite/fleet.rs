@@ -166,12 +166,7 @@ fn count(per: &HashMap<usize, Vec<Stamped>>, f: impl Fn(&Event) -> bool) -> usiz
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_fleet_spreads_its_connects_and_its_reconnects_after_a_server_restart() {
     const N: usize = 24;
-    let srv = Server::start(ServeOptions {
-        port: 0,
-        ..Default::default()
-    })
-    .await
-    .unwrap();
+    let srv = common::echo_server().await;
     let port = srv.addr().port();
     let (tx, mut rx) = Engine::fleet_channel(N);
     let mut handles = Vec::new();

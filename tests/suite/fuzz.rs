@@ -354,13 +354,8 @@ proptest! {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn random_stdin_into_the_real_binary() {
     use tokio::io::AsyncWriteExt;
-    use wsmon::server::{ServeOptions, Server};
-    let srv = Server::start(ServeOptions {
-        port: 0,
-        ..Default::default()
-    })
-    .await
-    .unwrap();
+
+    let srv = common::echo_server().await;
     let mut w = common::bin::Lines::spawn(&["--headless", &srv.url()]);
     w.until("open", common::bin::is("open")).await;
     let mut stdin = w.child.stdin.take().unwrap();

@@ -74,12 +74,7 @@ async fn stdin_lines_are_sent_and_echoes_are_printed_then_sigterm_closes_cleanly
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sighup_and_sigint_also_close_cleanly() {
     for sig in ["-HUP", "-INT"] {
-        let srv = Server::start(ServeOptions {
-            port: 0,
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+        let srv = common::echo_server().await;
         let mut w = Lines::spawn(&["--headless", &srv.url()]);
         w.until("open", is("open")).await;
         w.signal(sig).await;
@@ -179,14 +174,12 @@ async fn exhausted_attempts_exit_1_with_one_line_on_stderr() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn http_refusal_is_reported_with_status_headers_and_body() {
-    let srv = Server::start(ServeOptions {
-        port: 0,
+    let srv = common::server(ServeOptions {
         reject: Some(401),
         reject_body: Some("token expired".into()),
         ..Default::default()
     })
-    .await
-    .unwrap();
+    .await;
     let mut w = Lines::spawn(&["--headless", &srv.url()]);
     let e = w.until("error", is("error")).await;
     assert_eq!(
@@ -205,13 +198,11 @@ async fn http_refusal_is_reported_with_status_headers_and_body() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn secrets_never_reach_the_output() {
-    let srv = Server::start(ServeOptions {
-        port: 0,
+    let srv = common::server(ServeOptions {
         reject: Some(403),
         ..Default::default()
     })
-    .await
-    .unwrap();
+    .await;
     let url = format!("ws://alice:hunter2@{}/feed?token=s3cr3t&room=1", srv.addr());
     let mut w = Lines::spawn(&[
         "--headless",

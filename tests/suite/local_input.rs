@@ -8,7 +8,6 @@ use std::time::Duration;
 
 use common::bin::{Lines, wsmon};
 use tokio::io::AsyncWriteExt;
-use wsmon::server::{ServeOptions, Server};
 
 /// Peak resident memory of a running process, in KiB.
 fn peak_rss_kib(pid: u32) -> u64 {
@@ -45,12 +44,7 @@ async fn an_endless_config_file_is_refused_in_one_line() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stdin_line_past_the_message_size_is_dropped_unread() {
     const HUGE: usize = 150_000_000;
-    let srv = Server::start(ServeOptions {
-        port: 0,
-        ..Default::default()
-    })
-    .await
-    .unwrap();
+    let srv = common::echo_server().await;
     let mut w = Lines::spawn(&["--headless", "--max-message-size", "1MiB", &srv.url()]);
     w.until("open", |v| v["event"] == "open").await;
     let pid = w.child.id().unwrap();
@@ -98,12 +92,7 @@ async fn a_stdin_line_past_the_message_size_is_dropped_unread() {
 /// the owner's only.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn links_are_not_written_through_and_files_become_private() {
-    let srv = Server::start(ServeOptions {
-        port: 0,
-        ..Default::default()
-    })
-    .await
-    .unwrap();
+    let srv = common::echo_server().await;
     let dir = tempfile::tempdir().unwrap();
     let target = dir.path().join("precious.txt");
     std::fs::write(&target, "keep me\n").unwrap();

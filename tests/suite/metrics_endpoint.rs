@@ -43,12 +43,7 @@ async fn watched(srv: &Server) -> (Lines, u16) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn only_get_metrics_is_served() {
-    let srv = Server::start(ServeOptions {
-        port: 0,
-        ..Default::default()
-    })
-    .await
-    .unwrap();
+    let srv = common::echo_server().await;
     let (w, port) = watched(&srv).await;
     let ok = raw(port, b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n").await;
     assert!(ok.starts_with("HTTP/1.1 200 OK\r\n"), "{ok}");
@@ -96,12 +91,7 @@ async fn only_get_metrics_is_served() {
 /// too. Once they are gone, a scrape is answered.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn idle_and_slow_clients_are_capped_and_cut() {
-    let srv = Server::start(ServeOptions {
-        port: 0,
-        ..Default::default()
-    })
-    .await
-    .unwrap();
+    let srv = common::echo_server().await;
     let (w, port) = watched(&srv).await;
     let pid = w.child.id().unwrap();
     let before = open_fds(pid);
@@ -162,14 +152,12 @@ async fn idle_and_slow_clients_are_capped_and_cut() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_scrape_flood_does_not_stop_the_fold() {
     const FLOOD: u64 = 200_000;
-    let srv = Server::start(ServeOptions {
-        port: 0,
+    let srv = common::server(ServeOptions {
         flood: FLOOD,
         flood_size: 32,
         ..Default::default()
     })
-    .await
-    .unwrap();
+    .await;
     let mut w = Lines::spawn(&["--headless", "--metrics", "127.0.0.1:0", &srv.url()]);
     let port = w.metrics_port().await;
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));

@@ -12,13 +12,11 @@ use wsmon::engine::{Cause, Failure, Phase};
 use wsmon::server::{ServeOptions, Server};
 
 async fn tls_server(cert: &Path, key: &Path) -> Server {
-    Server::start(ServeOptions {
-        port: 0,
+    common::server(ServeOptions {
         tls: Some((cert.to_path_buf(), key.to_path_buf())),
         ..ServeOptions::default()
     })
     .await
-    .expect("server starts")
 }
 
 /// What happens first when dialling `host` at `srv` trusting `ca`: the open, or the failure.

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use common::debian::{self, Daemon};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Child;
-use wsmon::server::{ServeOptions, Server};
+use wsmon::server::ServeOptions;
 
 /// A headless wsmon serving metrics, its JSON lines thrown away (a thousand connections say
 /// a lot), its stderr kept.
@@ -133,12 +133,6 @@ fn one(s: &prometheus_parse::Scrape, metric: &str) -> Option<f64> {
         .map(|x| value(&x.value))
 }
 
-async fn server(opts: ServeOptions) -> Server {
-    Server::start(ServeOptions { port: 0, ..opts })
-        .await
-        .expect("a test server")
-}
-
 /// A targets file of `urls`, YAML, each in its own group labelled `shard=I`.
 fn targets_yaml(urls: &[String]) -> String {
     urls.iter()
@@ -163,20 +157,20 @@ fn probe_relabelling(to: &str) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn prometheus_scrapes_the_fleet_and_probes_an_up_a_401_a_tls_failed_and_a_regex_failed_target()
  {
-    let ticking = server(ServeOptions {
+    let ticking = common::server(ServeOptions {
         tick: Some(Duration::from_millis(100)),
         ..Default::default()
     })
     .await;
-    let quiet = server(ServeOptions::default()).await;
-    let refusing = server(ServeOptions {
+    let quiet = common::server(ServeOptions::default()).await;
+    let refusing = common::server(ServeOptions {
         reject: Some(401),
         reject_body: Some("token expired".into()),
         ..Default::default()
     })
     .await;
     let pki = common::pki::pki(&["localhost"], false);
-    let untrusted = server(ServeOptions {
+    let untrusted = common::server(ServeOptions {
         tls: Some((pki.cert.clone(), pki.key.clone())),
         ..Default::default()
     })
@@ -358,7 +352,7 @@ async fn prometheus_scrapes_the_fleet_and_probes_an_up_a_401_a_tls_failed_and_a_
 async fn a_thousand_targets_reload_adding_and_removing_a_hundred_while_nine_hundred_keep_their_uptime()
  {
     const N: usize = 1000;
-    let srv = server(ServeOptions::default()).await;
+    let srv = common::server(ServeOptions::default()).await;
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("targets.yml");
     let urls: Vec<String> = (0..N + 100).map(|i| format!("{}t{i}", srv.url())).collect();
@@ -470,7 +464,7 @@ async fn a_thousand_targets_reload_adding_and_removing_a_hundred_while_nine_hund
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_shards_split_one_targets_file_with_no_target_in_both() {
     const N: usize = 1000;
-    let srv = server(ServeOptions::default()).await;
+    let srv = common::server(ServeOptions::default()).await;
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("targets.json");
     let urls: Vec<String> = (0..N).map(|i| format!("{}s{i}", srv.url())).collect();
@@ -540,7 +534,7 @@ async fn a_probe_keeps_within_the_scrape_timeout_and_a_wrong_request_is_told_why
             held.push(tcp);
         }
     });
-    let srv = server(ServeOptions::default()).await;
+    let srv = common::server(ServeOptions::default()).await;
     let w = Exporter::start(&[&srv.url()]).await;
     let target = format!("ws://127.0.0.1:{hole_port}/");
     let started = Instant::now();

@@ -11,12 +11,10 @@ use wsmon::engine::{Cause, Phase, Proxy};
 use wsmon::server::{ServeOptions, Server};
 
 async fn echo_server() -> Server {
-    Server::start(ServeOptions {
-        port: 0,
+    common::server(ServeOptions {
         ..ServeOptions::default()
     })
     .await
-    .expect("server starts")
 }
 
 fn proxy(addr: &str, auth: Option<&str>) -> Proxy {

@@ -52,15 +52,13 @@ async fn a_recorded_session_replays_to_the_same_events_and_loses_nothing() {
     const FLOOD: u64 = 20_000;
     let dir = tempfile::tempdir().unwrap();
     let rec = dir.path().join("session.jsonl");
-    let a = Server::start(ServeOptions {
-        port: 0,
+    let a = common::server(ServeOptions {
         flood: FLOOD,
         flood_size: 100,
         drop_after: Some(Duration::from_millis(1500)),
         ..Default::default()
     })
-    .await
-    .unwrap();
+    .await;
     let port = a.addr().port();
     let url = a.url();
     let mut w = Lines::spawn(&[
@@ -277,14 +275,12 @@ async fn corrupt_and_truncated_lines_are_named_and_skipped() {
 async fn rotation_keeps_parts_under_the_limit() {
     let dir = tempfile::tempdir().unwrap();
     let rec = dir.path().join("rot.jsonl");
-    let srv = Server::start(ServeOptions {
-        port: 0,
+    let srv = common::server(ServeOptions {
         flood: 5_000,
         flood_size: 100,
         ..Default::default()
     })
-    .await
-    .unwrap();
+    .await;
     let mut w = Lines::spawn(&[
         "--headless",
         "--record",
@@ -344,13 +340,11 @@ async fn a_write_error_is_reported_and_monitoring_goes_on() {
     if !Path::new("/dev/full").exists() {
         panic!("this test needs /dev/full to simulate a full disk");
     }
-    let srv = Server::start(ServeOptions {
-        port: 0,
+    let srv = common::server(ServeOptions {
         tick: Some(Duration::from_millis(50)),
         ..Default::default()
     })
-    .await
-    .unwrap();
+    .await;
     let mut w = Lines::spawn(&["--headless", "--record", "/dev/full", &srv.url()]);
     w.until("open", is("open")).await;
     for _ in 0..40 {
@@ -373,12 +367,7 @@ async fn a_write_error_is_reported_and_monitoring_goes_on() {
 async fn a_recording_removed_while_open_is_recreated() {
     let dir = tempfile::tempdir().unwrap();
     let rec = dir.path().join("gone.jsonl");
-    let srv = Server::start(ServeOptions {
-        port: 0,
-        ..Default::default()
-    })
-    .await
-    .unwrap();
+    let srv = common::echo_server().await;
     let mut w = Lines::spawn(&["--headless", "--record", rec.to_str().unwrap(), &srv.url()]);
     w.until("open", is("open")).await;
     std::fs::remove_file(&rec).unwrap();
@@ -407,14 +396,12 @@ async fn a_recording_removed_while_open_is_recreated() {
 async fn sighup_flushes_everything_received() {
     let dir = tempfile::tempdir().unwrap();
     let rec = dir.path().join("hup.jsonl");
-    let srv = Server::start(ServeOptions {
-        port: 0,
+    let srv = common::server(ServeOptions {
         flood: 10_000,
         flood_size: 64,
         ..Default::default()
     })
-    .await
-    .unwrap();
+    .await;
     let mut w = Lines::spawn(&["--headless", "--record", rec.to_str().unwrap(), &srv.url()]);
     let mut got = 0;
     w.until("the flood", |v| {
@@ -603,7 +590,17 @@ async fn a_replay_stops_its_clocks_at_the_end_and_says_where_it_is() {
         "{first}"
     );
     assert!(!first.contains("F4"), "no live keys in the footer: {first}");
-    tokio::time::sleep(Duration::from_millis(1200)).await;
+    // An hour of the dashboard's ticks later, by the wall clock: the replay's clock stands
+    // at the last event, so nothing moves (no sleep needed to show it).
+    let ended_at = session.now();
+    for s in 1..=3600 {
+        app.tick(std::time::SystemTime::now() + Duration::from_secs(s));
+    }
+    assert_eq!(
+        session.now(),
+        ended_at,
+        "the replay's clock stands at its end"
+    );
     let later = screen(&mut app, &session, &mut terminal);
     assert_eq!(first, later, "nothing moves after the end of the recording");
 }

@@ -26,13 +26,11 @@ fn body(md: &str) -> String {
 async fn live_and_recorded_reports_are_the_same() {
     // A server that closes each connection after 300 ms, then one that refuses with an HTML
     // page, then one that stays.
-    let a = Server::start(ServeOptions {
-        port: 0,
+    let a = common::server(ServeOptions {
         drop_after: Some(Duration::from_millis(300)),
         ..Default::default()
     })
-    .await
-    .unwrap();
+    .await;
     let port = a.addr().port();
     let mut s = fast(&a.url());
     s.ping_interval = Some(Duration::from_millis(100));
@@ -142,14 +140,12 @@ async fn live_and_recorded_reports_are_the_same() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_report_the_replay_and_headless_replay_agree_on_one_recording() {
     use common::bin::{Lines, is};
-    let srv = Server::start(ServeOptions {
-        port: 0,
+    let srv = common::server(ServeOptions {
         drop_after: Some(Duration::from_millis(400)),
         drop_code: Some(1012),
         ..Default::default()
     })
-    .await
-    .unwrap();
+    .await;
     let dir = tempfile::tempdir().unwrap();
     let rec = dir.path().join("session.jsonl");
     let mut w = Lines::spawn(&[

@@ -13,7 +13,6 @@ use tokio::time::Instant;
 use wsmon::engine::dial::Dialed;
 use wsmon::engine::{ConnSettings, Connector, Event, Failure, Phase};
 use wsmon::model::{ConnState, ConnStats, Health};
-use wsmon::server::{ServeOptions, Server};
 
 /// A connector with a bug: its dial panics.
 struct Panics;
@@ -31,12 +30,7 @@ impl Connector for Panics {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_engine_that_panics_stops_alone_and_says_so() {
-    let srv = Server::start(ServeOptions {
-        port: 0,
-        ..Default::default()
-    })
-    .await
-    .unwrap();
+    let srv = common::echo_server().await;
     let mut healthy = Probe::start(fast(&srv.url()));
     let mut broken = Probe::start_with(fast(&srv.url()), Arc::new(Panics));
     broken.patience_for_tests(common::PATIENCE);

@@ -9,7 +9,7 @@ use std::path::Path;
 use common::bin::{Lines, is, wsmon};
 use common::tmux::Tmux;
 use tokio::io::AsyncWriteExt;
-use wsmon::server::{ServeOptions, Server};
+use wsmon::server::ServeOptions;
 
 const SECRETS: [&str; 7] = [
     "SECRET-AUTH",
@@ -59,12 +59,7 @@ fn secret_args(url: &str) -> Vec<String> {
 async fn headless_output_recording_report_and_log_are_clean() {
     let data = tempfile::tempdir().unwrap();
     let rec = data.path().join("session.jsonl");
-    let srv = Server::start(ServeOptions {
-        port: 0,
-        ..Default::default()
-    })
-    .await
-    .unwrap();
+    let srv = common::echo_server().await;
     let url = format!(
         "ws://alice:SECRET-PASS@{}/feed?token=SECRET-TOKEN&apikey=SECRET-APIKEY&room=7",
         srv.addr()
@@ -159,13 +154,11 @@ async fn proxy_passwords_are_masked() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_screen_and_the_files_the_dashboard_writes_are_clean() {
-    let srv = Server::start(ServeOptions {
-        port: 0,
+    let srv = common::server(ServeOptions {
         reject: Some(401),
         ..Default::default()
     })
-    .await
-    .unwrap();
+    .await;
     let url = format!(
         "ws://alice:SECRET-PASS@{}/feed?token=SECRET-TOKEN&apikey=SECRET-APIKEY",
         srv.addr()

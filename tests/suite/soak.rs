@@ -9,7 +9,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use wsmon::server::{ServeOptions, Server};
+use wsmon::server::ServeOptions;
 
 const MAX: u64 = 64 * 1024;
 /// Rotations to see before stopping; each takes about 8 s at this rate.
@@ -25,13 +25,11 @@ fn first_line(path: &Path) -> Option<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wsmon_log_rotates_while_running_and_keeps_what_it_is_told() {
-    let srv = Server::start(ServeOptions {
-        port: 0,
+    let srv = common::server(ServeOptions {
         drop_after: Some(Duration::from_millis(50)),
         ..Default::default()
     })
-    .await
-    .unwrap();
+    .await;
     let data = tempfile::tempdir().unwrap();
     let mut cmd = common::bin::wsmon(&[
         "--headless",

@@ -40,13 +40,11 @@ async fn started(name: &str, srv: &Server, extra: &str) -> Tmux {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn signals_restore_the_terminal() {
-    let srv = Server::start(ServeOptions {
-        port: 0,
+    let srv = common::server(ServeOptions {
         tick: Some(Duration::from_millis(200)),
         ..Default::default()
     })
-    .await
-    .unwrap();
+    .await;
     for (sig, name) in [("-TERM", "sigterm"), ("-HUP", "sighup"), ("-INT", "sigint")] {
         let t = started(name, &srv, "").await;
         let pid = t.child_pid().expect("wsmon's pid");
@@ -63,12 +61,7 @@ async fn signals_restore_the_terminal() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_panic_restores_the_terminal_and_prints_its_message() {
-    let srv = Server::start(ServeOptions {
-        port: 0,
-        ..Default::default()
-    })
-    .await
-    .unwrap();
+    let srv = common::echo_server().await;
     let t = Tmux::start("panic", 100, 30);
     t.run(
         &format!("WSMON_TEST_PANIC=1 {}", env!("CARGO_BIN_EXE_wsmon")),

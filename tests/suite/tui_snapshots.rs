@@ -268,7 +268,7 @@ fn control_characters_never_reach_the_terminal() {
 }
 
 #[test]
-fn every_size_from_tiny_to_huge_draws_without_panicking() {
+fn every_size_from_tiny_to_huge_draws_what_fits() {
     let mut a = app();
     waiting(&mut a);
     for (w, h) in [
@@ -282,7 +282,24 @@ fn every_size_from_tiny_to_huge_draws_without_panicking() {
         (149, 50),
         (200, 60),
     ] {
-        draw(&mut a, w, h);
+        let t = draw(&mut a, w, h);
+        let text = text_of(t.backend().buffer());
+        assert_eq!(
+            text.chars().count(),
+            usize::from(w) * usize::from(h),
+            "{w}x{h}"
+        );
+        // The title, the state and the input line are what a screen of any usable size keeps.
+        if w >= 40 && h >= 10 {
+            assert!(text.contains("wsmon"), "{w}x{h}: the title\n{text}");
+            assert!(text.contains("WAITING"), "{w}x{h}: the state\n{text}");
+        }
+        if w >= 80 && h >= 24 {
+            assert!(
+                text.contains("next try in"),
+                "{w}x{h}: the countdown\n{text}"
+            );
+        }
     }
 }
 

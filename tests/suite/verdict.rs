@@ -145,12 +145,7 @@ async fn an_application_ping_rarer_than_the_server_wants_is_named_and_app_ping_i
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_load_balancer_that_cuts_idle_tunnels_is_named_as_the_path() {
-    let srv = Server::start(ServeOptions {
-        port: 0,
-        ..Default::default()
-    })
-    .await
-    .unwrap();
+    let srv = common::echo_server().await;
     let lb = common::debian::haproxy(srv.addr(), Duration::from_secs(1)).await;
     let url = format!("ws://127.0.0.1:{}/", lb.port);
     let mut w = Lines::spawn(&[
@@ -222,14 +217,12 @@ async fn max_attempts_gives_up_on_a_server_that_closes_every_connection_with_100
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_that_drops_every_connection_is_counted_each_time_and_never_seen_down() {
-    let srv = Server::start(ServeOptions {
-        port: 0,
+    let srv = common::server(ServeOptions {
         drop_after: Some(Duration::from_millis(300)),
         drop_code: Some(1012),
         ..Default::default()
     })
-    .await
-    .unwrap();
+    .await;
     let mut p = Probe::start(fast(&srv.url()));
     for _ in 0..5 {
         p.until("a drop", |e| matches!(e, Event::Closed(_))).await;
@@ -272,12 +265,7 @@ async fn a_server_that_drops_every_connection_is_counted_each_time_and_never_see
 async fn availability_matches_a_restarting_servers_up_windows() {
     let ups = [1200u64, 700, 1500, 500, 1000];
     let downs = [800u64, 1200, 400, 1000];
-    let first = Server::start(ServeOptions {
-        port: 0,
-        ..Default::default()
-    })
-    .await
-    .unwrap();
+    let first = common::echo_server().await;
     let port = first.addr().port();
     let mut s = fast(&first.url());
     let mut srv = Some(first);
@@ -357,13 +345,11 @@ async fn availability_matches_a_restarting_servers_up_windows() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_rtt_is_from_the_write_to_the_pong_whatever_sent_the_ping() {
     let delay = Duration::from_millis(100);
-    let srv = Server::start(ServeOptions {
-        port: 0,
+    let srv = common::server(ServeOptions {
         pong_delay: Some(delay),
         ..Default::default()
     })
-    .await
-    .unwrap();
+    .await;
     let rtts = |p: &Probe, app: bool| -> Vec<Duration> {
         p.events()
             .filter_map(|e| match e {
@@ -460,14 +446,12 @@ async fn a_close_frame_no_peer_may_send_is_reported_as_the_server_sent_it() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_open_connection_whose_pings_go_unanswered_is_sick_everywhere() {
-    let srv = Server::start(ServeOptions {
-        port: 0,
+    let srv = common::server(ServeOptions {
         no_pong: true,
         tick: Some(Duration::from_millis(100)),
         ..Default::default()
     })
-    .await
-    .unwrap();
+    .await;
     let mut w = Lines::spawn(&[
         "--headless",
         "--ping-interval",

@@ -183,6 +183,19 @@ pub fn reserve_port() -> ReservedPort {
 }
 
 /// The text of `GET /metrics` on a loopback port, fetched with a real HTTP client.
+/// wsmon's own server on a free loopback port, echoing what it gets (the peer most tests need).
+pub async fn echo_server() -> wsmon::server::Server {
+    server(wsmon::server::ServeOptions::default()).await
+}
+
+/// wsmon's own server with `opts` on a free loopback port.
+pub async fn server(opts: wsmon::server::ServeOptions) -> wsmon::server::Server {
+    wsmon::server::Server::start(wsmon::server::ServeOptions { port: 0, ..opts })
+        .await
+        .expect("a test server on a free loopback port")
+}
+
+/// The text of `/metrics` on `port`.
 pub async fn metrics_text(port: u16) -> String {
     tokio::task::spawn_blocking(move || {
         ureq::get(&format!("http://127.0.0.1:{port}/metrics"))
