@@ -197,9 +197,10 @@ pub async fn rabbitmq() -> Rabbit {
     )
     .unwrap();
     let p = |name: &str| d.join(name).display().to_string();
+    let node = format!("wsmon{web_stomp}@localhost");
     let env = [
         ("HOME", p("")),
-        ("RABBITMQ_NODENAME", format!("wsmon{web_stomp}@localhost")),
+        ("RABBITMQ_NODENAME", node.clone()),
         ("RABBITMQ_MNESIA_BASE", p("mnesia")),
         ("RABBITMQ_LOG_BASE", p("log")),
         ("RABBITMQ_ENABLED_PLUGINS_FILE", p("enabled_plugins")),
@@ -231,6 +232,30 @@ pub async fn rabbitmq() -> Rabbit {
         assert!(tokio::time::Instant::now() < deadline, "{}", daemon.log());
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    // Listening is not booted: until the boot steps end (the definitions' users and
+    // permissions among them), a STOMP CONNECT gets "Processing error". Ask the node.
+    let ctl_env: Vec<(String, String)> = env
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.clone()))
+        .collect();
+    let cwd = daemon.dir.path().to_path_buf();
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new("/usr/lib/rabbitmq/bin/rabbitmqctl")
+            .args(["-n", &node, "await_startup", "--timeout", "60"])
+            .envs(ctl_env)
+            .current_dir(cwd)
+            .output()
+    })
+    .await
+    .unwrap()
+    .expect("rabbitmqctl runs");
+    assert!(
+        out.status.success(),
+        "rabbitmqctl await_startup: {}{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+        daemon.log()
+    );
     Rabbit {
         daemon,
         mqtt_port: web_mqtt,
