@@ -2,8 +2,14 @@
 //! one that never reads), every message wsmon was asked to send is accounted for (written and
 //! acknowledged by the peer's TCP, written but unconfirmed, or sent on the next connection),
 //! and the server's own log of what it read never holds a message twice.
+//!
+//! A binary of its own, like `leaks.rs`: a write stall is the kernel's send buffer filling,
+//! and with the whole suite running beside it in one process the stall's verdict once did not
+//! come within the test's patience (CI, and a run with 8 test threads); alone, it always has.
+//! Why is not known yet.
 
-use crate::common;
+#[path = "suite/common/mod.rs"]
+mod common;
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
