@@ -9,7 +9,7 @@ use tokio::io::{AsyncBufRead, AsyncBufReadExt};
 
 /// A line read with a bound.
 #[derive(Debug, PartialEq, Eq)]
-pub enum BoundedLine {
+pub(crate) enum BoundedLine {
     /// The input ended.
     End,
     /// A line: its bytes (newline included) are in the buffer.
@@ -23,7 +23,11 @@ pub enum BoundedLine {
 }
 
 /// Reads one line into `buf` (cleared first), keeping at most `max` bytes of it.
-pub fn read_line(r: &mut impl BufRead, buf: &mut Vec<u8>, max: usize) -> io::Result<BoundedLine> {
+pub(crate) fn read_line(
+    r: &mut impl BufRead,
+    buf: &mut Vec<u8>,
+    max: usize,
+) -> io::Result<BoundedLine> {
     buf.clear();
     let mut total: u64 = 0;
     loop {
@@ -45,7 +49,7 @@ pub fn read_line(r: &mut impl BufRead, buf: &mut Vec<u8>, max: usize) -> io::Res
 }
 
 /// `read_line` over an asynchronous reader (headless stdin).
-pub async fn read_line_async(
+pub(crate) async fn read_line_async(
     r: &mut (impl AsyncBufRead + Unpin),
     buf: &mut Vec<u8>,
     max: usize,
@@ -91,7 +95,7 @@ fn finish(buf: &mut Vec<u8>, total: u64, max: usize, newline: bool) -> BoundedLi
 
 /// Reads a whole file of text, refusing one larger than `max` bytes without reading past it
 /// (a device that never ends, a file that is not what was meant).
-pub fn read_file(path: &Path, max: u64) -> io::Result<String> {
+pub(crate) fn read_file(path: &Path, max: u64) -> io::Result<String> {
     let mut bytes = Vec::new();
     std::fs::File::open(path)?
         .take(max + 1)

@@ -3,4 +3,4 @@
 /// Bad arguments, config or input files: said in one line, exit code 2.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
-pub struct UsageError(pub String);
+pub(crate) struct UsageError(pub String);

@@ -34,7 +34,7 @@ impl Default for LogFile {
 
 /// Starts file logging (level from `WSMON_LOG`, default `info`); returns the guard that flushes
 /// on drop and the file path, or `None` when there is nowhere to write.
-pub fn init(opts: LogFile) -> Option<(WorkerGuard, PathBuf)> {
+pub(crate) fn init(opts: LogFile) -> Option<(WorkerGuard, PathBuf)> {
     let dir = crate::paths::ensure_data_dir().ok()?;
     let path = dir.join("wsmon.log");
     let file = RotatingLog::open(path.clone(), opts).ok()?;
@@ -61,7 +61,7 @@ pub fn init(opts: LogFile) -> Option<(WorkerGuard, PathBuf)> {
 }
 
 /// The log file: lines made safe, and a new file past the size limit.
-pub struct RotatingLog {
+pub(crate) struct RotatingLog {
     path: PathBuf,
     file: File,
     size: u64,
@@ -70,7 +70,7 @@ pub struct RotatingLog {
 
 impl RotatingLog {
     /// Opens (appends to) `path`, rotating first if it is already past the limit.
-    pub fn open(path: PathBuf, opts: LogFile) -> io::Result<RotatingLog> {
+    pub(crate) fn open(path: PathBuf, opts: LogFile) -> io::Result<RotatingLog> {
         let file = crate::paths::open_private(&path, true)?;
         let size = file.metadata()?.len();
         let mut log = RotatingLog {

@@ -13,7 +13,7 @@ const ACCEPT_PAUSE_MAX: Duration = Duration::from_secs(1);
 /// The next connection. A failed accept (out of file descriptors, EMFILE, is the usual one) is
 /// logged and tried again after a growing pause: retrying at once would spin a core at 100%
 /// while the condition lasts.
-pub async fn accept(listener: &TcpListener) -> (TcpStream, SocketAddr) {
+pub(crate) async fn accept(listener: &TcpListener) -> (TcpStream, SocketAddr) {
     let mut pause = ACCEPT_PAUSE_MIN;
     loop {
         match listener.accept().await {

@@ -5,7 +5,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 /// The data directory: `$WSMON_DATA_DIR`, else `$XDG_DATA_HOME/wsmon` (~/.local/share/wsmon).
-pub fn data_dir() -> Option<PathBuf> {
+pub(crate) fn data_dir() -> Option<PathBuf> {
     if let Some(dir) = std::env::var_os("WSMON_DATA_DIR").filter(|d| !d.is_empty()) {
         return Some(PathBuf::from(dir));
     }
@@ -13,7 +13,7 @@ pub fn data_dir() -> Option<PathBuf> {
 }
 
 /// The data directory, created if missing; readable by its owner only.
-pub fn ensure_data_dir() -> std::io::Result<PathBuf> {
+pub(crate) fn ensure_data_dir() -> std::io::Result<PathBuf> {
     let dir = data_dir().ok_or_else(|| {
         std::io::Error::other("no home directory to keep data in; set WSMON_DATA_DIR")
     })?;
@@ -24,7 +24,7 @@ pub fn ensure_data_dir() -> std::io::Result<PathBuf> {
 
 /// Creates `dir` and any missing parents, readable by their owner only (0700 on Unix): they
 /// hold what users type and what the peers sent.
-pub fn create_private_dir(dir: &Path) -> io::Result<()> {
+pub(crate) fn create_private_dir(dir: &Path) -> io::Result<()> {
     let mut b = std::fs::DirBuilder::new();
     b.recursive(true);
     #[cfg(unix)]
@@ -35,7 +35,7 @@ pub fn create_private_dir(dir: &Path) -> io::Result<()> {
 /// Opens `path` for writing, readable by its owner only (0600 on Unix, also when it existed
 /// before); `append` keeps what is there, else it is emptied. A symbolic link there is refused,
 /// not followed: a link planted where wsmon writes could make it overwrite another file.
-pub fn open_private(path: &Path, append: bool) -> io::Result<File> {
+pub(crate) fn open_private(path: &Path, append: bool) -> io::Result<File> {
     let mut o = OpenOptions::new();
     o.create(true);
     if append {
@@ -80,14 +80,14 @@ pub fn open_private(path: &Path, append: bool) -> io::Result<File> {
 }
 
 /// Writes `bytes` to `path`, a file readable by its owner only.
-pub fn write_private(path: &Path, bytes: &[u8]) -> io::Result<()> {
+pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> io::Result<()> {
     use std::io::Write;
     open_private(path, false)?.write_all(bytes)
 }
 
 /// Takes group and other access away from a file or directory of wsmon's own that an older
 /// version created world-readable.
-pub fn make_private(path: &Path) {
+pub(crate) fn make_private(path: &Path) {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;

@@ -13,15 +13,15 @@ use regex::Regex;
 use tokio::sync::Semaphore;
 
 use crate::engine::ConnSettings;
-pub use outcome::Outcome;
+pub(crate) use outcome::Outcome;
 
 /// The module used when a probe names none: the run's own settings.
-pub const DEFAULT_MODULE: &str = "websocket";
+pub(crate) const DEFAULT_MODULE: &str = "websocket";
 /// Probes run at once; more wait (within their timeout) for one to end.
-pub const MAX_PROBES: usize = 64;
+pub(crate) const MAX_PROBES: usize = 64;
 /// Taken off a scrape's timeout (`X-Prometheus-Scrape-Timeout-Seconds`), so the answer is
 /// back before Prometheus gives up on it (blackbox exporter's default offset).
-pub const SCRAPE_OFFSET: Duration = Duration::from_millis(500);
+pub(crate) const SCRAPE_OFFSET: Duration = Duration::from_millis(500);
 /// The shortest probe, whatever the scrape's timeout says.
 const MIN_BUDGET: Duration = Duration::from_millis(100);
 
@@ -50,7 +50,7 @@ pub enum Refusal {
 }
 
 /// A module's settings for a target, or why there are none.
-pub type Resolve = dyn Fn(&str, &str) -> Result<ProbeSpec, Refusal> + Send + Sync;
+pub(crate) type Resolve = dyn Fn(&str, &str) -> Result<ProbeSpec, Refusal> + Send + Sync;
 
 /// Runs probes: resolves a module's settings for a target, caps how many run at once.
 pub struct Prober {

@@ -7,13 +7,13 @@
 use std::future::Future;
 
 /// Resolves on SIGINT, SIGTERM or SIGHUP.
-pub fn wait_for_stop() -> impl Future<Output = ()> + Send + 'static {
+pub(crate) fn wait_for_stop() -> impl Future<Output = ()> + Send + 'static {
     wait_for(true)
 }
 
 /// Resolves on SIGINT or SIGTERM, and on SIGHUP when `hup` (a service that reads its
 /// targets file again on SIGHUP does not stop on it).
-pub fn wait_for(hup: bool) -> impl Future<Output = ()> + Send + 'static {
+pub(crate) fn wait_for(hup: bool) -> impl Future<Output = ()> + Send + 'static {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{Signal, SignalKind, signal};

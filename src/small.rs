@@ -4,7 +4,7 @@ use std::collections::VecDeque;
 
 /// Pushes onto a deque, growing one slot at a time up to four rather than to four at once:
 /// a quiet endpoint's log, timeline or attempts hold a row or two.
-pub fn push_back<T>(dq: &mut VecDeque<T>, v: T) {
+pub(crate) fn push_back<T>(dq: &mut VecDeque<T>, v: T) {
     if dq.len() == dq.capacity() && dq.capacity() < 4 {
         dq.reserve_exact(1);
     }
@@ -12,7 +12,7 @@ pub fn push_back<T>(dq: &mut VecDeque<T>, v: T) {
 }
 
 /// The same for a `Vec`.
-pub fn push<T>(v: &mut Vec<T>, x: T) {
+pub(crate) fn push<T>(v: &mut Vec<T>, x: T) {
     if v.len() == v.capacity() && v.capacity() < 4 {
         v.reserve_exact(1);
     }

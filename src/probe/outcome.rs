@@ -10,7 +10,7 @@ use crate::engine::{Cause, Command, Dir, Engine, Event, Phase, Phases};
 
 /// What a probe found.
 #[derive(Clone, Debug, Default, PartialEq)]
-pub struct Outcome {
+pub(crate) struct Outcome {
     /// Every check passed.
     pub success: bool,
     /// From the request to the answer.
@@ -42,7 +42,7 @@ pub struct Outcome {
 
 impl Outcome {
     /// A probe that found no free slot within its timeout.
-    pub fn busy(started: Instant, cap: usize) -> Outcome {
+    pub(crate) fn busy(started: Instant, cap: usize) -> Outcome {
         Outcome {
             duration: started.elapsed(),
             failure: Some((
