@@ -7,7 +7,7 @@ use rand::{Rng, RngExt};
 /// Exponential backoff with full jitter: the n-th delay of an outage is drawn uniformly from
 /// `[min, min(max, min * 2^n)]`, so clients spread out instead of retrying in lockstep.
 #[derive(Clone, Debug)]
-pub struct Backoff {
+pub(crate) struct Backoff {
     min: Duration,
     max: Duration,
     step: u32,
@@ -16,7 +16,7 @@ pub struct Backoff {
 
 impl Backoff {
     /// A backoff between `min` and `max` (`max` is raised to `min` if smaller).
-    pub fn new(min: Duration, max: Duration) -> Self {
+    pub(crate) fn new(min: Duration, max: Duration) -> Self {
         Backoff {
             min,
             max: max.max(min),
@@ -27,13 +27,13 @@ impl Backoff {
 
     /// For one of many clients: even the first delay is drawn from `[min, 2 * min]`, so a
     /// fleet dropped at once by a restarting server does not come back in one burst.
-    pub fn spread(mut self) -> Self {
+    pub(crate) fn spread(mut self) -> Self {
         self.spread = true;
         self
     }
 
     /// The upper bound of the next delay.
-    pub fn ceiling(&self) -> Duration {
+    pub(crate) fn ceiling(&self) -> Duration {
         let factor = 1u32.checked_shl(self.step.min(31)).unwrap_or(u32::MAX);
         let c = self.min.saturating_mul(factor).min(self.max);
         if self.spread {
@@ -44,7 +44,7 @@ impl Backoff {
     }
 
     /// The next delay, drawn with `rng`; each call raises the ceiling until `max`.
-    pub fn next_delay(&mut self, rng: &mut impl Rng) -> Duration {
+    pub(crate) fn next_delay(&mut self, rng: &mut impl Rng) -> Duration {
         let ceiling = self.ceiling();
         self.step = self.step.saturating_add(1);
         if ceiling <= self.min {
@@ -56,13 +56,13 @@ impl Backoff {
     }
 
     /// Back to the shortest delay, after a connection has proven stable.
-    pub fn reset(&mut self) {
+    pub(crate) fn reset(&mut self) {
         self.step = 0;
     }
 
     /// Back to the `step`-th delay of an outage (its ceiling `min * 2^step`): after a
     /// connection that opened but did not last, a short floor instead of the grown delay.
-    pub fn reset_to(&mut self, step: u32) {
+    pub(crate) fn reset_to(&mut self, step: u32) {
         self.step = step;
     }
 }

@@ -387,7 +387,7 @@ impl fmt::Display for Failure {
 pub const PREVIEW: usize = 256;
 
 /// The first `PREVIEW` bytes of `data`.
-pub fn preview(data: &Bytes) -> Bytes {
+pub(crate) fn preview(data: &Bytes) -> Bytes {
     data.slice(..data.len().min(PREVIEW))
 }
 

@@ -6,7 +6,7 @@ use tokio::time::Instant;
 
 /// What the heartbeat wants done when its deadline comes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Beat {
+pub(crate) enum Beat {
     /// Send a ping with this sequence number.
     Ping(u64),
     /// No frame arrived within the pong timeout: the peer is gone.
@@ -16,7 +16,7 @@ pub enum Beat {
 /// Schedules pings and watches for an answer: any frame after a ping proves the peer alive,
 /// and the matching pong yields a round-trip sample.
 #[derive(Debug)]
-pub struct Heartbeat {
+pub(crate) struct Heartbeat {
     interval: Option<Duration>,
     timeout: Duration,
     next_ping: Option<Instant>,
@@ -31,12 +31,13 @@ pub struct Heartbeat {
 
 impl Heartbeat {
     /// A heartbeat starting now; `interval` `None` disables pings (RTT only from manual pings).
-    pub fn new(interval: Option<Duration>, timeout: Duration, now: Instant) -> Self {
+    #[cfg(test)]
+    pub(crate) fn new(interval: Option<Duration>, timeout: Duration, now: Instant) -> Self {
         Heartbeat::starting_after(interval, timeout, now, interval.unwrap_or_default())
     }
 
     /// A heartbeat whose first ping comes `first` after `now` (a fleet spreads them out).
-    pub fn starting_after(
+    pub(crate) fn starting_after(
         interval: Option<Duration>,
         timeout: Duration,
         now: Instant,
@@ -54,7 +55,7 @@ impl Heartbeat {
     }
 
     /// The next instant at which `poll` has something to do.
-    pub fn next_deadline(&self) -> Option<Instant> {
+    pub(crate) fn next_deadline(&self) -> Option<Instant> {
         match (self.next_ping, self.deadline) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -62,7 +63,7 @@ impl Heartbeat {
     }
 
     /// Called at or after `next_deadline`: what to do now.
-    pub fn poll(&mut self, now: Instant) -> Option<Beat> {
+    pub(crate) fn poll(&mut self, now: Instant) -> Option<Beat> {
         if self.deadline.is_some_and(|d| now >= d) {
             self.deadline = None;
             self.next_ping = None;
@@ -75,7 +76,7 @@ impl Heartbeat {
     }
 
     /// Records a ping going out now (scheduled or manual); returns its sequence number.
-    pub fn ping_sent(&mut self, now: Instant) -> u64 {
+    pub(crate) fn ping_sent(&mut self, now: Instant) -> u64 {
         self.seq += 1;
         if self.in_flight.len() >= 16 {
             self.in_flight.remove(0);
@@ -89,19 +90,19 @@ impl Heartbeat {
     }
 
     /// Ping `seq` reached the socket at `now`: its round trip is timed from here.
-    pub fn written(&mut self, seq: u64, now: Instant) {
+    pub(crate) fn written(&mut self, seq: u64, now: Instant) {
         if let Some((_, sent)) = self.in_flight.iter_mut().find(|(s, _)| *s == seq) {
             *sent = now;
         }
     }
 
     /// Any frame from the peer: it is alive.
-    pub fn frame_received(&mut self) {
+    pub(crate) fn frame_received(&mut self) {
         self.deadline = None;
     }
 
     /// A pong arrived; returns the round trip if it answers one of our pings.
-    pub fn pong_received(&mut self, payload: &[u8], now: Instant) -> Option<Duration> {
+    pub(crate) fn pong_received(&mut self, payload: &[u8], now: Instant) -> Option<Duration> {
         self.deadline = None;
         let seq = u64::from_be_bytes(payload.try_into().ok()?);
         let idx = self.in_flight.iter().position(|(s, _)| *s == seq)?;
@@ -114,30 +115,20 @@ impl Heartbeat {
 
     /// Whether any ping of this connection was answered (a peer that stops answering is not
     /// the same as one that never did).
-    pub fn answered_any(&self) -> bool {
+    pub(crate) fn answered_any(&self) -> bool {
         self.answered
     }
 
-    /// Pings sent and not (yet) answered.
-    pub fn unanswered(&self) -> usize {
-        self.in_flight.len()
-    }
-
     /// The payload that carries a sequence number in a ping.
-    pub fn payload(seq: u64) -> [u8; 8] {
+    pub(crate) fn payload(seq: u64) -> [u8; 8] {
         seq.to_be_bytes()
-    }
-
-    /// How long without any answer makes the peer dead.
-    pub fn timeout(&self) -> Duration {
-        self.timeout
     }
 }
 
 /// The application heartbeat: a message (`app_ping`) every interval, answered by a message
 /// that matches `app_pong`; only that answer proves the application alive.
 #[derive(Debug)]
-pub struct AppHeartbeat {
+pub(crate) struct AppHeartbeat {
     interval: Duration,
     timeout: Duration,
     next: Option<Instant>,
@@ -150,7 +141,7 @@ pub struct AppHeartbeat {
 impl AppHeartbeat {
     /// Pings every `interval` starting `first` after `now`; no answer within `timeout` is the
     /// verdict. Nothing is scheduled until `start` (a preset's handshake may come first).
-    pub fn new(interval: Duration, timeout: Duration) -> AppHeartbeat {
+    pub(crate) fn new(interval: Duration, timeout: Duration) -> AppHeartbeat {
         AppHeartbeat {
             interval,
             timeout,
@@ -162,12 +153,12 @@ impl AppHeartbeat {
     }
 
     /// Schedules the first ping `first` after `now`.
-    pub fn start(&mut self, now: Instant, first: Duration) {
+    pub(crate) fn start(&mut self, now: Instant, first: Duration) {
         self.next = Some(now + first);
     }
 
     /// The next instant `poll` has something to do.
-    pub fn next_deadline(&self) -> Option<Instant> {
+    pub(crate) fn next_deadline(&self) -> Option<Instant> {
         let dead = self.waiting.map(|(_, sent)| sent + self.timeout);
         match (self.next, dead) {
             (Some(a), Some(b)) => Some(a.min(b)),
@@ -176,7 +167,7 @@ impl AppHeartbeat {
     }
 
     /// At or after `next_deadline`: `Ping(seq)` to send one, `Dead` when the answer is late.
-    pub fn poll(&mut self, now: Instant) -> Option<Beat> {
+    pub(crate) fn poll(&mut self, now: Instant) -> Option<Beat> {
         if self
             .waiting
             .is_some_and(|(_, sent)| now >= sent + self.timeout)
@@ -198,7 +189,7 @@ impl AppHeartbeat {
 
     /// Application ping `seq` reached the socket at `now`: its round trip is timed from
     /// here (the answer's deadline too).
-    pub fn written(&mut self, seq: u64, now: Instant) {
+    pub(crate) fn written(&mut self, seq: u64, now: Instant) {
         if let Some((waiting, sent)) = self.waiting.as_mut()
             && *waiting == seq
         {
@@ -207,14 +198,15 @@ impl AppHeartbeat {
     }
 
     /// A message matching `app_pong` came: the round trip of the ping it answers.
-    pub fn answered(&mut self, now: Instant) -> Option<Duration> {
+    pub(crate) fn answered(&mut self, now: Instant) -> Option<Duration> {
         let (_, sent) = self.waiting.take()?;
         self.answered = true;
         Some(now.saturating_duration_since(sent))
     }
 
     /// Whether any application ping of this connection was answered.
-    pub fn answered_any(&self) -> bool {
+    #[cfg(test)]
+    pub(crate) fn answered_any(&self) -> bool {
         self.answered
     }
 }

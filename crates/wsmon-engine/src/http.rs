@@ -9,11 +9,11 @@ use tokio::io::{AsyncRead, AsyncReadExt};
 /// Largest response head accepted.
 const MAX_HEAD: usize = 16 * 1024;
 /// Body bytes kept from a refused upgrade.
-pub const BODY_KEEP: usize = 4096;
+pub(crate) const BODY_KEEP: usize = 4096;
 
 /// A parsed status line and headers.
 #[derive(Debug)]
-pub struct Head {
+pub(crate) struct Head {
     /// Status code.
     pub status: u16,
     /// Reason phrase.
@@ -24,7 +24,7 @@ pub struct Head {
 
 impl Head {
     /// First header with this name.
-    pub fn header(&self, name: &str) -> Option<&str> {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
@@ -32,7 +32,7 @@ impl Head {
     }
 
     /// Whether a comma-separated header contains `token` (case-insensitive).
-    pub fn header_has_token(&self, name: &str, token: &str) -> bool {
+    pub(crate) fn header_has_token(&self, name: &str, token: &str) -> bool {
         self.headers
             .iter()
             .filter(|(n, _)| n.eq_ignore_ascii_case(name))
@@ -43,7 +43,7 @@ impl Head {
 
 /// Why a response head could not be read.
 #[derive(Debug)]
-pub enum HeadError {
+pub(crate) enum HeadError {
     /// The socket failed.
     Io(io::Error),
     /// The peer closed before a full head arrived; holds how many bytes came.
@@ -55,7 +55,9 @@ pub enum HeadError {
 }
 
 /// Reads one response head; returns it and any bytes read past it.
-pub async fn read_head<S: AsyncRead + Unpin>(stream: &mut S) -> Result<(Head, Vec<u8>), HeadError> {
+pub(crate) async fn read_head<S: AsyncRead + Unpin>(
+    stream: &mut S,
+) -> Result<(Head, Vec<u8>), HeadError> {
     let mut buf = Vec::with_capacity(1024);
     let mut chunk = [0u8; 2048];
     loop {
@@ -111,7 +113,7 @@ fn parse(buf: &[u8]) -> Result<Option<(Head, usize)>, String> {
 }
 
 /// A short, printable rendering of raw bytes for messages.
-pub fn preview(buf: &[u8]) -> String {
+pub(crate) fn preview(buf: &[u8]) -> String {
     if buf.len() >= 2 && buf[0] == 0x15 && buf[1] == 0x03
         || buf.len() >= 2 && buf[0] == 0x16 && buf[1] == 0x03
     {
@@ -133,7 +135,7 @@ pub fn preview(buf: &[u8]) -> String {
 }
 
 /// Reads up to 4 KiB of a refusal's body, never waiting longer than `patience`.
-pub async fn read_body<S: AsyncRead + Unpin>(
+pub(crate) async fn read_body<S: AsyncRead + Unpin>(
     stream: &mut S,
     head: &Head,
     mut got: Vec<u8>,
@@ -191,7 +193,7 @@ fn dechunk(mut raw: &[u8]) -> Vec<u8> {
 }
 
 /// Parses `Retry-After` (seconds or an HTTP date).
-pub fn retry_after(value: &str) -> Option<Duration> {
+pub(crate) fn retry_after(value: &str) -> Option<Duration> {
     let value = value.trim();
     if let Ok(secs) = value.parse::<u64>() {
         return Some(Duration::from_secs(secs));
@@ -206,7 +208,7 @@ pub fn retry_after(value: &str) -> Option<Duration> {
 /// What a refusal's body says, in one clean line of at most 120 characters. HTML pages (nginx,
 /// tinyproxy, load balancers) are read for their `<title>`, or their text when the title only
 /// repeats the status; other text by its first non-empty line.
-pub fn body_summary(body: &[u8], status: u16, reason: &str) -> String {
+pub(crate) fn body_summary(body: &[u8], status: u16, reason: &str) -> String {
     let Ok(text) = std::str::from_utf8(body) else {
         return String::new();
     };
@@ -346,7 +348,7 @@ fn decode_entities(s: &str) -> String {
 
 /// A redirect's target as the WebSocket URL to try: `https://` is `wss://`, `http://` is
 /// `ws://`; anything else as it is.
-pub fn as_websocket_url(location: &str) -> String {
+pub(crate) fn as_websocket_url(location: &str) -> String {
     let l = location.trim();
     let lower = l.to_ascii_lowercase();
     if lower.starts_with("https://") {

@@ -23,16 +23,16 @@
 //! # }
 //! ```
 
-pub mod backoff;
+mod backoff;
 pub mod close_code;
-pub mod command;
+mod command;
 mod contained;
 pub mod deadline;
 pub mod dial;
-pub mod event;
+mod event;
 pub mod fmt;
-pub mod heartbeat;
-pub mod http;
+mod heartbeat;
+mod http;
 pub mod protocol;
 pub mod redact;
 pub mod settings;
