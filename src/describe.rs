@@ -287,6 +287,32 @@ pub fn warning_badge(w: &Warning) -> Option<&'static str> {
     }
 }
 
+/// A reading of the targets file in one line: what it changed, or why it was refused (the
+/// last good set still watched).
+pub fn targets_read(
+    status: &crate::targets::TargetsStatus,
+    added: usize,
+    removed: usize,
+    relabelled: usize,
+) -> String {
+    match &status.problem {
+        Some(why) => format!(
+            "targets file refused, still watching the last good set of {}: {why}",
+            status.targets
+        ),
+        None => format!(
+            "targets file {}: {added} added, {removed} removed{}, {} watched",
+            status.path.display(),
+            if relabelled == 0 {
+                String::new()
+            } else {
+                format!(", {relabelled} relabelled")
+            },
+            status.targets
+        ),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -254,25 +254,12 @@ impl Output {
         for id in &change.removed {
             self.gone[*id] = true;
         }
-        let t = &change.status;
-        let said = match &t.problem {
-            Some(why) => format!(
-                "targets file refused, still watching the last good set of {}: {why}",
-                t.targets
-            ),
-            None => format!(
-                "targets file {}: {} added, {} removed{}, {} watched",
-                t.path.display(),
-                change.added.len(),
-                change.removed.len(),
-                if change.relabelled.is_empty() {
-                    String::new()
-                } else {
-                    format!(", {} relabelled", change.relabelled.len())
-                },
-                t.targets
-            ),
-        };
+        let said = crate::describe::targets_read(
+            &change.status,
+            change.added.len(),
+            change.removed.len(),
+            change.relabelled.len(),
+        );
         eprintln!("wsmon: {}", crate::text::sanitize(&said));
     }
 

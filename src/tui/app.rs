@@ -22,6 +22,7 @@ use crate::report::ReportBuilder;
 use crate::text;
 pub use detail::{DETAIL_MAX, Detail, detail_of};
 pub use options::UiOptions;
+pub(crate) use options::labels_text;
 
 /// How long a status message stays in the footer.
 const STATUS_FOR: Duration = Duration::from_secs(6);

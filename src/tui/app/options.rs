@@ -49,6 +49,15 @@ pub struct UiOptions {
     pub labels: String,
 }
 
+/// An endpoint's labels as the fleet overview shows them: `region=eu team=pay`.
+pub(crate) fn labels_text(labels: &[(String, String)]) -> String {
+    labels
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// Fewest log entries kept per endpoint of a fleet, however large the fleet.
 const FLEET_MIN_LOG_ENTRIES: usize = 100;
 /// Fewest payload bytes kept per endpoint of a fleet.
@@ -85,12 +94,7 @@ impl UiOptions {
             app_ping: e.settings.app_ping.clone(),
             keymap: session.keymap.clone(),
             mouse: session.mouse,
-            labels: e
-                .labels
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect::<Vec<_>>()
-                .join(" "),
+            labels: labels_text(&e.labels),
         }
     }
 

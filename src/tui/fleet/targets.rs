@@ -51,34 +51,23 @@ impl FleetApp {
         }
         for (id, labels) in &change.relabelled {
             if let Some(app) = self.apps.get_mut(*id) {
-                app.opts.labels = labels
-                    .iter()
-                    .map(|(k, v)| format!("{k}={v}"))
-                    .collect::<Vec<_>>()
-                    .join(" ");
+                app.opts.labels = crate::tui::app::labels_text(labels);
             }
         }
         if self.gone.get(self.selected).copied().unwrap_or(true) {
             self.placed = false;
         }
-        let t = &change.status;
-        match &t.problem {
-            Some(why) => self.say(
-                Level::Warn,
-                format!(
-                    "targets file refused, still watching the last good set of {}: {why}",
-                    t.targets
-                ),
-            ),
-            None => self.say(
-                Level::Info,
-                format!(
-                    "targets file read: {} added, {} removed, {} watched",
-                    change.added.len(),
-                    change.removed.len(),
-                    t.targets
-                ),
-            ),
-        }
+        let said = crate::describe::targets_read(
+            &change.status,
+            change.added.len(),
+            change.removed.len(),
+            change.relabelled.len(),
+        );
+        let level = if change.status.ok {
+            Level::Info
+        } else {
+            Level::Warn
+        };
+        self.say(level, said);
     }
 }
