@@ -2,8 +2,10 @@
 //! milestones into the sentences the dashboard, headless mode, the report and the recordings
 //! show. The engine reports typed facts; nothing reads these sentences back.
 
+mod problem;
 mod verdict;
 
+pub use problem::{fix, http_tail, message};
 pub use verdict::*;
 
 use crate::engine::close_code::close_code_name;
@@ -30,20 +32,20 @@ pub fn failure(f: &Failure) -> String {
     if f.phase == Phase::Proxy {
         // The message names the proxy and where it was set; an HTTP status there is the
         // proxy's, not the server's.
-        return f.message.clone();
+        return message(f);
     }
     match (&f.http, f.cause) {
         (Some(h), _) => format!(
             "HTTP {} {}{}",
             h.status,
             h.reason,
-            h.summary_tail(f.retry_after)
+            http_tail(h, f.retry_after)
         ),
-        (None, Cause::Tls) => format!("TLS: {}", f.message),
-        (None, Cause::Dns) => format!("DNS: {}", f.message),
-        (None, Cause::Timeout) => format!("timeout: {}", f.message),
-        (None, Cause::Protocol) => format!("protocol: {}", f.message),
-        (None, Cause::Refused | Cause::Io | Cause::Http) => f.message.clone(),
+        (None, Cause::Tls) => format!("TLS: {}", message(f)),
+        (None, Cause::Dns) => format!("DNS: {}", message(f)),
+        (None, Cause::Timeout) => format!("timeout: {}", message(f)),
+        (None, Cause::Protocol) => format!("protocol: {}", message(f)),
+        (None, Cause::Refused | Cause::Io | Cause::Http) => message(f),
     }
 }
 
@@ -55,9 +57,9 @@ pub fn failure_detail(f: &Failure) -> String {
         failure(f),
         f.cause,
         phase(f.phase),
-        f.message
+        message(f)
     );
-    if let Some(a) = &f.advice {
+    if let Some(a) = fix(f) {
         out.push_str(&format!("fix      {a}\n"));
     }
     if let Some(r) = &f.reached {
@@ -118,7 +120,7 @@ pub fn cert_expiry(c: &crate::engine::CertInfo, now: std::time::SystemTime) -> S
 
 /// A certificate in full, one fact a line, as F8 and the report show it.
 pub fn cert_detail(c: &crate::engine::CertInfo) -> String {
-    let date = crate::engine::tls::unix_date;
+    let date = crate::text::unix_date;
     let mut out = format!("subject  {}\nissuer   {}\n", c.subject, c.issuer);
     if !c.names.is_empty() {
         out.push_str(&format!("names    {}\n", c.names.join(", ")));
@@ -316,14 +318,13 @@ pub fn targets_read(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::HttpFailure;
+    use crate::engine::{HttpFailure, Problem};
 
     #[test]
     fn http_failure_in_plain_words() {
         let f = Failure {
             cause: Cause::Http,
             phase: Phase::Upgrade,
-            message: "the server answered the upgrade with 401 Unauthorized: token expired".into(),
             http: Some(HttpFailure {
                 status: 401,
                 reason: "Unauthorized".into(),
@@ -332,7 +333,7 @@ mod tests {
                 body_truncated: false,
             }),
             retry_after: None,
-            ..Failure::new(Cause::Http, Phase::Upgrade, "")
+            ..Failure::new(Cause::Http, Phase::Upgrade, Problem::UpgradeRefused)
         };
         assert_eq!(failure(&f), "HTTP 401 Unauthorized: token expired");
         let mut redirect = f.clone();

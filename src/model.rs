@@ -26,7 +26,7 @@ pub use timeline::{
 };
 
 use crate::engine::{
-    Cause, CloseInfo, ClosedBy, Dir, Event, Failure, OpenInfo, Phase, Stamped, StopReason,
+    Cause, CloseInfo, ClosedBy, Dir, Event, Failure, OpenInfo, Phase, Problem, Stamped, StopReason,
 };
 
 /// Pings in a row without a pong, while frames arrive, that make an open connection sick.
@@ -305,7 +305,9 @@ impl ConnStats {
                 let f = Arc::new(Failure::new(
                     Cause::Io,
                     Phase::Open,
-                    format!("wsmon's engine for this endpoint stopped: {message}"),
+                    Problem::EngineStopped {
+                        panic: message.to_string(),
+                    },
                 ));
                 self.last_failure = Some((at, Trouble::Failed(f.clone())));
                 self.last_error = Some(f);

@@ -126,7 +126,8 @@ impl ReportBuilder {
                     if self.http.len() == HTTP_KEPT {
                         self.http.pop_front();
                     }
-                    self.http.push_back((s.at, h.clone(), f.message.clone()));
+                    self.http
+                        .push_back((s.at, h.clone(), crate::describe::message(f)));
                 }
             }
             Event::Message(m) if self.keep_messages => {

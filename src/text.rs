@@ -124,6 +124,12 @@ pub fn timestamp(at: SystemTime) -> String {
     humantime::format_rfc3339_millis(at).to_string()
 }
 
+/// A Unix time as its date: `2026-12-01`.
+pub fn unix_date(secs: i64) -> String {
+    let t = std::time::UNIX_EPOCH + Duration::from_secs(secs.max(0) as u64);
+    humantime::format_rfc3339_seconds(t).to_string()[..10].to_string()
+}
+
 /// The time from `a` to `b` to the millisecond, each end taken to the millisecond as a
 /// recording keeps it: a live session and its replay say the same.
 pub fn between(a: SystemTime, b: SystemTime) -> Duration {

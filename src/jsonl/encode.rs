@@ -7,6 +7,7 @@ use std::time::{Duration, SystemTime};
 use base64::Engine as _;
 
 use super::header::joined_headers;
+use crate::describe;
 use crate::engine::close_code::close_code_name;
 use crate::engine::{Event, Stamped, Warning};
 
@@ -174,7 +175,7 @@ impl Encoder {
                 out.extend_from_slice(b"\",\"phase\":\"");
                 out.extend_from_slice(f.phase.as_str().as_bytes());
                 out.extend_from_slice(b"\",\"message\":");
-                push_str(out, &f.message);
+                push_str(out, &describe::message(f));
                 if let Some(wait) = f.retry_after {
                     out.extend_from_slice(b",\"retry_after_ms\":");
                     push_int(out, wait.as_millis() as u64);
@@ -198,9 +199,9 @@ impl Encoder {
                     out.extend_from_slice(b",\"body_truncated\":");
                     out.extend_from_slice(if h.body_truncated { b"true" } else { b"false" });
                 }
-                if let Some(a) = &f.advice {
+                if let Some(a) = describe::fix(f) {
                     out.extend_from_slice(b",\"advice\":");
-                    push_str(out, a);
+                    push_str(out, &a);
                 }
                 if !f.chain.is_empty() {
                     out.extend_from_slice(b",\"chain\":");

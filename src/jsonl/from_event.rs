@@ -123,7 +123,7 @@ impl Body {
             Event::Error(f) => Body::Error(ErrorLine {
                 cause: f.cause,
                 phase: f.phase,
-                message: f.message.clone(),
+                message: crate::describe::message(f),
                 retry_after_ms: f.retry_after.map(|d| d.as_millis() as u64),
                 status: f.http.as_ref().map(|h| h.status),
                 reason: f.http.as_ref().map(|h| h.reason.clone()),
@@ -133,7 +133,7 @@ impl Body {
                     .as_ref()
                     .map(|h| String::from_utf8_lossy(&h.body).into_owned()),
                 body_truncated: f.http.as_ref().map(|h| h.body_truncated),
-                advice: f.advice.clone(),
+                advice: crate::describe::fix(f),
                 chain: f.chain.clone(),
                 remote: f.reached.as_ref().map(|r| r.remote),
                 dns_ms: f.reached.as_ref().map(|r| ms_of(r.phases.dns)),

@@ -16,7 +16,7 @@ pub use decode::{decode, decode_with_endpoint};
 use crate::engine::CertInfo;
 use crate::engine::{
     Cause, CloseInfo, ClosedBy, DropReason, Event, Failure, HttpFailure, Kind, Message, OpenInfo,
-    Phase, Phases, Stamped, StopReason, Verdict, Warning,
+    Phase, Phases, Problem, Stamped, StopReason, Verdict, Warning,
 };
 
 /// One line: a recording header or an event, when it happened, and (in a fleet) whose it is.

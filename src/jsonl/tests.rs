@@ -32,7 +32,10 @@ fn all_kinds() -> Vec<Event> {
     let mut f = Failure::new(
         Cause::Http,
         Phase::Upgrade,
-        "the server answered the upgrade with 503",
+        Problem::Recorded {
+            message: "the server answered the upgrade with 503".into(),
+            fix: None,
+        },
     );
     f.retry_after = Some(Duration::from_secs(5));
     f.http = Some(HttpFailure {
@@ -126,7 +129,10 @@ fn all_kinds() -> Vec<Event> {
         Event::Error(Arc::new(Failure::new(
             Cause::Tls,
             Phase::Tls,
-            "certificate expired",
+            Problem::Recorded {
+                message: "certificate expired".into(),
+                fix: None,
+            },
         ))),
         Event::Retry {
             attempt: 2,
@@ -357,7 +363,10 @@ fn closed_error_and_retry_lines() {
     let mut f = Failure::new(
         Cause::Http,
         Phase::Upgrade,
-        "the server answered the upgrade with 401 Unauthorized",
+        Problem::Recorded {
+            message: "the server answered the upgrade with 401 Unauthorized".into(),
+            fix: None,
+        },
     );
     f.http = Some(HttpFailure {
         status: 401,

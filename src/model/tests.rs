@@ -52,7 +52,10 @@ fn refused() -> Event {
     Event::Error(Arc::new(Failure::new(
         Cause::Refused,
         Phase::Tcp,
-        "refused by 127.0.0.1:1",
+        Problem::ConnectRefused {
+            addr: "127.0.0.1:1".parse().unwrap(),
+            tried: 1,
+        },
     )))
 }
 
@@ -187,7 +190,6 @@ fn http_failures_are_counted_and_put_in_the_outage() {
     let f = Failure {
         cause: Cause::Http,
         phase: Phase::Upgrade,
-        message: "the server answered the upgrade with 401 Unauthorized".into(),
         http: Some(HttpFailure {
             status: 401,
             reason: "Unauthorized".into(),
@@ -196,7 +198,7 @@ fn http_failures_are_counted_and_put_in_the_outage() {
             body_truncated: false,
         }),
         retry_after: None,
-        ..Failure::new(Cause::Http, Phase::Upgrade, "")
+        ..Failure::new(Cause::Http, Phase::Upgrade, Problem::UpgradeRefused)
     };
     let s = fold(&[(0, connecting(1)), (0, Event::Error(Arc::new(f)))]);
     assert_eq!(s.failures_by_cause[4], 1);

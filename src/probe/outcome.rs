@@ -132,7 +132,11 @@ pub(super) async fn run(mut spec: ProbeSpec, budget: Duration, started: Instant)
                     if let Some(min) = f.chain.iter().map(|c| c.not_after).min() {
                         o.cert_expiry = Some(min);
                     }
-                    o.fail(f.phase.as_str(), f.cause.as_str(), f.message.clone());
+                    o.fail(
+                        f.phase.as_str(),
+                        f.cause.as_str(),
+                        crate::describe::message(f),
+                    );
                     over = true;
                 }
                 Event::Closed(c) if o.failure.is_none() => {

@@ -34,7 +34,7 @@ pub(super) fn last_failure(b: &ReportBuilder) -> Vec<Block> {
     if let Trouble::Failed(f) = what {
         blocks.push(Block::List(vec![
             format!("cause: {}, in the {}", f.cause, describe::phase(f.phase)),
-            format!("message: {}", f.message),
+            format!("message: {}", crate::describe::message(f)),
         ]));
     }
     let mut shown: Vec<&crate::engine::HttpFailure> = Vec::new();
@@ -117,7 +117,7 @@ pub(super) fn connection(b: &ReportBuilder, now: SystemTime) -> Vec<Block> {
                 "server certificate: {}, issued by {}, valid until {} ({} at this report){}; SHA-256 {}",
                 c.subject,
                 c.issuer,
-                crate::engine::tls::unix_date(c.not_after),
+                crate::text::unix_date(c.not_after),
                 crate::describe::cert_expiry(c, now),
                 if c.names.is_empty() {
                     String::new()
@@ -138,8 +138,8 @@ pub(super) fn connection(b: &ReportBuilder, now: SystemTime) -> Vec<Block> {
                 f.chain.len(),
                 c.subject,
                 c.issuer,
-                crate::engine::tls::unix_date(c.not_before),
-                crate::engine::tls::unix_date(c.not_after),
+                crate::text::unix_date(c.not_before),
+                crate::text::unix_date(c.not_after),
                 if c.names.is_empty() {
                     String::new()
                 } else {

@@ -153,7 +153,7 @@ async fn killed_server_is_redialled_with_growing_delays_one_dial_at_a_time() {
             (f.cause, f.phase),
             (Cause::Refused, Phase::Tcp),
             "{}",
-            f.message
+            wsmon::describe::message(&f)
         );
     }
     let first_two: Duration = delays[..2].iter().sum();
@@ -302,9 +302,9 @@ async fn refused_upgrade_reports_status_headers_and_body() {
         Some("Bearer realm=\"wsmon\"")
     );
     assert!(
-        f.message.contains("401 Unauthorized: token expired"),
+        wsmon::describe::message(&f).contains("401 Unauthorized: token expired"),
         "{}",
-        f.message
+        wsmon::describe::message(&f)
     );
     assert!(
         !format!("{:?}", p.log).contains("old-token"),
@@ -367,9 +367,13 @@ async fn unresolvable_name_is_a_dns_failure() {
         (f.cause, f.phase),
         (Cause::Dns, Phase::Dns),
         "{}",
-        f.message
+        wsmon::describe::message(&f)
     );
-    assert!(f.message.contains("no-such-host.invalid"), "{}", f.message);
+    assert!(
+        wsmon::describe::message(&f).contains("no-such-host.invalid"),
+        "{}",
+        wsmon::describe::message(&f)
+    );
     p.shutdown().await;
 }
 
@@ -477,9 +481,10 @@ async fn oversize_message_ends_the_connection_with_a_clear_cause() {
     let Event::Error(f) = e else { unreachable!() };
     assert_eq!(f.cause, Cause::Protocol);
     assert!(
-        f.message.contains("5000 bytes") && f.message.contains("max_message_size"),
+        wsmon::describe::message(&f).contains("5000 bytes")
+            && wsmon::describe::message(&f).contains("max_message_size"),
         "{}",
-        f.message
+        wsmon::describe::message(&f)
     );
     let c = p.until("closed", |e| matches!(e, Event::Closed(_))).await;
     let Event::Closed(c) = c else { unreachable!() };

@@ -183,12 +183,16 @@ async fn a_server_that_never_answers_pings_is_named_as_such() {
     let e = p.until("error", |e| matches!(e, Event::Error(_))).await;
     let Event::Error(f) = e else { unreachable!() };
     assert!(
-        f.message
+        wsmon::describe::message(&f)
             .contains("has answered no ping on it: it does not answer pings"),
         "{}",
-        f.message
+        wsmon::describe::message(&f)
     );
-    assert!(!f.message.contains("half-open"), "{}", f.message);
+    assert!(
+        !wsmon::describe::message(&f).contains("half-open"),
+        "{}",
+        wsmon::describe::message(&f)
+    );
     p.shutdown().await;
 }
 
@@ -428,10 +432,9 @@ async fn the_socketio_preset_joins_answers_pings_and_sends_on_open_after_the_ack
     let e = p.until("verdict", |e| matches!(e, Event::Error(_))).await;
     let Event::Error(f) = e else { unreachable!() };
     assert!(
-        f.message
-            .contains("Socket.IO: no ping from the server for 500ms"),
+        wsmon::describe::message(&f).contains("Socket.IO: no ping from the server for 500ms"),
         "{}",
-        f.message
+        wsmon::describe::message(&f)
     );
     p.shutdown().await;
 }

@@ -78,10 +78,13 @@ mod tls {
         .await;
         assert_eq!((f.cause, f.phase), (Cause::Tls, Phase::Tls));
         assert_eq!(
-            f.message,
+            wsmon::describe::message(&f),
             "certificate for localhost from an unknown CA (CN=wsmon test CA)"
         );
-        assert!(f.advice.as_deref().unwrap().contains("--ca FILE"), "{f:?}");
+        assert!(
+            wsmon::describe::fix(&f).unwrap().contains("--ca FILE"),
+            "{f:?}"
+        );
         // What was presented, and how far the dial got, are kept.
         assert!(f.chain[0].names.contains(&"localhost".to_string()), "{f:?}");
         assert_eq!(f.chain[0].issuer, "CN=wsmon test CA");
@@ -101,11 +104,15 @@ mod tls {
         .await;
         assert_eq!(f.cause, Cause::Tls);
         assert!(
-            f.message.starts_with("certificate expired "),
+            wsmon::describe::message(&f).starts_with("certificate expired "),
             "{}",
-            f.message
+            wsmon::describe::message(&f)
         );
-        assert!(f.message.ends_with(" ago"), "{}", f.message);
+        assert!(
+            wsmon::describe::message(&f).ends_with(" ago"),
+            "{}",
+            wsmon::describe::message(&f)
+        );
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -119,9 +126,12 @@ mod tls {
         )
         .await;
         assert_eq!(f.cause, Cause::Tls);
-        assert_eq!(f.message, "certificate is for other.example, not localhost");
+        assert_eq!(
+            wsmon::describe::message(&f),
+            "certificate is for other.example, not localhost"
+        );
         assert!(
-            f.advice
+            wsmon::describe::fix(&f)
                 .as_deref()
                 .unwrap()
                 .contains("subjectAltName=DNS:localhost"),
@@ -140,7 +150,7 @@ mod tls {
         .await;
         assert_eq!(f.cause, Cause::Tls);
         assert!(
-            f.advice
+            wsmon::describe::fix(&f)
                 .as_deref()
                 .unwrap_or("")
                 .contains("plain ws:// port"),
@@ -269,9 +279,10 @@ mod proxy {
         assert_eq!((f.cause, f.phase), (Cause::Http, Phase::Proxy));
         assert_eq!(f.http.as_ref().unwrap().status, 407);
         assert!(
-            f.message.contains("refused CONNECT") && f.message.contains("407"),
+            wsmon::describe::message(&f).contains("refused CONNECT")
+                && wsmon::describe::message(&f).contains("407"),
             "{}",
-            f.message
+            wsmon::describe::message(&f)
         );
         p.shutdown().await;
     }

@@ -62,7 +62,7 @@ async fn a_half_open_path_is_found_by_the_heartbeat_and_left_when_it_heals() {
         (f.cause, f.phase),
         (Cause::Timeout, Phase::Upgrade),
         "{}",
-        f.message
+        wsmon::describe::message(&f)
     );
 
     // The path heals: it connects again and works.
@@ -92,10 +92,9 @@ async fn a_server_that_never_answers_the_upgrade_times_out() {
     assert!(t0.elapsed() >= Duration::from_millis(400));
     assert_eq!((f.cause, f.phase), (Cause::Timeout, Phase::Upgrade));
     assert!(
-        f.message
-            .contains("did not answer the WebSocket upgrade within 400ms"),
+        wsmon::describe::message(&f).contains("did not answer the WebSocket upgrade within 400ms"),
         "{}",
-        f.message
+        wsmon::describe::message(&f)
     );
     p.until("a retry", |e| matches!(e, Event::Retry { .. }))
         .await;
@@ -138,9 +137,10 @@ async fn garbage_instead_of_http_is_a_protocol_failure() {
     let f = error_of(p.until("error", |e| matches!(e, Event::Error(_))).await);
     assert_eq!((f.cause, f.phase), (Cause::Protocol, Phase::Upgrade));
     assert!(
-        f.message.contains("did not answer with HTTP") && f.message.contains("SSH-2.0-OpenSSH"),
+        wsmon::describe::message(&f).contains("did not answer with HTTP")
+            && wsmon::describe::message(&f).contains("SSH-2.0-OpenSSH"),
         "{}",
-        f.message
+        wsmon::describe::message(&f)
     );
     p.until("retry", |e| matches!(e, Event::Retry { .. })).await;
     p.shutdown().await;
@@ -199,10 +199,10 @@ async fn a_redirect_names_its_location() {
     let f = error_of(p.until("redirect", |e| matches!(e, Event::Error(_))).await);
     assert_eq!(f.http.as_ref().unwrap().status, 302);
     assert!(
-        f.message.contains("302 Found -> ws://")
-            && f.message.contains("/moved: connect to that URL instead"),
+        wsmon::describe::message(&f).contains("302 Found -> ws://")
+            && wsmon::describe::message(&f).contains("/moved: connect to that URL instead"),
         "{}",
-        f.message
+        wsmon::describe::message(&f)
     );
     p.shutdown().await;
 }
@@ -250,7 +250,11 @@ async fn a_reset_in_the_middle_of_a_message_is_an_io_failure() {
     let mut p = Probe::start(fast(&srv.url()));
     let f = error_of(p.until("reset", |e| matches!(e, Event::Error(_))).await);
     assert_eq!((f.cause, f.phase), (Cause::Io, Phase::Open));
-    assert!(f.message.contains("reset"), "{}", f.message);
+    assert!(
+        wsmon::describe::message(&f).contains("reset"),
+        "{}",
+        wsmon::describe::message(&f)
+    );
     let c = closed_of(p.until("closed", |e| matches!(e, Event::Closed(_))).await);
     assert_eq!((c.by, c.code), (ClosedBy::Error, Some(1006)));
     p.until("retry", |e| matches!(e, Event::Retry { .. })).await;
@@ -274,7 +278,11 @@ async fn a_close_without_a_close_frame_is_1006() {
     )
     .await;
     let f = error_of(p.until("error", |e| matches!(e, Event::Error(_))).await);
-    assert!(f.message.contains("without a close frame"), "{}", f.message);
+    assert!(
+        wsmon::describe::message(&f).contains("without a close frame"),
+        "{}",
+        wsmon::describe::message(&f)
+    );
     let c = closed_of(p.until("closed", |e| matches!(e, Event::Closed(_))).await);
     assert_eq!(c.code, Some(1006));
     assert!(wsmon::describe::close(&c).contains("1006 abnormal closure"));
@@ -311,7 +319,11 @@ async fn invalid_utf8_in_a_text_frame_is_a_protocol_failure_and_it_reconnects() 
     let mut p = Probe::start(fast(&srv.url()));
     let f = error_of(p.until("error", |e| matches!(e, Event::Error(_))).await);
     assert_eq!(f.cause, Cause::Protocol);
-    assert!(f.message.contains("not valid UTF-8"), "{}", f.message);
+    assert!(
+        wsmon::describe::message(&f).contains("not valid UTF-8"),
+        "{}",
+        wsmon::describe::message(&f)
+    );
     let c = closed_of(p.until("closed", |e| matches!(e, Event::Closed(_))).await);
     assert_eq!(c.code, Some(1007), "invalid payload data");
     p.until("it dials again", |e| matches!(e, Event::Connecting { .. }))

@@ -28,7 +28,10 @@ fn refused() -> Event {
     Event::Error(std::sync::Arc::new(Failure::new(
         Cause::Refused,
         Phase::Tcp,
-        "refused by 203.0.113.7:443: nothing is listening on that port",
+        wsmon::engine::Problem::ConnectRefused {
+            addr: "203.0.113.7:443".parse().unwrap(),
+            tried: 1,
+        },
     )))
 }
 

@@ -50,16 +50,22 @@ async fn a_self_signed_openssl_certificate_passed_with_ca_is_trusted() {
     // The same certificate still has to name the host it is used for.
     let f = first(&srv, "127.0.0.1", Some(&cert)).await.unwrap_err();
     assert_eq!((f.cause, f.phase), (Cause::Tls, Phase::Tls));
-    assert_eq!(f.message, "certificate is for localhost, not 127.0.0.1");
-    plain(&f.message);
+    assert_eq!(
+        wsmon::describe::message(&f),
+        "certificate is for localhost, not 127.0.0.1"
+    );
+    plain(&wsmon::describe::message(&f));
 
     // Without --ca it is not trusted: said short, with what to do apart.
     let f = first(&srv, "localhost", None).await.unwrap_err();
-    assert_eq!(f.message, "untrusted self-signed certificate for localhost");
-    assert!(f.advice.as_deref().unwrap().contains("--ca"), "{f:?}");
+    assert_eq!(
+        wsmon::describe::message(&f),
+        "untrusted self-signed certificate for localhost"
+    );
+    assert!(wsmon::describe::fix(&f).unwrap().contains("--ca"), "{f:?}");
     assert_eq!(f.chain.len(), 1, "the certificate presented is kept");
     assert_eq!(f.chain[0].subject, "CN=localhost");
-    plain(&f.message);
+    plain(&wsmon::describe::message(&f));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -70,17 +76,17 @@ async fn a_different_self_signed_certificate_is_named_with_the_file() {
     let srv = tls_server(&cert, &key).await;
     let f = first(&srv, "localhost", Some(&other)).await.unwrap_err();
     assert_eq!(
-        f.message,
+        wsmon::describe::message(&f),
         "certificate for localhost not trusted by the --ca file"
     );
-    let why = f.advice.as_deref().unwrap();
+    let why = wsmon::describe::fix(&f).unwrap();
     assert!(
         why.contains("self-signed")
             && why.contains("other.pem")
             && why.contains("pass the server's own certificate"),
         "{why}"
     );
-    plain(why);
+    plain(&why);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -102,7 +108,7 @@ async fn a_chain_is_explained_against_the_ca_file() {
     // A CA file holding some other CA: the chain is not signed by it.
     let (stranger, _) = openssl_self_signed(d, "stranger", "Stranger CA");
     let f = first(&srv, "localhost", Some(&stranger)).await.unwrap_err();
-    let why = f.advice.as_deref().unwrap();
+    let why = wsmon::describe::fix(&f).unwrap();
     assert!(
         why.contains("ends at `CN=Field Intermediate CA`, issued by `CN=Field Root CA`")
             && why.contains("not signed by the CA in that file")
@@ -110,19 +116,19 @@ async fn a_chain_is_explained_against_the_ca_file() {
         "{why}"
     );
     assert_eq!(f.chain.len(), 2, "the leaf and the intermediate it sent");
-    plain(why);
+    plain(&why);
     drop(srv);
 
     // The server sends only its own certificate: the missing intermediate is named.
     let srv = tls_server(&d.join("leaf.pem"), &key).await;
     let f = first(&srv, "localhost", Some(&root)).await.unwrap_err();
-    let why = f.advice.as_deref().unwrap();
+    let why = wsmon::describe::fix(&f).unwrap();
     assert!(
         why.contains("issued by `CN=Field Intermediate CA`, which is not in")
             && why.contains("does not send its intermediate certificates"),
         "{why}"
     );
-    plain(why);
+    plain(&why);
 }
 
 /// The machine's trust store counts, as curl's does: a private root named by SSL_CERT_FILE

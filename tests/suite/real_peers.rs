@@ -56,7 +56,7 @@ async fn tinyproxy_tunnels_and_its_refusals_are_the_proxys() {
             None => format!("proxy {} refused CONNECT: ", guarded.addr()),
         };
         assert!(line.starts_with(&shown), "{line}");
-        let advice = f.advice.as_deref().unwrap();
+        let advice = wsmon::describe::fix(&f).unwrap();
         assert!(
             advice.ends_with("(the proxy is set by flag --proxy)"),
             "{advice}"

@@ -68,7 +68,10 @@ fn waiting(a: &mut App) {
             Event::Error(std::sync::Arc::new(Failure::new(
                 Cause::Refused,
                 Phase::Tcp,
-                "refused by 203.0.113.7:443: nothing is listening on that port",
+                wsmon::engine::Problem::ConnectRefused {
+                    addr: "203.0.113.7:443".parse().unwrap(),
+                    tried: 1,
+                },
             ))),
         ),
         ev(
@@ -102,7 +105,7 @@ fn http_failure() {
     let mut f = Failure::new(
         Cause::Http,
         Phase::Upgrade,
-        "the server answered the upgrade with 401 Unauthorized: token expired",
+        wsmon::engine::Problem::UpgradeRefused,
     );
     f.http = Some(HttpFailure {
         status: 401,
@@ -413,7 +416,10 @@ fn failure_rows_wrap_or_end_in_an_ellipsis() {
                 Event::Error(std::sync::Arc::new(Failure::new(
                     Cause::Tls,
                     Phase::Tls,
-                    tls,
+                    wsmon::engine::Problem::Recorded {
+                        message: tls.into(),
+                        fix: None,
+                    },
                 ))),
             ),
             ev(

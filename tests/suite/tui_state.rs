@@ -643,7 +643,10 @@ fn an_outage_reads_as_a_story_in_the_log() {
         Event::Error(std::sync::Arc::new(wsmon::engine::Failure::new(
             wsmon::engine::Cause::Refused,
             wsmon::engine::Phase::Tcp,
-            "refused by 10.0.0.5:443: nothing is listening on that port",
+            wsmon::engine::Problem::ConnectRefused {
+                addr: "10.0.0.5:443".parse().unwrap(),
+                tried: 1,
+            },
         )))
     };
     let retry = |attempt: u32| Event::Retry {

@@ -428,10 +428,10 @@ async fn a_close_frame_no_peer_may_send_is_reported_as_the_server_sent_it() {
         let e = p.until("the error", |e| matches!(e, Event::Error(_))).await;
         let Event::Error(f) = e else { unreachable!() };
         assert!(
-            f.message
+            wsmon::describe::message(&f)
                 .starts_with(&format!("the server broke the WebSocket protocol: {said}")),
             "{}",
-            f.message
+            wsmon::describe::message(&f)
         );
         let c = p.until("closed", |e| matches!(e, Event::Closed(_))).await;
         let Event::Closed(c) = c else { unreachable!() };

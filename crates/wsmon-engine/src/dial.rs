@@ -16,6 +16,7 @@ use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 
 use super::event::{Cause, Failure, HttpFailure, OpenInfo, Phase, Phases, Reached};
 use super::http::{self, HeadError};
+use super::problem::{BadHead, Problem, ProxyName};
 use super::redact::Redactor;
 use super::settings::ConnSettings;
 use super::tls;
@@ -102,7 +103,10 @@ pub async fn dial(
     let at_proxy = |f: Failure| match &s.proxy {
         Some(p) => Failure {
             phase: Phase::Proxy,
-            message: format!("{}: {}", p.named(), f.message),
+            problem: Problem::AtProxy {
+                proxy: p.name(),
+                problem: Box::new(f.problem),
+            },
             ..f
         },
         None => f,
@@ -157,15 +161,22 @@ pub async fn dial(
                 Failure::new(
                     Cause::Tls,
                     Phase::Tls,
-                    format!(
-                        "`{}` cannot be used as a TLS server name: {e}",
-                        s.target.host()
-                    ),
+                    Problem::BadServerName {
+                        host: s.target.host().to_string(),
+                        error: e.to_string(),
+                    },
                 )
             })?;
         // Built once per (CA file, insecure) and shared by every engine that uses it.
-        let config = tls::client_config(s.ca.as_deref(), s.insecure)
-            .map_err(|e| Failure::new(Cause::Tls, Phase::Tls, e.to_string()))?;
+        let config = tls::client_config(s.ca.as_deref(), s.insecure).map_err(|e| {
+            Failure::new(
+                Cause::Tls,
+                Phase::Tls,
+                Problem::TlsSetup {
+                    error: e.to_string(),
+                },
+            )
+        })?;
         let tls_stream = TlsConnector::from(config)
             .connect(name, CountedTcp::new(tcp))
             .await
@@ -173,11 +184,14 @@ pub async fn dial(
                 let now = std::time::SystemTime::now()
                     .duration_since(std::time::UNIX_EPOCH)
                     .map_or(0, |d| d.as_secs() as i64);
-                let v = tls::handshake_verdict(&e, s.target.host(), now);
+                let (problem, chain) = tls::handshake_problem(&e, now);
+                let problem = Problem::Tls {
+                    host: s.target.host().to_string(),
+                    problem,
+                };
                 let f = Failure {
-                    advice: v.advice,
-                    chain: v.chain,
-                    ..Failure::new(Cause::Tls, Phase::Tls, v.message)
+                    chain,
+                    ..Failure::new(Cause::Tls, Phase::Tls, problem)
                 };
                 reached(f, &phases)
             })?;
@@ -227,37 +241,36 @@ pub async fn dial(
 }
 
 async fn resolve(host: &str, port: u16) -> Result<Vec<SocketAddr>, Failure> {
-    let found = tokio::net::lookup_host((host, port)).await.map_err(|e| {
-        Failure::new(
-            Cause::Dns,
-            Phase::Dns,
-            format!("cannot resolve `{host}`: {}", dns_reason(&e)),
-        )
-    })?;
+    let found = tokio::net::lookup_host((host, port))
+        .await
+        .map_err(|e| Failure::new(Cause::Dns, Phase::Dns, dns_problem(host, &e)))?;
     let addrs: Vec<SocketAddr> = found.collect();
     if addrs.is_empty() {
         return Err(Failure::new(
             Cause::Dns,
             Phase::Dns,
-            format!("`{host}` resolved to no addresses"),
+            Problem::NoAddresses {
+                host: host.to_string(),
+            },
         ));
     }
     Ok(addrs)
 }
 
-fn dns_reason(e: &io::Error) -> String {
+fn dns_problem(host: &str, e: &io::Error) -> Problem {
+    let host = host.to_string();
     let text = e.to_string();
-    // getaddrinfo's wording varies; say it plainly.
+    // getaddrinfo's wording varies; sort it into what it means.
     if text.contains("not known")
         || text.contains("No address")
         || text.contains("nodename")
         || text.contains("Name or service")
     {
-        "no such host (check the spelling, or the DNS/VPN)".to_string()
+        Problem::NoSuchHost { host }
     } else if text.contains("Temporary failure") || text.contains("try again") {
-        "the DNS server did not answer (temporary failure; check the network)".to_string()
+        Problem::DnsUnanswered { host }
     } else {
-        text
+        Problem::DnsFailed { host, error: text }
     }
 }
 
@@ -282,26 +295,26 @@ async fn connect_any(addrs: &[SocketAddr], deadline: Instant) -> Result<TcpStrea
         }
     }
     let (addr, e) = last.expect("resolve returns at least one address");
-    let tried = if addrs.len() > 1 {
-        format!(" (tried {} addresses)", addrs.len())
-    } else {
-        String::new()
-    };
+    let tried = addrs.len();
     Err(match e.kind() {
         io::ErrorKind::ConnectionRefused => Failure::new(
             Cause::Refused,
             Phase::Tcp,
-            format!("refused by {addr}{tried}: nothing is listening on that port"),
+            Problem::ConnectRefused { addr, tried },
         ),
         io::ErrorKind::TimedOut => Failure::new(
             Cause::Timeout,
             Phase::Tcp,
-            format!("no answer from {addr}{tried}: a firewall may be dropping packets"),
+            Problem::ConnectUnanswered { addr, tried },
         ),
         _ => Failure::new(
             Cause::Io,
             Phase::Tcp,
-            format!("cannot connect to {addr}{tried}: {e}"),
+            Problem::ConnectFailed {
+                addr,
+                tried,
+                error: e.to_string(),
+            },
         ),
     })
 }
@@ -313,86 +326,53 @@ async fn proxy_connect(
     redactor: &Redactor,
     deadline: Instant,
 ) -> Result<(), Failure> {
-    let named = proxy.named();
     let mut req = format!("CONNECT {authority} HTTP/1.1\r\nHost: {authority}\r\n");
     if let Some(auth) = &proxy.auth {
         req.push_str(&format!("Proxy-Authorization: {auth}\r\n"));
     }
     req.push_str("\r\n");
-    tcp.write_all(req.as_bytes())
-        .await
-        .map_err(|e| Failure::new(Cause::Io, Phase::Proxy, format!("{named}: {e}")))?;
+    tcp.write_all(req.as_bytes()).await.map_err(|e| {
+        let io = Problem::Io {
+            error: e.to_string(),
+        };
+        Failure::new(
+            Cause::Io,
+            Phase::Proxy,
+            Problem::AtProxy {
+                proxy: proxy.name(),
+                problem: Box::new(io),
+            },
+        )
+    })?;
     let (head, rest) = http::read_head(tcp)
         .await
-        .map_err(|e| head_failure(e, Phase::Proxy, &named))?;
+        .map_err(|e| head_failure(e, Phase::Proxy, Some(proxy.name())))?;
     if head.status / 100 == 2 {
         return Ok(());
     }
     // The proxy's page says why it refused (tinyproxy: "not configured to service requests
     // from your host"): keep it like a server's.
     let http = refusal(tcp, head, rest, deadline, redactor).await;
-    // The verdict short enough to read whole; what to do, and where the proxy was set, apart.
-    let from = if proxy.source.is_empty() {
-        String::new()
-    } else {
-        format!(" (the proxy is set by {})", proxy.source)
-    };
-    let advice = match http.status {
-        407 | 401 if proxy.auth.is_some() => {
-            format!("the proxy refused the credentials in its URL{from}")
-        }
-        407 | 401 => format!(
-            "the proxy wants credentials: put them in its URL, http://user:password@host:port{from}"
-        ),
-        _ => format!("ask the proxy's owner why it refuses this target{from}"),
-    };
-    let says = http.body_line();
-    let says = if says.is_empty() || says.eq_ignore_ascii_case(&http.reason) {
-        String::new()
-    } else {
-        format!(" ({says})")
-    };
-    let host = proxy
-        .shown
-        .trim_start_matches("http://")
-        .trim_end_matches('/');
     let mut failure = Failure::new(
         Cause::Http,
         Phase::Proxy,
-        format!(
-            "proxy {host} refused CONNECT: {} {}{says}",
-            http.status, http.reason
-        ),
+        Problem::ProxyRefused {
+            proxy: proxy.name(),
+            credentials: proxy.auth.is_some(),
+        },
     );
-    failure.advice = Some(advice);
     failure.http = Some(http);
     Err(failure)
 }
 
-fn head_failure(e: HeadError, phase: Phase, who: &str) -> Failure {
-    match e {
-        HeadError::Io(e) => Failure::new(Cause::Io, phase, format!("{who}: {e}")),
-        HeadError::Eof(0) => Failure::new(
-            Cause::Protocol,
-            phase,
-            format!("{who} closed the connection without answering"),
-        ),
-        HeadError::Eof(n) => Failure::new(
-            Cause::Protocol,
-            phase,
-            format!("{who} closed the connection after {n} bytes of an unfinished HTTP answer"),
-        ),
-        HeadError::TooLarge => Failure::new(
-            Cause::Protocol,
-            phase,
-            format!("{who} sent HTTP headers larger than 16 KiB"),
-        ),
-        HeadError::NotHttp(p) => Failure::new(
-            Cause::Protocol,
-            phase,
-            format!("{who} did not answer with HTTP: {p}"),
-        ),
-    }
+fn head_failure(e: HeadError, phase: Phase, proxy: Option<ProxyName>) -> Failure {
+    let (cause, how) = match e {
+        HeadError::Io(e) => (Cause::Io, BadHead::Io(e.to_string())),
+        HeadError::Eof(n) => (Cause::Protocol, BadHead::Closed(n)),
+        HeadError::TooLarge => (Cause::Protocol, BadHead::TooLarge),
+        HeadError::NotHttp(p) => (Cause::Protocol, BadHead::NotHttp(p)),
+    };
+    Failure::new(cause, phase, Problem::BadAnswer { proxy, how })
 }
 
 fn redact_headers(headers: &[(String, String)], r: &Redactor) -> Vec<(String, String)> {
@@ -415,12 +395,14 @@ async fn upgrade(
         Failure::new(
             Cause::Io,
             Phase::Upgrade,
-            format!("sending the upgrade request: {e}"),
+            Problem::SendRequest {
+                error: e.to_string(),
+            },
         )
     })?;
     let (head, rest) = http::read_head(stream)
         .await
-        .map_err(|e| head_failure(e, Phase::Upgrade, "the server"))?;
+        .map_err(|e| head_failure(e, Phase::Upgrade, None))?;
     if head.status != 101 {
         return Err(http_failure(
             refusal(stream, head, rest, deadline, &s.redactor).await,
@@ -433,14 +415,14 @@ async fn upgrade(
         return Err(Failure::new(
             Cause::Protocol,
             Phase::Upgrade,
-            "the server answered 101 without `Upgrade: websocket`",
+            Problem::NoUpgradeHeader,
         ));
     }
     if !head.header_has_token("connection", "upgrade") {
         return Err(Failure::new(
             Cause::Protocol,
             Phase::Upgrade,
-            "the server answered 101 without `Connection: upgrade`",
+            Problem::NoConnectionHeader,
         ));
     }
     let expected = derive_accept_key(key.as_bytes());
@@ -450,16 +432,17 @@ async fn upgrade(
             return Err(Failure::new(
                 Cause::Protocol,
                 Phase::Upgrade,
-                format!(
-                    "wrong Sec-WebSocket-Accept `{v}` (expected `{expected}`): a proxy may be rewriting the handshake"
-                ),
+                Problem::WrongAccept {
+                    got: v.to_string(),
+                    expected,
+                },
             ));
         }
         None => {
             return Err(Failure::new(
                 Cause::Protocol,
                 Phase::Upgrade,
-                "the server answered 101 without Sec-WebSocket-Accept",
+                Problem::NoAcceptHeader,
             ));
         }
     }
@@ -467,7 +450,9 @@ async fn upgrade(
         return Err(Failure::new(
             Cause::Protocol,
             Phase::Upgrade,
-            format!("the server enabled extension `{ext}`, which wsmon did not offer"),
+            Problem::UnofferedExtension {
+                extension: ext.to_string(),
+            },
         ));
     }
     let subprotocol = head
@@ -476,18 +461,17 @@ async fn upgrade(
     if let Some(p) = &subprotocol
         && !s.subprotocols.iter().any(|offered| offered == p)
     {
-        let offered = if s.subprotocols.is_empty() {
-            "none".to_string()
-        } else {
-            s.redactor.subprotocols(&s.subprotocols.join(", "))
-        };
         return Err(Failure::new(
             Cause::Protocol,
             Phase::Upgrade,
-            format!(
-                "the server chose subprotocol `{}`, which was not offered (offered: {offered})",
-                s.redactor.subprotocol(p)
-            ),
+            Problem::UnofferedSubprotocol {
+                chosen: s.redactor.subprotocol(p),
+                offered: s
+                    .subprotocols
+                    .iter()
+                    .map(|o| s.redactor.subprotocol(o))
+                    .collect(),
+            },
         ));
     }
     Ok((rest, subprotocol))
@@ -557,17 +541,9 @@ async fn refusal<S: AsyncRead + Unpin>(
 fn http_failure(answer: HttpFailure) -> Failure {
     let retry_after = answer.header("retry-after").and_then(http::retry_after);
     Failure {
-        cause: Cause::Http,
-        phase: Phase::Upgrade,
-        message: format!(
-            "the server answered the upgrade with {} {}{}",
-            answer.status,
-            answer.reason,
-            answer.summary_tail(retry_after)
-        ),
         http: Some(answer),
         retry_after,
-        ..Failure::new(Cause::Http, Phase::Upgrade, "")
+        ..Failure::new(Cause::Http, Phase::Upgrade, Problem::UpgradeRefused)
     }
 }
 
@@ -578,36 +554,18 @@ pub fn timeout_failure(
     limit: std::time::Duration,
     proxy: Option<&super::settings::Proxy>,
 ) -> Failure {
-    let secs = crate::fmt::duration(limit);
-    if let Some(p) = proxy
-        && matches!(phase, Phase::Dns | Phase::Tcp | Phase::Proxy)
-    {
-        let what = match phase {
-            Phase::Dns => "its DNS lookup did not finish",
-            Phase::Tcp => "the TCP connect to it did not finish",
-            _ => "it did not answer CONNECT",
-        };
-        return Failure::new(
-            Cause::Timeout,
-            Phase::Proxy,
-            format!("{}: {what} within {secs} (connect_timeout)", p.named()),
-        );
-    }
-    let message = match phase {
-        Phase::Upgrade => format!(
-            "the server accepted the connection but did not answer the WebSocket upgrade within {secs} (connect_timeout)"
-        ),
-        Phase::Tls => format!("the TLS handshake did not finish within {secs} (connect_timeout)"),
-        Phase::Dns => format!("the DNS lookup did not finish within {secs} (connect_timeout)"),
-        Phase::Tcp => format!("the TCP connect did not finish within {secs} (connect_timeout)"),
-        Phase::Proxy => {
-            format!("the proxy did not answer CONNECT within {secs} (connect_timeout)")
-        }
-        Phase::App | Phase::Open => {
-            format!("the dial did not finish within {secs} (connect_timeout)")
-        }
-    };
-    Failure::new(Cause::Timeout, phase, message)
+    let proxy = proxy
+        .filter(|_| matches!(phase, Phase::Dns | Phase::Tcp | Phase::Proxy))
+        .map(|p| p.name());
+    Failure::new(
+        Cause::Timeout,
+        if proxy.is_some() { Phase::Proxy } else { phase },
+        Problem::DialTimeout {
+            phase,
+            limit,
+            proxy,
+        },
+    )
 }
 
 #[cfg(test)]
@@ -660,7 +618,11 @@ mod tests {
             .await
             .unwrap_err();
         assert_eq!(f.cause, Cause::Refused);
-        assert!(f.message.contains("(tried 2 addresses)"), "{}", f.message);
+        assert!(
+            matches!(f.problem, Problem::ConnectRefused { tried: 2, .. }),
+            "{:?}",
+            f.problem
+        );
     }
 
     #[test]

@@ -15,6 +15,7 @@ use tokio_tungstenite::tungstenite::{self, Utf8Bytes};
 use super::dial::Ws;
 use super::event::{Cause, ClosedBy, Event, Failure, Phase, Verdict};
 use super::ledger::Unsettled;
+use super::problem::Problem;
 use super::task::{Next, Task};
 
 /// How long a user's close may wait for writes still on their way and the peer's answer: a
@@ -107,21 +108,15 @@ impl Task {
                     tokio::time::timeout(CLOSE_GRACE, async { while ws.next().await.is_some() {} })
                         .await;
                 self.settle(&ws, unsettled, false);
-                let what = match code {
-                    Some(c) if !CloseCode::from(c).is_allowed() => {
-                        format!("close code {c}, which no peer may send (RFC 6455 7.4)")
-                    }
-                    Some(c) => format!("close code {c} with a reason that is not UTF-8"),
-                    None => "a close frame without a code".to_string(),
+                let problem = Problem::BadClose {
+                    code,
+                    code_allowed: code.is_some_and(|c| CloseCode::from(c).is_allowed()),
+                    reason,
                 };
-                let message = format!(
-                    "the server broke the WebSocket protocol: it sent {what}, reason \"{}\"; wsmon answered 1002",
-                    reason.escape_ascii()
-                );
                 self.sink.push(Event::Error(Arc::new(Failure::new(
                     Cause::Protocol,
                     Phase::Open,
-                    message,
+                    problem,
                 ))));
                 self.push_closed(Some(1002), String::new(), ClosedBy::Error, uptime, None);
                 self.schedule_retry(None)
@@ -147,11 +142,11 @@ impl Task {
                 self.schedule_retry(None)
             }
             End::Dead(why) => {
-                let (reason, message) = self.verdict(&why, uptime);
+                let (reason, problem) = self.verdict(&why, uptime);
                 self.sink.push(Event::Error(Arc::new(Failure::new(
                     Cause::Timeout,
                     Phase::Open,
-                    message,
+                    problem,
                 ))));
                 // The peer is not listening; do not wait for a close handshake.
                 self.settle(&ws, unsettled, false);
@@ -302,104 +297,103 @@ impl Task {
             .reset_to(self.short_lives.saturating_sub(1).min(SHORT_FLOOR_STEPS));
     }
 
-    /// The heartbeat's verdict in words: the short reason of the close, and what was seen.
-    fn verdict(&self, why: &Why, uptime: Duration) -> (String, String) {
-        let timeout = crate::fmt::duration(self.s.pong_timeout);
+    /// The heartbeat's verdict: the short reason of the close, and what was seen.
+    fn verdict(&self, why: &Why, uptime: Duration) -> (String, Problem) {
+        let limit = self.s.pong_timeout;
+        let timeout = crate::fmt::duration(limit);
         match why {
-            Why::NoPong { answered } => {
-                let reason = format!("no pong for {timeout}");
-                // A pong earlier on this connection: the peer stopped answering. None at all:
-                // it accepts connections but does not answer pings.
-                let seen = if *answered {
-                    "the peer answered pings and then went silent: the peer or the path is gone (half-open connection)".to_string()
-                } else {
-                    format!(
-                        "the server accepted the connection {} ago but has answered no ping on it: it does not answer pings, or the path drops them",
-                        crate::fmt::duration(uptime)
-                    )
-                };
-                (reason.clone(), format!("{reason}: {seen}"))
-            }
-            Why::NoAppPong => {
-                let pattern = self.s.app_pong.as_ref().map_or("", |r| r.as_str());
-                let reason = format!("no application pong for {timeout}");
-                (
-                    reason.clone(),
-                    format!(
-                        "{reason}: nothing matching `{pattern}` answered `{}`: the server's application is not answering (WebSocket pings may still be)",
-                        self.s.app_ping.as_deref().unwrap_or("")
-                    ),
-                )
-            }
-            Why::WriteStall(waiting) => {
-                let reason = format!("nothing written for {timeout}");
-                (
-                    reason.clone(),
-                    format!(
-                        "{reason}: the peer stopped reading ({waiting} message{} waiting): the peer is frozen or the path is black-holed",
-                        if *waiting == 1 { "" } else { "s" }
-                    ),
-                )
-            }
-            Why::Protocol(words) => ("protocol heartbeat stopped".into(), words.clone()),
+            Why::NoPong { answered } => (
+                format!("no pong for {timeout}"),
+                Problem::NoPong {
+                    limit,
+                    answered: *answered,
+                    uptime,
+                },
+            ),
+            Why::NoAppPong => (
+                format!("no application pong for {timeout}"),
+                Problem::NoAppPong {
+                    limit,
+                    pattern: self
+                        .s
+                        .app_pong
+                        .as_ref()
+                        .map_or("", |r| r.as_str())
+                        .to_string(),
+                    ping: self.s.app_ping.clone().unwrap_or_default(),
+                },
+            ),
+            Why::WriteStall(waiting) => (
+                format!("nothing written for {timeout}"),
+                Problem::WriteStall {
+                    limit,
+                    waiting: *waiting,
+                },
+            ),
+            Why::Protocol(words) => (
+                "protocol heartbeat stopped".into(),
+                Problem::App {
+                    said: words.clone(),
+                },
+            ),
         }
     }
 }
 
 /// Classifies a socket error on an open connection, with the close code to send if any.
 pub(super) fn broken(e: tungstenite::Error) -> End {
-    let (cause, message, code) = match e {
-        tungstenite::Error::ConnectionClosed | tungstenite::Error::AlreadyClosed => (
-            Cause::Io,
-            "the connection ended without a close frame (1006 abnormal closure)".to_string(),
-            None,
-        ),
-        tungstenite::Error::Protocol(ProtocolError::ResetWithoutClosingHandshake) => (
-            Cause::Io,
-            "the server dropped the TCP connection without a close frame (1006 abnormal closure)"
-                .to_string(),
-            None,
-        ),
+    let (cause, problem, code) = match e {
+        tungstenite::Error::ConnectionClosed | tungstenite::Error::AlreadyClosed => {
+            (Cause::Io, Problem::NoCloseFrame, None)
+        }
+        tungstenite::Error::Protocol(ProtocolError::ResetWithoutClosingHandshake) => {
+            (Cause::Io, Problem::DroppedWithoutClose, None)
+        }
         tungstenite::Error::Io(io) => {
-            let what = match io.kind() {
-                std::io::ErrorKind::ConnectionReset => {
-                    "connection reset by peer (TCP RST)".to_string()
-                }
-                std::io::ErrorKind::BrokenPipe => {
-                    "connection broken while sending (peer gone)".to_string()
-                }
-                std::io::ErrorKind::UnexpectedEof => {
-                    "the connection ended in the middle of a frame".to_string()
-                }
-                _ => format!("socket error: {io}"),
+            let problem = match io.kind() {
+                std::io::ErrorKind::ConnectionReset => Problem::Reset,
+                std::io::ErrorKind::BrokenPipe => Problem::BrokenPipe,
+                std::io::ErrorKind::UnexpectedEof => Problem::EndedMidFrame,
+                _ => Problem::Socket {
+                    error: io.to_string(),
+                },
             };
-            (Cause::Io, what, None)
+            (Cause::Io, problem, None)
         }
         tungstenite::Error::Capacity(CapacityError::MessageTooLong { size, max_size }) => (
             Cause::Protocol,
-            format!(
-                "incoming message of {size} bytes is larger than max_message_size ({max_size} bytes): raise max_message_size to accept it"
-            ),
+            Problem::TooLarge {
+                size,
+                max: max_size,
+            },
             Some(1009),
         ),
         tungstenite::Error::Capacity(other) => (
             Cause::Protocol,
-            format!("{other}: raise max_message_size"),
+            Problem::Capacity {
+                error: other.to_string(),
+            },
             Some(1009),
         ),
-        tungstenite::Error::Utf8(detail) => (
-            Cause::Protocol,
-            format!("the server sent a text message that is not valid UTF-8 ({detail})"),
-            Some(1007),
-        ),
+        tungstenite::Error::Utf8(detail) => {
+            (Cause::Protocol, Problem::BadUtf8 { detail }, Some(1007))
+        }
         tungstenite::Error::Protocol(p) => (
             Cause::Protocol,
-            format!("WebSocket protocol violation by the server: {p}"),
+            Problem::ProtocolViolation {
+                detail: p.to_string(),
+            },
             Some(1002),
         ),
-        other => (Cause::Io, other.to_string(), None),
+        other => (
+            Cause::Io,
+            Problem::Io {
+                error: other.to_string(),
+            },
+            None,
+        ),
     };
-    End::Broken(Failure::new(cause, Phase::Open, message), code)
+    End::Broken(Failure::new(cause, Phase::Open, problem), code)
 }
 
 /// Sends a close frame and waits (briefly) for the server's answer and the end of the stream.

@@ -9,6 +9,8 @@ pub use crate::tls::CertInfo;
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
+use crate::problem::Problem;
+
 /// Which way a data message travelled.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Dir {
@@ -290,29 +292,14 @@ pub struct HttpFailure {
 }
 
 impl HttpFailure {
-    /// What the answer says beyond its status line, for a one-line summary: where a redirect
-    /// points (as a ws/wss URL to try), the first line of the body, and how long the server
-    /// asked us to wait. Empty when there is nothing more.
-    pub fn summary_tail(&self, retry_after: Option<Duration>) -> String {
-        let mut tail = String::new();
-        if self.status / 100 == 3 {
-            match self.header("location") {
-                Some(loc) => {
-                    let ws = super::http::as_websocket_url(loc);
-                    let to = if ws == loc.trim() { "that URL" } else { &ws };
-                    tail.push_str(&format!(" -> {loc}: connect to {to} instead"));
-                }
-                None => tail.push_str(" (a redirect without Location)"),
-            }
+    /// A redirect's `Location` and the ws/wss URL it gives (`http` -> `ws`); `None` when
+    /// the answer is not a redirect or has no `Location`.
+    pub fn redirect(&self) -> Option<(&str, String)> {
+        if self.status / 100 != 3 {
+            return None;
         }
-        let line = self.body_line();
-        if !line.is_empty() {
-            tail.push_str(&format!(": {line}"));
-        }
-        if let Some(wait) = retry_after {
-            tail.push_str(&format!(" (Retry-After {}s)", wait.as_secs()));
-        }
-        tail
+        self.header("location")
+            .map(|loc| (loc, super::http::as_websocket_url(loc)))
     }
 
     /// What the body says, in one clean line of at most 120 characters: an HTML error page
@@ -338,16 +325,14 @@ pub struct Failure {
     pub cause: Cause,
     /// Where it happened.
     pub phase: Phase,
-    /// A one-line explanation naming the problem.
-    pub message: String,
+    /// What it ran into, as facts (`wsmon::describe` words it).
+    pub problem: Problem,
     /// The HTTP answer, for `Cause::Http`.
     pub http: Option<HttpFailure>,
     /// How long the server asked us to wait (`Retry-After`).
     pub retry_after: Option<Duration>,
     /// What the dial reached before it failed: the address and the phases that finished.
     pub reached: Option<Box<Reached>>,
-    /// What to do about it, when it is known (a certificate's fix).
-    pub advice: Option<String>,
     /// The certificates the server presented, server's first, for a refused certificate.
     pub chain: Vec<CertInfo>,
 }
@@ -363,23 +348,16 @@ pub struct Reached {
 
 impl Failure {
     /// A failure without HTTP details.
-    pub fn new(cause: Cause, phase: Phase, message: impl Into<String>) -> Self {
+    pub fn new(cause: Cause, phase: Phase, problem: Problem) -> Self {
         Failure {
             cause,
             phase,
-            message: message.into(),
+            problem,
             http: None,
             retry_after: None,
             reached: None,
-            advice: None,
             chain: Vec::new(),
         }
-    }
-}
-
-impl fmt::Display for Failure {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.cause, self.message)
     }
 }
 

@@ -33,6 +33,7 @@ mod event;
 pub mod fmt;
 mod heartbeat;
 mod http;
+pub mod problem;
 pub mod protocol;
 pub mod redact;
 pub mod settings;
@@ -61,6 +62,7 @@ pub use event::{
     Kind, Message, OpenInfo, PREVIEW, Phase, Phases, Reached, Stamped, StopReason, Verdict,
     Warning,
 };
+pub use problem::{BadHead, ChainMiss, NotInCaFile, Problem, ProxyName, TlsProblem};
 pub use protocol::Preset;
 pub use settings::{AutoReply, ConnSettings, Proxy, StaleAction};
 

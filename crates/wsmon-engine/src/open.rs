@@ -22,6 +22,7 @@ use super::event::{Cause, Dir, Event, Failure, Kind, Message, Phase, preview};
 use super::heartbeat::{AppHeartbeat, Beat, Heartbeat};
 use super::ledger::{Ledger, Unsettled};
 use super::preset_io::Reacted;
+use super::problem::Problem;
 use super::protocol::{self, Due};
 use super::settings::StaleAction;
 use super::sink::{MAX_BURST, MAX_BURST_BYTES};
@@ -364,7 +365,7 @@ impl Task {
             match p.on_deadline(now) {
                 Due::Dead(why) if !conn.ready => {
                     return Some(End::Broken(
-                        Failure::new(Cause::Timeout, Phase::App, why),
+                        Failure::new(Cause::Timeout, Phase::App, Problem::App { said: why }),
                         Some(1000),
                     ));
                 }
@@ -562,7 +563,7 @@ impl Task {
                         }
                         return None;
                     }
-                    Reacted::End(end) => return Some(end),
+                    Reacted::End(end) => return Some(*end),
                 }
             }
             let text = match kind {

@@ -9,6 +9,7 @@ use bytes::Bytes;
 
 use super::ending::End;
 use super::event::{Cause, Dir, DropReason, Event, Failure, Kind, Message, Phase, Warning};
+use super::problem::Problem;
 use super::protocol::{Line, Payload, Reaction, Seen};
 use super::task::{Outgoing, Task};
 use super::writer::{Outbound, payload_out, user_message};
@@ -22,7 +23,7 @@ pub(super) enum Reacted {
     /// The answer to the application ping.
     Pong,
     /// The session ended.
-    End(End),
+    End(Box<End>),
 }
 
 impl Task {
@@ -155,10 +156,10 @@ impl Task {
             Seen::Beat => Reacted::Done,
             Seen::Failed(why) => {
                 self.sink.push_at(at, received());
-                Reacted::End(End::Broken(
-                    Failure::new(Cause::Protocol, Phase::App, why),
+                Reacted::End(Box::new(End::Broken(
+                    Failure::new(Cause::Protocol, Phase::App, Problem::App { said: why }),
                     Some(1000),
-                ))
+                )))
             }
         }
     }

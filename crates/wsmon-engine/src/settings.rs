@@ -71,12 +71,11 @@ pub struct Proxy {
 }
 
 impl Proxy {
-    /// The proxy as failures name it: "proxy http://u:***@p:3128 (from environment HTTPS_PROXY)".
-    pub fn named(&self) -> String {
-        if self.source.is_empty() {
-            format!("proxy {}", self.shown)
-        } else {
-            format!("proxy {} (from {})", self.shown, self.source)
+    /// The proxy as a failure names it: its URL and where it was set.
+    pub fn name(&self) -> crate::problem::ProxyName {
+        crate::problem::ProxyName {
+            shown: self.shown.clone(),
+            source: self.source.clone(),
         }
     }
 }

@@ -127,7 +127,7 @@ fn log_event(event: &Event) {
             tracing::info!(code = ?c.code, by = c.by.as_str(), reason = %c.reason, "closed")
         }
         Event::Error(f) => {
-            tracing::warn!(cause = %f.cause, phase = f.phase.as_str(), "{}", f.message)
+            tracing::warn!(cause = %f.cause, phase = f.phase.as_str(), problem = ?f.problem, "failed")
         }
         Event::Retry { attempt, delay } => tracing::info!(
             attempt,

@@ -22,7 +22,9 @@ pub use cert::CertInfo;
 use cert::{CertFacts, name_text};
 use presented::Presenting;
 use thiserror::Error;
-pub use verdict::{TlsVerdict, handshake_verdict, unix_date};
+pub(crate) use verdict::handshake_problem;
+
+use crate::problem::{ChainMiss, NotInCaFile};
 
 /// A TLS setup that cannot be built, naming the file and the fix.
 #[derive(Debug, Error)]
@@ -245,17 +247,18 @@ impl TrustedFile {
         end_entity: &CertificateDer<'_>,
         intermediates: &[CertificateDer<'_>],
     ) -> rustls::Error {
-        let file = self.path.display();
-        let held: Vec<CertFacts> = self
+        let holds: Vec<String> = self
             .trusted
             .iter()
             .filter_map(|c| CertFacts::parse(c))
+            .map(|c| name_text(c.subject))
             .collect();
-        let holds = held
+        let held_names: Vec<&[u8]> = self
+            .trusted
             .iter()
-            .map(|c| format!("`{}`", name_text(c.subject)))
-            .collect::<Vec<_>>()
-            .join(", ");
+            .filter_map(|c| CertFacts::parse(c))
+            .map(|c| c.subject)
+            .collect();
         let Some(ee) = CertFacts::parse(end_entity) else {
             return rustls::Error::InvalidCertificate(CertificateError::BadEncoding);
         };
@@ -264,36 +267,26 @@ impl TrustedFile {
             .and_then(|c| CertFacts::parse(c))
             .unwrap_or(ee);
         let issuer = name_text(top.issuer);
-        let same_name = held.iter().any(|c| c.subject == top.issuer);
-        let why = if intermediates.is_empty() && ee.self_issued() {
-            let which = if same_name {
-                "another certificate with the same name: was it regenerated?"
-            } else {
-                "a different certificate"
-            };
-            format!(
-                "the server's certificate is self-signed (`{}`) and is not the one in `{file}` \
-                 (it holds {holds}, {which}): pass the server's own certificate with --ca",
-                name_text(ee.subject)
-            )
+        let same_name = held_names.contains(&top.issuer);
+        let miss = if intermediates.is_empty() && ee.self_issued() {
+            ChainMiss::SelfSigned {
+                subject: name_text(ee.subject),
+                same_name,
+            }
         } else if same_name {
-            format!(
-                "the chain names `{issuer}` from `{file}` as its issuer but is not signed by that \
-                 certificate's key (was the CA reissued?)"
-            )
+            ChainMiss::WrongKey { issuer }
         } else if intermediates.is_empty() {
-            format!(
-                "the server sends only its own certificate, issued by `{issuer}`, which is not \
-                 in `{file}` (it holds {holds}): if `{issuer}` is an intermediate CA, the server \
-                 does not send its intermediate certificates (configure its full chain); \
-                 otherwise the chain is not signed by the CA in that file"
-            )
+            ChainMiss::OnlyLeaf { issuer }
         } else {
-            format!(
-                "the chain the server sends ends at `{}`, issued by `{issuer}`, which is not in \
-                 `{file}` (it holds {holds}): the chain is not signed by the CA in that file",
-                name_text(top.subject)
-            )
+            ChainMiss::EndsAt {
+                subject: name_text(top.subject),
+                issuer,
+            }
+        };
+        let why = NotInCaFile {
+            file: self.path.clone(),
+            holds,
+            miss,
         };
         rustls::Error::InvalidCertificate(CertificateError::Other(OtherError(Arc::new(Untrusted(
             why,
@@ -301,13 +294,18 @@ impl TrustedFile {
     }
 }
 
-/// A chain the `--ca` file does not sign, explained.
+/// A chain the `--ca` file does not sign, carried through rustls to the verdict.
 #[derive(Debug)]
-struct Untrusted(String);
+struct Untrusted(NotInCaFile);
 
 impl std::fmt::Display for Untrusted {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
+        // rustls's own messages print this; wsmon reads the facts.
+        write!(
+            f,
+            "not signed by a certificate in {}",
+            self.0.file.display()
+        )
     }
 }
 

@@ -254,11 +254,13 @@ impl ErrorLine {
         Ok(Failure {
             cause: self.cause,
             phase: self.phase,
-            message: self.message,
+            problem: Problem::Recorded {
+                message: self.message,
+                fix: self.advice,
+            },
             http,
             retry_after: self.retry_after_ms.map(Duration::from_millis),
             reached,
-            advice: self.advice,
             chain: self.chain,
         })
     }

@@ -117,11 +117,13 @@ pub(super) fn failure() -> impl Strategy<Value = Failure> {
             |(cause, phase, message, http, retry_after, (reached, advice, chain))| Failure {
                 cause,
                 phase,
-                message,
+                problem: Problem::Recorded {
+                    message,
+                    fix: advice,
+                },
                 http,
                 retry_after,
                 reached,
-                advice,
                 chain,
             },
         )

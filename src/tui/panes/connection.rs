@@ -132,12 +132,12 @@ pub fn content(app: &App) -> Vec<Row<'static>> {
     }
     // The fix, when wsmon knows one, on the line below the verdict.
     if let (Some((_, crate::model::Trouble::Failed(_))), Some(f)) = (&s.last_failure, &s.last_error)
-        && let Some(advice) = &f.advice
+        && let Some(advice) = crate::describe::fix(f)
     {
         out.push(Row::whole(labeled(
             t,
             "fix",
-            vec![span(text::sanitize(advice), t.warn())],
+            vec![span(text::sanitize(&advice), t.warn())],
         )));
     }
     if let Some(preset) = app.opts.preset {

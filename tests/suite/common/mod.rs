@@ -115,7 +115,7 @@ impl Probe {
         self.log
             .iter()
             .filter_map(|s| match &s.event {
-                Event::Error(f) => Some(f.message.clone()),
+                Event::Error(f) => Some(wsmon::describe::message(f)),
                 _ => None,
             })
             .collect()

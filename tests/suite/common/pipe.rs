@@ -13,7 +13,7 @@ use tokio::time::Instant;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::protocol::Role;
 use wsmon::engine::dial::Dialed;
-use wsmon::engine::{Cause, ConnSettings, Connector, Failure, OpenInfo, Phase, Phases};
+use wsmon::engine::{Cause, ConnSettings, Connector, Failure, OpenInfo, Phase, Phases, Problem};
 
 /// The peer's end of a pipe, already a WebSocket.
 pub type Peer = WebSocketStream<DuplexStream>;
@@ -68,7 +68,10 @@ impl Connector for Pipes {
                     Err(Failure::new(
                         Cause::Refused,
                         Phase::Tcp,
-                        format!("pipe {n} refused"),
+                        Problem::ConnectRefused {
+                            addr: ([127, 0, 0, 1], n as u16).into(),
+                            tried: 1,
+                        },
                     ))
                 }
                 answer => {

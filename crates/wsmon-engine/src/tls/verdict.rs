@@ -1,5 +1,5 @@
-//! A failed TLS handshake in words a person can act on: a short verdict first (what wscat or
-//! curl would say, with the host), the fix apart from it, and the certificates presented.
+//! A failed TLS handshake sorted into what it means (`TlsProblem`), with the certificates the
+//! server presented; wsmon's `describe` says it and the fix.
 
 use std::io;
 
@@ -8,114 +8,38 @@ use rustls::{CertificateError, OtherError};
 use super::Untrusted;
 use super::cert::CertInfo;
 use super::presented;
+use crate::problem::TlsProblem;
 
-/// What to do about a self-signed certificate (also one marked CA:TRUE, as `openssl req
-/// -x509` makes: trusted explicitly, it is accepted as the server's own).
-const SELF_SIGNED_FIX: &str = "trust it with --ca FILE (its PEM) or skip checks with --insecure";
-
-/// A failed TLS handshake, told.
-#[derive(Clone, Debug, PartialEq)]
-pub struct TlsVerdict {
-    /// The verdict in one short line: `untrusted self-signed certificate for localhost`.
-    pub message: String,
-    /// What to do about it, when wsmon knows.
-    pub advice: Option<String>,
-    /// The certificates the server presented, its own first (for a refused certificate).
-    pub chain: Vec<CertInfo>,
-}
-
-impl TlsVerdict {
-    fn plain(message: impl Into<String>) -> TlsVerdict {
-        TlsVerdict {
-            message: message.into(),
-            advice: None,
-            chain: Vec::new(),
-        }
-    }
-
-    fn advised(message: impl Into<String>, advice: impl Into<String>) -> TlsVerdict {
-        TlsVerdict {
-            message: message.into(),
-            advice: Some(advice.into()),
-            chain: Vec::new(),
-        }
-    }
-}
-
-/// Tells a failed TLS handshake to `host`, at `now` (Unix seconds).
-pub fn handshake_verdict(err: &io::Error, host: &str, now: i64) -> TlsVerdict {
+/// What a failed TLS handshake ran into, at `now` (Unix seconds), with the certificates the
+/// server presented (its own first) when it was the certificate that was refused.
+pub(crate) fn handshake_problem(err: &io::Error, now: i64) -> (TlsProblem, Vec<CertInfo>) {
     let rustls_err = err
         .get_ref()
         .and_then(|inner| inner.downcast_ref::<rustls::Error>());
-    match rustls_err {
+    let problem = match rustls_err {
         Some(rustls::Error::InvalidCertificate(cert)) => {
             let (why, chain) = presented::unwrap(cert);
-            let mut v = certificate_verdict(why, chain, host, now);
-            v.chain = chain.to_vec();
-            v
+            return (certificate_problem(why, chain, now), chain.to_vec());
         }
         Some(rustls::Error::InvalidMessage(_)) | Some(rustls::Error::PeerMisbehaved(_)) => {
-            TlsVerdict::advised(
-                "the server did not speak TLS",
-                "is this a plain ws:// port? try ws:// instead of wss://",
-            )
+            TlsProblem::NotTls
         }
-        Some(rustls::Error::AlertReceived(alert)) => TlsVerdict::plain(format!(
-            "the server refused the TLS handshake (alert: {})",
-            variant_name(alert)
-        )),
-        Some(rustls::Error::PeerIncompatible(why)) => TlsVerdict::plain(format!(
-            "no TLS version or cipher in common with the server ({})",
-            variant_name(why)
-        )),
-        Some(other) => TlsVerdict::plain(format!("TLS handshake failed: {other}")),
-        None if err.kind() == io::ErrorKind::UnexpectedEof => TlsVerdict::advised(
-            "the server closed the connection during the TLS handshake",
-            "is this a plain ws:// port? try ws:// instead of wss://",
-        ),
-        None => TlsVerdict::plain(format!("TLS handshake failed: {err}")),
-    }
-}
-
-/// `3 days ago`, `5 hours ago`, `in 2 days`: how far `then` is from `now` (Unix seconds).
-fn days_word(then: i64, now: i64) -> String {
-    let d = now - then;
-    let (n, unit) = match d.abs() {
-        s if s >= 2 * 86_400 => (s / 86_400, "days"),
-        s if s >= 86_400 => (1, "day"),
-        s if s >= 7_200 => (s / 3_600, "hours"),
-        s if s >= 120 => (s / 60, "minutes"),
-        s => (s, "seconds"),
+        Some(rustls::Error::AlertReceived(alert)) => TlsProblem::Alert(variant_name(alert)),
+        Some(rustls::Error::PeerIncompatible(why)) => TlsProblem::Incompatible(variant_name(why)),
+        Some(other) => TlsProblem::Handshake(other.to_string()),
+        None if err.kind() == io::ErrorKind::UnexpectedEof => TlsProblem::ClosedInHandshake,
+        None => TlsProblem::Handshake(err.to_string()),
     };
-    if d >= 0 {
-        format!("{n} {unit} ago")
-    } else {
-        format!("in {n} {unit}")
-    }
+    (problem, Vec::new())
 }
 
-fn certificate_verdict(
-    err: &CertificateError,
-    chain: &[CertInfo],
-    host: &str,
-    now: i64,
-) -> TlsVerdict {
+fn certificate_problem(err: &CertificateError, chain: &[CertInfo], now: i64) -> TlsProblem {
     let leaf = chain.first();
     let self_signed = chain.len() == 1 && leaf.is_some_and(CertInfo::self_issued);
-    let untrusted_self_signed = || {
-        TlsVerdict::advised(
-            format!("untrusted self-signed certificate for {host}"),
-            SELF_SIGNED_FIX,
-        )
-    };
     match err {
-        CertificateError::UnknownIssuer if self_signed || leaf.is_none() => untrusted_self_signed(),
+        CertificateError::UnknownIssuer if self_signed || leaf.is_none() => TlsProblem::SelfSigned,
         CertificateError::UnknownIssuer => {
-            let top = chain.last().map_or("", |c| c.issuer.as_str());
-            TlsVerdict::advised(
-                format!("certificate for {host} from an unknown CA ({top})"),
-                "trust that CA with --ca FILE or in this machine's store (SSL_CERT_FILE too), or have the server send its intermediate certificates",
-            )
+            TlsProblem::UnknownCa(chain.last().map_or("", |c| c.issuer.as_str()).to_string())
         }
         CertificateError::Expired | CertificateError::ExpiredContext { .. } => {
             let until = match (err, leaf) {
@@ -125,85 +49,40 @@ fn certificate_verdict(
                 (_, Some(c)) => Some(c.not_after),
                 _ => None,
             };
-            match until {
-                Some(t) => TlsVerdict::advised(
-                    format!("certificate expired {}", days_word(t, now)),
-                    format!(
-                        "the server must renew it (valid until {}); if that date is right, check this machine's clock",
-                        unix_date(t)
-                    ),
-                ),
-                None => TlsVerdict::advised(
-                    "certificate expired",
-                    "the server must renew it; check this machine's clock too",
-                ),
-            }
+            TlsProblem::Expired { until, now }
         }
         CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. } => {
-            let from = leaf.map(|c| c.not_before);
-            TlsVerdict::advised(
-                match from {
-                    Some(t) => format!("certificate not valid yet (valid {})", days_word(t, now)),
-                    None => "certificate not valid yet".to_string(),
-                },
-                "check this machine's clock",
-            )
+            TlsProblem::NotValidYet {
+                from: leaf.map(|c| c.not_before),
+                now,
+            }
         }
-        CertificateError::NotValidForName => TlsVerdict::advised(
-            format!("certificate is not for {host}"),
-            format!("connect with a name it holds, or reissue it with subjectAltName=DNS:{host}"),
-        ),
-        CertificateError::NotValidForNameContext { presented, .. } if presented.is_empty() => {
-            TlsVerdict::advised(
-                format!("certificate names no host (no subjectAltName), not {host}"),
-                format!(
-                    "reissue it with subjectAltName=DNS:{host}: TLS clients no longer read the subject CN"
-                ),
-            )
-        }
-        CertificateError::NotValidForNameContext { presented, .. } => TlsVerdict::advised(
-            format!(
-                "certificate is for {}, not {host}",
-                presented
-                    .iter()
-                    .map(|n| plain_name(n))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-            format!("connect with a name it holds, or reissue it with subjectAltName=DNS:{host}"),
-        ),
-        CertificateError::Revoked => TlsVerdict::plain("certificate has been revoked"),
-        CertificateError::BadSignature => TlsVerdict::plain("certificate has a bad signature"),
-        CertificateError::BadEncoding => TlsVerdict::plain("certificate is not correctly encoded"),
+        CertificateError::NotValidForName => TlsProblem::WrongName(None),
+        CertificateError::NotValidForNameContext { presented, .. } => TlsProblem::WrongName(Some(
+            presented
+                .iter()
+                .map(|n| plain_name(n).to_string())
+                .collect(),
+        )),
+        CertificateError::Revoked => TlsProblem::Revoked,
+        CertificateError::BadSignature => TlsProblem::BadSignature,
+        CertificateError::BadEncoding => TlsProblem::BadEncoding,
         CertificateError::InvalidPurpose | CertificateError::InvalidPurposeContext { .. } => {
-            TlsVerdict::plain("certificate is not meant for TLS servers")
+            TlsProblem::NotForServers
         }
         CertificateError::Other(OtherError(inner)) => {
             if let Some(u) = inner.downcast_ref::<Untrusted>() {
-                return TlsVerdict::advised(
-                    format!("certificate for {host} not trusted by the --ca file"),
-                    u.to_string(),
-                );
+                return TlsProblem::NotInCaFile(Box::new(u.0.clone()));
             }
             match inner.downcast_ref::<webpki::Error>() {
-                Some(webpki::Error::CaUsedAsEndEntity) => TlsVerdict::advised(
-                    format!("untrusted self-signed certificate for {host}"),
-                    SELF_SIGNED_FIX,
-                ),
-                Some(webpki::Error::EndEntityUsedAsCa) => TlsVerdict::advised(
-                    "the chain uses a server certificate as a CA",
-                    "the server sends the wrong intermediate certificates",
-                ),
-                Some(webpki::Error::RequiredEkuNotFoundContext(_)) => {
-                    TlsVerdict::plain("certificate is not meant for TLS servers (no serverAuth)")
-                }
-                Some(other) => {
-                    TlsVerdict::plain(format!("certificate rejected: {}", variant_name(other)))
-                }
-                None => TlsVerdict::plain(format!("certificate rejected: {inner}")),
+                Some(webpki::Error::CaUsedAsEndEntity) => TlsProblem::SelfSigned,
+                Some(webpki::Error::EndEntityUsedAsCa) => TlsProblem::ServerCertAsCa,
+                Some(webpki::Error::RequiredEkuNotFoundContext(_)) => TlsProblem::NoServerAuth,
+                Some(other) => TlsProblem::Rejected(variant_name(other)),
+                None => TlsProblem::Rejected(inner.to_string()),
             }
         }
-        other => TlsVerdict::plain(format!("certificate rejected: {}", variant_name(other))),
+        other => TlsProblem::Rejected(variant_name(other)),
     }
 }
 
@@ -233,24 +112,4 @@ fn variant_name(e: &dyn std::fmt::Debug) -> String {
         out.push(c.to_ascii_lowercase());
     }
     out
-}
-
-/// `2026-12-01`.
-pub fn unix_date(secs: i64) -> String {
-    let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs.max(0) as u64);
-    humantime::format_rfc3339_seconds(t).to_string()[..10].to_string()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn times_are_said_in_the_unit_that_reads() {
-        let now = 1_800_000_000;
-        assert_eq!(days_word(now - 3 * 86_400 - 5, now), "3 days ago");
-        assert_eq!(days_word(now - 86_400, now), "1 day ago");
-        assert_eq!(days_word(now - 5 * 3_600, now), "5 hours ago");
-        assert_eq!(days_word(now + 10 * 86_400, now), "in 10 days");
-    }
 }
