@@ -277,6 +277,17 @@ pub fn warning(w: &Warning) -> String {
             text::counted(*replayed, "event", "events"),
             text::counted(*skipped, "line", "lines")
         ),
+        Warning::AppPingTooSlow { lives, interval } => format!(
+            "the server ended the last {} after {}, sooner than the application heartbeat's interval ({}): if it wants an application ping more often, set app_ping_interval below that",
+            text::counted(lives.len() as u64, "connection", "connections"),
+            lives
+                .iter()
+                .map(|d| text::duration(*d))
+                .collect::<Vec<_>>()
+                .join(" and "),
+            text::duration(*interval)
+        ),
+        Warning::NotSent(why) => format!("not sent: {why}"),
         Warning::Note(text) => text.clone(),
     }
 }

@@ -116,6 +116,12 @@ async fn mqtt_with_mosquitto() {
     .await;
     // A line the protocol cannot send is named, not sent raw.
     stdin.write_all(b"sensors/# nope\n").await.unwrap();
+    let why = w.until("why it is not sent", is("warning")).await;
+    assert_eq!(why["code"], "not_sent", "{why}");
+    assert!(
+        why["message"].as_str().unwrap().starts_with("not sent: "),
+        "{why}"
+    );
     let d = w.until("not sent", is("dropped")).await;
     assert_eq!(d["reason"], "unsendable", "{d}");
 

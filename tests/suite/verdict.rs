@@ -126,6 +126,7 @@ async fn an_application_ping_rarer_than_the_server_wants_is_named_and_app_ping_i
     let mut w = Lines::spawn(&args);
     let warning = w.until("the warning", |v| v["event"] == "warning").await;
     let message = warning["message"].as_str().unwrap();
+    assert_eq!(warning["code"], "app_ping_too_slow", "{warning}");
     assert!(
         message.starts_with("the server ended the last 2 connections after 2")
             && message.contains("sooner than the application heartbeat's interval (15s)")

@@ -260,16 +260,11 @@ impl Task {
         };
         if alike && !self.warned_app_interval {
             self.warned_app_interval = true;
-            let lives: Vec<String> = self
-                .short_of_app
-                .iter()
-                .map(|d| crate::fmt::duration(*d))
-                .collect();
-            self.sink.push(Event::Warning(super::event::Warning::Note(format!(
-                "the server ended the last 2 connections after {}, sooner than the application heartbeat's interval ({}): if it wants an application ping more often, set app_ping_interval below that",
-                lives.join(" and "),
-                crate::fmt::duration(interval)
-            ))));
+            self.sink
+                .push(Event::Warning(super::event::Warning::AppPingTooSlow {
+                    lives: self.short_of_app.clone(),
+                    interval,
+                }));
         }
     }
 

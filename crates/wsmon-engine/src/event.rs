@@ -585,6 +585,16 @@ pub enum Warning {
         /// Lines skipped.
         skipped: u64,
     },
+    /// The server ended the last connections sooner than the application heartbeat's
+    /// interval: it may want an application ping more often.
+    AppPingTooSlow {
+        /// How long the last two connections lived.
+        lives: Vec<Duration>,
+        /// `app_ping_interval`.
+        interval: Duration,
+    },
+    /// A line the preset cannot put in its protocol's form was not sent (the preset's reason).
+    NotSent(String),
     /// A warning known only by its words: what an application protocol said (a refused
     /// subscription, an error message), or one from a recording made by another version.
     Note(String),
@@ -598,6 +608,8 @@ impl Warning {
             Warning::PingNotConnected => Some("ping_not_connected"),
             Warning::SkippedLine { .. } => Some("skipped_line"),
             Warning::EndOfRecording { .. } => Some("end_of_recording"),
+            Warning::AppPingTooSlow { .. } => Some("app_ping_too_slow"),
+            Warning::NotSent(_) => Some("not_sent"),
             Warning::Note(_) => None,
         }
     }

@@ -49,8 +49,7 @@ impl Task {
                 Some(user_message(o, e.payload))
             }
             Err(why) => {
-                self.sink
-                    .push(Event::Warning(Warning::Note(format!("not sent: {why}"))));
+                self.sink.push(Event::Warning(Warning::NotSent(why)));
                 self.sink.push(Event::Dropped {
                     id: o.id,
                     kind: o.kind,
@@ -73,8 +72,7 @@ impl Task {
                 Some(p) => match p.encode(&text) {
                     Ok(e) => Some(e.payload),
                     Err(why) => {
-                        self.sink
-                            .push(Event::Warning(Warning::Note(format!("not sent: {why}"))));
+                        self.sink.push(Event::Warning(Warning::NotSent(why)));
                         None
                     }
                 },
