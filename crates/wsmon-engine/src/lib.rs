@@ -1,6 +1,7 @@
 //! wsmon's connection engine: one tokio task owns a WebSocket and streams typed events to a
 //! frontend, which answers with typed commands. Nothing here draws or prints; the frontends
-//! (wsmon's dashboard, its JSON lines, its metrics) fold the events.
+//! (wsmon's dashboard, its JSON lines, its metrics) fold the events. A failure is reported
+//! as facts (`Failure::problem`, a [`Problem`]): the frontend puts them in words.
 //!
 //! The engine dials (DNS, TCP, an HTTP proxy's CONNECT, TLS, the upgrade), timing each phase
 //! and naming the one that failed; keeps the connection alive with pings and an application
