@@ -1,6 +1,7 @@
 //! The binary's edge: parse arguments, pick a mode, map errors to one line and an exit code.
 
 mod report_command;
+mod serve_command;
 
 use std::process::ExitCode;
 
@@ -172,7 +173,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Some(Cmd::Serve(args)) => {
             let _log = crate::logging::init(crate::logging::LogFile::default());
-            runtime()?.block_on(crate::server::serve(args.options()))?;
+            runtime()?.block_on(serve_command::serve(args.options()))?;
             Ok(ExitCode::SUCCESS)
         }
         Some(Cmd::Replay(args)) => replay(args),

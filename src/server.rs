@@ -73,8 +73,9 @@ pub struct ServeOptions {
     pub max_message_size: usize,
     /// Accept one connection, then stop listening (benchmarks: a reconnect is refused).
     pub once: bool,
-    /// Keep the first this many received texts in `ServerStats::texts` (tests read them); 0,
-    /// the default, keeps none, so a long-running server's memory stays bounded.
+    /// Keep the first this many received texts in `ServerStats::texts` (the tests read what
+    /// wsmon sent); built with the `test-support` feature only.
+    #[cfg(feature = "test-support")]
     pub keep_texts: usize,
 }
 
@@ -101,12 +102,14 @@ impl Default for ServeOptions {
             print: false,
             max_message_size: 64 << 20,
             once: false,
+            #[cfg(feature = "test-support")]
             keep_texts: 0,
         }
     }
 }
 
-/// Counters the tests read to check what the client really did.
+/// What the server has seen: `wsmon serve` sums it up when it stops, the tests check what the
+/// client really did.
 #[derive(Debug, Default)]
 pub struct ServerStats {
     /// TCP connections accepted.
@@ -122,15 +125,45 @@ pub struct ServerStats {
     /// Pings received.
     pub pings: AtomicU64,
     /// The first `ServeOptions::keep_texts` text messages received, in order.
+    #[cfg(feature = "test-support")]
     pub texts: Mutex<Vec<String>>,
-    /// Close codes received from clients.
-    pub close_codes: Mutex<Vec<u16>>,
+    /// Close frames received from clients, by code (1005: a close without a code); a map of
+    /// at most 65,536 codes, so a long run stays bounded.
+    pub close_codes: Mutex<std::collections::BTreeMap<u16, u64>>,
 }
 
 impl ServerStats {
-    /// Text messages received so far.
+    /// Text messages received so far (the first `keep_texts`).
+    #[cfg(feature = "test-support")]
     pub fn texts(&self) -> Vec<String> {
         self.texts.lock().expect("stats lock").clone()
+    }
+
+    /// The close codes received, each with how many times.
+    pub fn closes(&self) -> Vec<(u16, u64)> {
+        let codes = self.close_codes.lock().expect("stats lock");
+        codes.iter().map(|(c, n)| (*c, *n)).collect()
+    }
+
+    /// What the server saw, in one line: `12 connections (11 upgraded, at most 3 at once),
+    /// 340 messages and 20 pings received; close codes 1000 x9, 1001 x2`.
+    pub fn summary(&self) -> String {
+        let n = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        let count = |a: &AtomicU64, one, many| crate::text::counted(n(a), one, many);
+        let mut out = format!(
+            "{} ({} upgraded, at most {} at once), {} and {} received",
+            count(&self.accepted, "connection", "connections"),
+            crate::text::count(n(&self.upgraded)),
+            crate::text::count(n(&self.max_live)),
+            count(&self.received, "message", "messages"),
+            count(&self.pings, "ping", "pings"),
+        );
+        let closes = self.closes();
+        if !closes.is_empty() {
+            let codes: Vec<String> = closes.iter().map(|(c, k)| format!("{c} x{k}")).collect();
+            out.push_str(&format!("; close codes {}", codes.join(", ")));
+        }
+        out
     }
 }
 
@@ -466,6 +499,7 @@ async fn serve_connection<S: AsyncRead + AsyncWrite + Unpin + Send>(
                     Some(Ok(Message::Text(t))) => {
                         counts.0 += 1;
                         stats.received.fetch_add(1, Ordering::Relaxed);
+                        #[cfg(feature = "test-support")]
                         if opts.keep_texts > 0 {
                             let mut texts = stats.texts.lock().expect("stats lock");
                             if texts.len() < opts.keep_texts {
@@ -498,7 +532,7 @@ async fn serve_connection<S: AsyncRead + AsyncWrite + Unpin + Send>(
                     }
                     Some(Ok(Message::Close(frame))) => {
                         let (code, reason) = frame.map(|f| (u16::from(f.code), f.reason.to_string())).unwrap_or((1005, String::new()));
-                        stats.close_codes.lock().expect("stats lock").push(code);
+                        *stats.close_codes.lock().expect("stats lock").entry(code).or_default() += 1;
                         // Let tungstenite send its answer, then wait for the client to hang up.
                         while let Some(Ok(_)) = ws.next().await {}
                         return format!("closed by client {code} {}{}", close_code_name(code), if reason.is_empty() { String::new() } else { format!(" ({reason})") });
@@ -612,54 +646,4 @@ pub fn flood_payload(seq: u64, size: usize) -> Bytes {
         s /= 10;
     }
     Bytes::from(v)
-}
-
-/// Runs `wsmon serve` until Ctrl-C or SIGTERM.
-pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
-    let server = Server::start(opts.clone())
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot listen on {}:{}: {e}", opts.bind, opts.port))?;
-    let mut features = Vec::new();
-    if let Some(t) = opts.tick {
-        features.push(format!("tick every {}", crate::text::duration(t)));
-    }
-    if opts.flood > 0 {
-        features.push(format!("flood {} x {} B", opts.flood, opts.flood_size));
-    }
-    if let Some(d) = opts.drop_after {
-        features.push(format!("drop after {}", crate::text::duration(d)));
-    }
-    if let Some(s) = opts.reject {
-        features.push(format!("reject with {s}"));
-    }
-    if opts.no_pong {
-        features.push("no pongs".into());
-    } else if let Some(d) = opts.pong_delay {
-        features.push(format!("pongs delayed {}", crate::text::duration(d)));
-    }
-    let echo = match (opts.demo, opts.no_echo) {
-        (true, true) => {
-            "the demo scenario: ticks, quotes, binary frames, drops, a 503 on every fourth connection; no echo"
-        }
-        (true, false) => {
-            "the demo scenario: ticks, quotes, binary frames, drops, a 503 on every fourth connection; echo"
-        }
-        (false, true) => "no echo",
-        (false, false) => "echo",
-    };
-    println!(
-        "wsmon serve: listening on {} ({echo}{}{}); Ctrl-C stops",
-        server.url(),
-        if features.is_empty() { "" } else { ", " },
-        features.join(", ")
-    );
-    let mut server = server;
-    tokio::select! {
-        _ = crate::signals::wait_for_stop() => {
-            println!("wsmon serve: stopping");
-            server.kill().await;
-        }
-        _ = server.finished() => println!("wsmon serve: the one connection (--once) ended"),
-    }
-    Ok(())
 }

@@ -282,9 +282,10 @@ where
     // times as often: what is typed shows at once, even under a flood.
     let key_frame_gap = frame_every / 4;
     let mut key_due: Option<Instant> = None;
-    // For the test that proves a panic restores the terminal and prints its message: debug
-    // builds only (the test's binary); a release build has no such hook.
-    let test_panic = cfg!(debug_assertions) && std::env::var_os("WSMON_TEST_PANIC").is_some();
+    // For the test that proves a panic restores the terminal and prints its message: built
+    // with the tests' `test-support` feature only.
+    let test_panic =
+        cfg!(feature = "test-support") && std::env::var_os("WSMON_TEST_PANIC").is_some();
     screen.set_now(session.now());
 
     while !screen.quit() {

@@ -311,3 +311,66 @@ fn a_missing_argument_or_a_bad_number_names_it_and_the_subcommands_help() {
         assert_eq!(bad(&sb, &args).trim(), want);
     }
 }
+
+/// `wsmon serve` says where it listens and, when it stops, what it saw: what a client sent
+/// and how it closed, counted by the server and not by wsmon's engine.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wsmon_serve_sums_up_what_it_saw_when_it_stops() {
+    use futures_util::SinkExt;
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    use tokio_tungstenite::tungstenite::Message;
+    use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+    use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_wsmon"))
+        .args(["serve", "--port", "0"])
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap()).lines();
+    let banner = out.next_line().await.unwrap().unwrap();
+    let url = banner
+        .split_whitespace()
+        .find(|w| w.starts_with("ws://"))
+        .unwrap_or_else(|| panic!("no URL in {banner}"));
+    let tcp = tokio::net::TcpStream::connect(url.trim_start_matches("ws://").trim_end_matches('/'))
+        .await
+        .unwrap();
+    let (mut ws, _) = tokio_tungstenite::client_async(url, tcp).await.unwrap();
+    ws.send(Message::text("hello")).await.unwrap();
+    ws.send(Message::Ping("p".into())).await.unwrap();
+    ws.close(Some(CloseFrame {
+        code: CloseCode::Normal,
+        reason: "".into(),
+    }))
+    .await
+    .unwrap();
+    // The server counts the close when it reads it: wait for its line about the connection.
+    loop {
+        let line = out.next_line().await.unwrap().expect("serve's output");
+        if line.contains("closed by client") {
+            break;
+        }
+    }
+    let pid = child.id().unwrap().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let mut rest = Vec::new();
+    while let Some(line) = out.next_line().await.unwrap() {
+        rest.push(line);
+    }
+    assert!(child.wait().await.unwrap().success());
+    assert_eq!(
+        rest.last().map(String::as_str),
+        Some(
+            "wsmon serve: served 1 connection (1 upgraded, at most 1 at once), 1 message and 1 ping received; close codes 1000 x1"
+        ),
+        "{rest:?}"
+    );
+}

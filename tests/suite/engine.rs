@@ -83,7 +83,7 @@ async fn echo_round_trip_with_phase_timings() {
     });
     let closed = closed.expect("a closed event");
     assert_eq!((closed.by, closed.code), (ClosedBy::Client, Some(1001)));
-    assert_eq!(srv.stats().close_codes.lock().unwrap().as_slice(), &[1001]);
+    assert_eq!(srv.stats().closes(), [(1001, 1)]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -548,6 +548,6 @@ async fn user_close_stays_closed_until_reconnect() {
         |e| matches!(e, Event::Message(m) if m.dir == Dir::Out),
     )
     .await;
-    assert_eq!(srv.stats().close_codes.lock().unwrap().first(), Some(&4000));
+    assert_eq!(srv.stats().closes().first(), Some(&(4000, 1)));
     p.shutdown().await;
 }

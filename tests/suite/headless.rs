@@ -85,7 +85,7 @@ async fn sighup_and_sigint_also_close_cleanly() {
                 .any(|v| v["event"] == "closed" && v["by"] == "client"),
             "{sig}: {seen:?}"
         );
-        assert_eq!(srv.stats().close_codes.lock().unwrap().as_slice(), &[1001]);
+        assert_eq!(srv.stats().closes(), [(1001, 1)]);
     }
 }
 
