@@ -18,7 +18,7 @@ use crate::tui::app::{App, UiOptions};
 
 /// How wsmon presents an endpoint.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Mode {
+pub(crate) enum Mode {
     /// The full-screen dashboard.
     Tui,
     /// JSON lines on stdout.

@@ -201,7 +201,7 @@ pub struct ServeArgs {
 
 impl ServeArgs {
     /// The server options these flags describe.
-    pub fn options(&self) -> crate::server::ServeOptions {
+    pub(crate) fn options(&self) -> crate::server::ServeOptions {
         crate::server::ServeOptions {
             bind: self.bind,
             port: self.port,

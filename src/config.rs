@@ -23,8 +23,9 @@ pub use endpoints::{Configured, name_for};
 use file::LoadedFile;
 pub use values::parse_proxy;
 
+#[cfg(test)]
 /// The documented default config, shipped at the repository root.
-pub const SAMPLE_CONFIG: &str = include_str!("../config.toml");
+pub(crate) const SAMPLE_CONFIG: &str = include_str!("../config.toml");
 
 /// A config problem, said in one line.
 #[derive(Debug, Error, PartialEq, Eq)]
@@ -181,7 +182,7 @@ impl Config {
 
     /// The `--print-config` table: every key, its value and where it came from; a fleet
     /// gets one `[[endpoint]]` block per endpoint.
-    pub fn print_table(&self) -> String {
+    pub(crate) fn print_table(&self) -> String {
         let mut out = String::new();
         match &self.file {
             Some(path) => out.push_str(&format!("# config file: {}\n", path.display())),
@@ -247,7 +248,7 @@ fn push_rows(out: &mut String, rows: &[&Provenance]) {
 }
 
 /// Finds the config file: `--config`, else `./wsmon.toml`, else the XDG config dir.
-pub fn find_file(explicit: Option<&Path>) -> Result<Option<LoadedFile>, ConfigError> {
+pub(crate) fn find_file(explicit: Option<&Path>) -> Result<Option<LoadedFile>, ConfigError> {
     if let Some(path) = explicit {
         return file::load(path).map(Some);
     }

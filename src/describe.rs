@@ -51,7 +51,7 @@ pub fn failure(f: &Failure) -> String {
 
 /// A failure in full, for the detail view: the summary line, then cause, phase and message,
 /// then the HTTP answer when there was one.
-pub fn failure_detail(f: &Failure) -> String {
+pub(crate) fn failure_detail(f: &Failure) -> String {
     let mut out = format!(
         "{}\n\ncause    {}\nphase    {}\nmessage  {}\n",
         failure(f),
@@ -95,7 +95,7 @@ pub fn failure_detail(f: &Failure) -> String {
 }
 
 /// The phases a failed dial finished, in one line: `dns 0.1 tcp 0.3 ms`.
-pub fn phases_done(p: &crate::engine::Phases) -> String {
+pub(crate) fn phases_done(p: &crate::engine::Phases) -> String {
     let mut out = format!("dns {} tcp {}", text::millis(p.dns), text::millis(p.tcp));
     if let Some(px) = p.proxy {
         out.push_str(&format!(" proxy {}", text::millis(px)));
@@ -108,7 +108,7 @@ pub fn phases_done(p: &crate::engine::Phases) -> String {
 }
 
 /// Days from `now` until a certificate expires, in words: `87 days left`, `expired 3 days ago`.
-pub fn cert_expiry(c: &crate::engine::CertInfo, now: std::time::SystemTime) -> String {
+pub(crate) fn cert_expiry(c: &crate::engine::CertInfo, now: std::time::SystemTime) -> String {
     let now = now
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64);
@@ -119,7 +119,7 @@ pub fn cert_expiry(c: &crate::engine::CertInfo, now: std::time::SystemTime) -> S
 }
 
 /// A certificate in full, one fact a line, as F8 and the report show it.
-pub fn cert_detail(c: &crate::engine::CertInfo) -> String {
+pub(crate) fn cert_detail(c: &crate::engine::CertInfo) -> String {
     let date = crate::text::unix_date;
     let mut out = format!("subject  {}\nissuer   {}\n", c.subject, c.issuer);
     if !c.names.is_empty() {
@@ -136,7 +136,11 @@ pub fn cert_detail(c: &crate::engine::CertInfo) -> String {
 
 /// The upgrade request wsmon sent, as the detail of a refused handshake shows it: the
 /// headers that were configured (secret values masked) and the handshake's own.
-pub fn request_sent(url: &str, headers: &[(String, String)], subprotocols: &[String]) -> String {
+pub(crate) fn request_sent(
+    url: &str,
+    headers: &[(String, String)],
+    subprotocols: &[String],
+) -> String {
     let mut out = format!("\n\nthe request sent (secret values masked):\nGET {url}\n");
     for (n, v) in headers {
         out.push_str(&format!("{n}: {v}\n"));
@@ -182,7 +186,7 @@ pub fn close(info: &CloseInfo) -> String {
 }
 
 /// What went wrong last, in one line.
-pub fn trouble(t: &Trouble) -> String {
+pub(crate) fn trouble(t: &Trouble) -> String {
     match t {
         Trouble::Failed(f) => failure(f),
         Trouble::Dropped(c) => close(c),
@@ -212,7 +216,7 @@ pub fn open(info: &OpenInfo) -> String {
 }
 
 /// A connection that just opened, in full: the line, then the time of each phase.
-pub fn open_detail(info: &OpenInfo) -> String {
+pub(crate) fn open_detail(info: &OpenInfo) -> String {
     let p = &info.phases;
     let mut out = format!(
         "{}\n\nDNS      {} ms\nTCP      {} ms\n",
@@ -293,7 +297,7 @@ pub fn warning(w: &Warning) -> String {
 }
 
 /// The short badge a standing warning gets in the title, if it stands.
-pub fn warning_badge(w: &Warning) -> Option<&'static str> {
+pub(crate) fn warning_badge(w: &Warning) -> Option<&'static str> {
     match w {
         Warning::Insecure => Some("TLS NOT VERIFIED (--insecure)"),
         _ => None,
@@ -302,7 +306,7 @@ pub fn warning_badge(w: &Warning) -> Option<&'static str> {
 
 /// A reading of the targets file in one line: what it changed, or why it was refused (the
 /// last good set still watched).
-pub fn targets_read(
+pub(crate) fn targets_read(
     status: &crate::targets::TargetsStatus,
     added: usize,
     removed: usize,

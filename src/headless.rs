@@ -439,7 +439,7 @@ pub fn stdin_line(line: &[u8]) -> Option<Result<Command, String>> {
 
 /// Where a stdin line goes.
 #[derive(Debug, PartialEq, Eq)]
-pub enum Route<'a> {
+pub(crate) enum Route<'a> {
     /// To every endpoint, this text.
     All(&'a [u8]),
     /// To the endpoint at this index, this text.
@@ -451,7 +451,7 @@ pub enum Route<'a> {
 /// Which endpoints a stdin line goes to, with several: `@NAME text` to the one so named,
 /// `@* text` to all (so a message may start with `@`), a line without `@` to all. With one
 /// endpoint every line is sent as typed.
-pub fn route<'a>(line: &'a [u8], names: &[String]) -> Route<'a> {
+pub(crate) fn route<'a>(line: &'a [u8], names: &[String]) -> Route<'a> {
     if names.len() < 2 {
         return Route::All(line);
     }

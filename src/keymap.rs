@@ -122,7 +122,7 @@ impl Keymap {
     }
 
     /// What a key does on a live dashboard.
-    pub fn lookup(&self, key: Key) -> Option<Act> {
+    pub(crate) fn lookup(&self, key: Key) -> Option<Act> {
         ACTIONS
             .iter()
             .find(|a| self.keys(a).contains(&key))
@@ -130,7 +130,7 @@ impl Keymap {
     }
 
     /// The action of `act`, with the keys it has here.
-    pub fn action_of(&self, act: Act) -> Option<(&'static Action, &[Key])> {
+    pub(crate) fn action_of(&self, act: Act) -> Option<(&'static Action, &[Key])> {
         ACTIONS
             .iter()
             .find(|a| a.act == Some(act))
@@ -196,8 +196,9 @@ impl Keymap {
             .collect()
     }
 
+    #[cfg(test)]
     /// The table of actions, keys and commands in docs/dashboard.md (a test checks it holds this).
-    pub fn markdown_table() -> String {
+    pub(crate) fn markdown_table() -> String {
         let map = Keymap::default();
         let mut s = String::from("| action | key | chord | command |\n|---|---|---|---|\n");
         for a in ACTIONS {

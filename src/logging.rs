@@ -16,7 +16,7 @@ use tracing_subscriber::util::SubscriberInitExt as _;
 
 /// How `wsmon.log` is kept.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct LogFile {
+pub(crate) struct LogFile {
     /// Start a new file past this size; 0 = never.
     pub max_bytes: u64,
     /// Old files kept: `wsmon.log.1` is the newest.

@@ -33,7 +33,7 @@ use crate::engine::{
 const UNANSWERED_SICK: u64 = 2;
 
 /// What began an outage, as the metrics label it.
-pub fn outage_cause_name(by: ClosedBy, failure: Option<Cause>) -> &'static str {
+pub(crate) fn outage_cause_name(by: ClosedBy, failure: Option<Cause>) -> &'static str {
     match by {
         ClosedBy::Server => "server_close",
         ClosedBy::Client => "user",
@@ -154,7 +154,7 @@ pub struct ConnStats {
 impl ConnStats {
     /// A fold whose timeline keeps the last `periods` connections and outages (the report
     /// keeps more than a dashboard).
-    pub fn keeping(periods: usize) -> ConnStats {
+    pub(crate) fn keeping(periods: usize) -> ConnStats {
         ConnStats {
             timeline: Timeline::keeping(periods),
             ..ConnStats::default()
@@ -497,7 +497,7 @@ impl ConnStats {
 
     /// Whether the last thing that happened was wsmon closing an open connection because it
     /// stopped: the connection was fine until then.
-    pub fn closed_at_shutdown(&self) -> bool {
+    pub(crate) fn closed_at_shutdown(&self) -> bool {
         self.state == ConnState::Closed && self.health_at_shutdown.is_some()
     }
 
@@ -541,13 +541,13 @@ impl ConnStats {
     }
 
     /// How long the open connection has had no data, once it is stale.
-    pub fn stale_for(&self, now: SystemTime) -> Option<Duration> {
+    pub(crate) fn stale_for(&self, now: SystemTime) -> Option<Duration> {
         self.stale_since
             .map(|s| now.duration_since(s).unwrap_or_default())
     }
 
     /// The age of the last data message (of the start of the connection, before any came).
-    pub fn data_age(&self, now: SystemTime) -> Option<Duration> {
+    pub(crate) fn data_age(&self, now: SystemTime) -> Option<Duration> {
         let since = match (self.last_data, self.open_since) {
             (Some(d), Some(o)) => Some(d.max(o)),
             (d, o) => d.or(o),
@@ -556,18 +556,18 @@ impl ConnStats {
     }
 
     /// When the outage going on began (the drop, or the start if never connected).
-    pub fn outage_since(&self) -> Option<SystemTime> {
+    pub(crate) fn outage_since(&self) -> Option<SystemTime> {
         self.timeline.outage().map(|o| o.at)
     }
 
     /// How long the outage going on has lasted, seen down or not.
-    pub fn outage_for(&self, now: SystemTime) -> Option<Duration> {
+    pub(crate) fn outage_for(&self, now: SystemTime) -> Option<Duration> {
         self.outage_since()
             .map(|s| self.end(now).duration_since(s).unwrap_or_default())
     }
 
     /// How long the endpoint has been seen down, while it is: a dial failed in this outage.
-    pub fn down_for(&self, now: SystemTime) -> Option<Duration> {
+    pub(crate) fn down_for(&self, now: SystemTime) -> Option<Duration> {
         let o = self.timeline.outage().filter(|o| o.seen_down)?;
         Some(self.end(now).duration_since(o.at).unwrap_or_default())
     }
@@ -597,14 +597,14 @@ impl ConnStats {
     }
 
     /// Time since the last frame from the peer.
-    pub fn since_last_frame(&self, now: SystemTime) -> Option<Duration> {
+    pub(crate) fn since_last_frame(&self, now: SystemTime) -> Option<Duration> {
         self.last_frame
             .map(|t| now.duration_since(t).unwrap_or_default())
     }
 }
 
 /// The whole dial: DNS, TCP, proxy, TLS and upgrade.
-pub fn dial_time(info: &OpenInfo) -> Duration {
+pub(crate) fn dial_time(info: &OpenInfo) -> Duration {
     let p = &info.phases;
     p.dns + p.tcp + p.proxy.unwrap_or_default() + p.tls.unwrap_or_default() + p.handshake
 }

@@ -375,7 +375,7 @@ fn describe(path: &Path, e: &io::Error) -> String {
 }
 
 /// A timestamped recording path in the data directory, for the `r` key.
-pub fn default_path(data_dir: &Path) -> PathBuf {
+pub(crate) fn default_path(data_dir: &Path) -> PathBuf {
     let ts = crate::text::timestamp(SystemTime::now()).replace([':', '-'], "");
     let stamp = &ts[..15];
     data_dir

@@ -89,7 +89,7 @@ impl ReplayClock {
     }
 
     /// Changes the speed from now on.
-    pub fn set_speed(&self, speed: f64) {
+    pub(crate) fn set_speed(&self, speed: f64) {
         let now = self.now();
         let mut s = self.lock();
         s.virt = now;
@@ -100,7 +100,7 @@ impl ReplayClock {
     }
 
     /// Pauses or resumes; returns whether it is now paused.
-    pub fn toggle_pause(&self) -> bool {
+    pub(crate) fn toggle_pause(&self) -> bool {
         let now = self.now();
         let mut s = self.lock();
         s.virt = now;
@@ -374,7 +374,7 @@ pub struct Sent {
 }
 
 /// The outgoing messages of a recording, in order, and the lines skipped as corrupt.
-pub fn sent_messages(path: &Path) -> io::Result<(Vec<Sent>, Vec<String>)> {
+pub(crate) fn sent_messages(path: &Path) -> io::Result<(Vec<Sent>, Vec<String>)> {
     let mut sent = Vec::new();
     let mut problems = Vec::new();
     for item in Reader::open(path)? {

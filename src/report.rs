@@ -86,7 +86,7 @@ impl ReportBuilder {
     }
 
     /// A report whose message tail is supplied when it is made (the dashboard's log).
-    pub fn without_messages(header: RecordHeader) -> Self {
+    pub(crate) fn without_messages(header: RecordHeader) -> Self {
         ReportBuilder {
             keep_messages: false,
             ..ReportBuilder::new(header)
@@ -176,7 +176,7 @@ impl ReportBuilder {
     }
 
     /// RTT samples over time, for the drawn chart.
-    pub fn rtt_points(&self) -> &[(SystemTime, Duration)] {
+    pub(crate) fn rtt_points(&self) -> &[(SystemTime, Duration)] {
         &self.rtt_points
     }
 }
@@ -192,7 +192,7 @@ pub fn html(doc: &Document) -> String {
 }
 
 /// RTT samples as block characters, scaled from 0 to the largest.
-pub fn sparkline(samples: &[Duration]) -> String {
+pub(crate) fn sparkline(samples: &[Duration]) -> String {
     const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
     let max = samples
         .iter()

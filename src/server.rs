@@ -227,7 +227,7 @@ impl Server {
     }
 
     /// Resolves when the server has stopped by itself (`once`, after its connection ended).
-    pub async fn finished(&mut self) {
+    pub(crate) async fn finished(&mut self) {
         let _ = (&mut self.task).await;
     }
 }

@@ -47,7 +47,7 @@ impl Endpoint {
 }
 
 /// The endpoints that take commands now, by id and name (stdin lines go to them).
-pub type Directory = Arc<Vec<(usize, String, mpsc::Sender<Command>)>>;
+pub(crate) type Directory = Arc<Vec<(usize, String, mpsc::Sender<Command>)>>;
 
 /// What a session does besides watching. `Default` is the one source of these defaults.
 #[derive(Clone, Debug, PartialEq)]
@@ -109,7 +109,7 @@ impl Default for SessionOptions {
 
 impl SessionOptions {
     /// How `wsmon.log` is kept.
-    pub fn log_file(&self) -> crate::logging::LogFile {
+    pub(crate) fn log_file(&self) -> crate::logging::LogFile {
         crate::logging::LogFile {
             max_bytes: self.log_file_max_bytes,
             keep: self.log_file_keep,
@@ -117,7 +117,7 @@ impl SessionOptions {
     }
 
     /// How a recording of the endpoint of `settings` into `path` is set up.
-    pub fn record_options(&self, path: PathBuf, settings: &ConnSettings) -> RecordOptions {
+    pub(crate) fn record_options(&self, path: PathBuf, settings: &ConnSettings) -> RecordOptions {
         RecordOptions {
             path,
             max_bytes: self.record_max_bytes,
@@ -240,7 +240,7 @@ async fn recording_problem(feed: &mut Feed) -> String {
 
 /// What recording an endpoint now does, after `Session::toggle_recording`.
 #[derive(Clone, Debug, PartialEq)]
-pub enum RecordingChange {
+pub(crate) enum RecordingChange {
     /// Recording started into this file.
     Started(PathBuf),
     /// Recording stopped; this is what was written.
@@ -416,7 +416,7 @@ impl Session {
     }
 
     /// Where `/metrics` is served, with `--metrics`.
-    pub fn metrics_address(&self) -> Option<SocketAddr> {
+    pub(crate) fn metrics_address(&self) -> Option<SocketAddr> {
         self.metrics_at
     }
 
@@ -438,17 +438,17 @@ impl Session {
 
     /// The endpoints of the targets file's first reading (ids after the configured ones),
     /// once.
-    pub fn take_first_targets(&mut self) -> Vec<Endpoint> {
+    pub(crate) fn take_first_targets(&mut self) -> Vec<Endpoint> {
         std::mem::take(&mut self.first_targets)
     }
 
     /// Whether endpoint `id` is still watched.
-    pub fn is_watched(&self, id: usize) -> bool {
+    pub(crate) fn is_watched(&self, id: usize) -> bool {
         self.live.get(id).copied().unwrap_or(false)
     }
 
     /// How the targets file stands, when there is one.
-    pub fn targets_status(&self) -> Option<&TargetsStatus> {
+    pub(crate) fn targets_status(&self) -> Option<&TargetsStatus> {
         self.targets.as_ref().map(|t| &t.status)
     }
 
@@ -514,7 +514,7 @@ impl Session {
     }
 
     /// Starts recording endpoint `id` into a new file in the data directory, or stops it.
-    pub async fn toggle_recording(&mut self, id: usize) -> RecordingChange {
+    pub(crate) async fn toggle_recording(&mut self, id: usize) -> RecordingChange {
         let Feed::Live(handles) = &mut self.feed else {
             return RecordingChange::Failed(CommandError::NotLive.to_string());
         };
@@ -591,7 +591,7 @@ impl Session {
     }
 
     /// A batch that is already waiting, without waiting for one (to fold a burst at once).
-    pub fn try_batch(&mut self) -> Option<Tagged> {
+    pub(crate) fn try_batch(&mut self) -> Option<Tagged> {
         self.events.try_recv().ok()
     }
 
@@ -604,7 +604,7 @@ impl Session {
 
     /// Like `finish`, handing each last batch to `last` as it comes (headless writes them:
     /// the `closing` and `closed` lines of a stop are part of the output).
-    pub async fn finish_with(
+    pub(crate) async fn finish_with(
         mut self,
         why: StopReason,
         at: SystemTime,

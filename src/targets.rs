@@ -16,11 +16,11 @@ pub use watch::{Reload, Watcher};
 
 /// The label that names a target's `[module.NAME]` (as a blackbox exporter's `module`
 /// parameter is set by relabelling): dropped from the metric labels like every `__` label.
-pub const MODULE_LABEL: &str = "__param_module";
+pub(crate) const MODULE_LABEL: &str = "__param_module";
 /// The label that names a target on screen, in JSON lines and in the `endpoint` label.
-pub const NAME_LABEL: &str = "name";
+pub(crate) const NAME_LABEL: &str = "name";
 /// Labels that wsmon's metrics use themselves: a target's label must not shadow them.
-pub const RESERVED: [&str; 10] = [
+pub(crate) const RESERVED: [&str; 10] = [
     "endpoint",
     "cause",
     "by",
@@ -33,7 +33,7 @@ pub const RESERVED: [&str; 10] = [
     "le",
 ];
 /// The most targets one file may hold.
-pub const MAX_TARGETS: usize = 200_000;
+pub(crate) const MAX_TARGETS: usize = 200_000;
 
 /// How the targets file stands, for metrics and the dashboard.
 #[derive(Clone, Debug, PartialEq)]

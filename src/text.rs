@@ -10,7 +10,7 @@ pub use wsmon_engine::fmt::{
 };
 
 /// Text for a multi-line view: newlines kept, other unsafe characters escaped, tabs expanded.
-pub fn sanitize_multiline(text: &str) -> String {
+pub(crate) fn sanitize_multiline(text: &str) -> String {
     text.split('\n')
         .map(|line| sanitize(&line.replace('\t', "    ")))
         .collect::<Vec<_>>()
@@ -18,7 +18,7 @@ pub fn sanitize_multiline(text: &str) -> String {
 }
 
 /// The start of a payload as text: lossy UTF-8 of at most `max_bytes` bytes.
-pub fn preview_text(data: &[u8], max_bytes: usize) -> Cow<'_, str> {
+pub(crate) fn preview_text(data: &[u8], max_bytes: usize) -> Cow<'_, str> {
     let cut = &data[..data.len().min(max_bytes)];
     match std::str::from_utf8(cut) {
         Ok(s) => Cow::Borrowed(s),
@@ -31,7 +31,7 @@ pub fn preview_text(data: &[u8], max_bytes: usize) -> Cow<'_, str> {
 }
 
 /// `xxd`-style dump: offset, 16 bytes in hex, and their printable ASCII.
-pub fn hexdump(data: &[u8]) -> String {
+pub(crate) fn hexdump(data: &[u8]) -> String {
     let mut out = String::with_capacity(data.len() * 4 + 16);
     for (i, chunk) in data.chunks(16).enumerate() {
         out.push_str(&format!("{:08x}  ", i * 16));
@@ -125,7 +125,7 @@ pub fn timestamp(at: SystemTime) -> String {
 }
 
 /// A Unix time as its date: `2026-12-01`.
-pub fn unix_date(secs: i64) -> String {
+pub(crate) fn unix_date(secs: i64) -> String {
     let t = std::time::UNIX_EPOCH + Duration::from_secs(secs.max(0) as u64);
     humantime::format_rfc3339_seconds(t).to_string()[..10].to_string()
 }
@@ -142,7 +142,7 @@ pub fn between(a: SystemTime, b: SystemTime) -> Duration {
 }
 
 /// `HH:MM:SS.mmm` (UTC).
-pub fn clock_millis(at: SystemTime) -> String {
+pub(crate) fn clock_millis(at: SystemTime) -> String {
     timestamp(at)[11..23].to_string()
 }
 
@@ -161,7 +161,7 @@ pub fn ago(d: Duration) -> String {
 }
 
 /// Milliseconds with a sensible precision: `0.42`, `3.1`, `12`.
-pub fn millis(d: Duration) -> String {
+pub(crate) fn millis(d: Duration) -> String {
     let ms = d.as_secs_f64() * 1000.0;
     if ms < 1.0 {
         format!("{ms:.2}")

@@ -105,7 +105,7 @@ pub async fn run(
 }
 
 /// Replays a recording (a replay session) in the dashboard.
-pub async fn run_replay(
+pub(crate) async fn run_replay(
     mut session: Session,
     mut app: App,
     path: &Path,

@@ -59,7 +59,7 @@ pub struct PresetTable {
 }
 
 /// The keys a `[preset.NAME]` table may set (besides `subscribe`, its template).
-pub const PRESET_KEYS: [&str; 7] = [
+pub(crate) const PRESET_KEYS: [&str; 7] = [
     "subprotocols",
     "on_open",
     "app_ping",
@@ -94,7 +94,7 @@ impl LoadedFile {
 }
 
 /// The largest config file read: a fleet of 100,000 endpoints fits; `/dev/zero` does not.
-pub const MAX_FILE: u64 = 64 << 20;
+pub(crate) const MAX_FILE: u64 = 64 << 20;
 
 /// Reads and parses a config file.
 pub fn load(path: &Path) -> Result<LoadedFile, ConfigError> {
@@ -306,7 +306,7 @@ pub(super) fn entry(
     }
     let value = key
         .kind
-        .from_toml(v.get_ref())
+        .read_toml(v.get_ref())
         .map_err(|m| syntax(v.span().start, format!("`{}`: {m}", key.name)))?;
     Ok(Entry {
         key,

@@ -164,7 +164,7 @@ impl std::fmt::Debug for Key {
 impl Key {
     /// How the flag is named in messages: `--pong-timeout`, `-H/--header`; the URL, which
     /// is an argument, is `URL`.
-    pub fn flag_display(&self) -> String {
+    pub(crate) fn flag_display(&self) -> String {
         match (self.flag, self.short) {
             ("", _) if self.name == "url" => "URL".to_string(),
             // A key of the config file alone.
@@ -175,7 +175,7 @@ impl Key {
     }
 
     /// The value this key has by default.
-    pub fn default_value(&self) -> Value {
+    pub(crate) fn default_value(&self) -> Value {
         match self.slot {
             Slot::Conn { get, .. } => get(&ConnSettings::default()),
             Slot::Session { get, .. } => get(&SessionOptions::default()),
@@ -184,7 +184,7 @@ impl Key {
 }
 
 /// A field's type as a `Value`.
-pub trait Setting: Sized {
+pub(crate) trait Setting: Sized {
     /// The field as a value.
     fn to_value(&self) -> Value;
     /// The field from a value of its key's kind.
@@ -333,7 +333,7 @@ mod table;
 pub use table::KEYS;
 
 /// Keys of the file that are not settings: the fleet's tables and their names.
-pub const STRUCTURE: [&str; 2] = ["endpoint", "name"];
+pub(crate) const STRUCTURE: [&str; 2] = ["endpoint", "name"];
 
 /// The key called `name`.
 pub fn find(name: &str) -> Option<&'static Key> {

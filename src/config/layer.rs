@@ -25,10 +25,10 @@ pub struct Given {
 }
 
 /// The values of one layer.
-pub type Layer = Vec<Given>;
+pub(crate) type Layer = Vec<Given>;
 
 /// The flags' layer.
-pub fn from_cli(cli: &ConnArgs) -> Result<Layer, ConfigError> {
+pub(crate) fn from_cli(cli: &ConnArgs) -> Result<Layer, ConfigError> {
     cli.given()
         .map(|(key, value)| {
             let source = Source::Cli(key.name);
@@ -67,7 +67,7 @@ pub fn from_cli(cli: &ConnArgs) -> Result<Layer, ConfigError> {
 }
 
 /// A table of the file as a layer.
-pub fn from_table(file: &LoadedFile, table: &Table) -> Layer {
+pub(crate) fn from_table(file: &LoadedFile, table: &Table) -> Layer {
     table
         .entries
         .iter()
@@ -118,7 +118,7 @@ fn pick(layers: &[&Layer], key: &'static Key) -> (Value, Source) {
 const HEADER_FILE_MAX: u64 = 1 << 20;
 
 /// The headers of a file of `Name: value` lines (blank lines and `#` comments skipped).
-pub fn header_file(path: &std::path::Path) -> Result<Vec<(String, String)>, String> {
+pub(crate) fn header_file(path: &std::path::Path) -> Result<Vec<(String, String)>, String> {
     let text = crate::bounded::read_file(path, HEADER_FILE_MAX)
         .map_err(|e| format!("cannot read header file `{}`: {e}", path.display()))?;
     text.lines()
@@ -215,8 +215,9 @@ pub struct Resolved {
 }
 
 impl Resolved {
+    #[cfg(test)]
     /// Where a key's value came from.
-    pub fn source_of(&self, key: &str) -> Option<&Source> {
+    pub(crate) fn source_of(&self, key: &str) -> Option<&Source> {
         self.provenance
             .iter()
             .find(|p| p.key == key)

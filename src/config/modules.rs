@@ -16,11 +16,11 @@ use super::{ConfigError, Source};
 use crate::probe::{DEFAULT_MODULE, ProbeSpec, Prober, Refusal};
 
 /// The longest a probe may take, whatever a module or a scrape asks.
-pub const MAX_TIMEOUT: Duration = Duration::from_secs(300);
+pub(crate) const MAX_TIMEOUT: Duration = Duration::from_secs(300);
 /// The shortest module timeout accepted.
-pub const MIN_TIMEOUT: Duration = Duration::from_millis(100);
+pub(crate) const MIN_TIMEOUT: Duration = Duration::from_millis(100);
 /// A module's timeout when it sets none (blackbox exporter's default).
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
+pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// One `[module.NAME]` table.
 #[derive(Clone, Debug)]
@@ -181,7 +181,7 @@ struct Module {
 /// The prober of this run: the file's modules (and `websocket`, the top level's settings
 /// alone, unless the file defines it), each checked now against a placeholder target, so a
 /// bad module is refused at start and a probe can only fail on its target.
-pub fn prober(cli: &Layer, file: Option<&LoadedFile>) -> Result<Prober, ConfigError> {
+pub(crate) fn prober(cli: &Layer, file: Option<&LoadedFile>) -> Result<Prober, ConfigError> {
     let top = file
         .map(|f| layer::from_table(f, &f.top))
         .unwrap_or_default();

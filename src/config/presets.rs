@@ -12,7 +12,7 @@ use crate::engine::{ConnSettings, Preset};
 
 /// The `[preset.NAME]` the layers choose, as a layer, with its subscribe template; `None`
 /// for a built-in preset or none. A name that is neither is refused with the choices.
-pub fn custom_layer(
+pub(crate) fn custom_layer(
     preset: (&Value, &Source),
     file: Option<&LoadedFile>,
 ) -> Result<Option<(Layer, Option<String>)>, ConfigError> {
@@ -91,7 +91,7 @@ pub fn apply(settings: &mut ConnSettings, provenance: &mut [Provenance]) {
 }
 
 /// The keys that only some presets read, and which.
-pub const OWNED: [(&str, &[&str]); 7] = [
+pub(crate) const OWNED: [(&str, &[&str]); 7] = [
     ("namespace", &["socketio"]),
     ("init_payload", &["socketio", "graphql-ws"]),
     ("client_id", &["mqtt"]),

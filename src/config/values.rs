@@ -72,7 +72,7 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
 }
 
 /// Parses a whole number for a flag.
-pub fn parse_count(text: &str) -> Result<u64, String> {
+pub(crate) fn parse_count(text: &str) -> Result<u64, String> {
     text.trim()
         .parse()
         .map_err(|_| format!("`{text}` is not a whole number: write digits, like 10"))
@@ -107,7 +107,7 @@ fn toml_str<'a>(v: &'a DeValue<'_>) -> Option<&'a str> {
 
 impl ValueKind {
     /// Reads a value of this kind from the config file; the message says what is allowed.
-    pub fn from_toml(&self, v: &DeValue<'_>) -> Result<Value, String> {
+    pub(crate) fn read_toml(&self, v: &DeValue<'_>) -> Result<Value, String> {
         let expected = |what: &str| format!("expected {what}, got {}", toml_type(v));
         match self {
             ValueKind::Duration { .. } => match (toml_str(v), toml_int(v)) {
@@ -360,7 +360,7 @@ impl ValueKind {
     }
 
     /// The default as `--help` names it, when there is one worth naming.
-    pub fn help_default(&self, v: &Value) -> Option<String> {
+    pub(crate) fn help_default(&self, v: &Value) -> Option<String> {
         match v {
             Value::Text(Some(t)) if matches!(self, ValueKind::Choice(_)) => Some(t.clone()),
             Value::Duration(d) if d.is_zero() => match self {
@@ -387,7 +387,7 @@ fn one_line(text: &str) -> String {
 }
 
 /// Parses `--auto-reply 'REGEX => TEXT'`.
-pub fn parse_rule_arg(arg: &str) -> Result<(String, String), String> {
+pub(crate) fn parse_rule_arg(arg: &str) -> Result<(String, String), String> {
     let Some((when, send)) = arg.split_once("=>") else {
         return Err(format!(
             "rule `{arg}` must look like 'REGEX => TEXT', e.g. '^2$ => 3'"
@@ -405,7 +405,7 @@ fn or_off(off: Option<&str>, range: String) -> String {
 }
 
 /// Checks a header name and value; returns them trimmed.
-pub fn validate_header(name: &str, value: &str) -> Result<(String, String), String> {
+pub(crate) fn validate_header(name: &str, value: &str) -> Result<(String, String), String> {
     let name = name.trim();
     if name.is_empty() || !name.bytes().all(is_token_byte) {
         return Err(format!(
@@ -432,7 +432,7 @@ fn is_token_byte(b: u8) -> bool {
 }
 
 /// Parses `-H 'Name: value'`.
-pub fn parse_header_arg(arg: &str) -> Result<(String, String), String> {
+pub(crate) fn parse_header_arg(arg: &str) -> Result<(String, String), String> {
     let Some((name, value)) = arg.split_once(':') else {
         return Err(format!("header `{arg}` must look like 'Name: value'"));
     };
@@ -492,7 +492,7 @@ pub fn parse_proxy(text: &str) -> Result<Option<Proxy>, String> {
 /// Whether `NO_PROXY` exempts `host`: `*`, a domain and its subdomains (`example.com`,
 /// `.example.com`, `*.example.com`), an IP address, or an IP range in CIDR notation
 /// (`127.0.0.0/8`, `fd00::/8`), as curl, Go and Python's requests read it.
-pub fn no_proxy_matches(list: &str, host: &str) -> bool {
+pub(crate) fn no_proxy_matches(list: &str, host: &str) -> bool {
     let host = host
         .trim_start_matches('[')
         .trim_end_matches(']')

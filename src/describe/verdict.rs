@@ -26,7 +26,7 @@ pub fn culprit(c: Culprit) -> String {
 
 /// Who ended a connection, said for a tally of drops: `server 1012`, `abrupt 1006 (no close
 /// frame)`, `wsmon: no pong`.
-pub fn culprit_long(c: Culprit) -> String {
+pub(crate) fn culprit_long(c: Culprit) -> String {
     match c {
         Culprit::Server { code: Some(code) } => {
             format!("server {code} {}", close_code_name(code))
@@ -52,7 +52,7 @@ pub fn verdict(v: Verdict) -> &'static str {
 
 /// A step of an outage in a word or two: `1012`, `abrupt 1006`, `no pong`, `refused`,
 /// `HTTP 503`, `timeout in upgrade`, `proxy HTTP 407`.
-pub fn step(s: &Step) -> String {
+pub(crate) fn step(s: &Step) -> String {
     match *s {
         Step::Dropped(c) => culprit(c),
         Step::Failed {
@@ -80,7 +80,7 @@ pub fn step(s: &Step) -> String {
 
 /// A tally of steps in one line: `server 1012 service restart ×5, abrupt 1006 (no close
 /// frame)`.
-pub fn tally(items: &[(Step, u64)]) -> String {
+pub(crate) fn tally(items: &[(Step, u64)]) -> String {
     tally_with(items, |s| match s {
         Step::Dropped(c) => culprit_long(*c),
         other => step(other),
@@ -88,7 +88,7 @@ pub fn tally(items: &[(Step, u64)]) -> String {
 }
 
 /// A tally in the fewest words, for a summary line: `1012 ×5, abrupt 1006`.
-pub fn tally_short(items: &[(Step, u64)]) -> String {
+pub(crate) fn tally_short(items: &[(Step, u64)]) -> String {
     tally_with(items, step)
 }
 
@@ -276,7 +276,7 @@ fn how_many(run: usize, of: usize) -> String {
 
 /// A pattern with its culprit, without the advice: "the server closes each connection after
 /// ~5s (5 in a row): 4000 heartbeat timeout: no ping for 5s".
-pub fn pattern_short(p: &Pattern) -> String {
+pub(crate) fn pattern_short(p: &Pattern) -> String {
     match p {
         Pattern::ServerCloses {
             code,
@@ -351,7 +351,7 @@ pub fn pattern_short(p: &Pattern) -> String {
 }
 
 /// The badge a sick or down endpoint gets beside its state: `PINGS UNANSWERED`, `FLAPPING`.
-pub fn health_badge(h: Health) -> Option<String> {
+pub(crate) fn health_badge(h: Health) -> Option<String> {
     match h {
         Health::PingsUnanswered { unanswered } => Some(format!("PINGS UNANSWERED ×{unanswered}")),
         Health::Flapping => Some("FLAPPING".into()),

@@ -30,7 +30,7 @@ impl Encoder {
     }
 
     /// Appends one line, naming the endpoint when several are watched.
-    pub fn encode_for(&mut self, s: &Stamped, endpoint: Option<&str>, out: &mut Vec<u8>) {
+    pub(crate) fn encode_for(&mut self, s: &Stamped, endpoint: Option<&str>, out: &mut Vec<u8>) {
         out.extend_from_slice(b"{\"ts\":\"");
         // Events of one burst share their time; format it once.
         if self.ts_at != Some(s.at) {

@@ -12,7 +12,7 @@ use crate::engine::{Event, Kind, Stamped, Warning};
 
 impl WireLine {
     /// The line for an event, as serde would write it (the fast encoder must agree).
-    pub fn of(s: &Stamped, endpoint: Option<&str>) -> WireLine {
+    pub(crate) fn of(s: &Stamped, endpoint: Option<&str>) -> WireLine {
         WireLine {
             ts: s.at,
             endpoint: endpoint.map(str::to_string),
@@ -39,7 +39,7 @@ fn fields_of(kind: Kind, data: &[u8]) -> (Option<String>, Option<String>) {
 
 impl Body {
     /// The line body for an event.
-    pub fn of(e: &Event) -> Body {
+    pub(crate) fn of(e: &Event) -> Body {
         match e {
             Event::Connecting { attempt, url } => Body::Connecting {
                 attempt: *attempt,

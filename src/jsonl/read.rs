@@ -11,7 +11,7 @@ use crate::bounded::BoundedLine;
 
 /// The longest line a recording may hold: a message of 64 MiB as base64 in JSON fits
 /// four times over; a longer one is skipped without being held.
-pub const MAX_LINE: usize = 512 << 20;
+pub(crate) const MAX_LINE: usize = 512 << 20;
 use crate::engine::Stamped;
 
 /// What a line of a recording turned out to be.
@@ -133,7 +133,7 @@ impl<R: BufRead> Iterator for Reader<R> {
 }
 
 /// The header of a recording, if it starts with one (looks at the first 100 lines).
-pub fn header_of(path: &Path) -> io::Result<Option<RecordHeader>> {
+pub(crate) fn header_of(path: &Path) -> io::Result<Option<RecordHeader>> {
     Ok(Reader::open(path)?
         .take(100)
         .find_map(|item| match item {

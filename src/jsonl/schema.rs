@@ -21,7 +21,7 @@ use crate::engine::{
 
 /// One line: a recording header or an event, when it happened, and (in a fleet) whose it is.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct WireLine {
+pub(crate) struct WireLine {
     /// When, as RFC 3339 UTC with milliseconds.
     #[serde(with = "super::fields::rfc3339")]
     pub ts: SystemTime,
@@ -36,7 +36,7 @@ pub struct WireLine {
 /// What a line says, named by its `event` field.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
-pub enum Body {
+pub(crate) enum Body {
     /// The first line of each recorded file: what is recorded, secrets masked.
     Recording(RecordHeader),
     /// A dial started.
@@ -229,7 +229,7 @@ pub enum Body {
 
 /// A `summary` line.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct SummaryLine {
+pub(crate) struct SummaryLine {
     /// How long the session was watched, in ms.
     pub watched_ms: u64,
     /// Up as a share of the time whose state is known, in percent (null before any).
@@ -254,7 +254,7 @@ pub struct SummaryLine {
 
 /// A `pattern` line: what the drops have in common, and who the evidence names.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct PatternLine {
+pub(crate) struct PatternLine {
     /// `server_closes`, `wsmon_verdicts`, `path_timeout`, `idle_timeout`, `flapping`; null
     /// when the pattern ended.
     pub kind: Option<String>,
@@ -274,7 +274,7 @@ pub struct PatternLine {
 
 /// A `health` line.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct HealthLine {
+pub(crate) struct HealthLine {
     /// `healthy`, `pings_unanswered`, `flapping`, `stale`, `reconnecting`, `down`,
     /// `closed`, `gave_up`.
     pub health: String,
@@ -322,7 +322,7 @@ fn is_zero(n: &u64) -> bool {
 
 /// A data message's line.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Payload {
+pub(crate) struct Payload {
     /// Text or binary.
     pub kind: Kind,
     /// Payload length.
@@ -343,7 +343,7 @@ pub struct Payload {
 
 /// An `error` line.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct ErrorLine {
+pub(crate) struct ErrorLine {
     /// The class of failure.
     pub cause: Cause,
     /// Where it happened.
@@ -397,7 +397,7 @@ pub struct ErrorLine {
 
 /// A `warning` line.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct WarningLine {
+pub(crate) struct WarningLine {
     /// The warning in words.
     pub message: String,
     /// What it is about, when it is one wsmon knows.
@@ -433,7 +433,7 @@ fn is_false(b: &bool) -> bool {
 }
 
 /// The recording header line, newline included.
-pub fn header_line(at: SystemTime, header: &RecordHeader) -> Vec<u8> {
+pub(crate) fn header_line(at: SystemTime, header: &RecordHeader) -> Vec<u8> {
     let line = WireLine {
         ts: at,
         endpoint: None,

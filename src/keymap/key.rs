@@ -98,13 +98,15 @@ impl Key {
                 .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT)
     }
 
+    #[cfg(test)]
     /// A function key, without modifiers or with them.
-    pub fn is_function(self) -> bool {
+    pub(crate) fn is_function(self) -> bool {
         matches!(self.code, KeyCode::F(_))
     }
 
+    #[cfg(test)]
     /// A Ctrl or Alt chord (what works where function keys do not).
-    pub fn is_chord(self) -> bool {
+    pub(crate) fn is_chord(self) -> bool {
         !self.is_function()
             && self
                 .mods

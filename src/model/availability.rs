@@ -72,7 +72,7 @@ impl Availability {
     }
 
     /// From `at` on, the endpoint is `seen`.
-    pub fn enter(&mut self, at: SystemTime, seen: Seen) {
+    pub(crate) fn enter(&mut self, at: SystemTime, seen: Seen) {
         self.first_result = None;
         match self.current {
             Some((_, now)) if now == seen => {}
@@ -86,7 +86,7 @@ impl Availability {
     }
 
     /// A dial failed: the stretch going on, if nothing was known of it, was down all along.
-    pub fn found_down(&mut self, at: SystemTime) {
+    pub(crate) fn found_down(&mut self, at: SystemTime) {
         if let Some(start) = self.first_result.take() {
             self.current = Some((start, Seen::Down));
             return;
@@ -151,20 +151,20 @@ impl Availability {
     }
 
     /// Time not probed, up to `now`.
-    pub fn unprobed(&self, now: SystemTime) -> Duration {
+    pub(crate) fn unprobed(&self, now: SystemTime) -> Duration {
         self.unprobed + self.live(now, |s| s == Seen::Unprobed)
     }
 
     /// Up as a share of the time whose state is known, in percent; `None` before anything
     /// is known.
-    pub fn percent(&self, now: SystemTime) -> Option<f64> {
+    pub(crate) fn percent(&self, now: SystemTime) -> Option<f64> {
         let up = self.up(now).as_secs_f64();
         let total = up + self.down(now).as_secs_f64();
         (total > 0.0).then(|| 100.0 * up / total)
     }
 
     /// The stretches of the last `RECENT` up to `now`, oldest first, the one going on last.
-    pub fn spans(&self, now: SystemTime) -> impl Iterator<Item = Span> + '_ {
+    pub(crate) fn spans(&self, now: SystemTime) -> impl Iterator<Item = Span> + '_ {
         self.recent
             .iter()
             .copied()

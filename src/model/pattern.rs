@@ -139,7 +139,7 @@ impl Pattern {
 
     /// The same finding, however many drops it counts now: what a `pattern` line is written
     /// for when it changes.
-    pub fn same_finding(&self, other: &Pattern) -> bool {
+    pub(crate) fn same_finding(&self, other: &Pattern) -> bool {
         match (self, other) {
             (
                 Pattern::ServerCloses {

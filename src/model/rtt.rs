@@ -55,12 +55,12 @@ impl RttStats {
     }
 
     /// Mean of all samples.
-    pub fn avg(&self) -> Option<Duration> {
+    pub(crate) fn avg(&self) -> Option<Duration> {
         (self.count > 0).then(|| self.sum / self.count as u32)
     }
 
     /// Nearest-rank percentiles over the recent window, for each `p` in 0..=100.
-    pub fn percentiles<const N: usize>(&self, ps: [f64; N]) -> [Option<Duration>; N] {
+    pub(crate) fn percentiles<const N: usize>(&self, ps: [f64; N]) -> [Option<Duration>; N] {
         if self.window.is_empty() {
             return [None; N];
         }
@@ -75,7 +75,7 @@ impl RttStats {
     }
 
     /// The newest samples, oldest first, at most `n`.
-    pub fn recent(&self, n: usize) -> impl Iterator<Item = Duration> + '_ {
+    pub(crate) fn recent(&self, n: usize) -> impl Iterator<Item = Duration> + '_ {
         self.window
             .iter()
             .skip(self.window.len().saturating_sub(n))

@@ -130,7 +130,7 @@ impl Health {
 
     /// Worst first: where an endpoint sorts in a fleet. A sick endpoint never sorts with the
     /// healthy ones.
-    pub fn rank(self) -> u8 {
+    pub(crate) fn rank(self) -> u8 {
         match self {
             Health::GaveUp => 0,
             Health::Down => 1,

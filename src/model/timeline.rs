@@ -47,17 +47,6 @@ impl Culprit {
             },
         }
     }
-
-    /// The wire name of its class (metrics labels, headless fields).
-    pub fn class(self) -> &'static str {
-        match self {
-            Culprit::Server { .. } => "server",
-            Culprit::ServerProtocol => "server_protocol",
-            Culprit::Wsmon(_) => "wsmon",
-            Culprit::Abrupt => "abrupt",
-            Culprit::User => "user",
-        }
-    }
 }
 
 /// One thing an outage met: the drop that began it, or a failed dial.
@@ -78,7 +67,7 @@ pub enum Step {
 
 impl Step {
     /// The step a failed dial is.
-    pub fn of_failure(f: &Failure) -> Step {
+    pub(crate) fn of_failure(f: &Failure) -> Step {
         Step::Failed {
             cause: f.cause,
             phase: f.phase,
@@ -156,7 +145,7 @@ pub struct Outage {
 
 impl Outage {
     /// How long it lasted, or has lasted by `now`.
-    pub fn lasted(&self, now: SystemTime) -> Duration {
+    pub(crate) fn lasted(&self, now: SystemTime) -> Duration {
         self.until
             .unwrap_or(now)
             .duration_since(self.at)
@@ -200,7 +189,7 @@ impl Default for Timeline {
 
 impl Timeline {
     /// A timeline that keeps the last `cap` periods.
-    pub fn keeping(cap: usize) -> Timeline {
+    pub(crate) fn keeping(cap: usize) -> Timeline {
         Timeline {
             periods: VecDeque::new(),
             cut: 0,
@@ -250,14 +239,6 @@ impl Timeline {
             _ => None,
         }
     }
-
-    /// The last outage that ended, and the connection it ended in.
-    pub fn last_outage(&self) -> Option<&Outage> {
-        self.periods.iter().rev().find_map(|p| match p {
-            Period::Out(o) if o.until.is_some() => Some(o),
-            _ => None,
-        })
-    }
 }
 
 /// The last thing that went wrong: a failure, or a close by someone other than the user.
@@ -283,7 +264,7 @@ impl Tally {
     }
 
     /// Total counted.
-    pub fn total(&self) -> u64 {
+    pub(crate) fn total(&self) -> u64 {
         self.0.iter().map(|(_, n)| n).sum()
     }
 }

@@ -12,7 +12,7 @@ use tokio::time::Instant;
 
 /// What to do with outgoing pongs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum PongPolicy {
+pub(crate) enum PongPolicy {
     /// Send them as tungstenite writes them.
     Normal,
     /// Send each one this long after it was written.
@@ -30,7 +30,7 @@ enum Parse {
 
 /// Wraps the server side of a connection; server frames are unmasked, so they parse easily.
 #[derive(Debug)]
-pub struct PongFilter<S> {
+pub(crate) struct PongFilter<S> {
     inner: S,
     policy: PongPolicy,
     parse: Parse,
@@ -42,7 +42,7 @@ pub struct PongFilter<S> {
 
 impl<S> PongFilter<S> {
     /// Filters `inner` with `policy`.
-    pub fn new(inner: S, policy: PongPolicy) -> Self {
+    pub(crate) fn new(inner: S, policy: PongPolicy) -> Self {
         PongFilter {
             inner,
             policy,
@@ -55,17 +55,12 @@ impl<S> PongFilter<S> {
     }
 
     /// Starts filtering; call after the HTTP handshake, whose bytes are not frames.
-    pub fn set_policy(&mut self, policy: PongPolicy) {
+    pub(crate) fn set_policy(&mut self, policy: PongPolicy) {
         self.policy = policy;
     }
 
-    /// The wrapped stream.
-    pub fn get_mut(&mut self) -> &mut S {
-        &mut self.inner
-    }
-
     /// Whether delayed pongs wait to be sent.
-    pub fn has_held_pongs(&self) -> bool {
+    pub(crate) fn has_held_pongs(&self) -> bool {
         !self.held.is_empty()
     }
 

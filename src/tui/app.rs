@@ -304,7 +304,7 @@ impl App {
 
     /// The diagnostic report as of now, in Markdown and as an HTML page; with `payloads`, the
     /// last messages from the log are in it.
-    pub fn report_files(&self, payloads: bool) -> (String, String) {
+    pub(crate) fn report_files(&self, payloads: bool) -> (String, String) {
         let mut tail: Vec<crate::report::TailMessage<'_>> = self
             .log
             .shown_before(self.log.end_seq(), Filter::All)
@@ -396,7 +396,7 @@ impl App {
     // ---- the log viewport -------------------------------------------------------------------
 
     /// The newest shown entry.
-    pub fn last_shown(&self) -> Option<u64> {
+    pub(crate) fn last_shown(&self) -> Option<u64> {
         self.log.prev(self.log.end_seq(), self.filter)
     }
 
@@ -435,7 +435,7 @@ impl App {
     }
 
     /// Moves the cursor `n` shown entries up (older).
-    pub fn scroll_up(&mut self, n: usize) {
+    pub(crate) fn scroll_up(&mut self, n: usize) {
         let Some(mut seq) = self.cursor() else { return };
         for _ in 0..n {
             match self.log.prev(seq, self.filter) {
@@ -447,7 +447,7 @@ impl App {
     }
 
     /// Moves the cursor `n` shown entries down; past the newest, follows again.
-    pub fn scroll_down(&mut self, n: usize) {
+    pub(crate) fn scroll_down(&mut self, n: usize) {
         let Some(mut seq) = self.selected else { return };
         for _ in 0..n {
             match self.log.next(seq, self.filter) {
@@ -462,7 +462,7 @@ impl App {
     }
 
     /// Jumps to the oldest shown entry.
-    pub fn scroll_home(&mut self) {
+    pub(crate) fn scroll_home(&mut self) {
         let first = self.log.first(self.filter);
         self.select(first);
     }
@@ -519,7 +519,7 @@ impl App {
     }
 
     /// Jumps to the next older hit (`older`) or newer hit.
-    pub fn search_step(&mut self, older: bool) {
+    pub(crate) fn search_step(&mut self, older: bool) {
         let Some(q) = self.search.clone() else {
             self.say(Level::Warn, "no search: F3 finds a text");
             return;

@@ -14,7 +14,7 @@ pub use crate::keymap::{Act, Key};
 
 /// What a key does on the fleet overview.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum FleetAct {
+pub(crate) enum FleetAct {
     /// Cursor up.
     Up,
     /// Cursor down.
@@ -125,7 +125,7 @@ const CTRL: KeyModifiers = KeyModifiers::CONTROL;
 /// The dashboard's keys that are not actions of their own (typing, history, selecting) and a
 /// replay's letters, in the order the help lists them; the actions' keys are the keymap's
 /// (`crate::keymap`). For a key bound more than once, the first binding that applies wins.
-pub static DASHBOARD: &[Binding<Act>] = &[
+pub(crate) static DASHBOARD: &[Binding<Act>] = &[
     b(
         &[(plain(Enter), Act::Submit)],
         "Enter",
@@ -248,7 +248,7 @@ pub static DASHBOARD: &[Binding<Act>] = &[
 ];
 
 /// Actions that need a live connection: in a replay their keys say so and do nothing.
-pub fn live_only(act: Act) -> bool {
+pub(crate) fn live_only(act: Act) -> bool {
     matches!(
         act,
         Act::Ping | Act::Reconnect | Act::Record | Act::AutoReplies | Act::Clear
@@ -263,7 +263,7 @@ pub fn dashboard(keymap: &Keymap, key: Key, replay: bool, in_fleet: bool) -> Opt
 
 /// The help's rows for the keymap's actions here: keys, then `/command: what it does`
 /// (a replay has no input line, so its rows name keys alone).
-pub fn action_help(keymap: &Keymap, replay: bool) -> Vec<(String, String)> {
+pub(crate) fn action_help(keymap: &Keymap, replay: bool) -> Vec<(String, String)> {
     ACTIONS
         .iter()
         .filter(|a| !(replay && (a.act.is_none_or(live_only) || keymap.keys(a).is_empty())))
@@ -279,7 +279,7 @@ pub fn action_help(keymap: &Keymap, replay: bool) -> Vec<(String, String)> {
 }
 
 /// The fleet overview's keys, in the order the help lists them (nothing is typed there).
-pub static OVERVIEW: &[Binding<FleetAct>] = &[
+pub(crate) static OVERVIEW: &[Binding<FleetAct>] = &[
     b(
         &[
             (plain(Up), FleetAct::Up),
@@ -369,7 +369,7 @@ fn applies(when: When, replay: bool, in_fleet: bool) -> bool {
 }
 
 /// What `key` does here, if anything: the first binding that applies and has it.
-pub fn lookup<A: Copy>(
+pub(crate) fn lookup<A: Copy>(
     table: &'static [Binding<A>],
     key: Key,
     replay: bool,
@@ -395,7 +395,7 @@ pub fn help<A>(
 }
 
 /// What a live key would do, said in a replay where it does nothing.
-pub fn elsewhere(keymap: &Keymap, key: Key) -> Option<&'static str> {
+pub(crate) fn elsewhere(keymap: &Keymap, key: Key) -> Option<&'static str> {
     ACTIONS
         .iter()
         .find(|a| keymap.keys(a).contains(&key) && a.act.is_some_and(live_only))

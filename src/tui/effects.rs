@@ -7,7 +7,7 @@ use super::summary;
 use crate::session::{RecordingChange, Session};
 
 /// Carries out `effect` for endpoint `id`, saying in `app`'s footer what came of it.
-pub async fn perform(app: &mut App, id: usize, session: &mut Session, effect: Effect) {
+pub(crate) async fn perform(app: &mut App, id: usize, session: &mut Session, effect: Effect) {
     match effect {
         Effect::Engine(cmd) => {
             if let Err(e) = session.command(id, cmd) {

@@ -218,7 +218,7 @@ impl Screen for FleetApp {
 
 /// The loop on the real terminal, until the user quits, the terminal goes or a stop signal
 /// comes; the terminal is given back on every way out.
-pub async fn run_on_terminal<S: Screen>(
+pub(crate) async fn run_on_terminal<S: Screen>(
     screen: &mut S,
     session: &mut Session,
 ) -> anyhow::Result<StopReason> {

@@ -20,7 +20,7 @@ use crate::engine::Stamped;
 use crate::model::{ConnState, Health};
 
 /// An open endpoint whose last failure is younger than this still counts as a problem.
-pub const RECENT_FAILURE: Duration = Duration::from_secs(300);
+pub(crate) const RECENT_FAILURE: Duration = Duration::from_secs(300);
 
 /// The overview's row order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -62,7 +62,7 @@ impl SortKey {
 }
 
 /// How bad an endpoint looks, worst first: the problems-first order.
-pub fn severity(app: &App) -> u8 {
+pub(crate) fn severity(app: &App) -> u8 {
     let health = app.stats().health(app.now);
     // Sick endpoints rank by their sickness, never with the healthy ones; among the healthy,
     // one that failed recently comes first.
@@ -74,7 +74,7 @@ pub fn severity(app: &App) -> u8 {
 }
 
 /// The endpoint's last failure is younger than `RECENT_FAILURE`.
-pub fn failed_recently(app: &App) -> bool {
+pub(crate) fn failed_recently(app: &App) -> bool {
     app.stats()
         .last_failure
         .as_ref()
@@ -174,7 +174,7 @@ impl FleetApp {
     }
 
     /// Whether endpoint `id` is still watched.
-    pub fn is_watched(&self, id: usize) -> bool {
+    pub(crate) fn is_watched(&self, id: usize) -> bool {
         !self.gone.get(id).copied().unwrap_or(true)
     }
 
@@ -254,7 +254,7 @@ impl FleetApp {
     }
 
     /// The endpoint under the cursor is one of the rows shown (the filter may hide it).
-    pub fn shown_selected(&self) -> bool {
+    pub(crate) fn shown_selected(&self) -> bool {
         self.selected < self.apps.len() && self.shown(self.selected)
     }
 
@@ -369,7 +369,7 @@ impl FleetApp {
     }
 
     /// What quitting would end across the fleet, in words; `None` when nothing.
-    pub fn what_quitting_ends(&self) -> Option<String> {
+    pub(crate) fn what_quitting_ends(&self) -> Option<String> {
         let recording = self
             .watched()
             .filter(|(_, a)| a.recording.is_some())

@@ -183,7 +183,7 @@ impl History {
     }
 
     /// Entries, oldest first.
-    pub fn entries(&mut self) -> &[String] {
+    pub(crate) fn entries(&mut self) -> &[String] {
         self.ensure_loaded();
         &self.entries
     }
@@ -233,7 +233,7 @@ impl History {
 
 /// Appends a line to the history file (blocking: the loop runs it on the blocking pool); the
 /// file is rewritten when it grows far beyond the kept length.
-pub fn append_history(path: &std::path::Path, line: &str) {
+pub(crate) fn append_history(path: &std::path::Path, line: &str) {
     use std::io::Write;
     if let Some(dir) = path.parent() {
         let _ = crate::paths::create_private_dir(dir);

@@ -77,7 +77,7 @@ impl MessageLog {
 
     /// Hides (or shows again) a group of quiet rows, those already in the log too; returns
     /// how many rows of the group the log holds.
-    pub fn set_hidden(&mut self, group: Quiet, hide: bool) -> usize {
+    pub(crate) fn set_hidden(&mut self, group: Quiet, hide: bool) -> usize {
         let Some(slot) = group.slot() else { return 0 };
         self.hidden[slot] = hide;
         let any = self.entries.iter().any(|e| self.is_hidden(e));
@@ -93,7 +93,7 @@ impl MessageLog {
     }
 
     /// Rows of a group the log holds and hides now (0 when the group is shown).
-    pub fn hidden_rows(&self, group: Quiet) -> usize {
+    pub(crate) fn hidden_rows(&self, group: Quiet) -> usize {
         group
             .slot()
             .filter(|s| self.hidden[*s])
@@ -255,14 +255,14 @@ impl MessageLog {
     }
 
     /// Mutable access, to update an outgoing message's status.
-    pub fn get_mut(&mut self, seq: u64) -> Option<&mut Entry> {
+    pub(crate) fn get_mut(&mut self, seq: u64) -> Option<&mut Entry> {
         let i = seq.checked_sub(self.first_seq)?;
         self.entries.get_mut(usize::try_from(i).ok()?)
     }
 
     /// Replaces the text of an event entry (a collapsed run of repeats), keeping the byte count
     /// true; false when the entry is gone.
-    pub fn rewrite(&mut self, seq: u64, text: String) -> bool {
+    pub(crate) fn rewrite(&mut self, seq: u64, text: String) -> bool {
         let Some(e) = self.get_mut(seq) else {
             return false;
         };
@@ -351,7 +351,11 @@ impl MessageLog {
     }
 
     /// Entries the filter shows before `seq`, newest first.
-    pub fn shown_before(&self, seq: u64, filter: Filter) -> Box<dyn Iterator<Item = u64> + '_> {
+    pub(crate) fn shown_before(
+        &self,
+        seq: u64,
+        filter: Filter,
+    ) -> Box<dyn Iterator<Item = u64> + '_> {
         match self.index(filter) {
             None => Box::new((self.first_seq..seq.min(self.end_seq())).rev()),
             Some(idx) => Box::new(
@@ -364,7 +368,7 @@ impl MessageLog {
     }
 
     /// How many entries the filter shows in `[from, to)`.
-    pub fn count_between(&self, from: u64, to: u64, filter: Filter) -> usize {
+    pub(crate) fn count_between(&self, from: u64, to: u64, filter: Filter) -> usize {
         if to <= from {
             return 0;
         }
@@ -384,14 +388,15 @@ impl MessageLog {
         }
     }
 
+    #[cfg(test)]
     /// Total bytes of payload kept.
-    pub fn payload_bytes(&self) -> usize {
+    pub(crate) fn payload_bytes(&self) -> usize {
         self.bytes
     }
 }
 
 /// Whether `needle` occurs in `hay`, ignoring ASCII case.
-pub fn contains_ignore_case(hay: &[u8], needle: &[u8]) -> bool {
+pub(crate) fn contains_ignore_case(hay: &[u8], needle: &[u8]) -> bool {
     if needle.is_empty() {
         return true;
     }

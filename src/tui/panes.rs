@@ -23,7 +23,7 @@ use ratatui::widgets::{Block, Borders, Paragraph, Widget};
 use super::theme::Theme;
 
 /// Width of the label column in the small panes.
-pub const LABEL: usize = 8;
+pub(crate) const LABEL: usize = 8;
 
 /// A pane's frame: its title on a top rule; returns the area inside.
 pub fn frame(theme: &Theme, title: &str, area: Rect, buf: &mut Buffer) -> Rect {
@@ -37,7 +37,7 @@ pub fn frame(theme: &Theme, title: &str, area: Rect, buf: &mut Buffer) -> Rect {
 }
 
 /// Most rows a line that matters (a failure, its cause, a pattern) wraps over.
-pub const WRAP_MAX: usize = 3;
+pub(crate) const WRAP_MAX: usize = 3;
 
 /// A line of a pane, and whether it matters enough to wrap rather than be cut.
 pub struct Row<'a> {
@@ -71,7 +71,7 @@ impl<'a> Row<'a> {
     }
 
     /// A line that wraps rather than being cut, and what follows it when there is room.
-    pub fn whole_then(line: Line<'a>, tail: Vec<Span<'a>>) -> Row<'a> {
+    pub(crate) fn whole_then(line: Line<'a>, tail: Vec<Span<'a>>) -> Row<'a> {
         Row {
             line,
             whole: true,
@@ -219,7 +219,7 @@ fn wrap_parts(line: Line<'_>, width: usize) -> Vec<Line<'static>> {
 }
 
 /// A line with a dim label column and values.
-pub fn labeled<'a>(theme: &Theme, label: &str, values: Vec<Span<'a>>) -> Line<'a> {
+pub(crate) fn labeled<'a>(theme: &Theme, label: &str, values: Vec<Span<'a>>) -> Line<'a> {
     let mut spans = vec![Span::styled(format!("{label:<LABEL$}"), theme.dim())];
     spans.extend(values);
     Line::from(spans)
@@ -267,7 +267,7 @@ pub fn cut(line: Line<'_>, width: usize) -> Line<'_> {
 }
 
 /// A text in at most `width` characters, ending in `…` when it was longer.
-pub fn cut_text(text: &str, width: usize) -> String {
+pub(crate) fn cut_text(text: &str, width: usize) -> String {
     if text.chars().count() <= width {
         return text.to_string();
     }
@@ -314,7 +314,7 @@ fn split_line(line: Line<'_>, width: usize, at_word: bool) -> (Line<'_>, Line<'_
 
 /// Appends key hints (` F1 help`) while they fit in `width` with what is there already:
 /// whole keys only, one that does not fit is left out rather than cut.
-pub fn key_hints<'a>(v: &mut Vec<Span<'a>>, keys: &[(&str, &str)], t: &Theme, width: u16) {
+pub(crate) fn key_hints<'a>(v: &mut Vec<Span<'a>>, keys: &[(&str, &str)], t: &Theme, width: u16) {
     let mut used: usize = v.iter().map(|s| s.width()).sum();
     for (key, what) in keys {
         let (k, w) = (format!(" {key}"), format!(" {what} "));
@@ -330,7 +330,7 @@ pub fn key_hints<'a>(v: &mut Vec<Span<'a>>, keys: &[(&str, &str)], t: &Theme, wi
 
 /// A text in rows of at most `width` characters, broken between words (a word longer than a
 /// row is broken where it must: a path).
-pub fn wrap_plain(text: &str, width: usize) -> Vec<String> {
+pub(crate) fn wrap_plain(text: &str, width: usize) -> Vec<String> {
     let width = width.max(8);
     let mut out: Vec<String> = Vec::new();
     let mut line = String::new();
@@ -358,7 +358,7 @@ pub fn wrap_plain(text: &str, width: usize) -> Vec<String> {
 }
 
 /// A plain span.
-pub fn span<'a>(text: impl Into<std::borrow::Cow<'a, str>>, style: Style) -> Span<'a> {
+pub(crate) fn span<'a>(text: impl Into<std::borrow::Cow<'a, str>>, style: Style) -> Span<'a> {
     Span::styled(text, style)
 }
 

@@ -26,19 +26,13 @@ pub struct Regions {
 
 impl Regions {
     /// Rows of log entries that fit.
-    pub fn log_rows(&self) -> usize {
+    pub(crate) fn log_rows(&self) -> usize {
         self.log.height.saturating_sub(1) as usize
     }
 }
 
 /// Fewest log rows (its title apart) left when the panes or the footer grow.
 const LOG_MIN: u16 = 6;
-
-/// Splits the screen: panes in a row on wide terminals, a 2x2 grid on standard ones, a
-/// one-line summary on small ones; the log always gets the most room.
-pub fn regions(area: Rect) -> Regions {
-    regions_with(area, 0, 1)
-}
 
 /// The regions for `app` now: a pane whose lines that matter (the last failure, the cause of
 /// an outage, a pattern) need more rows gets them from the log, as does a footer notice too

@@ -7,11 +7,11 @@ use std::time::{Duration, SystemTime};
 use crate::model::{Availability, RECENT, Seen};
 
 /// How far back the strip looks, at most.
-pub const SPAN: Duration = RECENT;
+pub(crate) const SPAN: Duration = RECENT;
 
 /// The span a strip shows after watching for `watched`: whole minutes, 1 to 10, so a young
 /// session's flapping shows too.
-pub fn span_for(watched: Duration) -> Duration {
+pub(crate) fn span_for(watched: Duration) -> Duration {
     let minutes = watched.as_secs().div_ceil(60).clamp(1, SPAN.as_secs() / 60);
     Duration::from_secs(minutes * 60)
 }

@@ -24,7 +24,7 @@ pub fn recording(s: &crate::record::RecordStatus) -> String {
 }
 /// One line per file written: its full path and what it holds (a report's HTML page and a
 /// recording's rotated parts each on a line of their own, so each path can be copied).
-pub fn file_lines(files: &[SavedFile]) -> Vec<String> {
+pub(crate) fn file_lines(files: &[SavedFile]) -> Vec<String> {
     let mut out = Vec::new();
     for f in files {
         let p = f.path.display();
@@ -48,7 +48,10 @@ pub fn file_lines(files: &[SavedFile]) -> Vec<String> {
 }
 
 /// The exit summary's list of every file written: recordings (as they ended) and reports.
-pub fn files_written(recordings: &[crate::record::RecordStatus], apps: &[&App]) -> Vec<String> {
+pub(crate) fn files_written(
+    recordings: &[crate::record::RecordStatus],
+    apps: &[&App],
+) -> Vec<String> {
     let mut files: Vec<SavedFile> = recordings
         .iter()
         .map(|r| SavedFile {
@@ -87,7 +90,7 @@ const SUMMARY_ENDPOINTS: usize = 20;
 
 /// The lines printed after a fleet's screen is restored: totals, then the endpoints that
 /// dropped or are down, worst first.
-pub fn for_fleet(fleet: &FleetApp) -> Vec<String> {
+pub(crate) fn for_fleet(fleet: &FleetApp) -> Vec<String> {
     let now = fleet.now;
     let c = fleet.counts();
     let (mut connects, mut drops, mut msgs_in, mut msgs_out) = (0, 0, 0, 0);

@@ -30,7 +30,7 @@ fn restore_terminal() {
 
 /// Turns the terminal's mouse reporting on (the wheel scrolls the log) or off (the terminal
 /// selects text as usual).
-pub fn set_mouse(on: bool) -> std::io::Result<()> {
+pub(crate) fn set_mouse(on: bool) -> std::io::Result<()> {
     if on {
         execute!(std::io::stdout(), EnableMouseCapture)
     } else {
@@ -40,12 +40,12 @@ pub fn set_mouse(on: bool) -> std::io::Result<()> {
 
 /// Restores the terminal when dropped, so every exit path (return, `?`, panic unwinding)
 /// leaves a usable shell; a panic hook restores it before the panic message is printed.
-pub struct TerminalGuard;
+pub(crate) struct TerminalGuard;
 
 impl TerminalGuard {
     /// Takes the terminal: raw mode, the alternate screen, bracketed paste, and the mouse
     /// when `mouse` (off, the terminal keeps selecting text).
-    pub fn enter(mouse: bool) -> anyhow::Result<(TerminalGuard, DefaultTerminal)> {
+    pub(crate) fn enter(mouse: bool) -> anyhow::Result<(TerminalGuard, DefaultTerminal)> {
         static HOOK: std::sync::Once = std::sync::Once::new();
         HOOK.call_once(|| {
             let previous = std::panic::take_hook();

@@ -15,7 +15,7 @@ pub struct Theme {
 
 impl Theme {
     /// Colour unless `NO_COLOR` is set to anything non-empty (https://no-color.org).
-    pub fn from_env() -> Theme {
+    pub(crate) fn from_env() -> Theme {
         let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
         Theme { color: !no_color }
     }
@@ -74,7 +74,7 @@ impl Theme {
     }
 
     /// Borders and separators.
-    pub fn border(&self) -> Style {
+    pub(crate) fn border(&self) -> Style {
         if self.color {
             Style::new().fg(Color::DarkGray)
         } else {
@@ -84,7 +84,7 @@ impl Theme {
 
     /// Labels and secondary text; the foreground is reset so that dim text on a border
     /// (pane titles) is not dimmed twice.
-    pub fn dim(&self) -> Style {
+    pub(crate) fn dim(&self) -> Style {
         Style::new().fg(Color::Reset).add_modifier(Modifier::DIM)
     }
 
@@ -127,12 +127,12 @@ impl Theme {
     }
 
     /// The "in" direction.
-    pub fn dir_in(&self) -> Style {
+    pub(crate) fn dir_in(&self) -> Style {
         self.fg(Color::Blue)
     }
 
     /// The "out" direction.
-    pub fn dir_out(&self) -> Style {
+    pub(crate) fn dir_out(&self) -> Style {
         // Not magenta: on many palettes it is the red of failures.
         self.fg(Color::Cyan)
     }
@@ -174,7 +174,7 @@ impl Theme {
     }
 
     /// The RTT sparkline.
-    pub fn spark(&self) -> Style {
+    pub(crate) fn spark(&self) -> Style {
         self.fg(Color::Green)
     }
 }

@@ -190,7 +190,7 @@ impl App {
     }
 
     /// Notes a file written in this session (a recording stopped, a report written).
-    pub fn saved(&mut self, file: SavedFile) {
+    pub(crate) fn saved(&mut self, file: SavedFile) {
         match self.files.iter_mut().find(|f| f.path == file.path) {
             Some(f) => *f = file,
             None => self.files.push(file),

@@ -354,7 +354,7 @@ impl App {
     }
 
     /// Quits, unless something would end with it: then asks first.
-    pub fn request_quit(&mut self) {
+    pub(crate) fn request_quit(&mut self) {
         match self.what_quitting_ends() {
             Some(why) => self.overlay = Some(Overlay::Quit(why)),
             None => self.quit = true,
@@ -362,7 +362,7 @@ impl App {
     }
 
     /// What quitting now would end or lose, in words; `None` when nothing.
-    pub fn what_quitting_ends(&self) -> Option<String> {
+    pub(crate) fn what_quitting_ends(&self) -> Option<String> {
         if self.opts.replay {
             return None;
         }

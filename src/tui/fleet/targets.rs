@@ -19,7 +19,7 @@ impl FleetApp {
     /// A reading of the targets file: dashboards for the new endpoints (in id order, as the
     /// session numbered them), the removed ones dropped, labels brought up to date, and a
     /// notice saying what changed or why the file was refused.
-    pub fn targets_changed(&mut self, change: &TargetsChange) {
+    pub(crate) fn targets_changed(&mut self, change: &TargetsChange) {
         let Some(watched) = self.targets.as_mut() else {
             return;
         };

@@ -10,7 +10,7 @@ use crate::tui::theme::{JsonToken, Theme};
 
 /// The box the detail view uses on a screen of `area`: everything between the title line
 /// and the footer, so nothing of the panes peeks out beside it.
-pub fn area_for(area: Rect) -> Rect {
+pub(crate) fn area_for(area: Rect) -> Rect {
     Rect {
         x: area.x,
         y: area.y + 1,
@@ -20,7 +20,7 @@ pub fn area_for(area: Rect) -> Rect {
 }
 
 /// Lines the body takes when wrapped to `width`.
-pub fn wrapped_lines(body: &str, width: usize) -> usize {
+pub(crate) fn wrapped_lines(body: &str, width: usize) -> usize {
     let width = width.max(1);
     body.split('\n')
         .map(|l| l.chars().count().div_ceil(width).max(1))

@@ -19,7 +19,7 @@ fn notice(app: &App) -> Option<(String, crate::tui::log::Level)> {
 
 /// Rows the footer needs at `width`: one, and a notice too long to share it (a path, a
 /// failure) wraps on rows of its own above the keys rather than being cut.
-pub fn rows_needed(app: &App, width: u16) -> u16 {
+pub(crate) fn rows_needed(app: &App, width: u16) -> u16 {
     let width = width as usize;
     match notice(app) {
         Some((msg, _)) if msg.chars().count() + 3 + KEYS_MIN > width => {
@@ -142,7 +142,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
 }
 
 /// Where a replay is: `event 1,204 of 3,310 · 2m10s of 5m`, or that it has ended.
-pub fn replay_position(app: &App) -> Option<String> {
+pub(crate) fn replay_position(app: &App) -> Option<String> {
     let r = app.replay.as_ref()?;
     let p = &r.at;
     let events = match p.total {

@@ -55,7 +55,7 @@ fn rows<'a>(t: &Theme, items: &[(String, String)], label_w: usize, width: usize)
 }
 
 /// Draws a help box of these keys and actions, centred in `area`, from line `scroll`.
-pub fn render_box(
+pub(crate) fn render_box(
     t: &Theme,
     keys: &[(String, String)],
     (heading, actions): (&str, &[(String, String)]),

@@ -151,7 +151,7 @@ const DECODE_MAX: usize = 64 << 10;
 /// One log row; `width` bounds how much of a payload is looked at. With a preset (and
 /// whether its events end with a recovery offset), the protocol's messages read as what they
 /// mean (`42["tick",{..}]` as `tick {..}`).
-pub fn row_line<'a>(
+pub(crate) fn row_line<'a>(
     e: &'a Entry,
     search: Option<&str>,
     width: usize,

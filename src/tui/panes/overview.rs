@@ -24,7 +24,7 @@ const TREND_W: usize = 12;
 const RATE_W: usize = 8;
 
 /// The overview's regions: title, table header, rows, footer.
-pub fn regions(area: Rect) -> (Rect, Rect, Rect, Rect) {
+pub(crate) fn regions(area: Rect) -> (Rect, Rect, Rect, Rect) {
     let row = |y: u16, h: u16| Rect {
         y: area.y + y,
         height: h,
@@ -43,7 +43,7 @@ pub fn regions(area: Rect) -> (Rect, Rect, Rect, Rect) {
 }
 
 /// Rows of endpoints that fit.
-pub fn table_rows(area: Rect) -> usize {
+pub(crate) fn table_rows(area: Rect) -> usize {
     regions(area).2.height as usize
 }
 
@@ -94,7 +94,7 @@ fn labels_width(fleet: &FleetApp) -> usize {
 }
 
 /// A short state: `OPEN`, `STALE 40s`, `WAIT 12s`, `DIAL #3`.
-pub fn state_text(app: &App) -> String {
+pub(crate) fn state_text(app: &App) -> String {
     match app.stats().health(app.now) {
         Health::Stale { silent } => return format!("STALE {}", text::duration(silent)),
         Health::Flapping => return "FLAPPING".into(),

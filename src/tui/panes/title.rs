@@ -11,7 +11,7 @@ use crate::tui::app::App;
 
 /// The badge text for a state: `OPEN`, `STALE 31s`, `OPEN · PINGS UNANSWERED ×3`,
 /// `WAITING 4.2s · FLAPPING`, `CONNECTING #3`.
-pub fn badge_text(app: &App) -> String {
+pub(crate) fn badge_text(app: &App) -> String {
     let health = app.stats().health(app.now);
     if let Health::Stale { silent } = health {
         return format!("STALE {}", text::duration(silent));

@@ -249,7 +249,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
 }
 
 /// The one-line stand-in for all panes on small terminals.
-pub fn render_summary(app: &App, area: Rect, buf: &mut Buffer) {
+pub(crate) fn render_summary(app: &App, area: Rect, buf: &mut Buffer) {
     let t = &app.opts.theme;
     let s = &app.stats();
     let mut v = rtt_line(app, t);
