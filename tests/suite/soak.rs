@@ -1,6 +1,7 @@
-//! A bounded soak: the real binary watching a server that drops every connection 20 times a
-//! second, with debug logging, for about half a minute. wsmon.log must rotate while it runs,
-//! keep only what it is told to, and never split a line between two files.
+//! A bounded soak: the real binary watching four endpoints of a server that drops every
+//! connection 20 times a second, with debug logging, until the log has rotated three times
+//! (a few seconds). wsmon.log must rotate while four engines write to it, keep only what it
+//! is told to, and never split a line between two files.
 
 use crate::common;
 
@@ -12,7 +13,7 @@ use std::time::{Duration, Instant};
 use wsmon::server::ServeOptions;
 
 const MAX: u64 = 64 * 1024;
-/// Rotations to see before stopping; each takes about 8 s at this rate.
+/// Rotations to see before stopping; each takes about 2 s at this rate.
 const ROTATIONS: usize = 3;
 /// The soak's bound: a machine 3x slower than this one still sees three rotations.
 const BOUND: Duration = Duration::from_secs(75);
@@ -31,7 +32,11 @@ async fn wsmon_log_rotates_while_running_and_keeps_what_it_is_told() {
     })
     .await;
     let data = tempfile::tempdir().unwrap();
-    let mut cmd = common::bin::wsmon(&[
+    let urls: Vec<String> = ["a", "b", "c", "d"]
+        .iter()
+        .map(|p| format!("{}{p}", srv.url()))
+        .collect();
+    let mut args = vec![
         "--headless",
         "--log-file-max-bytes",
         "64KiB",
@@ -41,8 +46,9 @@ async fn wsmon_log_rotates_while_running_and_keeps_what_it_is_told() {
         "20ms",
         "--reconnect-max",
         "100ms",
-        &srv.url(),
-    ]);
+    ];
+    args.extend(urls.iter().map(String::as_str));
+    let mut cmd = common::bin::wsmon(&args);
     // Its output is not read here: nothing must hold the engines back.
     cmd.env("WSMON_DATA_DIR", data.path())
         .env("WSMON_LOG", "debug")

@@ -141,10 +141,21 @@ pub struct ReservedPort {
     pub port: u16,
 }
 
+/// Released reservations, kept bound for a while (see `release`).
+static LINGERING: std::sync::Mutex<Vec<(std::time::Instant, socket2::Socket)>> =
+    std::sync::Mutex::new(Vec::new());
+
 impl ReservedPort {
-    /// Frees the port for a server the test starts on it now.
+    /// Hands the port to a server the test starts on it now. The reservation stays bound for
+    /// a minute more: it has `SO_REUSEADDR`, as servers do, so the server's listener binds
+    /// beside it, while the kernel gives the port to no one's outgoing connection in between
+    /// (with tests running side by side, one did take a port freed a moment before).
     pub fn release(mut self) -> u16 {
-        drop(self.socket.take());
+        if let Some(socket) = self.socket.take() {
+            let mut held = LINGERING.lock().unwrap();
+            held.retain(|(at, _)| at.elapsed() < Duration::from_secs(60));
+            held.push((std::time::Instant::now(), socket));
+        }
         self.port
     }
 }
@@ -168,6 +179,7 @@ pub async fn first_dial(settings: ConnSettings) -> Result<(), wsmon::engine::Fai
 pub fn reserve_port() -> ReservedPort {
     use socket2::{Domain, Socket, Type};
     let socket = Socket::new(Domain::IPV4, Type::STREAM, None).expect("a socket");
+    socket.set_reuse_address(true).expect("SO_REUSEADDR");
     let any: std::net::SocketAddr = "127.0.0.1:0".parse().unwrap();
     socket.bind(&any.into()).expect("bind a loopback port");
     let port = socket
