@@ -2,9 +2,11 @@
 //! milestones into the sentences the dashboard, headless mode, the report and the recordings
 //! show. The engine reports typed facts; nothing reads these sentences back.
 
+mod app;
 mod problem;
 mod verdict;
 
+pub use app::app_problem;
 pub use problem::{fix, http_tail, message};
 pub use verdict::*;
 
@@ -291,7 +293,8 @@ pub fn warning(w: &Warning) -> String {
                 .join(" and "),
             text::duration(*interval)
         ),
-        Warning::NotSent(why) => format!("not sent: {why}"),
+        Warning::NotSent(why) => format!("not sent: {}", app_problem(why)),
+        Warning::App(what) => app_problem(what),
         Warning::Note(text) => text.clone(),
     }
 }

@@ -250,7 +250,7 @@ fn problem(p: &Problem, http: Option<&HttpFailure>, retry_after: Option<Duration
         Problem::ProtocolViolation { detail } => {
             format!("WebSocket protocol violation by the server: {detail}")
         }
-        Problem::App { said } => said.clone(),
+        Problem::App(what) => super::app_problem(what),
         Problem::EngineStopped { panic } => {
             format!("wsmon's engine for this endpoint stopped: {panic}")
         }

@@ -15,7 +15,7 @@ use tokio_tungstenite::tungstenite::{self, Utf8Bytes};
 use super::dial::Ws;
 use super::event::{Cause, ClosedBy, Event, Failure, Phase, Verdict};
 use super::ledger::Unsettled;
-use super::problem::Problem;
+use super::problem::{AppProblem, Problem};
 use super::task::{Next, Task};
 
 /// How long a user's close may wait for writes still on their way and the peer's answer: a
@@ -47,7 +47,7 @@ pub(super) enum Why {
     /// The socket took none of our bytes.
     WriteStall(usize),
     /// The protocol's own heartbeat (a Socket.IO server's pings) stopped.
-    Protocol(String),
+    Protocol(AppProblem),
 }
 
 /// How an open connection ended.
@@ -90,7 +90,7 @@ impl Task {
             && let Some(words) = self.protocol.as_mut().and_then(|p| p.ended(uptime))
         {
             self.sink
-                .push(Event::Warning(super::event::Warning::Note(words)));
+                .push(Event::Warning(super::event::Warning::App(Box::new(words))));
         }
         match end {
             End::ServerClose(code, reason) => {
@@ -325,11 +325,9 @@ impl Task {
                     waiting: *waiting,
                 },
             ),
-            Why::Protocol(words) => (
+            Why::Protocol(what) => (
                 "protocol heartbeat stopped".into(),
-                Problem::App {
-                    said: words.clone(),
-                },
+                Problem::App(Box::new(what.clone())),
             ),
         }
     }

@@ -9,7 +9,7 @@ pub use crate::tls::CertInfo;
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
-use crate::problem::Problem;
+use crate::problem::{AppProblem, Problem};
 
 /// Which way a data message travelled.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -594,9 +594,11 @@ pub enum Warning {
         interval: Duration,
     },
     /// A line the preset cannot put in its protocol's form was not sent (the preset's reason).
-    NotSent(String),
-    /// A warning known only by its words: what an application protocol said (a refused
-    /// subscription, an error message), or one from a recording made by another version.
+    NotSent(Box<AppProblem>),
+    /// What an application protocol said that is not a failure (a refused subscription, a
+    /// result with errors, a SUBSCRIBE answered by closing).
+    App(Box<AppProblem>),
+    /// A warning known only by its words: one read back from a recording.
     Note(String),
 }
 
@@ -610,6 +612,7 @@ impl Warning {
             Warning::EndOfRecording { .. } => Some("end_of_recording"),
             Warning::AppPingTooSlow { .. } => Some("app_ping_too_slow"),
             Warning::NotSent(_) => Some("not_sent"),
+            Warning::App(_) => None,
             Warning::Note(_) => None,
         }
     }

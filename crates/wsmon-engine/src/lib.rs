@@ -63,7 +63,7 @@ pub use event::{
     Kind, Message, OpenInfo, PREVIEW, Phase, Phases, Reached, Stamped, StopReason, Verdict,
     Warning,
 };
-pub use problem::{BadHead, ChainMiss, NotInCaFile, Problem, ProxyName, TlsProblem};
+pub use problem::{AppProblem, BadHead, ChainMiss, NotInCaFile, Problem, ProxyName, TlsProblem};
 pub use protocol::Preset;
 pub use settings::{AutoReply, ConnSettings, Proxy, StaleAction};
 

@@ -365,7 +365,7 @@ impl Task {
             match p.on_deadline(now) {
                 Due::Dead(why) if !conn.ready => {
                     return Some(End::Broken(
-                        Failure::new(Cause::Timeout, Phase::App, Problem::App { said: why }),
+                        Failure::new(Cause::Timeout, Phase::App, Problem::App(Box::new(why))),
                         Some(1000),
                     ));
                 }

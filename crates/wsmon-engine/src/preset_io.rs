@@ -49,7 +49,8 @@ impl Task {
                 Some(user_message(o, e.payload))
             }
             Err(why) => {
-                self.sink.push(Event::Warning(Warning::NotSent(why)));
+                self.sink
+                    .push(Event::Warning(Warning::NotSent(Box::new(why))));
                 self.sink.push(Event::Dropped {
                     id: o.id,
                     kind: o.kind,
@@ -72,7 +73,8 @@ impl Task {
                 Some(p) => match p.encode(&text) {
                     Ok(e) => Some(e.payload),
                     Err(why) => {
-                        self.sink.push(Event::Warning(Warning::NotSent(why)));
+                        self.sink
+                            .push(Event::Warning(Warning::NotSent(Box::new(why))));
                         None
                     }
                 },
@@ -103,7 +105,8 @@ impl Task {
             })
         };
         for words in r.say {
-            self.sink.push_at(at, Event::Warning(Warning::Note(words)));
+            self.sink
+                .push_at(at, Event::Warning(Warning::App(Box::new(words))));
         }
         match r.seen {
             Seen::Data => {
@@ -155,7 +158,7 @@ impl Task {
             Seen::Failed(why) => {
                 self.sink.push_at(at, received());
                 Reacted::End(Box::new(End::Broken(
-                    Failure::new(Cause::Protocol, Phase::App, Problem::App { said: why }),
+                    Failure::new(Cause::Protocol, Phase::App, Problem::App(Box::new(why))),
                     Some(1000),
                 )))
             }

@@ -8,6 +8,10 @@ use std::time::Duration;
 
 use crate::event::Phase;
 
+mod app;
+
+pub use app::AppProblem;
+
 /// What a failed dial or a broken connection ran into. Where a value comes from outside
 /// wsmon (an OS error, a header, a library's error) it is kept as that text.
 #[derive(Clone, Debug, PartialEq)]
@@ -215,12 +219,8 @@ pub enum Problem {
         /// tungstenite's error.
         detail: String,
     },
-    /// The application protocol of a preset failed or its heartbeat stopped, in that
-    /// protocol's own terms (the presets quote what the server said).
-    App {
-        /// What the preset saw.
-        said: String,
-    },
+    /// The application protocol of a preset failed or its heartbeat stopped.
+    App(Box<AppProblem>),
     /// The engine for this endpoint stopped on a bug (`Event::Crashed`), with its panic.
     EngineStopped {
         /// The panic's message.

@@ -21,6 +21,7 @@ pub use line::Line;
 pub use mqtt::VersionChoice;
 
 use super::event::Kind;
+pub use super::problem::AppProblem;
 use super::settings::ConnSettings;
 
 /// An application protocol wsmon speaks for the user.
@@ -176,8 +177,8 @@ pub enum Seen {
     Beat,
     /// The handshake completed; the words say with what.
     Ready(String),
-    /// The session failed (refused, or ended by the server); the words say how.
-    Failed(String),
+    /// The session failed (refused, or ended by the server).
+    Failed(AppProblem),
 }
 
 /// What a protocol does about a received message.
@@ -190,7 +191,7 @@ pub struct Reaction {
     pub send: Vec<Payload>,
     /// What the user should know (a refused subscription, an error message of the
     /// protocol's), said as a warning.
-    pub say: Vec<String>,
+    pub say: Vec<AppProblem>,
     /// Acknowledgement tags that arrived (see `Encoded::ack`).
     pub acked: Vec<u64>,
 }
@@ -215,8 +216,8 @@ impl Reaction {
     }
 
     /// Adds something to say.
-    pub fn saying(mut self, words: String) -> Reaction {
-        self.say.push(words);
+    pub fn saying(mut self, what: AppProblem) -> Reaction {
+        self.say.push(what);
         self
     }
 }
@@ -226,8 +227,8 @@ impl Reaction {
 pub enum Due {
     /// Send these (a STOMP heart-beat) and go on.
     Send(Vec<Payload>),
-    /// The session is gone (or the handshake never completed); the words say why.
-    Dead(String),
+    /// The session is gone (or the handshake never completed).
+    Dead(AppProblem),
 }
 
 /// A protocol's state: one per engine, started again on each connection.
@@ -247,7 +248,7 @@ pub trait Driver: Send {
     fn ready(&self) -> bool;
     /// A line of the user's (typed, from stdin, `on_open`) in the protocol's form, or why it
     /// cannot be sent.
-    fn encode(&mut self, line: &str) -> Result<Encoded, String>;
+    fn encode(&mut self, line: &str) -> Result<Encoded, AppProblem>;
     /// The protocol's own application ping, when it keeps one and the server takes it now.
     fn app_ping(&self) -> Option<Payload>;
     /// What to send before a polite close (a DISCONNECT).
@@ -258,7 +259,7 @@ pub trait Driver: Send {
     }
     /// The connection ended (not by the user) after `uptime`: what the protocol knows of
     /// why (a SUBSCRIBE the broker answered by closing).
-    fn ended(&mut self, _uptime: std::time::Duration) -> Option<String> {
+    fn ended(&mut self, _uptime: std::time::Duration) -> Option<AppProblem> {
         None
     }
 }

@@ -17,7 +17,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use tokio::time::Instant;
 
-use super::{Driver, Due, Encoded, Payload, Reaction, Seen};
+use super::{AppProblem, Driver, Due, Encoded, Payload, Reaction, Seen};
 use crate::event::Kind;
 use crate::settings::ConnSettings;
 
@@ -190,15 +190,18 @@ impl Driver for Graphql {
                 self.last_ka = Some(now);
                 Reaction::just(Seen::Beat)
             }
-            (Flavour::Legacy, Some("connection_error")) => Reaction::just(Seen::Failed(format!(
-                "GraphQL (legacy subscriptions-transport-ws): the server refused the connection: {}",
-                messages(v.get("payload"))
-            ))),
-            (_, Some("error")) => Reaction::just(Seen::Data).saying(format!(
-                "GraphQL ({}): subscription #{id} failed: {}",
-                self.protocol(),
-                messages(v.get("payload"))
-            )),
+            (Flavour::Legacy, Some("connection_error")) => {
+                Reaction::just(Seen::Failed(AppProblem::GraphqlRefused {
+                    said: messages(v.get("payload")),
+                }))
+            }
+            (_, Some("error")) => {
+                Reaction::just(Seen::Data).saying(AppProblem::GraphqlSubscriptionFailed {
+                    protocol: self.protocol(),
+                    id: id.to_string(),
+                    said: messages(v.get("payload")),
+                })
+            }
             (_, Some("complete")) => Reaction::just(Seen::Control),
             // A result that carries errors: data, and the errors named.
             (_, Some("next" | "data"))
@@ -206,11 +209,11 @@ impl Driver for Graphql {
                     .and_then(Value::as_array)
                     .is_some_and(|e| !e.is_empty()) =>
             {
-                Reaction::just(Seen::Data).saying(format!(
-                    "GraphQL ({}): subscription #{id} returned errors: {}",
-                    self.protocol(),
-                    messages(v.pointer("/payload/errors"))
-                ))
+                Reaction::just(Seen::Data).saying(AppProblem::GraphqlResultErrors {
+                    protocol: self.protocol(),
+                    id: id.to_string(),
+                    said: messages(v.pointer("/payload/errors")),
+                })
             }
             _ => Reaction::just(Seen::Data),
         }
@@ -228,24 +231,22 @@ impl Driver for Graphql {
         if self.acked
             && let (Some(last), Some(every)) = (self.last_ka, self.ka_every)
         {
-            return Due::Dead(format!(
-                "GraphQL (legacy subscriptions-transport-ws): no keep-alive (ka) from the server for {}; it sent one every {}: the session is gone",
-                crate::fmt::duration(now.saturating_duration_since(last)),
-                crate::fmt::duration(every)
-            ));
+            return Due::Dead(AppProblem::GraphqlNoKeepAlive {
+                silent: now.saturating_duration_since(last),
+                every,
+            });
         }
-        Due::Dead(format!(
-            "{}: no connection_ack within {} of connection_init (graphql-ws closes with 4408 when the init is late, 4403 when it is refused)",
-            self.protocol(),
-            crate::fmt::duration(self.wait)
-        ))
+        Due::Dead(AppProblem::GraphqlNoAck {
+            protocol: self.protocol(),
+            wait: self.wait,
+        })
     }
 
     fn ready(&self) -> bool {
         self.acked
     }
 
-    fn encode(&mut self, line: &str) -> Result<Encoded, String> {
+    fn encode(&mut self, line: &str) -> Result<Encoded, AppProblem> {
         // A document subscribes; anything else (JSON of the protocol's) goes as written.
         let payload = if is_document(line) {
             self.subscribe(line.trim())
@@ -349,7 +350,11 @@ mod tests {
         );
         assert_eq!(
             r.say,
-            ["GraphQL (graphql-ws): subscription #1 failed: no such field"]
+            [AppProblem::GraphqlSubscriptionFailed {
+                protocol: "graphql-ws",
+                id: "1".into(),
+                said: "no such field".into()
+            }]
         );
         let r = said(
             &mut g,
@@ -359,7 +364,11 @@ mod tests {
             (r.seen, r.say),
             (
                 Seen::Data,
-                vec!["GraphQL (graphql-ws): subscription #2 returned errors: broken".to_string()]
+                vec![AppProblem::GraphqlResultErrors {
+                    protocol: "graphql-ws",
+                    id: "2".into(),
+                    said: "broken".into()
+                }]
             )
         );
         assert_eq!(
@@ -399,7 +408,8 @@ mod tests {
         assert_eq!(g.deadline(), Some(t1 + Duration::from_millis(2000)));
         assert!(matches!(
             g.on_deadline(t1 + Duration::from_millis(2000)),
-            Due::Dead(w) if w.contains("no keep-alive (ka) from the server for 1.5s; it sent one every 500ms")
+            Due::Dead(AppProblem::GraphqlNoKeepAlive { silent, every })
+                if silent == Duration::from_millis(1500) && every == Duration::from_millis(500)
         ));
         assert_eq!(g.app_ping(), None, "no client ping in the legacy protocol");
         assert_eq!(
@@ -408,11 +418,14 @@ mod tests {
         );
         g.start(t0, Some("graphql-ws"));
         assert_eq!(
-            said(&mut g, r#"{"type":"connection_error","payload":{"message":"bad token"}}"#).seen,
-            Seen::Failed(
-                "GraphQL (legacy subscriptions-transport-ws): the server refused the connection: bad token"
-                    .into()
+            said(
+                &mut g,
+                r#"{"type":"connection_error","payload":{"message":"bad token"}}"#
             )
+            .seen,
+            Seen::Failed(AppProblem::GraphqlRefused {
+                said: "bad token".into()
+            })
         );
     }
 }

@@ -15,7 +15,7 @@ use tokio::time::Instant;
 
 pub(super) use packet::Version;
 
-use super::{Driver, Due, Encoded, Payload, Reaction, Seen};
+use super::{AppProblem, Driver, Due, Encoded, Payload, Reaction, Seen};
 use crate::event::Kind;
 use crate::settings::ConnSettings;
 use packet::Packet;
@@ -101,16 +101,19 @@ impl Mqtt {
     /// A CONNACK: connected, and subscribed; or refused, and maybe MQTT 5 next time.
     fn connack(&mut self, code: u8, session_present: bool, r: &mut Reaction) {
         if code != 0 {
-            let words = packet::connack_words(self.version, code);
-            let mut why = format!(
-                "MQTT: the broker refused the connection: {words} (CONNACK {code:#04x}, MQTT {})",
-                self.version.name()
-            );
-            if self.version == Version::V311 && code == 1 && self.choice == VersionChoice::Auto {
+            let reason = packet::connack_words(self.version, code).to_string();
+            let version = self.version.name();
+            let next_v5 =
+                self.version == Version::V311 && code == 1 && self.choice == VersionChoice::Auto;
+            if next_v5 {
                 self.version = Version::V5;
-                why.push_str("; the next connection speaks MQTT 5");
             }
-            r.seen = Seen::Failed(why);
+            r.seen = Seen::Failed(AppProblem::MqttRefused {
+                reason,
+                code,
+                version,
+                next_v5,
+            });
             return;
         }
         self.connected = true;
@@ -171,9 +174,7 @@ impl Mqtt {
             Packet::PubAck { id, code } => {
                 r.acked.push(u64::from(id));
                 if code >= 0x80 {
-                    r.say.push(format!(
-                        "MQTT: the broker did not accept publish #{id} (PUBACK {code:#04x})"
-                    ));
+                    r.say.push(AppProblem::MqttPublishRefused { id, code });
                 }
             }
             Packet::SubAck { id, codes } => {
@@ -181,19 +182,17 @@ impl Mqtt {
                     let _ = want;
                     for (f, c) in filters.iter().zip(&codes) {
                         if *c >= 0x80 {
-                            r.say.push(format!(
-                                "MQTT: the broker refused the subscription to `{f}`: {}",
-                                packet::suback_words(*c)
-                            ));
+                            r.say.push(AppProblem::MqttSubscriptionRefused {
+                                filter: f.clone(),
+                                reason: packet::suback_words(*c).to_string(),
+                            });
                         }
                     }
                 }
             }
             Packet::PingResp => seen = Seen::Pong,
             Packet::Disconnect { code } => {
-                seen = Seen::Failed(format!(
-                    "MQTT: the broker sent DISCONNECT (reason {code:#04x})"
-                ));
+                seen = Seen::Failed(AppProblem::MqttDisconnected { code });
             }
             Packet::PingReq
             | Packet::Connect { .. }
@@ -234,10 +233,7 @@ impl Driver for Mqtt {
     fn receive(&mut self, kind: Kind, data: &[u8], _now: Instant) -> Reaction {
         let mut r = Reaction::just(Seen::Control);
         if kind != Kind::Binary {
-            r.seen = Seen::Failed(
-                "MQTT: the broker sent a text message; MQTT over WebSocket is binary (is this an MQTT endpoint?)"
-                    .into(),
-            );
+            r.seen = Seen::Failed(AppProblem::MqttText);
             return r;
         }
         self.partial.extend_from_slice(data);
@@ -253,7 +249,7 @@ impl Driver for Mqtt {
                 }
                 Ok(None) => break,
                 Err(e) => {
-                    r.seen = Seen::Failed(format!("MQTT: {e} from the broker"));
+                    r.seen = Seen::Failed(AppProblem::MqttMalformed { error: e });
                     break;
                 }
             }
@@ -267,23 +263,20 @@ impl Driver for Mqtt {
     }
 
     fn on_deadline(&mut self, _now: Instant) -> Due {
-        Due::Dead(format!(
-            "MQTT: no CONNACK within {} of CONNECT (is this an MQTT broker's WebSocket listener?)",
-            crate::fmt::duration(self.wait)
-        ))
+        Due::Dead(AppProblem::MqttNoConnack { wait: self.wait })
     }
 
     fn ready(&self) -> bool {
         self.connected
     }
 
-    fn encode(&mut self, line: &str) -> Result<Encoded, String> {
+    fn encode(&mut self, line: &str) -> Result<Encoded, AppProblem> {
         let line = line.trim_start();
         let (topic, payload) = line.split_once(char::is_whitespace).unwrap_or((line, ""));
         if topic.is_empty() || topic.contains(['+', '#']) {
-            return Err(format!(
-                "MQTT: `{line}` does not start with a topic to publish to (write `topic payload`, e.g. `sensors/1 {{\"t\":21}}`; + and # are for subscribing)"
-            ));
+            return Err(AppProblem::MqttNoTopic {
+                line: line.to_string(),
+            });
         }
         let id = self.take_id();
         Ok(Encoded {
@@ -309,12 +302,9 @@ impl Driver for Mqtt {
         }
     }
 
-    fn ended(&mut self, _uptime: Duration) -> Option<String> {
+    fn ended(&mut self, _uptime: Duration) -> Option<AppProblem> {
         let (_, filters) = self.subscribing.take()?;
-        Some(format!(
-            "MQTT: the broker closed the connection while the SUBSCRIBE to {} was unanswered: it refuses one of these filters (not authorized, or not valid), and some brokers (RabbitMQ) answer that by closing",
-            filters.join(", ")
-        ))
+        Some(AppProblem::MqttSubscribeUnanswered { filters })
     }
 }
 
@@ -432,7 +422,10 @@ mod tests {
         let r = m.receive(Kind::Binary, &[0x90, 0x04, 0x00, 0x01, 0x01, 0x80], t0);
         assert_eq!(
             r.say,
-            ["MQTT: the broker refused the subscription to `secret/x`: refused"]
+            [AppProblem::MqttSubscriptionRefused {
+                filter: "secret/x".into(),
+                reason: "refused".into()
+            }]
         );
         // A PUBLISH at QoS 1, split over two messages, is read whole and acknowledged.
         let p = packet::publish(Version::V311, "sensors/1", b"{\"t\":21}", Some(9));
@@ -459,16 +452,19 @@ mod tests {
         let r = m.receive(Kind::Binary, &[0x20, 0x02, 0x00, 0x05], t0);
         assert_eq!(
             r.seen,
-            Seen::Failed(
-                "MQTT: the broker refused the connection: not authorized (CONNACK 0x05, MQTT 3.1.1)"
-                    .into()
-            )
+            Seen::Failed(AppProblem::MqttRefused {
+                reason: "not authorized".into(),
+                code: 5,
+                version: "3.1.1",
+                next_v5: false
+            })
         );
         m.start(t0, None);
         let r = m.receive(Kind::Binary, &[0x20, 0x02, 0x00, 0x01], t0);
-        assert!(
-            matches!(r.seen, Seen::Failed(ref w) if w.ends_with("the next connection speaks MQTT 5"))
-        );
+        assert!(matches!(
+            r.seen,
+            Seen::Failed(AppProblem::MqttRefused { next_v5: true, .. })
+        ));
         let hello = m.start(t0, None);
         assert!(
             decode(&hello[0].data)

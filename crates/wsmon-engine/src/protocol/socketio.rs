@@ -13,7 +13,7 @@ use std::time::Duration;
 use serde_json::{Map, Value};
 use tokio::time::Instant;
 
-use super::{Driver, Due, Encoded, Payload, Reaction, Seen};
+use super::{AppProblem, Driver, Due, Encoded, Payload, Reaction, Seen};
 use crate::event::Kind;
 use crate::fmt as text;
 use crate::settings::ConnSettings;
@@ -248,25 +248,21 @@ impl Driver for SocketIo {
             return Reaction::just(Seen::Control);
         }
         if text == "1" {
-            return Reaction::just(Seen::Failed(
-                "Socket.IO: the server closed the session (Engine.IO close)".into(),
-            ));
+            return Reaction::just(Seen::Failed(AppProblem::SocketIoClosed));
         }
         if let Some(body) = self.ours(text, "40") {
             return self.joined(body);
         }
         if let Some(body) = self.ours(text, "44") {
-            return Reaction::just(Seen::Failed(format!(
-                "Socket.IO: the server refused namespace {}: {}",
-                self.namespace,
-                refusal(body)
-            )));
+            return Reaction::just(Seen::Failed(AppProblem::SocketIoRefused {
+                namespace: self.namespace.clone(),
+                said: refusal(body),
+            }));
         }
         if self.ours(text, "41").is_some() {
-            return Reaction::just(Seen::Failed(format!(
-                "Socket.IO: the server disconnected namespace {}",
-                self.namespace
-            )));
+            return Reaction::just(Seen::Failed(AppProblem::SocketIoDisconnected {
+                namespace: self.namespace.clone(),
+            }));
         }
         if let Some(body) = self.ours(text, "42") {
             self.event(body);
@@ -280,18 +276,13 @@ impl Driver for SocketIo {
 
     fn on_deadline(&mut self, _now: Instant) -> Due {
         Due::Dead(match (self.ping_interval, self.joined) {
-            (None, _) => {
-                "Socket.IO: no open packet from the server (is this a Socket.IO 4 endpoint?)"
-                    .to_string()
-            }
-            (Some(_), false) => format!(
-                "Socket.IO: namespace {} was not acknowledged",
-                self.namespace
-            ),
-            (Some(i), true) => format!(
-                "Socket.IO: no ping from the server for {} (its pingInterval + pingTimeout): the session is gone",
-                text::duration(i + self.ping_timeout)
-            ),
+            (None, _) => AppProblem::SocketIoNoOpen,
+            (Some(_), false) => AppProblem::SocketIoNotJoined {
+                namespace: self.namespace.clone(),
+            },
+            (Some(i), true) => AppProblem::SocketIoNoPing {
+                limit: i + self.ping_timeout,
+            },
         })
     }
 
@@ -299,7 +290,7 @@ impl Driver for SocketIo {
         self.joined
     }
 
-    fn encode(&mut self, line: &str) -> Result<Encoded, String> {
+    fn encode(&mut self, line: &str) -> Result<Encoded, AppProblem> {
         Ok(Encoded {
             payload: Payload::text(emit(line, &self.prefix())),
             ack: None,
@@ -474,9 +465,10 @@ mod tests {
                 t0
             )
             .seen,
-            Seen::Failed(
-                "Socket.IO: the server refused namespace /chat: invalid token (renew it)".into()
-            )
+            Seen::Failed(AppProblem::SocketIoRefused {
+                namespace: "/chat".into(),
+                said: "invalid token (renew it)".into()
+            })
         );
         assert_eq!(
             s.farewell(),

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::{Driver, Due, Encoded, Payload, Reaction, Seen};
+use super::{AppProblem, Driver, Due, Encoded, Payload, Reaction, Seen};
 use crate::event::Kind;
 use crate::settings::ConnSettings;
 
@@ -298,21 +298,16 @@ impl Driver for Stomp {
                 let message = f.header("message").unwrap_or("(no message)");
                 let body = String::from_utf8_lossy(&f.body);
                 let body = body.trim();
-                let mut why = format!("STOMP: the server sent ERROR: {message}");
-                if !body.is_empty() && body != message {
-                    why.push_str(&format!(" — {}", body.lines().next().unwrap_or(body)));
-                }
-                if !self.connected
+                let about_host = !self.connected
                     && format!("{message} {body}")
                         .to_ascii_lowercase()
-                        .contains("host")
-                {
-                    why.push_str(&format!(
-                        " (wsmon sent host `{}`: set stomp_host to the server's virtual host, e.g. /)",
-                        self.host
-                    ));
-                }
-                Reaction::just(Seen::Failed(why))
+                        .contains("host");
+                Reaction::just(Seen::Failed(AppProblem::StompError {
+                    message: message.to_string(),
+                    body: (!body.is_empty() && body != message)
+                        .then(|| body.lines().next().unwrap_or(body).to_string()),
+                    host: about_host.then(|| self.host.clone()),
+                }))
             }
             _ => Reaction::just(Seen::Control),
         }
@@ -327,19 +322,15 @@ impl Driver for Stomp {
 
     fn on_deadline(&mut self, now: Instant) -> Due {
         if self.connected_by.is_some_and(|t| now >= t) {
-            return Due::Dead(format!(
-                "STOMP: no CONNECTED within {} of CONNECT (is this a STOMP endpoint?)",
-                crate::fmt::duration(self.wait)
-            ));
+            return Due::Dead(AppProblem::StompNoConnected { wait: self.wait });
         }
         if let (Some(limit), Some(every)) = (self.silence_limit(), self.hear_every)
             && now >= limit
         {
-            return Due::Dead(format!(
-                "STOMP: no heart-beat from the server for {} (agreed every {}): the session is gone",
-                crate::fmt::duration(now - self.last_heard),
-                crate::fmt::duration(every)
-            ));
+            return Due::Dead(AppProblem::StompNoHeartbeat {
+                silent: now - self.last_heard,
+                every,
+            });
         }
         match (self.next_beat, self.send_every) {
             (Some(t), Some(every)) if now >= t => {
@@ -354,11 +345,11 @@ impl Driver for Stomp {
         self.connected
     }
 
-    fn encode(&mut self, line: &str) -> Result<Encoded, String> {
+    fn encode(&mut self, line: &str) -> Result<Encoded, AppProblem> {
         let line = line.trim_start();
         let (dest, body) = line.split_once(char::is_whitespace).unwrap_or((line, ""));
         if dest.is_empty() {
-            return Err("STOMP: write `destination body`, e.g. `/queue/orders hello`".to_string());
+            return Err(AppProblem::StompNoDestination);
         }
         self.receipts += 1;
         let receipt = self.receipts.to_string();
@@ -393,13 +384,12 @@ impl Driver for Stomp {
         }
     }
 
-    fn ended(&mut self, uptime: Duration) -> Option<String> {
+    fn ended(&mut self, uptime: Duration) -> Option<AppProblem> {
         let quiet = std::mem::take(&mut self.quiet_since_subscribe);
         (self.connected && quiet && uptime < Duration::from_secs(2)).then(|| {
-            format!(
-                "STOMP: the server closed the connection right after the SUBSCRIBE to {}, without an ERROR: it refuses one of these destinations (access refused?)",
-                self.destinations.join(", ")
-            )
+            AppProblem::StompSubscribeRefused {
+                destinations: self.destinations.clone(),
+            }
         })
     }
 }
@@ -492,10 +482,10 @@ mod tests {
         );
         assert_eq!(
             s.on_deadline(t0 + Duration::from_secs(30)),
-            Due::Dead(
-                "STOMP: no heart-beat from the server for 30s (agreed every 15s): the session is gone"
-                    .into()
-            )
+            Due::Dead(AppProblem::StompNoHeartbeat {
+                silent: Duration::from_secs(30),
+                every: Duration::from_secs(15)
+            })
         );
         let m = "MESSAGE\ndestination:/topic/t\nmessage-id:1\nsubscription:sub-1\n\nhello\0";
         assert_eq!(said(&mut s, m, t0).seen, Seen::Data);
@@ -512,7 +502,11 @@ mod tests {
         );
         assert_eq!(
             r.seen,
-            Seen::Failed("STOMP: the server sent ERROR: not_found — NO_ROUTE: no queue 'x'".into())
+            Seen::Failed(AppProblem::StompError {
+                message: "not_found".into(),
+                body: Some("NO_ROUTE: no queue 'x'".into()),
+                host: None
+            })
         );
     }
 
