@@ -10,8 +10,8 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::SystemTime;
 
+use super::batcher::Out;
 use super::event::{Event, Stamped};
-use super::sink::Out;
 
 thread_local! {
     /// Set while an engine's task is being polled on this thread.

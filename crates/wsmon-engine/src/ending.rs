@@ -89,7 +89,7 @@ impl Task {
         if !matches!(end, End::User(_))
             && let Some(words) = self.protocol.as_mut().and_then(|p| p.ended(uptime))
         {
-            self.sink
+            self.batcher
                 .push(Event::Warning(super::event::Warning::App(Box::new(words))));
         }
         match end {
@@ -113,7 +113,7 @@ impl Task {
                     code_allowed: code.is_some_and(|c| CloseCode::from(c).is_allowed()),
                     reason,
                 };
-                self.sink.push(Event::Error(Arc::new(Failure::new(
+                self.batcher.push(Event::Error(Arc::new(Failure::new(
                     Cause::Protocol,
                     Phase::Open,
                     problem,
@@ -131,7 +131,7 @@ impl Task {
                         .await;
                 }
                 self.settle(&ws, unsettled, false);
-                self.sink.push(Event::Error(Arc::new(failure)));
+                self.batcher.push(Event::Error(Arc::new(failure)));
                 self.push_closed(
                     Some(send_code.unwrap_or(1006)),
                     String::new(),
@@ -143,7 +143,7 @@ impl Task {
             }
             End::Dead(why) => {
                 let (reason, problem) = self.verdict(&why, uptime);
-                self.sink.push(Event::Error(Arc::new(Failure::new(
+                self.batcher.push(Event::Error(Arc::new(Failure::new(
                     Cause::Timeout,
                     Phase::Open,
                     problem,
@@ -162,11 +162,11 @@ impl Task {
             }
             End::Stale(silent) => {
                 let reason = format!("no data for {} (stale_after)", crate::fmt::duration(silent));
-                self.sink.push(Event::Closing {
+                self.batcher.push(Event::Closing {
                     code: 1000,
                     reason: reason.clone(),
                 });
-                let _ = self.sink.flush().await;
+                let _ = self.batcher.flush().await;
                 let clean = close_politely(&mut ws, 1000, &reason, CLOSE_GRACE, Vec::new()).await;
                 self.settle(&ws, unsettled, clean);
                 self.push_closed(
@@ -186,11 +186,11 @@ impl Task {
                     UserClose::Reconnect => (1000, "reconnect".to_string(), Next::Dial),
                     UserClose::Shutdown => (1001, "going away".to_string(), Next::Exit),
                 };
-                self.sink.push(Event::Closing {
+                self.batcher.push(Event::Closing {
                     code,
                     reason: reason.clone(),
                 });
-                let _ = self.sink.flush().await;
+                let _ = self.batcher.flush().await;
                 // A quit returns at once when nothing can be written: a close frame would not
                 // get through, and the grace would only make the user wait.
                 let grace = if unsettled.stalled {
@@ -207,7 +207,7 @@ impl Task {
                     && let Some(p) = self.protocol.as_mut()
                 {
                     for p in p.farewell() {
-                        self.sink.push(Event::Message(crate::Message {
+                        self.batcher.push(Event::Message(crate::Message {
                             dir: crate::Dir::Out,
                             kind: p.kind,
                             data: p.shown.clone().unwrap_or_else(|| p.data.clone()),
@@ -260,7 +260,7 @@ impl Task {
         };
         if alike && !self.warned_app_interval {
             self.warned_app_interval = true;
-            self.sink
+            self.batcher
                 .push(Event::Warning(super::event::Warning::AppPingTooSlow {
                     lives: self.short_of_app.clone(),
                     interval,

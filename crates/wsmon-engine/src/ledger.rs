@@ -159,7 +159,7 @@ impl Task {
             let Some(h) = o.held else { continue };
             if clean || began {
                 if let Some(e) = o.report {
-                    self.sink.push(e);
+                    self.batcher.push(e);
                 }
                 if !clean {
                     unconfirmed.push(h);
@@ -171,7 +171,7 @@ impl Task {
         held.extend(outbox.into_iter().filter_map(|o| o.held));
         if !unconfirmed.is_empty() {
             let resent = self.s.resend_unconfirmed;
-            self.sink.push(Event::Unconfirmed {
+            self.batcher.push(Event::Unconfirmed {
                 ids: unconfirmed
                     .iter()
                     .take(UNCONFIRMED_IDS)

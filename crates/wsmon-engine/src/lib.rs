@@ -42,11 +42,11 @@ pub mod target;
 pub mod tls;
 pub mod transport;
 
+mod batcher;
 mod ending;
 mod ledger;
 mod open;
 mod preset_io;
-mod sink;
 mod task;
 mod writer;
 
@@ -94,7 +94,7 @@ impl Engine {
     pub fn spawn_with(settings: ConnSettings, connector: Arc<dyn Connector>) -> Engine {
         let (cmd_tx, cmd_rx) = mpsc::channel(COMMANDS);
         let (ev_tx, ev_rx) = mpsc::channel(EVENT_BATCHES);
-        let out = sink::Out::Single(ev_tx);
+        let out = batcher::Out::Single(ev_tx);
         let task = tokio::spawn(contained::contained(
             task::Task::new(Arc::new(settings), cmd_rx, out.clone(), None, connector).run(),
             out,
@@ -115,7 +115,7 @@ impl Engine {
         tap: Option<Tap>,
     ) -> EngineHandle {
         let (cmd_tx, cmd_rx) = mpsc::channel(COMMANDS);
-        let out = sink::Out::Tagged(id, events);
+        let out = batcher::Out::Tagged(id, events);
         let task = tokio::spawn(contained::contained(
             task::Task::new(
                 Arc::new(settings),

@@ -15,6 +15,7 @@ use tokio::time::Instant;
 use tokio_tungstenite::tungstenite;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
+use super::batcher::{MAX_BURST, MAX_BURST_BYTES};
 use super::command::Command;
 use super::dial::{Dialed, Ws};
 use super::ending::{End, UserClose, Why, broken};
@@ -25,7 +26,6 @@ use super::preset_io::Reacted;
 use super::problem::Problem;
 use super::protocol::{self, Due};
 use super::settings::StaleAction;
-use super::sink::{MAX_BURST, MAX_BURST_BYTES};
 use super::task::{Next, Outgoing, Task};
 use super::writer::{Outbound, Writer, payload_out, ws_ping};
 
@@ -93,8 +93,8 @@ impl Task {
         info.attempt = self.attempt;
         let opened = Instant::now();
         let subprotocol = info.subprotocol.clone();
-        self.sink.push(Event::Open(Arc::new(info)));
-        if !self.sink.flush().await {
+        self.batcher.push(Event::Open(Arc::new(info)));
+        if !self.batcher.flush().await {
             return Next::Exit;
         }
         let mut conn = self.open_state(dialed.ws, opened, subprotocol.as_deref());
@@ -259,7 +259,7 @@ impl Task {
                                 _ => {}
                             }
                             if let Some(e) = o.report {
-                                self.sink.push(e);
+                                self.batcher.push(e);
                             }
                             sent.extend(o.held);
                         }
@@ -282,7 +282,7 @@ impl Task {
                     }
                     // Drain whatever else is already buffered into the same batch.
                     for _ in 1..MAX_BURST {
-                        if self.sink.batch_bytes >= MAX_BURST_BYTES {
+                        if self.batcher.batch_bytes >= MAX_BURST_BYTES {
                             break;
                         }
                         // Polled with this task's own waker: a stand-in waker would be swapped
@@ -311,7 +311,7 @@ impl Task {
                     }
                 }
             }
-            if !self.sink.flush().await {
+            if !self.batcher.flush().await {
                 return End::User(UserClose::Shutdown);
             }
         }
@@ -409,7 +409,7 @@ impl Task {
         {
             conn.stale_since = Some(conn.last_data);
             let silent = now - conn.last_data;
-            self.sink.push(Event::Stale { silent });
+            self.batcher.push(Event::Stale { silent });
             if self.s.stale_action == StaleAction::Reconnect {
                 return Some(End::Stale(silent));
             }
@@ -430,7 +430,7 @@ impl Task {
         match cmd {
             None | Some(Command::Shutdown) => Some(End::User(UserClose::Shutdown)),
             Some(Command::Tap(tap)) => {
-                self.sink.set_tap(tap).await;
+                self.batcher.set_tap(tap).await;
                 None
             }
             Some(Command::Reconnect) => Some(End::User(UserClose::Reconnect)),
@@ -506,12 +506,12 @@ impl Task {
             tungstenite::Message::Text(t) => (Kind::Text, Bytes::from(t)),
             tungstenite::Message::Binary(b) => (Kind::Binary, b),
             tungstenite::Message::Ping(_) => {
-                self.sink.push_at(at, Event::PeerPing);
+                self.batcher.push_at(at, Event::PeerPing);
                 return None;
             }
             tungstenite::Message::Pong(p) => {
                 if let Some(rtt) = conn.hb.pong_received(&p, now) {
-                    self.sink.push_at(at, Event::Rtt { rtt, app: false });
+                    self.batcher.push_at(at, Event::Rtt { rtt, app: false });
                 }
                 if let Ok(seq) = <[u8; 8]>::try_from(&p[..]) {
                     let delivery = conn.ws.get_ref().delivery();
@@ -559,7 +559,7 @@ impl Task {
                     }
                     Reacted::Pong => {
                         if let Some(rtt) = conn.app.as_mut().and_then(|a| a.answered(now)) {
-                            self.sink.push_at(at, Event::Rtt { rtt, app: true });
+                            self.batcher.push_at(at, Event::Rtt { rtt, app: true });
                         }
                         return None;
                     }
@@ -575,7 +575,7 @@ impl Task {
                     && re.is_match(text)
                 {
                     if let Some(rtt) = app.answered(now) {
-                        self.sink.push_at(at, Event::Rtt { rtt, app: true });
+                        self.batcher.push_at(at, Event::Rtt { rtt, app: true });
                     }
                     return None;
                 }
@@ -593,14 +593,14 @@ impl Task {
         // Data: it keeps the feed fresh.
         conn.last_data = now;
         if let Some(since) = conn.stale_since.take() {
-            self.sink.push_at(
+            self.batcher.push_at(
                 at,
                 Event::Fresh {
                     silent: now - since,
                 },
             );
         }
-        self.sink.push_at(
+        self.batcher.push_at(
             at,
             Event::Message(Message {
                 dir: Dir::In,

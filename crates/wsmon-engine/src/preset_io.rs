@@ -49,9 +49,9 @@ impl Task {
                 Some(user_message(o, e.payload))
             }
             Err(why) => {
-                self.sink
+                self.batcher
                     .push(Event::Warning(Warning::NotSent(Box::new(why))));
-                self.sink.push(Event::Dropped {
+                self.batcher.push(Event::Dropped {
                     id: o.id,
                     kind: o.kind,
                     len: o.data.len() as u64,
@@ -73,7 +73,7 @@ impl Task {
                 Some(p) => match p.encode(&text) {
                     Ok(e) => Some(e.payload),
                     Err(why) => {
-                        self.sink
+                        self.batcher
                             .push(Event::Warning(Warning::NotSent(Box::new(why))));
                         None
                     }
@@ -105,7 +105,7 @@ impl Task {
             })
         };
         for words in r.say {
-            self.sink
+            self.batcher
                 .push_at(at, Event::Warning(Warning::App(Box::new(words))));
         }
         match r.seen {
@@ -119,13 +119,13 @@ impl Task {
                 Reacted::Data
             }
             Seen::Control | Seen::Ready(_) => {
-                self.sink.push_at(at, received());
+                self.batcher.push_at(at, received());
                 if let Seen::Ready(detail) = r.seen {
                     let (protocol, offsets) = self
                         .protocol
                         .as_ref()
                         .map_or(("", false), |p| (p.name(), p.offsets()));
-                    self.sink.push_at(
+                    self.batcher.push_at(
                         at,
                         Event::Ready {
                             protocol,
@@ -156,7 +156,7 @@ impl Task {
             Seen::Pong => Reacted::Pong,
             Seen::Beat => Reacted::Done,
             Seen::Failed(why) => {
-                self.sink.push_at(at, received());
+                self.batcher.push_at(at, received());
                 Reacted::End(Box::new(End::Broken(
                     Failure::new(Cause::Protocol, Phase::App, Problem::App(Box::new(why))),
                     Some(1000),
@@ -168,7 +168,7 @@ impl Task {
     /// Says an answer was sent to `received` (counted, not data).
     pub(super) fn count_reply(&mut self, received: &Bytes, sent: &str, at: SystemTime) {
         self.replies += 1;
-        self.sink.push_at(
+        self.batcher.push_at(
             at,
             Event::AutoReply {
                 received: String::from_utf8_lossy(received).into(),

@@ -15,6 +15,7 @@ use tokio::sync::mpsc;
 use tokio::time::{Instant, timeout_at};
 
 use super::backoff::Backoff;
+use super::batcher::{Batcher, Out};
 use super::command::{Command, Tap};
 use super::dial::{self, Connector};
 use super::event::{
@@ -22,7 +23,6 @@ use super::event::{
 };
 use super::protocol::{self, Driver};
 use super::settings::ConnSettings;
-use super::sink::{Out, Sink};
 
 /// A message waiting for the connection.
 #[derive(Clone)]
@@ -69,7 +69,7 @@ enum Waited<T> {
 pub(super) struct Task {
     pub(super) s: Arc<ConnSettings>,
     pub(super) cmds: mpsc::Receiver<Command>,
-    pub(super) sink: Sink,
+    pub(super) batcher: Batcher,
     pub(super) queue: VecDeque<Outgoing>,
     pub(super) next_id: u64,
     pub(super) backoff: Backoff,
@@ -122,7 +122,7 @@ impl Task {
             warned_app_interval: false,
             s,
             cmds,
-            sink: Sink::new(tx, tap),
+            batcher: Batcher::new(tx, tap),
             queue: VecDeque::new(),
             next_id: 0,
             attempt: 0,
@@ -134,7 +134,7 @@ impl Task {
 
     pub(super) async fn run(mut self) {
         if self.s.insecure && self.s.target.is_secure() {
-            self.sink.push(Event::Warning(Warning::Insecure));
+            self.batcher.push(Event::Warning(Warning::Insecure));
         }
         // A fleet's engines start spread over the stagger window, not in one burst.
         let mut next = if self.s.stagger.is_zero() {
@@ -149,13 +149,13 @@ impl Task {
                 Next::Idle => self.idle().await,
                 Next::Exit => break,
             };
-            if !self.sink.flush().await {
+            if !self.batcher.flush().await {
                 break;
             }
         }
         // Never lose a send silently: whatever still waits is reported as not sent.
         while let Some(o) = self.queue.pop_front() {
-            self.sink.push(Event::Dropped {
+            self.batcher.push(Event::Dropped {
                 id: o.id,
                 kind: o.kind,
                 len: o.data.len() as u64,
@@ -163,7 +163,7 @@ impl Task {
                 reason: DropReason::Shutdown,
             });
         }
-        self.sink.flush().await;
+        self.batcher.flush().await;
     }
 
     /// A uniformly random duration in `[0, d]`.
@@ -183,7 +183,7 @@ impl Task {
         if data.len() > self.s.max_message_size {
             self.too_large(kind, preview(&data), data.len() as u64);
         } else if self.queue.len() >= self.s.send_queue {
-            self.sink.push(Event::Dropped {
+            self.batcher.push(Event::Dropped {
                 id,
                 kind,
                 len: data.len() as u64,
@@ -198,7 +198,7 @@ impl Task {
     /// Refuses a message longer than `max_message_size`, known by its first bytes.
     pub(super) fn too_large(&mut self, kind: Kind, preview: Bytes, len: u64) {
         let id = self.take_id();
-        self.sink.push(Event::Dropped {
+        self.batcher.push(Event::Dropped {
             id,
             kind,
             data: preview,
@@ -215,7 +215,7 @@ impl Task {
         } else {
             self.queue.push_back(o);
         }
-        self.sink.push(Event::Queued {
+        self.batcher.push(Event::Queued {
             id,
             kind,
             data,
@@ -227,7 +227,7 @@ impl Task {
     async fn offline_command(&mut self, cmd: Option<Command>) -> Option<Next> {
         match cmd {
             Some(Command::Tap(tap)) => {
-                self.sink.set_tap(tap).await;
+                self.batcher.set_tap(tap).await;
                 None
             }
             None | Some(Command::Shutdown) => Some(Next::Exit),
@@ -244,7 +244,7 @@ impl Task {
                 None
             }
             Some(Command::Ping) => {
-                self.sink.push(Event::Warning(Warning::PingNotConnected));
+                self.batcher.push(Event::Warning(Warning::PingNotConnected));
                 None
             }
             Some(Command::Reconnect) => {
@@ -271,7 +271,7 @@ impl Task {
                         }
                         return Waited::Then(next);
                     }
-                    if !self.sink.flush().await {
+                    if !self.batcher.flush().await {
                         return Waited::Then(Next::Exit);
                     }
                 }
@@ -287,7 +287,7 @@ impl Task {
         uptime: Duration,
         verdict: Option<Verdict>,
     ) {
-        self.sink.push(Event::Closed(Arc::new(CloseInfo {
+        self.batcher.push(Event::Closed(Arc::new(CloseInfo {
             code,
             reason,
             by,
@@ -298,11 +298,11 @@ impl Task {
 
     async fn dial_once(&mut self) -> Next {
         self.attempt += 1;
-        self.sink.push(Event::Connecting {
+        self.batcher.push(Event::Connecting {
             attempt: self.attempt,
             url: self.url.clone(),
         });
-        if !self.sink.flush().await {
+        if !self.batcher.flush().await {
             return Next::Exit;
         }
         let (s, connector) = (self.s.clone(), self.connector.clone());
@@ -318,7 +318,7 @@ impl Task {
             }
         };
         let retry_after = failure.retry_after;
-        self.sink.push(Event::Error(Arc::new(failure)));
+        self.batcher.push(Event::Error(Arc::new(failure)));
         self.failures += 1;
         self.schedule_retry(retry_after)
     }
@@ -326,7 +326,7 @@ impl Task {
     /// After a failure or drop: give up, or pick the delay before the next attempt.
     pub(super) fn schedule_retry(&mut self, retry_after: Option<Duration>) -> Next {
         if self.s.max_attempts > 0 && self.failures >= self.s.max_attempts {
-            self.sink.push(Event::GaveUp {
+            self.batcher.push(Event::GaveUp {
                 attempts: self.failures,
             });
             return Next::Idle;
@@ -336,7 +336,7 @@ impl Task {
             // Honour the server's Retry-After, within reason.
             delay = delay.max(asked.min(Duration::from_secs(3600)));
         }
-        self.sink.push(Event::Retry {
+        self.batcher.push(Event::Retry {
             attempt: self.attempt + 1,
             delay,
         });
@@ -358,7 +358,7 @@ impl Task {
             {
                 return next;
             }
-            if !self.sink.flush().await {
+            if !self.batcher.flush().await {
                 return Next::Exit;
             }
         }

@@ -41,7 +41,7 @@ impl Out {
 }
 
 /// Collects events and hands them over in batches, to the frontend and to a recorder.
-pub(super) struct Sink {
+pub(super) struct Batcher {
     tx: Out,
     tap: Option<Tap>,
     batch: Vec<Stamped>,
@@ -51,10 +51,10 @@ pub(super) struct Sink {
     current_open: Option<Stamped>,
 }
 
-impl Sink {
-    /// A sink sending to `tx`, and to `tap` when recording.
-    pub(super) fn new(tx: Out, tap: Option<Tap>) -> Sink {
-        Sink {
+impl Batcher {
+    /// A batcher sending to `tx`, and to `tap` when recording.
+    pub(super) fn new(tx: Out, tap: Option<Tap>) -> Batcher {
+        Batcher {
             tx,
             tap,
             batch: Vec::new(),
