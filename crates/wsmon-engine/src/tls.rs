@@ -247,17 +247,10 @@ impl TrustedFile {
         end_entity: &CertificateDer<'_>,
         intermediates: &[CertificateDer<'_>],
     ) -> rustls::Error {
-        let holds: Vec<String> = self
+        let held: Vec<CertFacts> = self
             .trusted
             .iter()
             .filter_map(|c| CertFacts::parse(c))
-            .map(|c| name_text(c.subject))
-            .collect();
-        let held_names: Vec<&[u8]> = self
-            .trusted
-            .iter()
-            .filter_map(|c| CertFacts::parse(c))
-            .map(|c| c.subject)
             .collect();
         let Some(ee) = CertFacts::parse(end_entity) else {
             return rustls::Error::InvalidCertificate(CertificateError::BadEncoding);
@@ -267,7 +260,7 @@ impl TrustedFile {
             .and_then(|c| CertFacts::parse(c))
             .unwrap_or(ee);
         let issuer = name_text(top.issuer);
-        let same_name = held_names.contains(&top.issuer);
+        let same_name = held.iter().any(|c| c.subject == top.issuer);
         let miss = if intermediates.is_empty() && ee.self_issued() {
             ChainMiss::SelfSigned {
                 subject: name_text(ee.subject),
@@ -285,7 +278,7 @@ impl TrustedFile {
         };
         let why = NotInCaFile {
             file: self.path.clone(),
-            holds,
+            holds: held.iter().map(|c| name_text(c.subject)).collect(),
             miss,
         };
         rustls::Error::InvalidCertificate(CertificateError::Other(OtherError(Arc::new(Untrusted(
