@@ -11,13 +11,22 @@ use wsmon::server::{ServeOptions, Server};
 /// How long after its scheduled dial time the connection is open again, after server restarts.
 pub(crate) async fn reconnect_overhead(rounds: usize) -> Vec<Duration> {
     let mut out = Vec::new();
-    let srv = Server::start(ServeOptions {
-        port: 0,
-        ..Default::default()
-    })
-    .await
-    .expect("server");
-    let port = srv.addr().port();
+    // The server comes back on the same port each round. A socket bound there (with
+    // SO_REUSEADDR, as the listener has, and never listening) holds it meanwhile: the server
+    // binds beside it, and no other program's outgoing connection is given the port while the
+    // server is down.
+    let hold =
+        socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).expect("a socket");
+    hold.set_reuse_address(true).expect("SO_REUSEADDR");
+    let any: SocketAddr = "127.0.0.1:0".parse().expect("address");
+    hold.bind(&any.into()).expect("bind a loopback port");
+    let port = hold
+        .local_addr()
+        .ok()
+        .and_then(|a| a.as_socket())
+        .expect("an IP address")
+        .port();
+    let srv = restart(port).await;
     let mut settings = ConnSettings::new(Target::parse(&srv.url()).expect("url"));
     settings.reconnect_min = Duration::from_millis(200);
     settings.reconnect_max = Duration::from_millis(200);
@@ -57,26 +66,14 @@ pub(crate) async fn reconnect_overhead(rounds: usize) -> Vec<Duration> {
     out
 }
 
-/// The server again on `port`. Between the kill and now, the port was free: on a busy
-/// machine another program's outgoing connection may hold it for a moment, so a refused bind
-/// is tried again (for up to 2 s) rather than ending the benchmark.
+/// The server (again) on the held `port`.
 async fn restart(port: u16) -> Server {
-    let mut tries = 0;
-    loop {
-        match Server::start(ServeOptions {
-            port,
-            ..Default::default()
-        })
-        .await
-        {
-            Ok(srv) => return srv,
-            Err(_) if tries < 200 => {
-                tries += 1;
-                tokio::time::sleep(Duration::from_millis(10)).await;
-            }
-            Err(e) => panic!("the server cannot listen on port {port} again: {e}"),
-        }
-    }
+    Server::start(ServeOptions {
+        port,
+        ..Default::default()
+    })
+    .await
+    .expect("the server listens on its held port")
 }
 
 /// A peer that completes every upgrade and then never reads nor writes, and fast settings
