@@ -206,12 +206,8 @@ async fn a_recorded_session_replays_to_the_same_events_and_loses_nothing() {
     // The server drops after 1.5 s of its own clock; a busy machine reads the flood later.
     let up = md
         .lines()
-        .find_map(|l| {
-            l.split(" up | down ")
-                .next()
-                .filter(|_| l.contains(" up | down "))
-        })
-        .and_then(|l| l.rsplit("| ").next())
+        .find_map(|l| l.split_once(" up | down "))
+        .and_then(|(before, _)| before.rsplit("| ").next())
         .and_then(|d| d.trim_end_matches('s').parse::<f64>().ok())
         .unwrap_or_else(|| panic!("no outage row with the time up before it:\n{md}"));
     assert!((1.5..3.0).contains(&up), "up {up}s before the drop:\n{md}");
