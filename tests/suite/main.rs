@@ -8,6 +8,7 @@ mod app_protocols;
 mod bench_smoke;
 mod brokers;
 mod cli;
+mod delivery;
 mod e2e_keys;
 mod e2e_tmux;
 mod engine;

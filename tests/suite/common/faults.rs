@@ -114,7 +114,38 @@ impl RawServer {
         F: Fn(TcpStream) -> Fut + Send + Sync + 'static,
         Fut: std::future::Future<Output = ()> + Send + 'static,
     {
-        let listener = TcpListener::bind(at).await.unwrap();
+        RawServer::on(TcpListener::bind(at).await.unwrap(), serve)
+    }
+
+    /// A server whose connections keep a receive buffer of `bytes` (the kernel doubles it)
+    /// instead of growing it: Linux grows a reading socket's buffer up to `tcp_rmem`'s
+    /// maximum (32 MiB on some machines), so what it takes for wsmon's writes to stall
+    /// against a peer that stops reading would otherwise depend on the machine and on how
+    /// fast the peer had read.
+    pub fn with_recv_buffer<F, Fut>(bytes: usize, serve: F) -> RawServer
+    where
+        F: Fn(TcpStream) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = ()> + Send + 'static,
+    {
+        use socket2::{Domain, Socket, Type};
+        let socket = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+        // Set on the listener, before any handshake: accepted sockets inherit it, the window
+        // scale is agreed with it, and a buffer set by hand is never grown.
+        socket.set_recv_buffer_size(bytes).unwrap();
+        socket
+            .bind(&SocketAddr::from(([127, 0, 0, 1], 0)).into())
+            .unwrap();
+        socket.listen(128).unwrap();
+        socket.set_nonblocking(true).unwrap();
+        let listener = TcpListener::from_std(socket.into()).unwrap();
+        RawServer::on(listener, serve)
+    }
+
+    fn on<F, Fut>(listener: TcpListener, serve: F) -> RawServer
+    where
+        F: Fn(TcpStream) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = ()> + Send + 'static,
+    {
         let addr = listener.local_addr().unwrap();
         let serve = Arc::new(serve);
         let task = tokio::spawn(async move {
