@@ -1,4 +1,4 @@
-//! wsmon against real servers from Debian (tinyproxy, nginx; `.ci/run` installs them): the
+//! wsmon against real servers from Debian (tinyproxy, nginx; `scripts/test` installs them): the
 //! failures a field engineer meets there are named for what they are.
 
 use crate::common;

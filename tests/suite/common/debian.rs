@@ -1,4 +1,4 @@
-//! Real servers from Debian packages (`.ci/run` installs them): tinyproxy as an HTTP CONNECT
+//! Real servers from Debian packages (`scripts/test` installs them): tinyproxy as an HTTP CONNECT
 //! proxy, nginx, HAProxy, and the brokers (`brokers.rs`), each run in the foreground with a
 //! config in a temp dir on a reserved port.
 
@@ -59,7 +59,7 @@ fn tool(name: &str) -> PathBuf {
             return p;
         }
     }
-    panic!("{name} is not installed: .ci/run installs it with apt (apt-get install {name})");
+    panic!("{name} is not installed: scripts/test installs it (apt-get install {name})");
 }
 
 fn spawn(program: &str, args: &[String], env: &[(String, String)], dir: &Path) -> Child {
@@ -309,7 +309,7 @@ pub fn promtool(dir: &Path, args: &[&str]) -> String {
         .args(args)
         .current_dir(dir)
         .output()
-        .expect("promtool runs (.ci/run installs prometheus)");
+        .expect("promtool runs (scripts/test installs prometheus)");
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),

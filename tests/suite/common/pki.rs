@@ -54,7 +54,7 @@ pub fn openssl(dir: &std::path::Path, args: &[&str]) {
         .args(args)
         .current_dir(dir)
         .output()
-        .expect("openssl is installed (.ci/run installs it)");
+        .expect("openssl is installed (scripts/test installs it)");
     assert!(
         out.status.success(),
         "openssl {}: {}",

@@ -27,7 +27,7 @@ impl Tmux {
                 .arg("-V")
                 .output()
                 .is_ok_and(|o| o.status.success()),
-            "this needs tmux: apt-get install tmux (.ci/run installs it)"
+            "this needs tmux: apt-get install tmux (scripts/test installs it)"
         );
         let socket = format!("wsmon-{name}-{}-{}", std::process::id(), unique());
         let t = Tmux {
