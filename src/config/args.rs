@@ -24,8 +24,15 @@ impl ConnArgs {
 
     /// Parses setting flags alone (`["--fps", "10"]`), as the command line would.
     pub fn from_flags(args: &[&str]) -> Result<ConnArgs, clap::Error> {
-        let cmd = ConnArgs::augment_args(clap::Command::new("wsmon").no_binary_name(true));
-        ConnArgs::from_arg_matches(&cmd.try_get_matches_from(args)?)
+        // Built once: clap checks a command's whole definition when it is first built, which
+        // in a debug build costs milliseconds a call (the fuzz tests make thousands).
+        static FLAGS: std::sync::OnceLock<clap::Command> = std::sync::OnceLock::new();
+        let cmd = FLAGS.get_or_init(|| {
+            let mut cmd = ConnArgs::augment_args(clap::Command::new("wsmon").no_binary_name(true));
+            cmd.build();
+            cmd
+        });
+        ConnArgs::from_arg_matches(&cmd.clone().try_get_matches_from(args)?)
     }
 }
 
