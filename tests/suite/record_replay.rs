@@ -78,23 +78,19 @@ async fn a_recorded_session_replays_to_the_same_events_and_loses_nothing() {
     .await;
     a.kill().await;
     // Now the upgrade is refused with 401 and a body.
-    let b = Server::start(ServeOptions {
+    let b = common::server_on(
         port,
-        reject: Some(401),
-        reject_body: Some("token expired".into()),
-        ..Default::default()
-    })
-    .await
-    .unwrap();
+        ServeOptions {
+            reject: Some(401),
+            reject_body: Some("token expired".into()),
+            ..Default::default()
+        },
+    )
+    .await;
     w.until("401", |v| v["event"] == "error" && v["status"] == 401)
         .await;
     b.kill().await;
-    let c = Server::start(ServeOptions {
-        port,
-        ..Default::default()
-    })
-    .await
-    .unwrap();
+    let c = common::server_on(port, ServeOptions::default()).await;
     w.until("reopen", is("open")).await;
     let mut stdin = w.child.stdin.take().unwrap();
     stdin.write_all(b"after the outage\n").await.unwrap();

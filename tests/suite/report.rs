@@ -9,7 +9,7 @@ use common::{Probe, fast};
 use wsmon::engine::{Dir, Event};
 use wsmon::jsonl::{Encoder, Item, Reader, RecordHeader};
 use wsmon::report::{ReportBuilder, Source, html, markdown};
-use wsmon::server::{ServeOptions, Server};
+use wsmon::server::ServeOptions;
 
 /// The report without the line that says when and from what it was made, digits left out:
 /// a recording keeps times to the millisecond and durations to the microsecond, so a figure
@@ -39,16 +39,14 @@ async fn live_and_recorded_reports_are_the_same() {
         p.until("a drop", |e| matches!(e, Event::Closed(_))).await;
     }
     a.kill().await;
-    let b = Server::start(ServeOptions {
-        port,
+    let b = common::server_on(port, ServeOptions {
         reject: Some(503),
         reject_body: Some(
             "<html><head><title>503 Service Unavailable</title></head><body><h1>Down for maintenance</h1></body></html>".into(),
         ),
         ..Default::default()
     })
-    .await
-    .unwrap();
+    .await;
     for _ in 0..2 {
         p.until(
             "a refusal",
@@ -57,12 +55,7 @@ async fn live_and_recorded_reports_are_the_same() {
         .await;
     }
     b.kill().await;
-    let c = Server::start(ServeOptions {
-        port,
-        ..Default::default()
-    })
-    .await
-    .unwrap();
+    let c = common::server_on(port, ServeOptions::default()).await;
     p.until("open again", |e| matches!(e, Event::Open(_))).await;
     p.send_text("hello").await;
     p.until(

@@ -16,7 +16,7 @@ use common::{Probe, fast};
 use serde_json::Value;
 use wsmon::engine::{ClosedBy, Command, Event};
 use wsmon::model::{ConnStats, Health, Pattern};
-use wsmon::server::{ServeOptions, Server};
+use wsmon::server::ServeOptions;
 
 /// Collects headless lines for `run` and stops wsmon.
 async fn watch_for(mut w: Lines, run: Duration) -> Vec<Value> {
@@ -286,14 +286,7 @@ async fn availability_matches_a_restarting_servers_up_windows() {
             if let Some(d) = downs.get(i) {
                 let killed = Instant::now();
                 tokio::time::sleep(Duration::from_millis(*d)).await;
-                srv = Some(
-                    Server::start(ServeOptions {
-                        port,
-                        ..Default::default()
-                    })
-                    .await
-                    .unwrap(),
-                );
+                srv = Some(common::server_on(port, ServeOptions::default()).await);
                 down += killed.elapsed();
             }
         }
