@@ -23,6 +23,9 @@ mod probe;
 mod process;
 mod reaction;
 mod render;
+// The tests' server restart on a port just left.
+#[path = "../../tests/suite/common/restart.rs"]
+mod restart;
 // The tests' tmux harness; the benchmark uses only part of it.
 #[allow(dead_code)]
 #[path = "../../tests/suite/common/tmux.rs"]

@@ -70,29 +70,12 @@ pub(crate) async fn reconnect_overhead(rounds: usize) -> Vec<Duration> {
     out
 }
 
-/// The server (again) on the held `port`. A process being spawned elsewhere in this process
-/// (the suite runs this beside other tests) holds a copy of the killed server's listener from
-/// its fork until its exec: a bind that meets it is tried again, for up to 2 s, before the
-/// next dial is due or, if later, before the one after (the time is measured from the dial
-/// that succeeds, so the wait is not counted).
+/// The server (again) on the held `port`; a bind refused while a process spawned elsewhere
+/// still holds the killed listener is tried again (`restart::server_on`), before the next dial
+/// is due or, if later, before the one after: the time is measured from the dial that
+/// succeeds, so the wait is not counted.
 async fn restart(port: u16) -> Server {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
-    loop {
-        let opts = ServeOptions {
-            port,
-            ..Default::default()
-        };
-        match Server::start(opts).await {
-            Ok(srv) => return srv,
-            Err(e)
-                if e.kind() == std::io::ErrorKind::AddrInUse
-                    && tokio::time::Instant::now() < deadline =>
-            {
-                tokio::time::sleep(Duration::from_millis(5)).await;
-            }
-            Err(e) => panic!("the server listens on its held port {port}: {e}"),
-        }
-    }
+    super::restart::server_on(port, ServeOptions::default()).await
 }
 
 /// A peer that completes every upgrade and then never reads nor writes, and fast settings

@@ -28,6 +28,23 @@ fn payload(id: u64) -> bytes::Bytes {
     s.into()
 }
 
+/// Queues messages 1 to N on the probe's engine from a task of their own, as fast as the
+/// engine takes them; the task ends with the engine.
+fn send_all(p: &Probe) -> tokio::task::JoinHandle<()> {
+    let commands = p.engine.commands.clone();
+    tokio::spawn(async move {
+        for id in 1..=N {
+            let cmd = Command::Send {
+                kind: Kind::Text,
+                data: payload(id),
+            };
+            if commands.send(cmd).await.is_err() {
+                return;
+            }
+        }
+    })
+}
+
 fn id_of(text: &str) -> u64 {
     text[1..9].parse().unwrap()
 }
@@ -77,18 +94,7 @@ async fn no_message_twice_and_every_one_accounted_for(first_reads: usize) {
     s.send_queue = N as usize;
     let mut p = Probe::start(s);
     p.until("open", |e| matches!(e, Event::Open(_))).await;
-    let commands = p.engine.commands.clone();
-    let sender = tokio::spawn(async move {
-        for id in 1..=N {
-            let cmd = Command::Send {
-                kind: Kind::Text,
-                data: payload(id),
-            };
-            if commands.send(cmd).await.is_err() {
-                return;
-            }
-        }
-    });
+    let sender = send_all(&p);
     p.until("the write stall's verdict", |e| {
         matches!(e, Event::Closed(_))
     })
@@ -231,18 +237,7 @@ async fn a_quit_while_writes_stall_ends_without_waiting_for_the_close_grace() {
     s.send_queue = N as usize;
     let mut p = Probe::start(s);
     p.until("open", |e| matches!(e, Event::Open(_))).await;
-    let commands = p.engine.commands.clone();
-    tokio::spawn(async move {
-        for id in 1..=N {
-            let cmd = Command::Send {
-                kind: Kind::Text,
-                data: payload(id),
-            };
-            if commands.send(cmd).await.is_err() {
-                return;
-            }
-        }
-    });
+    send_all(&p);
     // The writes stall: no message is reported written for half a second.
     p.until("the first write", |e| matches!(e, Event::Message(_)))
         .await;

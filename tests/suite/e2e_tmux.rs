@@ -41,7 +41,7 @@ async fn dashboard_sends_echoes_survives_a_restart_and_gives_the_terminal_back()
     );
 
     // It comes back on the same port: OPEN again, one reconnect counted.
-    let srv = common::server_on(port, ServeOptions::default()).await;
+    let srv = common::restart::server_on(port, ServeOptions::default()).await;
     t.wait_for(&["OPEN", "1 reconnect · 1 drop", "→ refused → open"]);
 
     // F10 quits (nothing would be lost) and the shell works again.

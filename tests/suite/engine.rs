@@ -161,7 +161,7 @@ async fn killed_server_is_redialled_with_growing_delays_one_dial_at_a_time() {
     assert!(last_two > first_two, "delays should grow: {delays:?}");
 
     // Same port again, like a restarted service.
-    let srv = common::server_on(addr.port(), opts()).await;
+    let srv = common::restart::server_on(addr.port(), opts()).await;
     p.until("reopen", |e| matches!(e, Event::Open(_))).await;
     // Once the engine has ended, every dial it made has reached the server.
     let log = p.shutdown().await;

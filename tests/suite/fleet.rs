@@ -229,7 +229,7 @@ async fn a_fleet_spreads_its_connects_and_its_reconnects_after_a_server_restart(
     );
 
     // And they all come back once it is up again.
-    let _srv = common::server_on(port, ServeOptions::default()).await;
+    let _srv = common::restart::server_on(port, ServeOptions::default()).await;
     for evs in per.values_mut() {
         evs.clear();
     }

@@ -78,7 +78,7 @@ async fn a_recorded_session_replays_to_the_same_events_and_loses_nothing() {
     .await;
     a.kill().await;
     // Now the upgrade is refused with 401 and a body.
-    let b = common::server_on(
+    let b = common::restart::server_on(
         port,
         ServeOptions {
             reject: Some(401),
@@ -90,7 +90,7 @@ async fn a_recorded_session_replays_to_the_same_events_and_loses_nothing() {
     w.until("401", |v| v["event"] == "error" && v["status"] == 401)
         .await;
     b.kill().await;
-    let c = common::server_on(port, ServeOptions::default()).await;
+    let c = common::restart::server_on(port, ServeOptions::default()).await;
     w.until("reopen", is("open")).await;
     let mut stdin = w.child.stdin.take().unwrap();
     stdin.write_all(b"after the outage\n").await.unwrap();

@@ -39,7 +39,7 @@ async fn live_and_recorded_reports_are_the_same() {
         p.until("a drop", |e| matches!(e, Event::Closed(_))).await;
     }
     a.kill().await;
-    let b = common::server_on(port, ServeOptions {
+    let b = common::restart::server_on(port, ServeOptions {
         reject: Some(503),
         reject_body: Some(
             "<html><head><title>503 Service Unavailable</title></head><body><h1>Down for maintenance</h1></body></html>".into(),
@@ -55,7 +55,7 @@ async fn live_and_recorded_reports_are_the_same() {
         .await;
     }
     b.kill().await;
-    let c = common::server_on(port, ServeOptions::default()).await;
+    let c = common::restart::server_on(port, ServeOptions::default()).await;
     p.until("open again", |e| matches!(e, Event::Open(_))).await;
     p.send_text("hello").await;
     p.until(

@@ -286,7 +286,7 @@ async fn availability_matches_a_restarting_servers_up_windows() {
             if let Some(d) = downs.get(i) {
                 let killed = Instant::now();
                 tokio::time::sleep(Duration::from_millis(*d)).await;
-                srv = Some(common::server_on(port, ServeOptions::default()).await);
+                srv = Some(common::restart::server_on(port, ServeOptions::default()).await);
                 down += killed.elapsed();
             }
         }

@@ -8,6 +8,7 @@ pub mod faults;
 pub mod peers;
 pub mod pipe;
 pub mod pki;
+pub mod restart;
 pub mod tmux;
 pub mod ui;
 
@@ -204,31 +205,6 @@ pub async fn server(opts: wsmon::server::ServeOptions) -> wsmon::server::Server 
     wsmon::server::Server::start(wsmon::server::ServeOptions { port: 0, ..opts })
         .await
         .expect("a test server on a free loopback port")
-}
-
-/// wsmon's own server with `opts` started again on `port`, where a server of the test has just
-/// been killed. A process another test is spawning holds a copy of every file descriptor of
-/// this process from its fork until its exec, the killed server's listener among them: the
-/// port can stay taken for a few milliseconds after the kill on a busy machine, so a bind that
-/// meets it is tried again, for up to 2 s.
-pub async fn server_on(port: u16, opts: wsmon::server::ServeOptions) -> wsmon::server::Server {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
-    loop {
-        let opts = wsmon::server::ServeOptions {
-            port,
-            ..opts.clone()
-        };
-        match wsmon::server::Server::start(opts).await {
-            Ok(srv) => return srv,
-            Err(e)
-                if e.kind() == std::io::ErrorKind::AddrInUse
-                    && tokio::time::Instant::now() < deadline =>
-            {
-                tokio::time::sleep(Duration::from_millis(5)).await;
-            }
-            Err(e) => panic!("a test server on port {port} again: {e}"),
-        }
-    }
 }
 
 /// The text of `/metrics` on `port`.
